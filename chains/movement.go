@@ -1,0 +1,121 @@
+package chains
+
+import (
+	"math/big"
+	"strconv"
+	"time"
+)
+
+// Family is a kind of chain that shares an address format and a transaction model.
+type Family string
+
+// The chain families flowwatch understands.
+const (
+	FamilyEVM     Family = "evm"
+	FamilyBitcoin Family = "bitcoin"
+)
+
+// Kind says what produced a movement.
+type Kind string
+
+// Movement kinds, as they appear in the extract schema.
+const (
+	// KindNative is an EVM transaction's own value (position PositionTx).
+	KindNative Kind = "native"
+	// KindToken is an ERC-20 Transfer log (position "log:<logIndex>").
+	KindToken Kind = "token"
+	// KindInternal is a value-carrying frame inside an EVM call trace ("trace:<path>").
+	KindInternal Kind = "internal"
+	// KindUTXO is a Bitcoin transaction with its inputs and outputs.
+	KindUTXO Kind = "utxo"
+)
+
+// AssetNative names a chain's own coin in Leg.Asset.
+const AssetNative = "native"
+
+// PositionTx is the position of an EVM transaction's own value.
+const PositionTx = "tx"
+
+// PositionLog returns the position of the log with the given block-wide index.
+func PositionLog(logIndex uint64) string { return "log:" + strconv.FormatUint(logIndex, 10) }
+
+// PositionVout returns the position of a Bitcoin output.
+func PositionVout(index uint32) string { return "vout:" + strconv.FormatUint(uint64(index), 10) }
+
+// BlockRef places a block in its chain.
+type BlockRef struct {
+	Number     uint64
+	Hash       string // lower-case hex; 0x-prefixed on EVM chains
+	ParentHash string
+	Time       time.Time // UTC
+}
+
+// Leg is one side of a movement: who sent or received how much of what.
+type Leg struct {
+	// Address is normalized for its chain family (see NormalizeAddress). It is empty for
+	// outputs that pay no address (OP_RETURN, non-standard scripts, coinbase inputs).
+	Address string
+	// Asset is AssetNative or, for tokens, the token contract's normalized address.
+	Asset string
+	// Amount is in base units (wei, token base units, satoshi). Never nil in a valid leg.
+	Amount *big.Int
+
+	// Bitcoin only.
+	PrevTx     string // spent output's transaction id (inputs)
+	PrevIndex  uint32 // spent output's index (inputs)
+	Coinbase   bool   // the input mints new coins
+	Index      uint32 // output index (outputs)
+	ScriptType string // output script type, e.g. "nulldata" for OP_RETURN
+}
+
+// Clone returns a deep copy of the leg, so that the amount can cross an API boundary.
+func (l Leg) Clone() Leg {
+	if l.Amount != nil {
+		l.Amount = new(big.Int).Set(l.Amount)
+	}
+	return l
+}
+
+// Movement is one transaction's value flow: an EVM transfer (one input, one output) or a
+// Bitcoin transaction (all its inputs and outputs). (Chain, Tx, Position) identifies it.
+type Movement struct {
+	Chain    string
+	Block    BlockRef
+	Tx       string // transaction hash, lower-case hex
+	TxIndex  uint   // the transaction's index in its block
+	Position string // PositionTx, "log:<n>", "trace:<path>" or "vout:<n>"
+	Kind     Kind
+	Inputs   []Leg
+	Outputs  []Leg
+	// Removed marks a movement of a block that a reorg orphaned.
+	Removed bool
+}
+
+// Key returns the identity of the movement, "<chain>/<tx>/<position>", used for
+// idempotency and deduplication.
+func (m *Movement) Key() string { return m.Chain + "/" + m.Tx + "/" + m.Position }
+
+// Clone returns a deep copy of the movement.
+func (m *Movement) Clone() Movement {
+	c := *m
+	c.Inputs = cloneLegs(m.Inputs)
+	c.Outputs = cloneLegs(m.Outputs)
+	return c
+}
+
+func cloneLegs(legs []Leg) []Leg {
+	if legs == nil {
+		return nil
+	}
+	out := make([]Leg, len(legs))
+	for i, l := range legs {
+		out[i] = l.Clone()
+	}
+	return out
+}
+
+// Block is one block's reference and the movements it holds, in block order.
+type Block struct {
+	Ref       BlockRef
+	Movements []Movement
+}
