@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// Contracts for flowwatch's dev chain: tests and the demo. Compiled by
+// scripts/compile-contracts.sh (solc-js 0.8.28, optimizer on, EVM version paris); the
+// .bin files beside this one are its output and are embedded in the devnet package.
+pragma solidity 0.8.28;
+
+/// A minimal ERC-20 token: the whole supply goes to the deployer.
+contract Token {
+    string public name;
+    string public symbol;
+    uint8 public constant decimals = 6;
+    uint256 public totalSupply;
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+
+    constructor(string memory name_, string memory symbol_, uint256 supply) {
+        name = name_;
+        symbol = symbol_;
+        totalSupply = supply;
+        balanceOf[msg.sender] = supply;
+        emit Transfer(address(0), msg.sender, supply);
+    }
+
+    function transfer(address to, uint256 value) external returns (bool) {
+        _move(msg.sender, to, value);
+        return true;
+    }
+
+    function approve(address spender, uint256 value) external returns (bool) {
+        allowance[msg.sender][spender] = value;
+        emit Approval(msg.sender, spender, value);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        require(allowance[from][msg.sender] >= value, "allowance");
+        allowance[from][msg.sender] -= value;
+        _move(from, to, value);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 value) internal {
+        require(balanceOf[from] >= value, "balance");
+        balanceOf[from] -= value;
+        balanceOf[to] += value;
+        emit Transfer(from, to, value);
+    }
+}
+
+/// Moves ether on through internal calls.
+contract Forwarder {
+    /// Sends all of msg.value on to `to`.
+    function forward(address payable to) external payable {
+        (bool ok, ) = to.call{value: msg.value}("");
+        require(ok, "forward failed");
+    }
+
+    /// Splits msg.value evenly between `a` and `b` (the odd wei goes to `b`).
+    function split(address payable a, address payable b) external payable {
+        uint256 half = msg.value / 2;
+        (bool ok1, ) = a.call{value: half}("");
+        (bool ok2, ) = b.call{value: msg.value - half}("");
+        require(ok1 && ok2, "split failed");
+    }
+
+    /// Calls forwardThenRevert with the value and swallows its failure: the transaction
+    /// succeeds, the inner transfer to `to` is undone, and the value stays here.
+    function tryForward(address payable to) external payable {
+        try this.forwardThenRevert{value: msg.value}(to) {} catch {}
+    }
+
+    /// Forwards the value to `to`, then reverts, undoing the transfer.
+    function forwardThenRevert(address payable to) external payable {
+        (bool ok, ) = to.call{value: msg.value}("");
+        require(ok, "forward failed");
+        revert("undone");
+    }
+
+    /// Accepts ether.
+    receive() external payable {}
+}
+
+/// Rejects every payment.
+contract Rejecter {
+    receive() external payable {
+        revert("rejected");
+    }
+}
