@@ -8,6 +8,7 @@ require (
 	github.com/ethereum/go-ethereum v1.16.7
 	go.uber.org/zap v1.28.0
 	golang.org/x/sync v0.24.0
+	golang.org/x/term v0.33.0
 )
 
 require (

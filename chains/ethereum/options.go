@@ -49,7 +49,8 @@ type Options struct {
 	Traces TraceMode
 	// BatchSize caps the calls in one JSON-RPC batch (receipt fallback).
 	BatchSize int
-	// Retries is how many times a failed fetch is tried again before giving up.
+	// Retries is how many times a failed fetch is tried again before giving up; 0 means
+	// DefaultRetries and a negative number means never.
 	Retries int
 	// MinBackoff and MaxBackoff bound the exponential backoff between tries; each wait
 	// is drawn uniformly from [backoff/2, backoff] (jitter).
@@ -95,8 +96,6 @@ func (o *Options) Validate() error {
 	switch {
 	case o.BatchSize < 1:
 		return fmt.Errorf("batch size %d: want at least 1", o.BatchSize)
-	case o.Retries < 0:
-		return fmt.Errorf("retries %d: want 0 or more", o.Retries)
 	case o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff:
 		return fmt.Errorf("backoff %v..%v: want 0 <= min <= max", o.MinBackoff, o.MaxBackoff)
 	case o.Timeout < 0:

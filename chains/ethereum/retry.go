@@ -87,7 +87,7 @@ func backoff(try int, min, max time.Duration) time.Duration {
 }
 
 // withRetry calls f until it succeeds, fails with a permanent error, or has been retried
-// retries times; it waits between tries and gives up early when ctx ends.
+// retries times (none if negative); it waits between tries and gives up early when ctx ends.
 func withRetry(ctx context.Context, retries int, min, max time.Duration,
 	f func(context.Context) error) error {
 	for try := 0; ; try++ {

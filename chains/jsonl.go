@@ -1,0 +1,82 @@
+package chains
+
+import (
+	"errors"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendTransferJSONL appends the extract schema's object for an EVM movement (one input,
+// one output), followed by a newline:
+//
+//	{"chain":…,"block":N,"block_hash":…,"time":…,"tx":…,"position":…,"kind":…,
+//	 "from":…,"to":…,"asset":…,"amount":"<decimal base units>"}
+func AppendTransferJSONL(dst []byte, m *Movement) ([]byte, error) {
+	if len(m.Inputs) != 1 || len(m.Outputs) != 1 || m.Inputs[0].Amount == nil {
+		return dst, errors.New("not a one-input, one-output transfer")
+	}
+	dst = append(dst, `{"chain":`...)
+	dst = appendJSONString(dst, m.Chain)
+	dst = append(dst, `,"block":`...)
+	dst = strconv.AppendUint(dst, m.Block.Number, 10)
+	dst = append(dst, `,"block_hash":`...)
+	dst = appendJSONString(dst, m.Block.Hash)
+	dst = append(dst, `,"time":"`...)
+	dst = m.Block.Time.UTC().AppendFormat(dst, time.RFC3339)
+	dst = append(dst, `","tx":`...)
+	dst = appendJSONString(dst, m.Tx)
+	dst = append(dst, `,"position":`...)
+	dst = appendJSONString(dst, m.Position)
+	dst = append(dst, `,"kind":`...)
+	dst = appendJSONString(dst, string(m.Kind))
+	dst = append(dst, `,"from":`...)
+	dst = appendJSONString(dst, m.Inputs[0].Address)
+	dst = append(dst, `,"to":`...)
+	dst = appendJSONString(dst, m.Outputs[0].Address)
+	dst = append(dst, `,"asset":`...)
+	dst = appendJSONString(dst, m.Inputs[0].Asset)
+	dst = append(dst, `,"amount":"`...)
+	dst = m.Inputs[0].Amount.Append(dst, 10)
+	dst = append(dst, "\"}\n"...)
+	return dst, nil
+}
+
+// appendJSONString appends s as a JSON string. The values written here are hex, names and
+// positions, so the fast path is a plain copy; anything else is escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			default:
+				dst = append(dst, `\u00`...)
+				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
