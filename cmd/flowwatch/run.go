@@ -28,6 +28,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
 		{"version", "print the version", runVersion},
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 )
 
-//go:embed contracts/*.bin contracts/*.abi
+//go:embed contracts/*.bin contracts/*.abi contracts/*.runtime
 var contractFiles embed.FS
 
 // Contract is a compiled contract from contracts/Contracts.sol.
@@ -29,6 +29,7 @@ var (
 	Token     = mustContract("Token")
 	Forwarder = mustContract("Forwarder")
 	Rejecter  = mustContract("Rejecter")
+	MixerPool = mustContract("MixerPool")
 )
 
 func mustContract(name string) *Contract {

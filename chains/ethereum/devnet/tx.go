@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -22,10 +24,38 @@ type Tx struct {
 	Gas uint64
 }
 
+// poolLag bounds how long Submit waits for the transaction pool to catch up with a block
+// just sealed: geth resets the pool to a new head asynchronously, so a transaction from an
+// account funded in that block can meet stale balances and nonces for a moment.
+const (
+	poolLag     = 5 * time.Second
+	poolLagPoll = 2 * time.Millisecond
+)
+
 // Submit signs tx and hands it to the pool without sealing a block.
 func (c *Chain) Submit(ctx context.Context, tx Tx) (common.Hash, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	deadline := time.Now().Add(poolLag)
+	for {
+		h, err := c.submit(ctx, tx)
+		if err == nil || time.Now().After(deadline) || !stalePool(err) {
+			return h, err
+		}
+		select {
+		case <-ctx.Done():
+			return h, err
+		case <-time.After(poolLagPoll):
+		}
+	}
+}
+
+func stalePool(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "insufficient funds") || strings.Contains(msg, "nonce too low")
+}
+
+func (c *Chain) submit(ctx context.Context, tx Tx) (common.Hash, error) {
 	from := crypto.PubkeyToAddress(tx.Key.PublicKey)
 	nonce, err := c.Client.PendingNonceAt(ctx, from)
 	if err != nil {

@@ -89,3 +89,23 @@ contract Rejecter {
         revert("rejected");
     }
 }
+
+/// Stands in for a Tornado Cash ETH pool at its real address (placed there by genesis
+/// allocation, with the denomination in storage slot 0): same deposit signature and Deposit
+/// event. Withdrawals are not modelled.
+contract MixerPool {
+    uint256 public denomination; // slot 0
+    uint32 public nextIndex; // slot 1
+
+    event Deposit(bytes32 indexed commitment, uint32 leafIndex, uint256 timestamp);
+
+    constructor(uint256 denomination_) {
+        denomination = denomination_;
+    }
+
+    function deposit(bytes32 commitment) external payable {
+        require(msg.value == denomination, "wrong amount");
+        emit Deposit(commitment, nextIndex, block.timestamp);
+        nextIndex++;
+    }
+}
