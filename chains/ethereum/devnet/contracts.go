@@ -41,15 +41,21 @@ func mustContract(name string) *Contract {
 	if err != nil {
 		panic(fmt.Sprintf("contract %s: %v", name, err))
 	}
-	rawBin, err := contractFiles.ReadFile("contracts/" + name + ".bin")
+	return &Contract{Name: name, ABI: a, Bin: embeddedHex(name, "bin")}
+}
+
+// embeddedHex reads contracts/<name>.<ext>, a hex file written by the compile script.
+// The files are embedded at build time, so a failure is a programming error.
+func embeddedHex(name, ext string) []byte {
+	raw, err := contractFiles.ReadFile("contracts/" + name + "." + ext)
 	if err != nil {
 		panic(err)
 	}
-	bin, err := hex.DecodeString(strings.TrimSpace(string(rawBin)))
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil {
-		panic(fmt.Sprintf("contract %s: %v", name, err))
+		panic(fmt.Sprintf("contract %s.%s: %v", name, ext, err))
 	}
-	return &Contract{Name: name, ABI: a, Bin: bin}
+	return b
 }
 
 // Pack encodes a call to method; it panics on arguments that do not fit the ABI, which is

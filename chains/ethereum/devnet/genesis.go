@@ -1,10 +1,7 @@
 package devnet
 
 import (
-	"encoding/hex"
-	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -12,17 +9,7 @@ import (
 
 // Runtime returns the code a deployment of the contract leaves at its address, for genesis
 // allocations. Constructors do not run there: state they would set goes in Storage.
-func (ct *Contract) Runtime() []byte {
-	raw, err := contractFiles.ReadFile("contracts/" + ct.Name + ".runtime")
-	if err != nil {
-		panic(err)
-	}
-	code, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		panic(fmt.Sprintf("contract %s: %v", ct.Name, err))
-	}
-	return code
-}
+func (ct *Contract) Runtime() []byte { return embeddedHex(ct.Name, "runtime") }
 
 // MixerPoolAccount is a genesis account holding a MixerPool of the given denomination.
 func MixerPoolAccount(denomination *big.Int) types.Account {
