@@ -1,0 +1,72 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrConflict is returned by Append and Rollback when the chain's cursor is not where the
+// caller expected: another poller moved it, or a retried call already went through. The
+// caller re-reads the cursor with Tip and carries on from there.
+var ErrConflict = errors.New("cursor moved")
+
+// Tip is a chain's cursor: the last block whose movements were published. A zero Tip
+// (Valid false) means nothing was published yet.
+type Tip struct {
+	Number uint64
+	Hash   string
+	Valid  bool
+}
+
+// Record is what the journal keeps of a recent block: its identity and the payloads it
+// published, so that a reorg can publish them again as removed.
+type Record struct {
+	Number     uint64
+	Hash       string
+	ParentHash string
+	Payloads   [][]byte
+}
+
+// Tip returns the cursor a record moves to.
+func (r *Record) Tip() Tip { return Tip{Number: r.Number, Hash: r.Hash, Valid: true} }
+
+// Message is one entry read from a chain's stream.
+type Message struct {
+	ID      string // stream entry id, increasing within a chain
+	Chain   string
+	Payload []byte
+}
+
+// Journal is the poller's side: per chain, the stream of published movements and the
+// cursor, written together.
+type Journal interface {
+	// Tip returns the chain's cursor.
+	Tip(ctx context.Context, chain string) (Tip, error)
+	// Record returns the stored record of block n, if the journal still keeps it.
+	Record(ctx context.Context, chain string, n uint64) (Record, bool, error)
+	// Append publishes rec's payloads and moves the cursor from expect to rec, keeping rec
+	// and the records of the depth-1 blocks before it; all or nothing. ErrConflict if the
+	// cursor is not expect.
+	Append(ctx context.Context, chain string, expect Tip, rec Record, depth int) error
+	// Rollback publishes removed (the orphaned blocks' movements marked removed), forgets
+	// the records above to, and moves the cursor from expect back to to; all or nothing.
+	Rollback(ctx context.Context, chain string, expect, to Tip, removed [][]byte) error
+}
+
+// Consumer is the rules workers' side: one consumer group per chain.
+type Consumer interface {
+	// Read hands out up to count entries that no consumer has had yet, waiting at most
+	// block for the first. An empty result with no error means none arrived in time.
+	Read(ctx context.Context, chain, consumer string, count int, block time.Duration) (
+		[]Message, error)
+	// Ack marks entries done; they are not handed out again.
+	Ack(ctx context.Context, chain string, ids ...string) error
+	// Claim takes over up to count entries that were handed out at least minIdle ago and
+	// never acknowledged (their consumer died), oldest first, and hands them to consumer.
+	Claim(ctx context.Context, chain, consumer string, minIdle time.Duration, count int) (
+		[]Message, error)
+	// Backlog returns how many entries are not yet acknowledged: handed out and pending,
+	// or not handed out yet. Pollers wait while it is above their limit (back-pressure).
+	Backlog(ctx context.Context, chain string) (int64, error)
+}

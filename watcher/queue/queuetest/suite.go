@@ -1,0 +1,362 @@
+// Package queuetest is the conformance suite that every queue implementation passes.
+package queuetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+// Queue is what the suite exercises: both sides of a queue.
+type Queue interface {
+	queue.Journal
+	queue.Consumer
+}
+
+// Run runs the suite. newQueue returns an empty queue for one subtest.
+func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, q Queue)
+	}{
+		{"append then read in order", testAppendRead},
+		{"cursor compare-and-set", testCursorCAS},
+		{"records kept to depth", testRecords},
+		{"rollback", testRollback},
+		{"ordering per chain", testOrderingPerChain},
+		{"consumer killed mid-batch", testKilledConsumer},
+		{"back-pressure and blocking read", testBackPressure},
+		{"concurrent appenders", testConcurrentAppend},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newQueue(t)) })
+	}
+}
+
+const chain = "testchain"
+
+func record(n uint64, payloads ...string) queue.Record {
+	r := queue.Record{Number: n, Hash: fmt.Sprintf("0xh%d", n),
+		ParentHash: fmt.Sprintf("0xh%d", n-1)}
+	for _, p := range payloads {
+		r.Payloads = append(r.Payloads, []byte(p))
+	}
+	return r
+}
+
+// appendBlocks appends blocks from..to, each with payloads "<n>a" and "<n>b".
+func appendBlocks(t *testing.T, q Queue, ch string, from, to uint64) {
+	t.Helper()
+	ctx := context.Background()
+	for n := from; n <= to; n++ {
+		tip, err := q.Tip(ctx, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Append(ctx, ch, tip, record(n, fmt.Sprintf("%da", n), fmt.Sprintf("%db", n)),
+			3); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readAll reads until want entries arrived or the deadline passed.
+func readAll(t *testing.T, q Queue, ch, consumer string, want int) []queue.Message {
+	t.Helper()
+	var out []queue.Message
+	deadline := time.Now().Add(10 * time.Second)
+	for len(out) < want && time.Now().Before(deadline) {
+		ms, err := q.Read(context.Background(), ch, consumer, want-len(out), 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ms...)
+	}
+	if len(out) != want {
+		t.Fatalf("read %d entries, want %d", len(out), want)
+	}
+	return out
+}
+
+func payloads(ms []queue.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m.Payload)
+	}
+	return out
+}
+
+func ids(ms []queue.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func wantStrings(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func wantBacklog(t *testing.T, q Queue, ch string, want int64) {
+	t.Helper()
+	n, err := q.Backlog(context.Background(), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != want {
+		t.Fatalf("backlog %d, want %d", n, want)
+	}
+}
+
+func testAppendRead(t *testing.T, q Queue) {
+	ctx := context.Background()
+	if tip, err := q.Tip(ctx, chain); err != nil || tip.Valid {
+		t.Fatalf("new queue has tip %+v, %v", tip, err)
+	}
+	appendBlocks(t, q, chain, 1, 3)
+	tip, err := q.Tip(ctx, chain)
+	if err != nil || tip != (queue.Tip{Number: 3, Hash: "0xh3", Valid: true}) {
+		t.Fatalf("tip %+v, %v", tip, err)
+	}
+	ms := readAll(t, q, chain, "w1", 6)
+	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b", "3a", "3b")
+	for _, m := range ms {
+		if m.Chain != chain {
+			t.Fatalf("message of chain %q", m.Chain)
+		}
+	}
+	wantBacklog(t, q, chain, 6)
+	if err := q.Ack(ctx, chain, ids(ms)...); err != nil {
+		t.Fatal(err)
+	}
+	wantBacklog(t, q, chain, 0)
+	if more, err := q.Read(ctx, chain, "w1", 10, time.Millisecond); err != nil || len(more) != 0 {
+		t.Fatalf("read after ack: %v, %v", payloads(more), err)
+	}
+}
+
+func testCursorCAS(t *testing.T, q Queue) {
+	ctx := context.Background()
+	appendBlocks(t, q, chain, 1, 2)
+	stale := queue.Tip{Number: 1, Hash: "0xh1", Valid: true}
+	// A retried append of block 2, or a second poller's, must not publish again.
+	err := q.Append(ctx, chain, stale, record(2, "dup"), 3)
+	if !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("append on a stale tip: %v, want ErrConflict", err)
+	}
+	if err := q.Append(ctx, chain, queue.Tip{}, record(1, "dup"), 3); !errors.Is(err,
+		queue.ErrConflict) {
+		t.Fatalf("append on an empty tip: %v, want ErrConflict", err)
+	}
+	wrongHash := queue.Tip{Number: 2, Hash: "0xother", Valid: true}
+	if err := q.Append(ctx, chain, wrongHash, record(3, "x"), 3); !errors.Is(err,
+		queue.ErrConflict) {
+		t.Fatalf("append on a tip with another hash: %v, want ErrConflict", err)
+	}
+	wantBacklog(t, q, chain, 4)
+	ms := readAll(t, q, chain, "w", 4)
+	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b")
+}
+
+func testRecords(t *testing.T, q Queue) {
+	ctx := context.Background()
+	appendBlocks(t, q, chain, 1, 10)
+	for n := uint64(1); n <= 10; n++ {
+		r, ok, err := q.Record(ctx, chain, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != (n >= 8) {
+			t.Fatalf("record %d kept: %v, want only the last 3 blocks", n, ok)
+		}
+		if ok {
+			if r.Hash != fmt.Sprintf("0xh%d", n) || r.ParentHash != fmt.Sprintf("0xh%d", n-1) {
+				t.Fatalf("record %d: %+v", n, r)
+			}
+			wantStrings(t, payloads(toMessages(r.Payloads)), fmt.Sprintf("%da", n),
+				fmt.Sprintf("%db", n))
+		}
+	}
+}
+
+func toMessages(ps [][]byte) []queue.Message {
+	out := make([]queue.Message, len(ps))
+	for i, p := range ps {
+		out[i].Payload = p
+	}
+	return out
+}
+
+func testRollback(t *testing.T, q Queue) {
+	ctx := context.Background()
+	appendBlocks(t, q, chain, 1, 5)
+	tip5 := queue.Tip{Number: 5, Hash: "0xh5", Valid: true}
+	tip3 := queue.Tip{Number: 3, Hash: "0xh3", Valid: true}
+	if err := q.Rollback(ctx, chain, tip3, tip3, nil); !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("rollback on a stale tip: %v, want ErrConflict", err)
+	}
+	if err := q.Rollback(ctx, chain, tip5, tip3, [][]byte{[]byte("-5b"), []byte("-5a"),
+		[]byte("-4b"), []byte("-4a")}); err != nil {
+		t.Fatal(err)
+	}
+	if tip, _ := q.Tip(ctx, chain); tip != tip3 {
+		t.Fatalf("tip after rollback %+v, want %+v", tip, tip3)
+	}
+	for n := uint64(4); n <= 5; n++ {
+		if _, ok, _ := q.Record(ctx, chain, n); ok {
+			t.Fatalf("record %d of an orphaned block kept", n)
+		}
+	}
+	if _, ok, _ := q.Record(ctx, chain, 3); !ok {
+		t.Fatal("record 3 of the common ancestor lost")
+	}
+	// The new branch continues from the ancestor.
+	if err := q.Append(ctx, chain, tip3, record(4, "4'"), 3); err != nil {
+		t.Fatal(err)
+	}
+	ms := readAll(t, q, chain, "w", 15)
+	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b", "5a", "5b",
+		"-5b", "-5a", "-4b", "-4a", "4'")
+	// Back to nothing at all.
+	tip4 := queue.Tip{Number: 4, Hash: "0xh4", Valid: true}
+	if err := q.Rollback(ctx, chain, tip4, queue.Tip{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if tip, _ := q.Tip(ctx, chain); tip.Valid {
+		t.Fatalf("tip %+v after rolling back everything", tip)
+	}
+}
+
+func testOrderingPerChain(t *testing.T, q Queue) {
+	for n := uint64(1); n <= 20; n++ { // interleave two chains
+		appendBlocks(t, q, "alpha", n, n)
+		appendBlocks(t, q, "beta", n, n)
+	}
+	for _, ch := range []string{"alpha", "beta"} {
+		ms := readAll(t, q, ch, "w", 40)
+		for i, m := range ms {
+			want := fmt.Sprintf("%d%c", i/2+1, 'a'+i%2)
+			if string(m.Payload) != want || m.Chain != ch {
+				t.Fatalf("%s entry %d: %s of %s, want %s", ch, i, m.Payload, m.Chain, want)
+			}
+		}
+	}
+}
+
+func testKilledConsumer(t *testing.T, q Queue) {
+	ctx := context.Background()
+	appendBlocks(t, q, chain, 1, 4) // 8 entries
+	batch := readAll(t, q, chain, "doomed", 5)
+	if err := q.Ack(ctx, chain, batch[0].ID, batch[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	// "doomed" dies here with 3 entries pending. A live worker reads the rest first.
+	rest := readAll(t, q, chain, "survivor", 3)
+	wantStrings(t, payloads(rest), "3b", "4a", "4b")
+	// Entries handed out just now are not idle for an hour: nothing to claim.
+	if ms, err := q.Claim(ctx, chain, "survivor", time.Hour, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("claimed %v (%v) with a long idle time", payloads(ms), err)
+	}
+	if err := q.Ack(ctx, chain, ids(rest)...); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := q.Claim(ctx, chain, "survivor", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStrings(t, payloads(claimed), "2a", "2b", "3a")
+	if err := q.Ack(ctx, chain, ids(claimed)...); err != nil {
+		t.Fatal(err)
+	}
+	wantBacklog(t, q, chain, 0)
+	if ms, err := q.Claim(ctx, chain, "survivor", 0, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("claimed %v (%v) after everything was acknowledged", payloads(ms), err)
+	}
+}
+
+func testBackPressure(t *testing.T, q Queue) {
+	ctx := context.Background()
+	wantBacklog(t, q, chain, 0)
+	appendBlocks(t, q, chain, 1, 5)
+	wantBacklog(t, q, chain, 10)
+	ms := readAll(t, q, chain, "w", 4)
+	wantBacklog(t, q, chain, 10) // handed out is not done
+	if err := q.Ack(ctx, chain, ids(ms)...); err != nil {
+		t.Fatal(err)
+	}
+	wantBacklog(t, q, chain, 6)
+	readAll(t, q, chain, "w", 6)
+	// An empty stream: Read waits its block time and returns nothing.
+	if ms, err := q.Read(ctx, chain, "w", 1, 20*time.Millisecond); err != nil || len(ms) != 0 {
+		t.Fatalf("read on an empty stream: %v, %v", payloads(ms), err)
+	}
+	// A reader that is waiting wakes up when an entry arrives.
+	got := make(chan []queue.Message, 1)
+	errc := make(chan error, 1)
+	go func() {
+		ms, err := q.Read(ctx, chain, "w", 1, 30*time.Second)
+		got <- ms
+		errc <- err
+	}()
+	appendBlocks(t, q, chain, 6, 6)
+	select {
+	case ms := <-got:
+		if err := <-errc; err != nil || len(ms) != 1 || string(ms[0].Payload) != "6a" {
+			t.Fatalf("woken reader got %v, %v", payloads(ms), err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a waiting reader was not woken by an append")
+	}
+}
+
+func testConcurrentAppend(t *testing.T, q Queue) {
+	ctx := context.Background()
+	const pollers, blocks = 4, 15
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := map[uint64]int{}
+	for p := range pollers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				tip, err := q.Tip(ctx, chain)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if tip.Valid && tip.Number >= blocks {
+					return
+				}
+				n := tip.Number + 1
+				err = q.Append(ctx, chain, tip, record(n, fmt.Sprintf("%d/%d", n, p)), 3)
+				if errors.Is(err, queue.ErrConflict) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				wins[n]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for n := uint64(1); n <= blocks; n++ {
+		if wins[n] != 1 {
+			t.Fatalf("block %d published %d times", n, wins[n])
+		}
+	}
+	wantBacklog(t, q, chain, blocks)
+}

@@ -1,0 +1,384 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	_ Journal  = (*Redis)(nil)
+	_ Consumer = (*Redis)(nil)
+)
+
+// DefaultGroup is the consumer group of the rules workers.
+const DefaultGroup = "rules"
+
+// minBlock is the shortest XREADGROUP block time; BLOCK 0 would mean "forever".
+const minBlock = time.Millisecond
+
+// Redis is the queue on Redis Streams. Every key of a chain carries the chain's hash tag,
+// fw:{<chain>}:..., so that one chain's keys live in one Redis Cluster slot and the Lua
+// scripts may touch them together.
+type Redis struct {
+	rdb    redis.UniversalClient
+	prefix string
+	group  string
+
+	groups sync.Map // chain -> struct{}: consumer group known to exist
+}
+
+// RedisOptions configure a Redis queue.
+type RedisOptions struct {
+	// Prefix starts every key; default "fw". Tests use their own to stay apart.
+	Prefix string
+	// Group is the consumer group; default DefaultGroup.
+	Group string
+}
+
+// NewRedis returns a queue over rdb, which may be a single node or a cluster client.
+func NewRedis(rdb redis.UniversalClient, opts RedisOptions) *Redis {
+	if opts.Prefix == "" {
+		opts.Prefix = "fw"
+	}
+	if opts.Group == "" {
+		opts.Group = DefaultGroup
+	}
+	return &Redis{rdb: rdb, prefix: opts.Prefix, group: opts.Group}
+}
+
+func (q *Redis) key(chain, what string) string {
+	return q.prefix + ":{" + chain + "}:" + what
+}
+
+func (q *Redis) recordKey(chain string, n uint64) string {
+	return q.key(chain, "rec:"+strconv.FormatUint(n, 10))
+}
+
+// StreamKey returns the stream that carries chain's movements.
+func (q *Redis) StreamKey(chain string) string { return q.key(chain, "movements") }
+
+// appendScript: KEYS stream, tip, record, old record; ARGV expect(valid, number, hash),
+// new (number, hash), record blob, drop-old flag, payloads...
+var appendScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[2], 'number', 'hash')
+if ARGV[1] == '1' then
+  if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return redis.error_reply('CONFLICT') end
+elseif cur[1] then
+  return redis.error_reply('CONFLICT')
+end
+for i = 8, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
+redis.call('SET', KEYS[3], ARGV[6])
+if ARGV[7] == '1' then redis.call('DEL', KEYS[4]) end
+redis.call('HSET', KEYS[2], 'number', ARGV[4], 'hash', ARGV[5])
+return 'OK'
+`)
+
+// rollbackScript: KEYS stream, tip, records to forget...; ARGV expect(valid, number, hash),
+// to(valid, number, hash), payloads...
+var rollbackScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[2], 'number', 'hash')
+if ARGV[1] == '1' then
+  if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return redis.error_reply('CONFLICT') end
+elseif cur[1] then
+  return redis.error_reply('CONFLICT')
+end
+for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[2], 'number', ARGV[5], 'hash', ARGV[6])
+else
+  redis.call('DEL', KEYS[2])
+end
+return 'OK'
+`)
+
+func tipArgs(t Tip) []any {
+	if !t.Valid {
+		return []any{"0", "", ""}
+	}
+	return []any{"1", strconv.FormatUint(t.Number, 10), t.Hash}
+}
+
+func scriptErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "CONFLICT") {
+		return ErrConflict
+	}
+	return err
+}
+
+// Tip implements Journal.
+func (q *Redis) Tip(ctx context.Context, chain string) (Tip, error) {
+	v, err := q.rdb.HMGet(ctx, q.key(chain, "tip"), "number", "hash").Result()
+	if err != nil {
+		return Tip{}, fmt.Errorf("read tip of %s: %w", chain, err)
+	}
+	if v[0] == nil {
+		return Tip{}, nil
+	}
+	s, _ := v[0].(string)
+	h, _ := v[1].(string)
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return Tip{}, fmt.Errorf("read tip of %s: bad number %q", chain, s)
+	}
+	return Tip{Number: n, Hash: h, Valid: true}, nil
+}
+
+type recordBlob struct {
+	Hash       string   `json:"hash"`
+	ParentHash string   `json:"parent_hash"`
+	Payloads   []string `json:"payloads"`
+}
+
+// Record implements Journal.
+func (q *Redis) Record(ctx context.Context, chain string, n uint64) (Record, bool, error) {
+	b, err := q.rdb.Get(ctx, q.recordKey(chain, n)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("read record %d of %s: %w", n, chain, err)
+	}
+	var blob recordBlob
+	if err := json.Unmarshal(b, &blob); err != nil {
+		return Record{}, false, fmt.Errorf("decode record %d of %s: %w", n, chain, err)
+	}
+	r := Record{Number: n, Hash: blob.Hash, ParentHash: blob.ParentHash}
+	for _, p := range blob.Payloads {
+		r.Payloads = append(r.Payloads, []byte(p))
+	}
+	return r, true, nil
+}
+
+// Append implements Journal.
+func (q *Redis) Append(ctx context.Context, chain string, expect Tip, rec Record,
+	depth int) error {
+	blob := recordBlob{Hash: rec.Hash, ParentHash: rec.ParentHash,
+		Payloads: make([]string, len(rec.Payloads))}
+	for i, p := range rec.Payloads {
+		blob.Payloads[i] = string(p)
+	}
+	b, err := json.Marshal(&blob)
+	if err != nil {
+		return err
+	}
+	dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
+	if depth > 0 && rec.Number >= uint64(depth) {
+		dropOld, old = "1", q.recordKey(chain, rec.Number-uint64(depth))
+	}
+	args := append(tipArgs(expect), strconv.FormatUint(rec.Number, 10), rec.Hash, b, dropOld)
+	for _, p := range rec.Payloads {
+		args = append(args, p)
+	}
+	keys := []string{q.StreamKey(chain), q.key(chain, "tip"), q.recordKey(chain, rec.Number), old}
+	if err := scriptErr(appendScript.Run(ctx, q.rdb, keys, args...).Err()); err != nil {
+		return fmt.Errorf("append block %d of %s: %w", rec.Number, chain, err)
+	}
+	return nil
+}
+
+// Rollback implements Journal.
+func (q *Redis) Rollback(ctx context.Context, chain string, expect, to Tip,
+	removed [][]byte) error {
+	keys := []string{q.StreamKey(chain), q.key(chain, "tip")}
+	if expect.Valid {
+		first := uint64(0)
+		if to.Valid {
+			first = to.Number + 1
+		}
+		for n := first; n <= expect.Number; n++ {
+			keys = append(keys, q.recordKey(chain, n))
+		}
+	}
+	args := append(tipArgs(expect), tipArgs(to)...)
+	for _, p := range removed {
+		args = append(args, p)
+	}
+	if err := scriptErr(rollbackScript.Run(ctx, q.rdb, keys, args...).Err()); err != nil {
+		return fmt.Errorf("roll %s back to %d: %w", chain, to.Number, err)
+	}
+	return nil
+}
+
+func (q *Redis) ensureGroup(ctx context.Context, chain string) error {
+	if _, ok := q.groups.Load(chain); ok {
+		return nil
+	}
+	err := q.rdb.XGroupCreateMkStream(ctx, q.StreamKey(chain), q.group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create group %s on %s: %w", q.group, chain, err)
+	}
+	q.groups.Store(chain, struct{}{})
+	return nil
+}
+
+func messages(chain string, xs []redis.XMessage) []Message {
+	out := make([]Message, 0, len(xs))
+	for _, x := range xs {
+		p, _ := x.Values["m"].(string)
+		out = append(out, Message{ID: x.ID, Chain: chain, Payload: []byte(p)})
+	}
+	return out
+}
+
+// Read implements Consumer.
+func (q *Redis) Read(ctx context.Context, chain, consumer string, count int,
+	block time.Duration) ([]Message, error) {
+	if err := q.ensureGroup(ctx, chain); err != nil {
+		return nil, err
+	}
+	res, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.group,
+		Consumer: consumer, Streams: []string{q.StreamKey(chain), ">"}, Count: int64(count),
+		Block: max(block, minBlock)}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", chain, err)
+	}
+	var out []Message
+	for _, s := range res {
+		out = append(out, messages(chain, s.Messages)...)
+	}
+	return out, nil
+}
+
+// Ack implements Consumer.
+func (q *Redis) Ack(ctx context.Context, chain string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := q.rdb.XAck(ctx, q.StreamKey(chain), q.group, ids...).Err(); err != nil {
+		return fmt.Errorf("ack %s: %w", chain, err)
+	}
+	return nil
+}
+
+// Claim implements Consumer with XAUTOCLAIM.
+func (q *Redis) Claim(ctx context.Context, chain, consumer string, minIdle time.Duration,
+	count int) ([]Message, error) {
+	if err := q.ensureGroup(ctx, chain); err != nil {
+		return nil, err
+	}
+	var out []Message
+	start := "0-0"
+	for len(out) < count {
+		xs, next, err := q.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: q.StreamKey(chain), Group: q.group, Consumer: consumer, MinIdle: minIdle,
+			Start: start, Count: int64(count - len(out))}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("claim %s: %w", chain, err)
+		}
+		out = append(out, messages(chain, xs)...)
+		if next == "0-0" {
+			break
+		}
+		start = next
+	}
+	return out, nil
+}
+
+// Backlog implements Consumer: pending entries plus the group's lag.
+func (q *Redis) Backlog(ctx context.Context, chain string) (int64, error) {
+	if err := q.ensureGroup(ctx, chain); err != nil {
+		return 0, err
+	}
+	groups, err := q.rdb.XInfoGroups(ctx, q.StreamKey(chain)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("backlog of %s: %w", chain, err)
+	}
+	for _, g := range groups {
+		if g.Name != q.group {
+			continue
+		}
+		if g.Lag < 0 { // unknown after deletions in the unread range: count the stream
+			n, err := q.rdb.XLen(ctx, q.StreamKey(chain)).Result()
+			return n, err
+		}
+		return g.Pending + g.Lag, nil
+	}
+	return 0, fmt.Errorf("backlog of %s: group %s missing", chain, q.group)
+}
+
+// Trim drops acknowledged entries from the front of chain's stream: it never removes an
+// entry that is pending or not yet handed out, and keeps at least keep entries.
+func (q *Redis) Trim(ctx context.Context, chain string, keep int64) (int64, error) {
+	if err := q.ensureGroup(ctx, chain); err != nil {
+		return 0, err
+	}
+	stream := q.StreamKey(chain)
+	// The oldest entry still needed: the oldest pending one, else the first after the
+	// last handed out.
+	minID := ""
+	p, err := q.rdb.XPending(ctx, stream, q.group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("trim %s: %w", chain, err)
+	}
+	if p.Count > 0 {
+		minID = p.Lower
+	} else {
+		groups, err := q.rdb.XInfoGroups(ctx, stream).Result()
+		if err != nil {
+			return 0, fmt.Errorf("trim %s: %w", chain, err)
+		}
+		for _, g := range groups {
+			if g.Name == q.group {
+				next, err := q.rdb.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", 1).Result()
+				if err != nil {
+					return 0, fmt.Errorf("trim %s: %w", chain, err)
+				}
+				if len(next) == 0 {
+					minID = incrID(g.LastDeliveredID)
+				} else {
+					minID = next[0].ID
+				}
+			}
+		}
+	}
+	if keep > 0 { // keep the newest entries whatever their state
+		tail, err := q.rdb.XRevRangeN(ctx, stream, "+", "-", keep).Result()
+		if err != nil {
+			return 0, fmt.Errorf("trim %s: %w", chain, err)
+		}
+		if int64(len(tail)) < keep {
+			return 0, nil // the stream is within the budget
+		}
+		if oldestKept := tail[len(tail)-1].ID; minID == "" || lessID(oldestKept, minID) {
+			minID = oldestKept
+		}
+	}
+	if minID == "" {
+		return 0, nil
+	}
+	n, err := q.rdb.XTrimMinID(ctx, stream, minID).Result()
+	if err != nil {
+		return 0, fmt.Errorf("trim %s: %w", chain, err)
+	}
+	return n, nil
+}
+
+func parseID(id string) (ms, seq uint64) {
+	a, b, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(a, 10, 64)
+	seq, _ = strconv.ParseUint(b, 10, 64)
+	return ms, seq
+}
+
+func lessID(a, b string) bool {
+	am, as := parseID(a)
+	bm, bs := parseID(b)
+	return am < bm || (am == bm && as < bs)
+}
+
+func incrID(id string) string {
+	ms, seq := parseID(id)
+	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq+1, 10)
+}
