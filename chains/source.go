@@ -17,4 +17,7 @@ type Source interface {
 	// Block returns block n with its movements in block order. A block the node does not
 	// have is an error wrapping ErrBlockNotFound.
 	Block(ctx context.Context, n uint64) (*Block, error)
+	// Ref returns block n's identity (number, hash, parent, time) without its body, for
+	// reorg checks. A block the node does not have is an error wrapping ErrBlockNotFound.
+	Ref(ctx context.Context, n uint64) (BlockRef, error)
 }

@@ -24,6 +24,10 @@ type slowSource struct {
 
 func (s *slowSource) Head(context.Context) (uint64, error) { return 0, nil }
 
+func (s *slowSource) Ref(_ context.Context, n uint64) (BlockRef, error) {
+	return BlockRef{Number: n}, nil
+}
+
 func (s *slowSource) Block(ctx context.Context, n uint64) (*Block, error) {
 	r := s.running.Add(1)
 	defer s.running.Add(-1)

@@ -1,4 +1,8 @@
-// Package watcher will own the per-chain poller loop: cursor, confirmations, reorg rollback
-// and publishing movements to the queue (see ../shared/DESIGN.md and the pipeline issue).
-// Nothing is built here yet; the chain sources it will poll live in package chains.
+// Package watcher owns the per-chain poller loop: it follows a chain's head at the
+// configured confirmations, publishes each block's movements to the queue together with the
+// cursor in one atomic step, detects reorgs by parent hash, walks back to the common ancestor
+// and publishes the orphaned blocks' movements as removed before the new branch's.
+//
+// Exactly one Poller should run per chain; if two do, the journal's compare-and-set on the
+// cursor makes each block publish once all the same (the loser re-reads the cursor).
 package watcher

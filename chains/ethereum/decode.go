@@ -108,6 +108,36 @@ func decodeBlock(raw json.RawMessage) (*rpcBlock, error) {
 	return &b, nil
 }
 
+// rpcHeader is the part of an eth_getBlockByNumber(n, false) result that a reorg check reads.
+type rpcHeader struct {
+	Number     *quantity `json:"number"`
+	Hash       hash      `json:"hash"`
+	ParentHash hash      `json:"parentHash"`
+	Timestamp  *quantity `json:"timestamp"`
+}
+
+// decodeHeader decodes and checks a block's header fields. A JSON null is errNull.
+func decodeHeader(raw json.RawMessage) (*rpcHeader, error) {
+	if isNull(raw) {
+		return nil, errNull
+	}
+	var h rpcHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, err
+	}
+	switch {
+	case h.Number == nil:
+		return nil, errors.New("missing number")
+	case h.Hash == "":
+		return nil, errors.New("missing hash")
+	case h.ParentHash == "":
+		return nil, errors.New("missing parentHash")
+	case h.Timestamp == nil:
+		return nil, errors.New("missing timestamp")
+	}
+	return &h, nil
+}
+
 // decodeReceipts decodes an eth_getBlockReceipts result. A JSON null is errNull.
 func decodeReceipts(raw json.RawMessage) ([]rpcReceipt, error) {
 	if isNull(raw) {

@@ -139,6 +139,9 @@ func checkLinked(t *testing.T, s *Source, ms []chains.Movement) {
 		if b.Ref != m.Block {
 			t.Fatalf("block ref %+v, refetched %+v", m.Block, b.Ref)
 		}
+		if ref, err := s.Ref(context.Background(), m.Block.Number); err != nil || ref != b.Ref {
+			t.Fatalf("Ref %+v, %v; want %+v", ref, err, b.Ref)
+		}
 		if b.Ref.Number > 1 {
 			p, err := s.Block(context.Background(), b.Ref.Number-1)
 			if err != nil {

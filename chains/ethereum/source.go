@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -94,6 +95,35 @@ func (s *Source) Block(ctx context.Context, n uint64) (*chains.Block, error) {
 		return nil, fmt.Errorf("block %d: %w", n, err)
 	}
 	return b, nil
+}
+
+// Ref returns block n's identity from eth_getBlockByNumber(n, false).
+func (s *Source) Ref(ctx context.Context, n uint64) (chains.BlockRef, error) {
+	var ref chains.BlockRef
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var raw json.RawMessage
+		if err := s.client.CallContext(ctx, &raw, "eth_getBlockByNumber",
+			hexutil.EncodeUint64(n), false); err != nil {
+			return err
+		}
+		h, err := decodeHeader(raw)
+		if errors.Is(err, errNull) {
+			return chains.ErrBlockNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("decode header: %w", err)
+		}
+		if uint64(*h.Number) != n {
+			return fmt.Errorf("node sent block %d", uint64(*h.Number))
+		}
+		ref = chains.BlockRef{Number: n, Hash: string(h.Hash), ParentHash: string(h.ParentHash),
+			Time: time.Unix(int64(*h.Timestamp), 0).UTC()}
+		return nil
+	})
+	if err != nil {
+		return chains.BlockRef{}, fmt.Errorf("block %d: %w", n, err)
+	}
+	return ref, nil
 }
 
 func (s *Source) retry(ctx context.Context, f func(context.Context) error) error {

@@ -1,0 +1,305 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+// Defaults for PollerOptions.
+const (
+	DefaultPollInterval = 2 * time.Second
+	DefaultDepth        = 64
+	DefaultBatch        = 100
+	DefaultMaxBacklog   = 100_000
+)
+
+// PollerOptions configure a Poller.
+type PollerOptions struct {
+	// Chain names the chain; it must match the source's.
+	Chain string
+	// Confirmations: the poller publishes block n once the head is at n+Confirmations.
+	Confirmations uint64
+	// StartBlock is the first block published when the journal has no cursor yet.
+	StartBlock uint64
+	// PollInterval is the wait between head checks once caught up.
+	PollInterval time.Duration
+	// Depth is how many recent blocks are kept for reorg handling; a reorg deeper than that
+	// stops the poller with an error.
+	Depth int
+	// Batch is how many blocks one catch-up round fetches (Inflight at a time).
+	Batch    uint64
+	Inflight int
+	// MaxBacklog pauses publishing while the consumers have more entries than this to do.
+	MaxBacklog int64
+	Logger     *zap.Logger
+}
+
+func (o *PollerOptions) setDefaults() {
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Depth == 0 {
+		o.Depth = DefaultDepth
+	}
+	if o.Batch == 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.Inflight == 0 {
+		o.Inflight = chains.DefaultInflight
+	}
+	if o.MaxBacklog == 0 {
+		o.MaxBacklog = DefaultMaxBacklog
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+}
+
+// Validate reports the first invalid option, naming it.
+func (o *PollerOptions) Validate() error {
+	switch {
+	case o.Chain == "":
+		return errors.New("chain: empty")
+	case o.PollInterval < 0:
+		return fmt.Errorf("poll interval %v: want positive", o.PollInterval)
+	case o.Depth < 2:
+		return fmt.Errorf("depth %d: want at least 2", o.Depth)
+	case uint64(o.Depth) <= o.Confirmations:
+		return fmt.Errorf("depth %d: want more than confirmations (%d)", o.Depth,
+			o.Confirmations)
+	}
+	return nil
+}
+
+// backlogReader is the part of the consumer side the poller watches for back-pressure.
+type backlogReader interface {
+	Backlog(ctx context.Context, chain string) (int64, error)
+}
+
+// Poller follows one chain. Run it once; it is not safe to run one Poller twice at once.
+type Poller struct {
+	src     chains.Source
+	journal queue.Journal
+	backlog backlogReader // nil: no back-pressure
+	opts    PollerOptions
+	log     *zap.Logger
+}
+
+// NewPoller returns a poller that reads src and writes journal; backlog, if not nil, is
+// watched for back-pressure.
+func NewPoller(src chains.Source, journal queue.Journal, backlog backlogReader,
+	opts PollerOptions) (*Poller, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Poller{src: src, journal: journal, backlog: backlog, opts: opts,
+		log: opts.Logger.With(zap.String("chain", opts.Chain))}, nil
+}
+
+// errReorg stops a catch-up round at a block that does not follow the cursor.
+var errReorg = errors.New("reorg")
+
+// Run follows the chain until ctx ends. Node errors are logged and retried after the poll
+// interval; it returns ctx's error, or an error it cannot get past (a reorg deeper than
+// the kept depth, a journal failure).
+func (p *Poller) Run(ctx context.Context) error {
+	for {
+		caughtUp, err := p.step(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errReorg), errors.Is(err, queue.ErrConflict):
+			continue // the cursor changed under us: start again from it
+		case err != nil && !p.transient(err):
+			return fmt.Errorf("poller %s: %w", p.opts.Chain, err)
+		case err != nil:
+			p.log.Warn("poll failed; retrying", zap.Error(err))
+		case !caughtUp:
+			continue
+		}
+		if err := sleep(ctx, p.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// transient errors come from the node (already retried by the source) and are worth
+// another round later; journal errors are not.
+func (p *Poller) transient(err error) bool {
+	var je journalError
+	return !errors.As(err, &je)
+}
+
+type journalError struct{ err error }
+
+func (e journalError) Error() string { return e.err.Error() }
+func (e journalError) Unwrap() error { return e.err }
+
+// step publishes one batch of blocks, or checks the tip when caught up; caughtUp says
+// there was nothing to publish.
+func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
+	tip, err := p.journal.Tip(ctx, p.opts.Chain)
+	if err != nil {
+		return false, journalError{err}
+	}
+	head, err := p.src.Head(ctx)
+	if err != nil {
+		return false, err
+	}
+	next := p.opts.StartBlock
+	if tip.Valid {
+		next = tip.Number + 1
+	}
+	if head < p.opts.Confirmations || next > head-p.opts.Confirmations {
+		// Nothing new to publish: make sure what we published is still canonical (a node
+		// may also fall back to a shorter branch).
+		return true, p.checkTip(ctx, tip)
+	}
+	last := min(head-p.opts.Confirmations, next+p.opts.Batch-1)
+	err = chains.Stream(ctx, p.src, next, last, p.opts.Inflight, func(b *chains.Block) error {
+		if tip.Valid && b.Ref.ParentHash != tip.Hash {
+			p.log.Info("reorg detected", zap.Uint64("block", b.Ref.Number),
+				zap.String("parent", b.Ref.ParentHash), zap.String("have", tip.Hash))
+			if err := p.rollback(ctx, tip); err != nil {
+				return err
+			}
+			return errReorg
+		}
+		if err := p.waitBacklog(ctx); err != nil {
+			return err
+		}
+		rec, err := record(b)
+		if err != nil {
+			return err
+		}
+		if err := p.journal.Append(ctx, p.opts.Chain, tip, rec, p.opts.Depth); err != nil {
+			if errors.Is(err, queue.ErrConflict) {
+				return err
+			}
+			return journalError{err}
+		}
+		tip = rec.Tip()
+		return nil
+	})
+	return false, err
+}
+
+func record(b *chains.Block) (queue.Record, error) {
+	rec := queue.Record{Number: b.Ref.Number, Hash: b.Ref.Hash, ParentHash: b.Ref.ParentHash}
+	for i := range b.Movements {
+		payload, err := chains.MarshalMovement(&b.Movements[i])
+		if err != nil {
+			return rec, fmt.Errorf("block %d: %w", b.Ref.Number, err)
+		}
+		rec.Payloads = append(rec.Payloads, payload)
+	}
+	return rec, nil
+}
+
+// checkTip rolls back when the published tip is no longer the node's block at its height.
+func (p *Poller) checkTip(ctx context.Context, tip queue.Tip) error {
+	if !tip.Valid {
+		return nil
+	}
+	ref, err := p.src.Ref(ctx, tip.Number)
+	if err != nil && !errors.Is(err, chains.ErrBlockNotFound) {
+		return err
+	}
+	if err == nil && ref.Hash == tip.Hash {
+		return nil
+	}
+	p.log.Info("published tip is no longer canonical", zap.Uint64("block", tip.Number))
+	return p.rollback(ctx, tip)
+}
+
+// rollback walks back from tip to the newest block that is still canonical and publishes
+// the orphaned blocks' movements as removed, newest first, in reverse order within each
+// block, so that consumers undo them in the opposite order of doing them.
+func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
+	var removed [][]byte
+	to := queue.Tip{}
+	for n := tip.Number; ; n-- {
+		rec, ok, err := p.journal.Record(ctx, p.opts.Chain, n)
+		if err != nil {
+			return journalError{err}
+		}
+		if !ok {
+			if n+1 == p.opts.StartBlock {
+				break // every block published so far was orphaned: start again
+			}
+			return journalError{fmt.Errorf("reorg deeper than the %d blocks kept, at block %d",
+				p.opts.Depth, tip.Number)}
+		}
+		ref, err := p.src.Ref(ctx, n)
+		if err != nil && !errors.Is(err, chains.ErrBlockNotFound) {
+			return err
+		}
+		if err == nil && ref.Hash == rec.Hash {
+			to = rec.Tip()
+			break
+		}
+		for _, payload := range slices.Backward(rec.Payloads) {
+			m, err := chains.UnmarshalMovement(payload)
+			if err != nil {
+				return journalError{fmt.Errorf("record of block %d: %w", n, err)}
+			}
+			m.Removed = true
+			b, err := chains.MarshalMovement(&m)
+			if err != nil {
+				return err
+			}
+			removed = append(removed, b)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	p.log.Info("rolling back", zap.Uint64("from", tip.Number), zap.Uint64("to", to.Number),
+		zap.Int("removed", len(removed)))
+	if err := p.journal.Rollback(ctx, p.opts.Chain, tip, to, removed); err != nil {
+		if errors.Is(err, queue.ErrConflict) {
+			return err
+		}
+		return journalError{err}
+	}
+	return nil
+}
+
+// waitBacklog waits while the consumers are more than MaxBacklog entries behind.
+func (p *Poller) waitBacklog(ctx context.Context) error {
+	if p.backlog == nil {
+		return nil
+	}
+	for {
+		n, err := p.backlog.Backlog(ctx, p.opts.Chain)
+		if err != nil {
+			return journalError{err}
+		}
+		if n <= p.opts.MaxBacklog {
+			return nil
+		}
+		if err := sleep(ctx, p.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

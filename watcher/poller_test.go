@@ -1,0 +1,253 @@
+package watcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zaptest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+type testQueue interface {
+	queue.Journal
+	queue.Consumer
+}
+
+// queues returns the implementations the poller is tested with: in memory, and Redis at
+// REDIS_URL (default 127.0.0.1:6379) under a key prefix of the test's own.
+func queues(t *testing.T) map[string]func(t *testing.T) testQueue {
+	return map[string]func(t *testing.T) testQueue{
+		"memory": func(t *testing.T) testQueue { return queue.NewMemory(nil) },
+		"redis": func(t *testing.T) testQueue {
+			url := os.Getenv("REDIS_URL")
+			if url == "" {
+				url = "redis://127.0.0.1:6379"
+			}
+			opts, err := redis.ParseURL(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdb := redis.NewClient(opts)
+			t.Cleanup(func() { _ = rdb.Close() })
+			if err := rdb.Ping(context.Background()).Err(); err != nil {
+				t.Fatalf("redis at %s: %v", url, err)
+			}
+			b := make([]byte, 6)
+			_, _ = rand.Read(b)
+			prefix := "fwtest-" + hex.EncodeToString(b)
+			t.Cleanup(func() {
+				keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
+				if len(keys) > 0 {
+					rdb.Del(context.Background(), keys...)
+				}
+			})
+			return queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+		},
+	}
+}
+
+type harness struct {
+	t     *testing.T
+	chain *devnet.Chain
+	src   *ethereum.Source
+	q     testQueue
+	stop  func() error
+}
+
+func newHarness(t *testing.T, q testQueue, confirmations uint64) *harness {
+	t.Helper()
+	c, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	src, err := ethereum.Dial(context.Background(), c.URL, ethereum.Options{Chain: "dev",
+		Traces: ethereum.TracesOff, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	return &harness{t: t, chain: c, src: src, q: q}
+}
+
+func (h *harness) start(confirmations uint64) {
+	p, err := NewPoller(h.src, h.q, h.q, PollerOptions{Chain: "dev", StartBlock: 1,
+		Confirmations: confirmations, PollInterval: 5 * time.Millisecond, Depth: 16,
+		Batch: 4, Inflight: 3, Logger: zaptest.NewLogger(h.t)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.Run(ctx) })
+	h.stop = func() error {
+		cancel()
+		if err := g.Wait(); err != context.Canceled {
+			return err
+		}
+		return nil
+	}
+	h.t.Cleanup(func() { _ = h.stop() })
+}
+
+// transfers makes n blocks with one or two transfers each.
+func (h *harness) transfers(n int, from int) {
+	h.t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		k := h.chain.Keys[from]
+		for j := range 1 + i%2 {
+			to := h.chain.Addrs[(from+1+j)%len(h.chain.Addrs)]
+			if _, err := h.chain.Submit(ctx, devnet.Tx{Key: k, To: &to,
+				Value: big.NewInt(int64(1000*i + j + 1))}); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+		h.chain.Commit()
+	}
+}
+
+// waitTip waits until the cursor is at block n with the node's hash for it.
+func (h *harness) waitTip(n uint64) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		tip, err := h.q.Tip(context.Background(), "dev")
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if tip.Valid && tip.Number == n {
+			ref, err := h.src.Ref(context.Background(), n)
+			if err == nil && ref.Hash == tip.Hash {
+				return
+			}
+		}
+		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
+	}
+	tip, _ := h.q.Tip(context.Background(), "dev")
+	h.t.Fatalf("cursor at %+v, want block %d", tip, n)
+}
+
+// canonical returns the node's movements for blocks from..to.
+func (h *harness) canonical(from, to uint64) []chains.Movement {
+	var out []chains.Movement
+	if err := chains.Stream(context.Background(), h.src, from, to, 2, func(b *chains.Block) error {
+		out = append(out, b.Movements...)
+		return nil
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+// drain reads every entry published so far (the cursor is settled) and acknowledges it.
+func (h *harness) drain(want int) []chains.Movement {
+	h.t.Helper()
+	var out []chains.Movement
+	deadline := time.Now().Add(10 * time.Second)
+	for len(out) < want && time.Now().Before(deadline) {
+		ms, err := h.q.Read(context.Background(), "dev", "test", 100, 50*time.Millisecond)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, m := range ms {
+			mv, err := chains.UnmarshalMovement(m.Payload)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			out = append(out, mv)
+			if err := h.q.Ack(context.Background(), "dev", m.ID); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+	if extra, _ := h.q.Read(context.Background(), "dev", "test", 100, time.Millisecond); len(extra) > 0 {
+		h.t.Fatalf("%d entries more than the %d expected", len(extra), want)
+	}
+	return out
+}
+
+func keys(ms []chains.Movement) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = fmt.Sprintf("%d %s %s removed=%v %s", m.Block.Number, m.Block.Hash[:10],
+			m.Key(), m.Removed, m.Inputs[0].Amount)
+	}
+	return out
+}
+
+func sameKeys(t *testing.T, got, want []chains.Movement) {
+	t.Helper()
+	g, w := keys(got), keys(want)
+	if !slices.Equal(g, w) {
+		t.Fatalf("got %d movements:\n%s\nwant %d:\n%s", len(g), fmt.Sprint(g), len(w),
+			fmt.Sprint(w))
+	}
+}
+
+// TestPollerFollows catches up from block 1, then follows new blocks at 2 confirmations,
+// and publishes exactly the node's movements, each once, in block order.
+func TestPollerFollows(t *testing.T) {
+	for name, newQueue := range queues(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, newQueue(t), 2)
+			h.transfers(9, 0)
+			h.start(2)
+			h.waitTip(7)
+			h.transfers(4, 1)
+			h.waitTip(11)
+			want := h.canonical(1, 11)
+			sameKeys(t, h.drain(len(want)), want)
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestPollerReorg orphans two published blocks with the simulated backend's Fork, builds a
+// longer branch, and wants the orphaned movements published as removed (newest first,
+// before the new branch's), then the new branch, and the cursor on the new head.
+func TestPollerReorg(t *testing.T) {
+	for name, newQueue := range queues(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, newQueue(t), 0)
+			h.transfers(4, 0)
+			h.start(0)
+			h.waitTip(4)
+			old := h.canonical(1, 4)
+			ancestor, err := h.src.Ref(context.Background(), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
+				t.Fatal(err)
+			}
+			h.transfers(4, 3) // blocks 3'..6' from other senders
+			h.waitTip(6)
+			var orphaned []chains.Movement
+			for _, m := range slices.Backward(old) {
+				if m.Block.Number > 2 {
+					m.Removed = true
+					orphaned = append(orphaned, m)
+				}
+			}
+			want := append(append(old, orphaned...), h.canonical(3, 6)...)
+			sameKeys(t, h.drain(len(want)), want)
+		})
+	}
+}
