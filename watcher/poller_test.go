@@ -251,3 +251,40 @@ func TestPollerReorg(t *testing.T) {
 		})
 	}
 }
+
+// TestPollerReorgWhileDown stops the poller, reorgs to a longer branch while it is down,
+// and starts a new poller on the same journal: it resumes from the stored cursor, sees
+// that the next block's parent is not the published tip, and rolls back before going on.
+func TestPollerReorgWhileDown(t *testing.T) {
+	for name, newQueue := range queues(t) {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, newQueue(t), 0)
+			h.transfers(5, 0)
+			h.start(0)
+			h.waitTip(5)
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+			old := h.canonical(1, 5)
+			ancestor, err := h.src.Ref(context.Background(), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
+				t.Fatal(err)
+			}
+			h.transfers(5, 4) // blocks 4'..8'
+			h.start(0)
+			h.waitTip(8)
+			var orphaned []chains.Movement
+			for _, m := range slices.Backward(old) {
+				if m.Block.Number > 3 {
+					m.Removed = true
+					orphaned = append(orphaned, m)
+				}
+			}
+			want := append(append(old, orphaned...), h.canonical(4, 8)...)
+			sameKeys(t, h.drain(len(want)), want)
+		})
+	}
+}
