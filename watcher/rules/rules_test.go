@@ -1,0 +1,144 @@
+package rules
+
+import (
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// mapView is a View over maps, the shape the worker builds from its lists and taint store.
+type mapView struct {
+	sources map[string]Source
+	labels  map[string]Label
+	taints  map[string]Taint
+}
+
+func (v mapView) Source(a string) (Source, bool) { s, ok := v.sources[a]; return s, ok }
+func (v mapView) Label(a string) (Label, bool)   { l, ok := v.labels[a]; return l, ok }
+func (v mapView) Taint(a string) (Taint, bool)   { t, ok := v.taints[a]; return t, ok }
+
+func move(tx, from, to string, amount int64) *chains.Movement {
+	return &chains.Movement{Chain: "ethereum", Tx: tx, Position: "tx", Kind: chains.KindNative,
+		Block:   chains.BlockRef{Number: 7},
+		Inputs:  []chains.Leg{{Address: from, Asset: "native", Amount: big.NewInt(amount)}},
+		Outputs: []chains.Leg{{Address: to, Asset: "native", Amount: big.NewInt(amount)}}}
+}
+
+func TestEvaluate(t *testing.T) {
+	lazarus := Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
+	ransom := Source{Entity: "WannaCry", Category: "ransomware", List: "tagpack"}
+	view := mapView{
+		sources: map[string]Source{"src": lazarus, "ransom": ransom, "src2": lazarus},
+		labels: map[string]Label{"binance": {Category: "exchange", Entity: "Binance"},
+			"tornado": {Category: "mixer", Entity: "Tornado Cash"},
+			"uniswap": {Category: "dex", Entity: "Uniswap"}},
+		taints: map[string]Taint{
+			"hop1": {Root: "src", Source: lazarus, Path: []Hop{{Tx: "t0", From: "src",
+				To: "hop1", Amount: big.NewInt(9)}}, By: "ethereum/t0/tx"},
+			"hop3": {Root: "src", Source: lazarus, Path: make([]Hop, 3)},
+		},
+	}
+	rs := []Rule{
+		{Name: "to-exchange", Severity: "high", Destinations: []string{"exchange"}, MaxHops: 4},
+		{Name: "to-mixer", Severity: "critical", SourceCategories: []string{"sanctioned"},
+			Destinations: []string{"mixer"}, MaxHops: 2},
+	}
+	tests := []struct {
+		name      string
+		give      *chains.Movement
+		wantFinds []string // "rule root->dest hops"
+		wantTaint []string // "addr root hops"
+	}{
+		{name: "direct to exchange", give: move("t1", "src", "binance", 5),
+			wantFinds: []string{"to-exchange src->binance 1"}},
+		{name: "direct to mixer", give: move("t1", "src", "tornado", 5),
+			wantFinds: []string{"to-mixer src->tornado 1"}},
+		{name: "ransomware to mixer: rule limited to sanctioned",
+			give: move("t1", "ransom", "tornado", 5)},
+		{name: "tainted hop to exchange", give: move("t2", "hop1", "binance", 5),
+			wantFinds: []string{"to-exchange src->binance 2"}},
+		{name: "tainted hop to mixer within two hops", give: move("t2", "hop1", "tornado", 5),
+			wantFinds: []string{"to-mixer src->tornado 2"}},
+		{name: "mixer beyond its rule's hops", give: move("t2", "hop3", "tornado", 5)},
+		{name: "exchange at the hop limit", give: move("t2", "hop3", "binance", 5),
+			wantFinds: []string{"to-exchange src->binance 4"}},
+		{name: "source to fresh address taints it", give: move("t3", "src", "fresh", 5),
+			wantTaint: []string{"fresh src 1"}},
+		{name: "tainted to fresh address taints it", give: move("t3", "hop1", "fresh", 5),
+			wantTaint: []string{"fresh src 2"}},
+		{name: "no taint past the largest budget", give: move("t3", "hop3", "fresh", 5)},
+		{name: "labelled service is not followed", give: move("t3", "src", "uniswap", 5)},
+		{name: "already tainted keeps its taint", give: move("t3", "src", "hop1", 5)},
+		{name: "source to source adds nothing", give: move("t3", "src", "src2", 5)},
+		{name: "clean funds", give: move("t4", "nobody", "binance", 5)},
+		{name: "self transfer", give: move("t4", "src", "src", 5)},
+		{name: "removed movement decides nothing",
+			give: func() *chains.Movement { m := move("t1", "src", "binance", 5); m.Removed = true; return m }()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Evaluate(rs, tt.give, view)
+			var finds, taints []string
+			for _, f := range d.Findings {
+				finds = append(finds, f.Rule.Name+" "+f.Root+"->"+f.Destination+" "+
+					itoa(len(f.Path)))
+				if last := f.Path[len(f.Path)-1]; last.Tx != tt.give.Tx || last.To != f.Destination {
+					t.Errorf("path does not end with the movement: %+v", last)
+				}
+			}
+			for _, nt := range d.Taints {
+				taints = append(taints, nt.Address+" "+nt.Taint.Root+" "+itoa(len(nt.Taint.Path)))
+				if nt.Taint.By != tt.give.Key() {
+					t.Errorf("taint by %q, want %q", nt.Taint.By, tt.give.Key())
+				}
+			}
+			if strings.Join(finds, ";") != strings.Join(tt.wantFinds, ";") {
+				t.Errorf("findings %v, want %v", finds, tt.wantFinds)
+			}
+			if strings.Join(taints, ";") != strings.Join(tt.wantTaint, ";") {
+				t.Errorf("taints %v, want %v", taints, tt.wantTaint)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return big.NewInt(int64(n)).String() }
+
+func TestEvaluateDoesNotShareState(t *testing.T) {
+	origin := Taint{Root: "src", Source: Source{Category: "sanctioned"},
+		Path: make([]Hop, 1, 8)} // spare capacity that a careless append would share
+	view := mapView{taints: map[string]Taint{"hop1": origin}}
+	rs := []Rule{{Name: "r", Destinations: []string{"exchange"}, MaxHops: 5}}
+	a := Evaluate(rs, move("ta", "hop1", "x", 1), view)
+	b := Evaluate(rs, move("tb", "hop1", "y", 2), view)
+	if a.Taints[0].Taint.Path[1].Tx != "ta" || b.Taints[0].Taint.Path[1].Tx != "tb" {
+		t.Fatal("two decisions share one path array")
+	}
+	m := move("tc", "hop1", "z", 3)
+	d := Evaluate(rs, m, view)
+	m.Outputs[0].Amount.SetInt64(99)
+	if d.Taints[0].Taint.Path[1].Amount.Int64() != 3 {
+		t.Fatal("the path shares the movement's amount")
+	}
+}
+
+func TestRuleValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    Rule
+		wantErr string
+	}{
+		{"ok", Rule{Name: "r", Destinations: []string{"exchange"}, MaxHops: 1}, ""},
+		{"no name", Rule{Destinations: []string{"exchange"}, MaxHops: 1}, "name"},
+		{"no destinations", Rule{Name: "r", MaxHops: 1}, "destinations"},
+		{"no hops", Rule{Name: "r", Destinations: []string{"mixer"}}, "max_hops"},
+	}
+	for _, tt := range tests {
+		err := tt.give.Validate()
+		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: got %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
