@@ -1,0 +1,68 @@
+package alerting
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// State is where an alert is in its life.
+type State string
+
+// Alert states.
+const (
+	// StateProvisional: seen below the chain's confirmations (early warning).
+	StateProvisional State = "provisional"
+	// StateConfirmed: the movement has the chain's confirmations.
+	StateConfirmed State = "confirmed"
+	// StateRetracted: a reorg removed the movement.
+	StateRetracted State = "retracted"
+)
+
+// Party is one end of an alert's flow.
+type Party struct {
+	Address  string `json:"address"`
+	Entity   string `json:"entity,omitempty"`
+	Category string `json:"category,omitempty"`
+	List     string `json:"list,omitempty"`
+}
+
+// Hop is one step of the path from the source to the destination.
+type Hop struct {
+	Block    uint64 `json:"block"`
+	Tx       string `json:"tx"`
+	Position string `json:"position"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Asset    string `json:"asset"`
+	Amount   string `json:"amount"` // base units, decimal
+}
+
+// Alert says that watched funds reached a destination.
+type Alert struct {
+	ID          string    `json:"id"` // stable for (rule, chain, tx, position)
+	Rule        string    `json:"rule"`
+	Severity    string    `json:"severity"`
+	State       State     `json:"state"`
+	Chain       string    `json:"chain"`
+	Block       uint64    `json:"block"`
+	BlockHash   string    `json:"block_hash"`
+	Time        time.Time `json:"time"`
+	Tx          string    `json:"tx"`
+	Position    string    `json:"position"`
+	Source      Party     `json:"source"`
+	Destination Party     `json:"destination"`
+	Asset       string    `json:"asset"`
+	Amount      string    `json:"amount"` // base units, decimal
+	Path        []Hop     `json:"path"`
+	Explorer    string    `json:"explorer,omitempty"` // link to the transaction
+}
+
+// AlertID returns the stable id of the alert a rule raises on a movement.
+func AlertID(rule, chain, tx, position string) string {
+	h := sha256.Sum256([]byte(rule + "\x00" + chain + "\x00" + tx + "\x00" + position))
+	return hex.EncodeToString(h[:12])
+}
+
+// DedupKey identifies one notification: an alert in one state.
+func (a *Alert) DedupKey() string { return a.ID + ":" + string(a.State) }

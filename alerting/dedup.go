@@ -1,0 +1,149 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultDedupTTL is how long a delivered notification is remembered.
+const DefaultDedupTTL = 30 * 24 * time.Hour
+
+// Seen remembers which notifications were delivered.
+type Seen interface {
+	// Seen reports which of the keys were marked delivered.
+	Seen(ctx context.Context, keys ...string) ([]bool, error)
+	// Mark records the keys as delivered for ttl.
+	Mark(ctx context.Context, ttl time.Duration, keys ...string) error
+}
+
+// Dedup is the stage that drops alerts already delivered in the same state and, once the
+// stages after it accepted the rest, marks those delivered. Its key is (rule, chain, tx,
+// position, state): a redelivered movement never notifies twice, and a retraction is a
+// notification of its own.
+type Dedup struct {
+	Seen Seen
+	Next Stage
+	TTL  time.Duration
+}
+
+// Exec implements Stage.
+func (d *Dedup) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
+	keys := make([]string, len(alerts))
+	for i := range alerts {
+		keys[i] = alerts[i].DedupKey()
+	}
+	seen, err := d.Seen.Seen(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	var fresh []Alert
+	var freshKeys []string
+	inBatch := map[string]bool{}
+	for i, a := range alerts {
+		if !seen[i] && !inBatch[keys[i]] {
+			inBatch[keys[i]] = true
+			fresh = append(fresh, a)
+			freshKeys = append(freshKeys, keys[i])
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	out, err := d.Next.Exec(ctx, fresh...)
+	if err != nil {
+		return nil, err
+	}
+	ttl := d.TTL
+	if ttl == 0 {
+		ttl = DefaultDedupTTL
+	}
+	if err := d.Seen.Mark(ctx, ttl, freshKeys...); err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	return out, nil
+}
+
+// RedisSeen keeps delivered keys in Redis, one key each with a TTL, so that every worker
+// shares them.
+type RedisSeen struct {
+	RDB    redis.UniversalClient
+	Prefix string // default "fw"
+}
+
+func (s *RedisSeen) key(k string) string {
+	p := s.Prefix
+	if p == "" {
+		p = "fw"
+	}
+	return p + ":sent:" + k
+}
+
+// Seen implements Seen.
+func (s *RedisSeen) Seen(ctx context.Context, keys ...string) ([]bool, error) {
+	pipe := s.RDB.Pipeline()
+	cmds := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Exists(ctx, s.key(k))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(keys))
+	for i, c := range cmds {
+		out[i] = c.Val() == 1
+	}
+	return out, nil
+}
+
+// Mark implements Seen.
+func (s *RedisSeen) Mark(ctx context.Context, ttl time.Duration, keys ...string) error {
+	pipe := s.RDB.Pipeline()
+	for _, k := range keys {
+		pipe.Set(ctx, s.key(k), 1, ttl)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// MemorySeen keeps delivered keys in process, for the embedded default.
+type MemorySeen struct {
+	mu   sync.Mutex
+	keys map[string]time.Time // expiry
+	Now  func() time.Time
+}
+
+func (s *MemorySeen) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Seen implements Seen.
+func (s *MemorySeen) Seen(_ context.Context, keys ...string) ([]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]bool, len(keys))
+	for i, k := range keys {
+		exp, ok := s.keys[k]
+		out[i] = ok && s.now().Before(exp)
+	}
+	return out, nil
+}
+
+// Mark implements Seen.
+func (s *MemorySeen) Mark(_ context.Context, ttl time.Duration, keys ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil {
+		s.keys = map[string]time.Time{}
+	}
+	for _, k := range keys {
+		s.keys[k] = s.now().Add(ttl)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package alerting_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/alerting/sinktest"
+)
+
+type recorder struct {
+	got  []string
+	fail error
+}
+
+func (r *recorder) Exec(_ context.Context, alerts ...alerting.Alert) ([]alerting.Alert, error) {
+	if r.fail != nil {
+		return nil, r.fail
+	}
+	for _, a := range alerts {
+		r.got = append(r.got, a.DedupKey())
+	}
+	return alerts, nil
+}
+
+func seenStores(t *testing.T) map[string]alerting.Seen {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", url, err)
+	}
+	prefix := "fwtest-dedup-" + time.Now().Format("150405.000000000")
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+	return map[string]alerting.Seen{
+		"memory": &alerting.MemorySeen{},
+		"redis":  &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
+	}
+}
+
+// TestDedup: a redelivered alert is not notified again; a retraction is a notification of
+// its own; alerts whose delivery failed are not marked, so the next try sends them.
+func TestDedup(t *testing.T) {
+	for name, seen := range seenStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			rec := &recorder{}
+			d := &alerting.Dedup{Seen: seen, Next: rec}
+			as := sinktest.Alerts(2)
+			if _, err := d.Exec(ctx, as[0], as[0]); err != nil { // a duplicate in one batch
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(ctx, as...); err != nil { // a redelivery
+				t.Fatal(err)
+			}
+			retracted := as[0]
+			retracted.State = alerting.StateRetracted
+			rec.fail = errors.New("sink down")
+			if _, err := d.Exec(ctx, retracted); err == nil {
+				t.Fatal("want the sink's error")
+			}
+			rec.fail = nil
+			if _, err := d.Exec(ctx, retracted); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{as[0].DedupKey(), as[1].DedupKey(), retracted.DedupKey()}
+			if len(rec.got) != 3 || rec.got[0] != want[0] || rec.got[1] != want[1] ||
+				rec.got[2] != want[2] {
+				t.Fatalf("notified %v, want %v", rec.got, want)
+			}
+		})
+	}
+}
+
+func TestSequenceAndFanout(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	s := alerting.Sequence{alerting.Fanout{a, b}, alerting.StageFunc(
+		func(_ context.Context, as ...alerting.Alert) ([]alerting.Alert, error) {
+			return as[:1], nil
+		})}
+	out, err := s.Exec(context.Background(), sinktest.Alerts(3)...)
+	if err != nil || len(out) != 1 || len(a.got) != 3 || len(b.got) != 3 {
+		t.Fatalf("out %d, a %d, b %d, err %v", len(out), len(a.got), len(b.got), err)
+	}
+	b.fail = errors.New("down")
+	if _, err := s.Exec(context.Background(), sinktest.Alerts(1)...); err == nil {
+		t.Fatal("fan-out hid a failed branch")
+	}
+}
