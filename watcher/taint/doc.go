@@ -1,0 +1,29 @@
+// Package taint keeps the rules' shared state per chain: which addresses hold watched funds
+// (and how they came to), and which alerts each movement raised. Apply records a movement's
+// effects and Undo removes them (for a movement a reorg orphaned), each in one atomic step,
+// and both are idempotent, so that a redelivered or re-orphaned movement changes nothing.
+//
+// Redis keeps it for several workers (keys hash-tagged by chain); Memory for the embedded
+// default. Both are safe for concurrent use.
+package taint
+
+import (
+	"context"
+
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// Store is the rules' shared state.
+type Store interface {
+	// Taints returns the taint of those of addrs that have one.
+	Taints(ctx context.Context, chain string, addrs ...string) (map[string]rules.Taint, error)
+	// Apply records what movement key did: new taint (an address keeps its first) and the
+	// alerts it raised (encoded; kept only the first time).
+	Apply(ctx context.Context, chain, key string, taints []rules.NewTaint, alerts []byte) error
+	// Undo removes the taint that movement key created and returns the alerts it raised
+	// (nil if none), which stay until Forget: a caller retracts them first, so that a crash
+	// in between repeats the retraction instead of losing it.
+	Undo(ctx context.Context, chain, key string) ([]byte, error)
+	// Forget drops the alerts recorded for movement key.
+	Forget(ctx context.Context, chain, key string) error
+}

@@ -1,0 +1,97 @@
+package taint_test
+
+import (
+	"context"
+	"math/big"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+func stores(t *testing.T) map[string]taint.Store {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", url, err)
+	}
+	prefix := "fwtest-taint-" + time.Now().Format("150405.000000000")
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+	return map[string]taint.Store{"memory": taint.NewMemory(),
+		"redis": taint.NewRedis(rdb, prefix)}
+}
+
+func newTaint(addr, by string, hops int) rules.NewTaint {
+	path := make([]rules.Hop, hops)
+	for i := range path {
+		path[i] = rules.Hop{Tx: by, To: addr, Amount: big.NewInt(int64(i + 1))}
+	}
+	return rules.NewTaint{Address: addr, Taint: rules.Taint{Root: "src",
+		Source: rules.Source{Entity: "Lazarus Group", Category: "sanctioned"}, Path: path, By: by}}
+}
+
+// TestStore: first taint wins, apply is idempotent, undo removes only what its movement
+// created and returns its alerts until they are forgotten.
+func TestStore(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{newTaint("a", "m1", 1)},
+				[]byte(`["alert1"]`)))
+			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{newTaint("a", "m1", 1)},
+				[]byte(`["again"]`))) // redelivery
+			must(s.Apply(ctx, "c", "m2", []rules.NewTaint{newTaint("a", "m2", 2),
+				newTaint("b", "m2", 2)}, nil)) // a keeps m1's taint
+			got, err := s.Taints(ctx, "c", "a", "b", "zzz")
+			must(err)
+			if len(got) != 2 || got["a"].By != "m1" || got["b"].By != "m2" ||
+				len(got["b"].Path) != 2 || got["b"].Path[1].Amount.Int64() != 2 {
+				t.Fatalf("taints %+v", got)
+			}
+			if other, _ := s.Taints(ctx, "otherchain", "a"); len(other) != 0 {
+				t.Fatal("taint leaked across chains")
+			}
+			alerts, err := s.Undo(ctx, "c", "m1")
+			must(err)
+			if string(alerts) != `["alert1"]` {
+				t.Fatalf("undo returned %q", alerts)
+			}
+			got, _ = s.Taints(ctx, "c", "a", "b")
+			if _, ok := got["a"]; ok || got["b"].By != "m2" {
+				t.Fatalf("after undoing m1: %+v", got)
+			}
+			// Until forgotten, a repeated undo (a redelivered removal) returns the alerts
+			// again, so that their retraction is not lost.
+			if again, _ := s.Undo(ctx, "c", "m1"); string(again) != `["alert1"]` {
+				t.Fatalf("second undo returned %q", again)
+			}
+			must(s.Forget(ctx, "c", "m1"))
+			if again, _ := s.Undo(ctx, "c", "m1"); again != nil {
+				t.Fatalf("undo after forget returned %q", again)
+			}
+		})
+	}
+}

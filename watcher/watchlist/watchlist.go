@@ -1,0 +1,149 @@
+// Package watchlist holds what the watcher follows (sources: sanctioned and attributed
+// addresses) and what it recognizes (labels: exchanges, mixers, bridges, ...), per chain,
+// with addresses normalized for the chain's family. Loaders report every bad entry with its
+// file and line and load the rest.
+//
+// Lists is read-only once loaded and safe for concurrent reads.
+package watchlist
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// Lists are the loaded sources and labels, per chain and normalized address.
+type Lists struct {
+	sources map[string]map[string]rules.Source
+	labels  map[string]map[string]rules.Label
+}
+
+// New returns empty lists.
+func New() *Lists {
+	return &Lists{sources: map[string]map[string]rules.Source{},
+		labels: map[string]map[string]rules.Label{}}
+}
+
+// Source returns the designation of a watched address.
+func (l *Lists) Source(chain, addr string) (rules.Source, bool) {
+	s, ok := l.sources[chain][addr]
+	return s, ok
+}
+
+// Label returns what an address is.
+func (l *Lists) Label(chain, addr string) (rules.Label, bool) {
+	lb, ok := l.labels[chain][addr]
+	return lb, ok
+}
+
+// Len returns the number of sources and labels.
+func (l *Lists) Len() (sources, labels int) {
+	for _, m := range l.sources {
+		sources += len(m)
+	}
+	for _, m := range l.labels {
+		labels += len(m)
+	}
+	return sources, labels
+}
+
+// AddSource adds a watched address (already normalized).
+func (l *Lists) AddSource(chain, addr string, s rules.Source) {
+	if l.sources[chain] == nil {
+		l.sources[chain] = map[string]rules.Source{}
+	}
+	l.sources[chain][addr] = s
+}
+
+// AddLabel adds a labelled address (already normalized).
+func (l *Lists) AddLabel(chain, addr string, lb rules.Label) {
+	if l.labels[chain] == nil {
+		l.labels[chain] = map[string]rules.Label{}
+	}
+	l.labels[chain][addr] = lb
+}
+
+// ChainInfo says how to validate a chain's addresses: its family and network.
+type ChainInfo func(chain string) (family chains.Family, network string, ok bool)
+
+// csvHeader is the CSV format: role is "source" or "label"; dates are YYYY-MM-DD or empty.
+var csvHeader = []string{"chain", "address", "role", "category", "entity", "source",
+	"valid_from", "valid_to"}
+
+// LoadCSV adds the entries of a CSV list to l. It returns one error per rejected line
+// ("file:line: reason"); the other lines are loaded. A missing or wrong header is one error
+// and loads nothing.
+func (l *Lists) LoadCSV(name string, r io.Reader, info ChainInfo) []error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	head, err := cr.Read()
+	if err != nil {
+		return []error{fmt.Errorf("%s: read header: %w", name, err)}
+	}
+	for i := range head {
+		head[i] = strings.TrimSpace(head[i])
+	}
+	if strings.Join(head, ",") != strings.Join(csvHeader, ",") {
+		return []error{fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","),
+			strings.Join(csvHeader, ","))}
+	}
+	var errs []error
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return errs
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			continue
+		}
+		if err := l.addRow(rec, info); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+		}
+	}
+}
+
+func (l *Lists) addRow(rec []string, info ChainInfo) error {
+	if len(rec) != len(csvHeader) {
+		return fmt.Errorf("%d fields, want %d", len(rec), len(csvHeader))
+	}
+	for i := range rec {
+		rec[i] = strings.TrimSpace(rec[i])
+	}
+	chain, role, category, entity, origin := rec[0], rec[2], rec[3], rec[4], rec[5]
+	family, network, ok := info(chain)
+	if !ok {
+		return fmt.Errorf("chain %q is not configured", chain)
+	}
+	addr, err := chains.NormalizeAddress(family, network, rec[1])
+	if err != nil {
+		return err
+	}
+	if category == "" {
+		return errors.New("category: empty")
+	}
+	for _, d := range rec[6:8] {
+		if d != "" {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				return fmt.Errorf("date %q: want YYYY-MM-DD", d)
+			}
+		}
+	}
+	switch role {
+	case "source":
+		l.AddSource(chain, addr, rules.Source{Entity: entity, Category: category, List: origin})
+	case "label":
+		l.AddLabel(chain, addr, rules.Label{Entity: entity, Category: category, List: origin})
+	default:
+		return fmt.Errorf("role %q: want source or label", role)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package watchlist
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+func evmOnly(chain string) (chains.Family, string, bool) {
+	return chains.FamilyEVM, "", chain == "ethereum"
+}
+
+func TestLoadCSV(t *testing.T) {
+	const give = `chain,address,role,category,entity,source,valid_from,valid_to
+ethereum,0x098B716B8Aaf21512996dC57EB0615e2383E2f96,source,hack,Lazarus Group (Ronin),FBI 2022,2022-04-14,
+ethereum,0x28C6c06298d514Db089934071355E5743bf21d60 ,label,exchange,Binance 14,etherscan,,
+# a comment line
+ethereum,0x098b716B8Aaf21512996dC57EB0615e2383E2f96,source,hack,bad checksum,x,,
+ethereum,0x1234,source,hack,short,x,,
+tron,TXYZ,source,hack,unknown chain,x,,
+ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,mixer,mixer,wrong role,x,,
+ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash,x,2020-13-01,
+ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash,x
+ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash 100 ETH,tornado-cli,,
+`
+	l := New()
+	errs := l.LoadCSV("lists.csv", strings.NewReader(give), evmOnly)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{"lists.csv:5: ", "lists.csv:6: ", "lists.csv:7: chain \"tron\"",
+		"lists.csv:8: role \"mixer\"", "lists.csv:9: date \"2020-13-01\"",
+		"lists.csv:10: 6 fields"}
+	if len(got) != len(want) {
+		t.Fatalf("errors:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d: %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+	if s, ok := l.Source("ethereum", "0x098b716b8aaf21512996dc57eb0615e2383e2f96"); !ok ||
+		s.Entity != "Lazarus Group (Ronin)" || s.Category != "hack" {
+		t.Errorf("source: %+v %v", s, ok)
+	}
+	if lb, ok := l.Label("ethereum", "0x28c6c06298d514db089934071355e5743bf21d60"); !ok ||
+		lb.Category != "exchange" {
+		t.Errorf("label with a trailing space: %+v %v", lb, ok)
+	}
+	if src, lbl := l.Len(); src != 1 || lbl != 2 {
+		t.Errorf("loaded %d sources and %d labels, want 1 and 2", src, lbl)
+	}
+	if errs := New().LoadCSV("x.csv", strings.NewReader("a,b\n"), evmOnly); len(errs) != 1 ||
+		!strings.Contains(fmt.Sprint(errs[0]), "x.csv:1: header") {
+		t.Errorf("bad header: %v", errs)
+	}
+}

@@ -1,0 +1,250 @@
+package watcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// Defaults for WorkerOptions.
+const (
+	DefaultWorkerBatch = 64
+	DefaultReadBlock   = time.Second
+	DefaultClaimIdle   = time.Minute
+	// DefaultDrainTimeout bounds finishing in-flight entries after shutdown was asked.
+	DefaultDrainTimeout = 30 * time.Second
+)
+
+// Lists is what the worker reads about addresses from the watchlists.
+type Lists interface {
+	Source(chain, addr string) (rules.Source, bool)
+	Label(chain, addr string) (rules.Label, bool)
+}
+
+// WorkerOptions configure a Worker.
+type WorkerOptions struct {
+	// Name is the consumer's name in the group; unique per worker.
+	Name   string
+	Chains []string
+	// Batch is how many entries one read takes.
+	Batch int
+	// Block bounds one read's wait.
+	Block time.Duration
+	// ClaimIdle: entries another worker took this long ago without acknowledging them are
+	// taken over (that worker died).
+	ClaimIdle time.Duration
+	// Explorers maps a chain to its explorer's transaction URL prefix.
+	Explorers    map[string]string
+	DrainTimeout time.Duration
+	Logger       *zap.Logger
+}
+
+func (o *WorkerOptions) setDefaults() {
+	if o.Batch == 0 {
+		o.Batch = DefaultWorkerBatch
+	}
+	if o.Block == 0 {
+		o.Block = DefaultReadBlock
+	}
+	if o.ClaimIdle == 0 {
+		o.ClaimIdle = DefaultClaimIdle
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+}
+
+// Validate reports the first invalid option, naming it.
+func (o *WorkerOptions) Validate() error {
+	switch {
+	case o.Name == "":
+		return errors.New("worker name: empty")
+	case len(o.Chains) == 0:
+		return errors.New("worker chains: empty")
+	case o.Batch < 1:
+		return fmt.Errorf("worker batch %d: want at least 1", o.Batch)
+	}
+	return nil
+}
+
+// Worker reads movements from the queue, applies the rules, records taint and hands alerts
+// to the alerting pipeline; it acknowledges an entry only after the pipeline accepted its
+// alerts. Several workers may share a consumer group; each runs its own Run.
+type Worker struct {
+	consumer queue.Consumer
+	lists    Lists
+	store    taint.Store
+	rules    []rules.Rule
+	pipeline alerting.Stage
+	opts     WorkerOptions
+	log      *zap.Logger
+}
+
+// NewWorker returns a worker.
+func NewWorker(consumer queue.Consumer, lists Lists, store taint.Store, rs []rules.Rule,
+	pipeline alerting.Stage, opts WorkerOptions) (*Worker, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		if err := rs[i].Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return &Worker{consumer: consumer, lists: lists, store: store, rules: rs,
+		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name))}, nil
+}
+
+// Run processes entries until ctx ends; the entries it holds then are finished and
+// acknowledged (within DrainTimeout). It returns ctx's error, or a queue error.
+func (w *Worker) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		for _, chain := range w.opts.Chains {
+			if err := w.round(ctx, chain); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				w.log.Error("processing failed; the entries stay pending and are retried",
+					zap.String("chain", chain), zap.Error(err))
+				if err := sleep(ctx, w.opts.Block); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// round takes over a dead worker's entries, or reads new ones, and processes them.
+func (w *Worker) round(ctx context.Context, chain string) error {
+	msgs, err := w.consumer.Claim(ctx, chain, w.opts.Name, w.opts.ClaimIdle, w.opts.Batch)
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		block := w.opts.Block / time.Duration(len(w.opts.Chains))
+		if msgs, err = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block); err != nil {
+			return err
+		}
+	}
+	// What was read is finished even if shutdown is asked meanwhile.
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.DrainTimeout)
+	defer cancel()
+	for _, msg := range msgs {
+		if err := w.handle(work, chain, msg); err != nil {
+			return fmt.Errorf("entry %s: %w", msg.ID, err)
+		}
+		if err := w.consumer.Ack(work, chain, msg.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Worker) handle(ctx context.Context, chain string, msg queue.Message) error {
+	m, err := chains.UnmarshalMovement(msg.Payload)
+	if err != nil {
+		// A malformed entry can never be processed; keeping it would block the stream.
+		w.log.Error("dropping a malformed queue entry", zap.String("chain", chain),
+			zap.String("id", msg.ID), zap.Error(err))
+		return nil
+	}
+	if m.Removed {
+		return w.retract(ctx, &m)
+	}
+	from, to := m.Inputs[0].Address, m.Outputs[len(m.Outputs)-1].Address
+	taints, err := w.store.Taints(ctx, m.Chain, from, to)
+	if err != nil {
+		return err
+	}
+	d := rules.Evaluate(w.rules, &m, view{lists: w.lists, chain: m.Chain, taints: taints})
+	alerts := make([]alerting.Alert, 0, len(d.Findings))
+	for i := range d.Findings {
+		alerts = append(alerts, w.alert(&d.Findings[i]))
+	}
+	var enc []byte
+	if len(alerts) > 0 {
+		if enc, err = json.Marshal(alerts); err != nil {
+			return err
+		}
+	}
+	if err := w.store.Apply(ctx, m.Chain, m.Key(), d.Taints, enc); err != nil {
+		return err
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	_, err = w.pipeline.Exec(ctx, alerts...)
+	return err
+}
+
+// retract undoes what a movement that a reorg orphaned did: its taint, and its alerts,
+// which are sent again as retracted.
+func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
+	enc, err := w.store.Undo(ctx, m.Chain, m.Key())
+	if err != nil || enc == nil {
+		return err
+	}
+	var alerts []alerting.Alert
+	if err := json.Unmarshal(enc, &alerts); err != nil {
+		return fmt.Errorf("recorded alerts of %s: %w", m.Key(), err)
+	}
+	for i := range alerts {
+		alerts[i].State = alerting.StateRetracted
+	}
+	if _, err := w.pipeline.Exec(ctx, alerts...); err != nil {
+		return err
+	}
+	return w.store.Forget(ctx, m.Chain, m.Key())
+}
+
+func (w *Worker) alert(f *rules.Finding) alerting.Alert {
+	m := f.Movement
+	a := alerting.Alert{
+		ID:       alerting.AlertID(f.Rule.Name, m.Chain, m.Tx, m.Position),
+		Rule:     f.Rule.Name,
+		Severity: f.Rule.Severity,
+		State:    alerting.StateConfirmed,
+		Chain:    m.Chain, Block: m.Block.Number, BlockHash: m.Block.Hash, Time: m.Block.Time,
+		Tx: m.Tx, Position: m.Position,
+		Source: alerting.Party{Address: f.Root, Entity: f.Source.Entity,
+			Category: f.Source.Category, List: f.Source.List},
+		Destination: alerting.Party{Address: f.Destination, Entity: f.Label.Entity,
+			Category: f.Label.Category, List: f.Label.List},
+		Asset:  m.Outputs[0].Asset,
+		Amount: m.Outputs[0].Amount.String(),
+	}
+	for _, h := range f.Path {
+		a.Path = append(a.Path, alerting.Hop{Block: h.Block, Tx: h.Tx, Position: h.Position,
+			From: h.From, To: h.To, Asset: h.Asset, Amount: h.Amount.String()})
+	}
+	if prefix, ok := w.opts.Explorers[m.Chain]; ok {
+		a.Explorer = prefix + m.Tx
+	}
+	return a
+}
+
+// view is what the rules see of one movement's addresses.
+type view struct {
+	lists  Lists
+	chain  string
+	taints map[string]rules.Taint
+}
+
+func (v view) Source(a string) (rules.Source, bool) { return v.lists.Source(v.chain, a) }
+func (v view) Label(a string) (rules.Label, bool)   { return v.lists.Label(v.chain, a) }
+func (v view) Taint(a string) (rules.Taint, bool)   { t, ok := v.taints[a]; return t, ok }
