@@ -64,5 +64,8 @@ func AlertID(rule, chain, tx, position string) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// DedupKey identifies one notification: an alert in one state.
-func (a *Alert) DedupKey() string { return a.ID + ":" + string(a.State) }
+// DedupKey identifies one notification: an alert in one state, for the movement in one
+// block. A redelivered movement has the same key; a transaction that a reorg orphaned and
+// the new branch mined again is in another block, so its new confirmation is a
+// notification of its own (with the same alert ID, so receivers can relate them).
+func (a *Alert) DedupKey() string { return a.ID + ":" + string(a.State) + ":" + a.BlockHash }

@@ -1,5 +1,11 @@
 package watcher
 
-import "github.com/ethereum/go-ethereum/common"
+import (
+	"crypto/ecdsa"
+
+	"github.com/ethereum/go-ethereum/common"
+)
 
 func hexHash(s string) common.Hash { return common.HexToHash(s) }
+
+type devnetKey = ecdsa.PrivateKey

@@ -94,7 +94,7 @@ func TestRetryThroughOutage(t *testing.T) {
 	if len(r.accepted) != 1 || r.requests != 3 {
 		t.Fatalf("accepted %d after %d requests, want 1 after 3", len(r.accepted), r.requests)
 	}
-	if r.keys[0] != a[0].ID+":confirmed" {
+	if r.keys[0] != a[0].DedupKey() || !strings.HasPrefix(r.keys[0], a[0].ID+":confirmed") {
 		t.Fatalf("idempotency key %q", r.keys[0])
 	}
 }
