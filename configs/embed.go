@@ -1,0 +1,10 @@
+// Package configs holds the example configuration and the bundled default lists, embedded
+// in the binary for `flowwatch demo` (see SOURCES.md for where each list came from).
+package configs
+
+import "embed"
+
+// Lists are the bundled list files, under lists/.
+//
+//go:embed lists/*.csv
+var Lists embed.FS

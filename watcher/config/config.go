@@ -1,0 +1,292 @@
+// Package config loads flowwatch's YAML configuration: strict decoding (an unknown key is
+// an error naming it and its line), ${ENV} expansion for secrets, defaults applied before
+// validation, and cross-references (a rule's sinks exist, a list's chains are configured)
+// checked in Load.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// Defaults.
+const (
+	DefaultConfirmations = 12
+	DefaultPollInterval  = 12 * time.Second
+	DefaultWorkers       = 1
+	DefaultTraces        = "auto"
+	DefaultMaxHops       = 4
+	DefaultSeverity      = "high"
+)
+
+// Config is the whole file.
+type Config struct {
+	Redis   Redis   `yaml:"redis"`
+	Chains  []Chain `yaml:"chains"`
+	Lists   []List  `yaml:"lists"`
+	Rules   []Rule  `yaml:"rules"`
+	Sinks   []Sink  `yaml:"sinks"`
+	Workers int     `yaml:"workers"`
+}
+
+// Redis says where the queue and shared state live; an empty URL means in memory.
+type Redis struct {
+	URL      string `yaml:"url"` // redis:// or rediss://
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// Chain is one chain to follow.
+type Chain struct {
+	Name          string        `yaml:"name"`
+	Family        chains.Family `yaml:"family"`
+	Network       string        `yaml:"network"` // bitcoin: mainnet, testnet, ...
+	RPC           []string      `yaml:"rpc"`
+	Confirmations *uint64       `yaml:"confirmations"`
+	StartBlock    uint64        `yaml:"start_block"`
+	PollInterval  time.Duration `yaml:"poll_interval"`
+	Traces        string        `yaml:"traces"`
+	Explorer      string        `yaml:"explorer"` // transaction URL prefix
+}
+
+// List is a watchlist or label file (CSV: chain,address,role,category,entity,source,
+// valid_from,valid_to). Relative paths are relative to the config file.
+type List struct {
+	Path string `yaml:"path"`
+}
+
+// Rule is an alerting rule.
+type Rule struct {
+	Name         string   `yaml:"name"`
+	Severity     string   `yaml:"severity"`
+	Sources      []string `yaml:"sources"` // source categories; empty: any
+	Destinations []string `yaml:"destinations"`
+	MaxHops      int      `yaml:"max_hops"`
+	Sinks        []string `yaml:"sinks"`
+}
+
+// Sink is an alert destination.
+type Sink struct {
+	Name   string `yaml:"name"`
+	Type   string `yaml:"type"` // file, webhook
+	Path   string `yaml:"path"` // file: a path, or - for stdout
+	URL    string `yaml:"url"`  // webhook
+	Secret string `yaml:"secret"`
+}
+
+var (
+	envRef   = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+	nameRule = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+)
+
+// Load reads and checks a config file.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(bytes.NewReader(raw), os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range c.Lists {
+		if !filepath.IsAbs(c.Lists[i].Path) {
+			c.Lists[i].Path = filepath.Join(filepath.Dir(path), c.Lists[i].Path)
+		}
+	}
+	return c, nil
+}
+
+// Parse decodes, expands, defaults and validates a config; lookup reads the environment.
+func Parse(r io.Reader, lookup func(string) (string, bool)) (*Config, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	expanded, err := expand(raw, lookup)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n ", ""))
+	}
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// expand replaces ${NAME} with the environment's value, line by line, outside comments;
+// an unset variable is an error naming it and its line.
+func expand(raw []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	lines := strings.Split(string(raw), "\n")
+	for i, line := range lines {
+		code, comment, _ := strings.Cut(line, "#")
+		var missing string
+		code = envRef.ReplaceAllStringFunc(code, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := lookup(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return v
+		})
+		if missing != "" {
+			return nil, fmt.Errorf("line %d: environment variable %s is not set", i+1, missing)
+		}
+		if strings.Contains(line, "#") {
+			code += "#" + comment
+		}
+		lines[i] = code
+	}
+	return []byte(strings.Join(lines, "\n")), nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	for i := range c.Chains {
+		ch := &c.Chains[i]
+		if ch.Confirmations == nil {
+			n := uint64(DefaultConfirmations)
+			ch.Confirmations = &n
+		}
+		if ch.PollInterval == 0 {
+			ch.PollInterval = DefaultPollInterval
+		}
+		if ch.Traces == "" {
+			ch.Traces = DefaultTraces
+		}
+		if ch.Family == chains.FamilyBitcoin && ch.Network == "" {
+			ch.Network = "mainnet"
+		}
+	}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		if r.MaxHops == 0 {
+			r.MaxHops = DefaultMaxHops
+		}
+		if r.Severity == "" {
+			r.Severity = DefaultSeverity
+		}
+	}
+}
+
+// Validate checks values and cross-references, naming the key at fault.
+func (c *Config) Validate() error {
+	if c.Redis.URL != "" {
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return errors.New("redis.url: want redis:// or rediss://")
+		}
+	}
+	if c.Workers < 1 {
+		return fmt.Errorf("workers: %d, want at least 1", c.Workers)
+	}
+	if len(c.Chains) == 0 {
+		return errors.New("chains: none configured")
+	}
+	names := map[string]bool{}
+	for i, ch := range c.Chains {
+		key := fmt.Sprintf("chains[%d]", i)
+		switch {
+		case !nameRule.MatchString(ch.Name):
+			return fmt.Errorf("%s.name: %q, want lower-case letters, digits, - and _", key, ch.Name)
+		case names[ch.Name]:
+			return fmt.Errorf("%s.name: %q configured twice", key, ch.Name)
+		case ch.Family != chains.FamilyEVM && ch.Family != chains.FamilyBitcoin:
+			return fmt.Errorf("%s.family: %q, want evm or bitcoin", key, ch.Family)
+		case len(ch.RPC) == 0:
+			return fmt.Errorf("%s.rpc: no endpoint", key)
+		case ch.PollInterval < 0:
+			return fmt.Errorf("%s.poll_interval: negative", key)
+		case !slices.Contains([]string{"auto", "on", "off"}, ch.Traces):
+			return fmt.Errorf("%s.traces: %q, want auto, on or off", key, ch.Traces)
+		}
+		for j, u := range ch.RPC {
+			if p, err := url.Parse(u); err != nil || p.Host == "" {
+				return fmt.Errorf("%s.rpc[%d]: not a URL", key, j)
+			}
+		}
+		if ch.Family == chains.FamilyBitcoin {
+			if _, err := chains.BitcoinParams(ch.Network); err != nil {
+				return fmt.Errorf("%s.network: %w", key, err)
+			}
+		}
+		names[ch.Name] = true
+	}
+	sinks := map[string]bool{}
+	for i, s := range c.Sinks {
+		key := fmt.Sprintf("sinks[%d]", i)
+		switch {
+		case s.Name == "":
+			return fmt.Errorf("%s.name: empty", key)
+		case sinks[s.Name]:
+			return fmt.Errorf("%s.name: %q configured twice", key, s.Name)
+		case s.Type == "file" && s.Path == "":
+			return fmt.Errorf("%s.path: empty (a path, or - for stdout)", key)
+		case s.Type == "webhook" && !strings.HasPrefix(s.URL, "http"):
+			return fmt.Errorf("%s.url: want http(s)://", key)
+		case s.Type == "webhook" && s.Secret == "":
+			return fmt.Errorf("%s.secret: empty (set it from the environment: ${NAME})", key)
+		case s.Type != "file" && s.Type != "webhook":
+			return fmt.Errorf("%s.type: %q, want file or webhook", key, s.Type)
+		}
+		sinks[s.Name] = true
+	}
+	if len(c.Rules) == 0 {
+		return errors.New("rules: none configured")
+	}
+	for i, r := range c.Rules {
+		key := fmt.Sprintf("rules[%d]", i)
+		switch {
+		case r.Name == "":
+			return fmt.Errorf("%s.name: empty", key)
+		case len(r.Destinations) == 0:
+			return fmt.Errorf("%s.destinations: empty", key)
+		case r.MaxHops < 1:
+			return fmt.Errorf("%s.max_hops: %d, want at least 1", key, r.MaxHops)
+		case len(r.Sinks) == 0:
+			return fmt.Errorf("%s.sinks: empty", key)
+		}
+		for j, s := range r.Sinks {
+			if !sinks[s] {
+				return fmt.Errorf("%s.sinks[%d]: no sink named %q", key, j, s)
+			}
+		}
+	}
+	for i, l := range c.Lists {
+		if l.Path == "" {
+			return fmt.Errorf("lists[%d].path: empty", i)
+		}
+	}
+	return nil
+}
+
+// Chain returns the configured chain by name.
+func (c *Config) Chain(name string) (Chain, bool) {
+	for _, ch := range c.Chains {
+		if ch.Name == name {
+			return ch, true
+		}
+	}
+	return Chain{}, false
+}

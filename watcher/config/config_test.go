@@ -1,0 +1,86 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(name string) (string, bool) {
+	v, ok := map[string]string{"TEST_REDIS_URL": "rediss://user:pw@redis.internal:6380/0",
+		"TEST_SECRET": "s3cret"}[name]
+	return v, ok
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		give    string
+		wantErr string
+	}{
+		{"valid.yaml", ""},
+		{"unknown-key.yaml", "line 9: field pollinterval not found"},
+		{"unset-env.yaml", "line 27: environment variable MISSING_SECRET is not set"},
+		{"missing-sink.yaml", `rules[0].sinks[1]: no sink named "pager"`},
+		{"bad-family.yaml", `chains[0].family: "solana"`},
+		{"bad-redis-url.yaml", "redis.url: want redis:// or rediss://"},
+		{"bad-network.yaml", `chains[1].network: unknown bitcoin network "moon"`},
+		{"no-destinations.yaml", "rules[0].destinations: empty"},
+		{"bad-duration.yaml", "line 8"},
+		{"empty-secret.yaml", "sinks[1].secret: empty"},
+		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.give, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", tt.give))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			c, err := Parse(f, env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			eth, _ := c.Chain("ethereum")
+			btc, _ := c.Chain("bitcoin")
+			switch {
+			case c.Redis.URL != "rediss://user:pw@redis.internal:6380/0":
+				t.Errorf("redis url %q", c.Redis.URL)
+			case c.Sinks[1].Secret != "s3cret":
+				t.Errorf("secret not expanded")
+			case *eth.Confirmations != 0 || eth.PollInterval != 2*time.Second:
+				t.Errorf("ethereum: an explicit 0 confirmations or the interval was lost: %+v", eth)
+			case *btc.Confirmations != DefaultConfirmations || btc.Traces != "auto" ||
+				btc.PollInterval != DefaultPollInterval:
+				t.Errorf("bitcoin defaults: %+v", btc)
+			case c.Rules[0].MaxHops != DefaultMaxHops || c.Rules[0].Severity != DefaultSeverity:
+				t.Errorf("rule defaults: %+v", c.Rules[0])
+			case c.Workers != 1:
+				t.Errorf("workers %d", c.Workers)
+			}
+		})
+	}
+}
+
+func TestLoadExample(t *testing.T) {
+	t.Setenv("ETH_RPC_URL", "http://127.0.0.1:8545")
+	t.Setenv("FLOWWATCH_REDIS_URL", "redis://127.0.0.1:6379")
+	t.Setenv("FLOWWATCH_WEBHOOK_URL", "https://alerts.example/hook")
+	t.Setenv("FLOWWATCH_WEBHOOK_SECRET", "x")
+	c, err := Load(filepath.Join("..", "..", "configs", "flowwatch.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range c.Lists {
+		if _, err := os.Stat(l.Path); err != nil {
+			t.Errorf("list %s: %v", l.Path, err)
+		}
+	}
+}
