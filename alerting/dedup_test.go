@@ -104,3 +104,19 @@ func TestSequenceAndFanout(t *testing.T) {
 		t.Fatal("fan-out hid a failed branch")
 	}
 }
+
+func TestRoute(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	r := &alerting.Route{ByRule: map[string]alerting.Stage{"r": alerting.Fanout{a}},
+		Default: alerting.Sequence{b}} // composites are slices: not usable as map keys
+	as := sinktest.Alerts(3)
+	as[1].Rule = "other"
+	out, err := r.Exec(context.Background(), as...)
+	if err != nil || len(out) != 3 || len(a.got) != 2 || len(b.got) != 1 {
+		t.Fatalf("out %d, routed %d and %d, err %v", len(out), len(a.got), len(b.got), err)
+	}
+	none := &alerting.Route{ByRule: map[string]alerting.Stage{"r": a}}
+	if out, _ := none.Exec(context.Background(), as[1]); len(out) != 0 {
+		t.Fatal("an alert without a route was passed on")
+	}
+}

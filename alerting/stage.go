@@ -123,3 +123,43 @@ func (r *Retry) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 		d = min(2*d, hi)
 	}
 }
+
+// Route sends each alert on to the stage of its rule, or to Default (nil: nowhere), as
+// Alertmanager's routing tree does at its simplest.
+type Route struct {
+	ByRule  map[string]Stage
+	Default Stage
+}
+
+// Exec implements Stage. It passes on every alert that a route accepted.
+func (r *Route) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
+	const dflt = "\x00default"
+	groups := map[string][]Alert{}
+	var order []string
+	for _, a := range alerts {
+		key := a.Rule
+		if _, ok := r.ByRule[key]; !ok {
+			if r.Default == nil {
+				continue
+			}
+			key = dflt
+		}
+		if _, seen := groups[key]; !seen {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], a)
+	}
+	var out []Alert
+	for _, key := range order {
+		st := r.Default
+		if key != dflt {
+			st = r.ByRule[key]
+		}
+		passed, err := st.Exec(ctx, groups[key]...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, passed...)
+	}
+	return out, nil
+}

@@ -2,35 +2,67 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/alerting/file"
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 const (
 	demoPollInterval = 50 * time.Millisecond
 	demoTimeout      = time.Minute
+	demoChain        = "ethereum"
 )
 
+// demoConfig is the embedded default: the dev chain standing in for Ethereum, the bundled
+// lists, two rules, and a sink the demo provides.
+func demoConfig(url, redisURL string) *config.Config {
+	zero := uint64(0)
+	return &config.Config{
+		Redis: config.Redis{URL: redisURL},
+		Chains: []config.Chain{{Name: demoChain, Family: chains.FamilyEVM, RPC: []string{url},
+			Confirmations: &zero, StartBlock: 1, PollInterval: demoPollInterval,
+			Traces: "on"}},
+		Lists: []config.List{{Path: "lists/ofac-ethereum.csv"},
+			{Path: "lists/labels-ethereum.csv"}},
+		Rules: []config.Rule{
+			{Name: "sanctioned-to-mixer", Severity: "critical",
+				Sources: []string{"sanctioned", "hack"}, Destinations: []string{"mixer"},
+				MaxHops: 3, Sinks: []string{"out"}},
+			{Name: "sanctioned-to-exchange", Severity: "high",
+				Sources: []string{"sanctioned", "hack"}, Destinations: []string{"exchange"},
+				MaxHops: 5, Sinks: []string{"out"}},
+		},
+		Workers: 1,
+	}
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const synopsis = "demo [--json]\n\n" +
-		"Starts an in-process Ethereum dev chain serving JSON-RPC on loopback, plays a\n" +
-		"scripted DPRK-style laundering scenario on it (theft, fan-out to fresh wallets,\n" +
-		"a Tornado Cash deposit, a peel, an exchange deposit address that sweeps to a\n" +
-		"Binance hot wallet) and follows the chain over JSON-RPC as a node client would,\n" +
-		"printing every movement as its block appears. Alerts arrive with the watcher."
+	const synopsis = "demo [--json] [--redis URL]\n\n" +
+		"The embedded default. Starts an in-process Ethereum dev chain serving JSON-RPC on\n" +
+		"loopback, loads the bundled lists, and plays a DPRK-style laundering scenario: a\n" +
+		"theft into an attributed wallet, a fan-out to fresh wallets, a deposit into the\n" +
+		"Tornado Cash 100 ETH pool's address, a peel, and an exchange deposit address that\n" +
+		"sweeps to Binance's hot wallet. The watcher follows the chain over JSON-RPC like any\n" +
+		"node, and alerts print as they fire. Exits 0 once the mixer and exchange alerts\n" +
+		"have arrived."
 	fs := newFlagSet("demo", synopsis, stderr)
-	asJSON := fs.Bool("json", false, "print movements as extract's JSON Lines")
+	asJSON := fs.Bool("json", false, "print alerts as JSON Lines")
+	redisURL := fs.String("redis", "", "use Redis at this `URL` instead of the in-memory queue")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
 	}
@@ -42,98 +74,117 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 	defer chain.Close()
-	src, err := ethereum.Dial(ctx, chain.URL, ethereum.Options{Chain: "demo",
-		Traces: ethereum.TracesOn, Logger: newLogger(stderr, zap.WarnLevel, false)})
+	sc := newScenario(chain)
+	cfg := demoConfig(chain.URL, *redisURL)
+	lists, rejected, err := loadLists(cfg, configs.Lists)
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
-	defer src.Close()
-	sc := newScenario(chain)
-	if !*asJSON {
-		fmt.Fprintf(stdout, "flowwatch demo: dev chain at %s; following it over JSON-RPC\n\n",
-			chain.URL)
+	if len(rejected) > 0 {
+		return fail(stderr, "demo", fmt.Errorf("bundled lists:%s", joinErrors(rejected)))
 	}
-	played := make(chan struct{})
-	g, gctx := errgroup.WithContext(ctx)
+	lazarus := strings.ToLower(chain.Addrs[roleLazarus].Hex())
+	lists.AddSource(demoChain, lazarus, rules.Source{Entity: "Lazarus Group (demo stand-in)",
+		Category: "hack", List: "demo"})
+
+	var out alerting.Notifier = &readable{w: stdout, sc: sc}
+	if *asJSON {
+		out = file.New(stdout)
+	}
+	arrived := &watchFor{next: out, want: map[string]bool{"mixer": false, "exchange": false},
+		done: make(chan struct{})}
+	prefix := ""
+	if *redisURL != "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		prefix = "fwdemo-" + hex.EncodeToString(b) // a fresh chain: fresh keys
+		defer removeKeys(cfg.Redis, prefix, stderr)
+	}
+	log := newLogger(stderr, zap.WarnLevel, false)
+	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists,
+		extra: map[string]alerting.Notifier{"out": arrived}, prefix: prefix})
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	defer sys.close()
+	if !*asJSON {
+		fmt.Fprintf(stdout, "flowwatch demo: dev chain at %s; watching %s (Lazarus stand-in)\n"+
+			"and %d OFAC addresses; %d labels (Tornado Cash pools, Binance hot wallets)\n\n",
+			chain.URL, lazarus, mustLen(lists.Len()), labelsLen(lists.Len()))
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error { return sys.run(gctx) })
 	g.Go(func() error {
-		defer close(played)
-		return sc.play(gctx)
+		if err := sc.play(gctx); err != nil {
+			return err
+		}
+		select { // the scenario has played: wait for its alerts, then stop
+		case <-arrived.done:
+			stop()
+			return nil
+		case <-gctx.Done():
+			return fmt.Errorf("the scenario's alerts did not all arrive: %w", gctx.Err())
+		}
 	})
-	g.Go(func() error { return follow(gctx, src, played, sc, *asJSON, stdout) })
 	if err := g.Wait(); err != nil {
 		return fail(stderr, "demo", err)
 	}
 	return exitOK
 }
 
-// follow polls the head and prints each new block's movements, until the scenario has
-// played and every block it made has been printed.
-func follow(ctx context.Context, src *ethereum.Source, played <-chan struct{}, sc *scenario,
-	asJSON bool, w io.Writer) error {
-	next := uint64(1)
-	done := false
-	var buf []byte
-	for {
-		head, err := src.Head(ctx)
-		if err != nil {
-			return err
-		}
-		for ; next <= head; next++ {
-			b, err := src.Block(ctx, next)
-			if err != nil {
-				return err
-			}
-			for i := range b.Movements {
-				m := &b.Movements[i]
-				if asJSON {
-					if buf, err = chains.AppendTransferJSONL(buf[:0], m); err != nil {
-						return err
-					}
-					_, err = w.Write(buf)
-				} else {
-					_, err = fmt.Fprintln(w, sc.describe(m))
-				}
-				if err != nil {
-					return err
-				}
-			}
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-played:
-			done = true // one more pass picks up the last blocks
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(demoPollInterval):
-		}
-	}
+func mustLen(sources, _ int) int  { return sources - 1 }
+func labelsLen(_, labels int) int { return labels }
+
+// watchFor passes alerts to next and closes done once an alert has reached each wanted
+// destination category.
+type watchFor struct {
+	next alerting.Notifier
+	mu   sync.Mutex
+	want map[string]bool
+	done chan struct{}
 }
 
-func (sc *scenario) describe(m *chains.Movement) string {
-	from := common.HexToAddress(m.Inputs[0].Address)
-	to := common.HexToAddress(m.Outputs[0].Address)
-	return fmt.Sprintf("block %-3d %s…  %-8s %10s ETH  %s %s → %s %s", m.Block.Number,
-		m.Tx[:10], m.Kind, formatUnits(m.Inputs[0].Amount, 18), short(from), sc.label(from),
-		short(to), sc.label(to))
+func (w *watchFor) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, error) {
+	if retry, err := w.next.Notify(ctx, alerts...); err != nil {
+		return retry, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range alerts {
+		if _, ok := w.want[a.Destination.Category]; ok {
+			w.want[a.Destination.Category] = true
+		}
+	}
+	for _, got := range w.want {
+		if !got {
+			return false, nil
+		}
+	}
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	return false, nil
 }
 
-func short(a common.Address) string { h := a.Hex(); return h[:8] + "…" }
-
-// formatUnits writes an integer amount of base units as a decimal with the given number of
-// decimals, without trailing zeros (never through floating point).
-func formatUnits(v *big.Int, decimals int) string {
-	s := new(big.Int).Abs(v).String()
-	if len(s) <= decimals {
-		s = strings.Repeat("0", decimals-len(s)+1) + s
+// removeKeys deletes the demo's Redis keys when it ends.
+func removeKeys(c config.Redis, prefix string, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rdb, err := newRedis(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
+		return
 	}
-	whole, frac := s[:len(s)-decimals], strings.TrimRight(s[len(s)-decimals:], "0")
-	if v.Sign() < 0 {
-		whole = "-" + whole
+	defer rdb.Close()
+	iter := rdb.Scan(ctx, 0, prefix+":*", 500).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
 	}
-	if frac == "" {
-		return whole
+	if err := iter.Err(); err != nil {
+		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
 	}
-	return whole + "." + frac
 }

@@ -4,45 +4,53 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/big"
+	"os"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/flowwatch/flowwatch/alerting"
 )
 
-// TestDemo runs `flowwatch demo --json` and checks that the scenario's flows came through
-// the JSON-RPC follower in block order: the theft, the fan-out, the Tornado Cash deposit and
-// the sweep into Binance's hot wallet.
+// TestDemo runs `flowwatch demo --json` with the in-memory queue and with Redis, and wants
+// exactly the scenario's two alerts, with their paths: fresh wallet 1's deposit into the
+// Tornado Cash pool (2 hops) and the deposit address's sweep into Binance 14 (4 hops); the
+// unrelated user's payment to Binance must not alert.
 func TestDemo(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"demo", "--json"}, &stdout, &stderr); code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	redisURL := os.Getenv("REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379"
 	}
-	var got []string
-	last := uint64(0)
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var r struct {
-			Block  uint64 `json:"block"`
-			To     string `json:"to"`
-			Amount string `json:"amount"`
-		}
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("%q: %v", line, err)
-		}
-		if r.Block < last {
-			t.Fatalf("block %d after block %d", r.Block, last)
-		}
-		last = r.Block
-		got = append(got, r.To+" "+r.Amount)
-	}
-	if len(got) != 10 {
-		t.Fatalf("got %d movements, want 10:\n%s", len(got), stdout.String())
-	}
-	for _, want := range []string{
-		strings.ToLower(tornado100ETH.Hex()) + " 100000000000000000000",
-		strings.ToLower(binance14.Hex()) + " 104000000000000000000",
-	} {
-		if !strings.Contains(strings.Join(got, "\n"), want) {
-			t.Errorf("no movement %s in\n%s", want, strings.Join(got, "\n"))
-		}
+	for _, args := range [][]string{{"demo", "--json"}, {"demo", "--json", "--redis", redisURL}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				var a alerting.Alert
+				if err := json.Unmarshal([]byte(line), &a); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				last := a.Path[len(a.Path)-1]
+				if last.Tx != a.Tx || last.To != a.Destination.Address || a.State != "confirmed" {
+					t.Errorf("alert %+v: path does not end at the destination", a)
+				}
+				got = append(got, strings.Join([]string{a.Rule, a.Destination.Entity,
+					a.Destination.Address, a.Amount, big.NewInt(int64(len(a.Path))).String()}, " "))
+			}
+			sort.Strings(got)
+			want := []string{
+				"sanctioned-to-exchange Binance 14 " + strings.ToLower(binance14.Hex()) +
+					" 104000000000000000000 4",
+				"sanctioned-to-mixer Tornado Cash 100 ETH pool " +
+					strings.ToLower(tornado100ETH.Hex()) + " 100000000000000000000 2",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
 }
 

@@ -30,6 +30,8 @@ func commands() []command {
 	return []command{
 		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
+		{"run", "follow the configured chains and raise alerts", runRun},
+		{"validate", "check a config file and its lists", runValidate},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/alerting/file"
+	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/watcher"
+	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+// system is one flowwatch process's pipeline: a poller per chain, rules workers and the
+// alerting pipeline, built from a config.
+type system struct {
+	pollers []*watcher.Poller
+	workers []*watcher.Worker
+	closers []func() error
+	log     *zap.Logger
+}
+
+// deps are what the caller provides beyond the config.
+type deps struct {
+	stdout io.Writer
+	log    *zap.Logger
+	lists  *watchlist.Lists             // loaded lists (loadLists)
+	extra  map[string]alerting.Notifier // sinks by name that the config does not describe
+	// prefix starts every Redis key (default "fw"); the demo uses its own per run.
+	prefix          string
+	workerClaimIdle time.Duration
+}
+
+func chainInfo(cfg *config.Config) watchlist.ChainInfo {
+	return func(name string) (chains.Family, string, bool) {
+		ch, ok := cfg.Chain(name)
+		return ch.Family, ch.Network, ok
+	}
+}
+
+// loadLists loads the config's list files (from fsys when not nil, else the disk); every
+// rejected line is returned, the rest is loaded.
+func loadLists(cfg *config.Config, fsys fs.FS) (*watchlist.Lists, []error, error) {
+	lists := watchlist.New()
+	var rejected []error
+	for _, l := range cfg.Lists {
+		var f io.ReadCloser
+		var err error
+		if fsys != nil {
+			f, err = fsys.Open(l.Path)
+		} else {
+			f, err = os.Open(l.Path)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("list: %w", err)
+		}
+		rejected = append(rejected, lists.LoadCSV(l.Path, f, chainInfo(cfg))...)
+		f.Close()
+	}
+	return lists, rejected, nil
+}
+
+func newRedis(ctx context.Context, c config.Redis) (*redis.Client, error) {
+	opts, err := redis.ParseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	if c.Username != "" {
+		opts.Username = c.Username
+	}
+	if c.Password != "" {
+		opts.Password = c.Password
+	}
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
+	}
+	return rdb, nil
+}
+
+type queueImpl interface {
+	queue.Journal
+	queue.Consumer
+}
+
+func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, err error) {
+	s := &system{log: d.log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	var (
+		q     queueImpl
+		store taint.Store
+		seen  alerting.Seen
+		audit alerting.Stage
+	)
+	if cfg.Redis.URL != "" {
+		rdb, err := newRedis(ctx, cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, rdb.Close)
+		prefix := d.prefix
+		if prefix == "" {
+			prefix = "fw"
+		}
+		q = queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+		store = taint.NewRedis(rdb, prefix)
+		seen = &alerting.RedisSeen{RDB: rdb, Prefix: prefix}
+		audit = &alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"}
+	} else {
+		q = queue.NewMemory(nil)
+		store = taint.NewMemory()
+		seen = &alerting.MemorySeen{}
+	}
+	sinks := map[string]alerting.Stage{}
+	for _, sc := range cfg.Sinks {
+		n, err := s.notifier(sc, d.stdout)
+		if err != nil {
+			return nil, err
+		}
+		sinks[sc.Name] = &alerting.Retry{Name: sc.Name, Notifier: n, Logger: d.log}
+	}
+	for name, n := range d.extra {
+		sinks[name] = &alerting.Retry{Name: name, Notifier: n, Logger: d.log}
+	}
+	route := &alerting.Route{ByRule: map[string]alerting.Stage{}}
+	var rs []rules.Rule
+	for _, r := range cfg.Rules {
+		var fan alerting.Fanout
+		for _, name := range r.Sinks {
+			st, ok := sinks[name]
+			if !ok {
+				return nil, fmt.Errorf("rule %s: no sink %q", r.Name, name)
+			}
+			fan = append(fan, st)
+		}
+		route.ByRule[r.Name] = fan
+		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
+			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops})
+	}
+	next := alerting.Sequence{route}
+	if audit != nil {
+		next = alerting.Sequence{audit, route}
+	}
+	pipeline := &alerting.Dedup{Seen: seen, Next: next}
+
+	var names []string
+	explorers := map[string]string{}
+	for _, ch := range cfg.Chains {
+		src, err := s.source(ctx, ch, d.log)
+		if err != nil {
+			return nil, err
+		}
+		p, err := watcher.NewPoller(src, q, q, watcher.PollerOptions{Chain: ch.Name,
+			Confirmations: *ch.Confirmations, StartBlock: ch.StartBlock,
+			PollInterval: ch.PollInterval, Logger: d.log})
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+		}
+		s.pollers = append(s.pollers, p)
+		names = append(names, ch.Name)
+		if ch.Explorer != "" {
+			explorers[ch.Name] = ch.Explorer
+		}
+	}
+	host, _ := os.Hostname()
+	for i := range cfg.Workers {
+		w, err := watcher.NewWorker(q, d.lists, store, rs, pipeline, watcher.WorkerOptions{
+			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
+			Explorers: explorers, ClaimIdle: d.workerClaimIdle, Logger: d.log})
+		if err != nil {
+			return nil, err
+		}
+		s.workers = append(s.workers, w)
+	}
+	return s, nil
+}
+
+func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
+	chains.Source, error) {
+	if ch.Family != chains.FamilyEVM {
+		return nil, fmt.Errorf("chain %s: the %s source is not built yet", ch.Name, ch.Family)
+	}
+	mode, err := ethereum.ParseTraceMode(ch.Traces)
+	if err != nil {
+		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	}
+	src, err := ethereum.Dial(ctx, ch.RPC[0], ethereum.Options{Chain: ch.Name, Traces: mode,
+		Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	}
+	s.closers = append(s.closers, func() error { src.Close(); return nil })
+	return src, nil
+}
+
+func (s *system) notifier(sc config.Sink, stdout io.Writer) (alerting.Notifier, error) {
+	switch sc.Type {
+	case "file":
+		if sc.Path == "-" {
+			return file.New(stdout), nil
+		}
+		f, err := os.OpenFile(sc.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		s.closers = append(s.closers, f.Close)
+		return file.New(f), nil
+	case "webhook":
+		n, err := webhook.New(sc.URL, []byte(sc.Secret), nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		return n, nil
+	}
+	return nil, fmt.Errorf("sink %s: unknown type %q", sc.Name, sc.Type)
+}
+
+// run runs pollers and workers until ctx ends; workers finish the entries they hold.
+func (s *system) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range s.pollers {
+		g.Go(func() error { return p.Run(gctx) })
+	}
+	for _, w := range s.workers {
+		g.Go(func() error { return w.Run(gctx) })
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil // asked to stop
+	}
+	return err
+}
+
+func (s *system) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			s.log.Warn("close", zap.Error(err))
+		}
+	}
+	s.closers = nil
+}
+
+func joinErrors(errs []error) string {
+	var b strings.Builder
+	for _, e := range errs {
+		b.WriteString("\n  ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
