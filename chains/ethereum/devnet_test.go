@@ -176,6 +176,12 @@ func TestInternalTransfers(t *testing.T) {
 	r3 := ok(c.Call(ctx, a, fwd, devnet.Forwarder, eth(1), "tryForward", b))
 	f1 := failed(c.Call(ctx, a, fwd, devnet.Forwarder, eth(4), "forward", rejecter))
 
+	t.Run("genesis with traces on", func(t *testing.T) {
+		b, err := testSource(t, c.URL, TracesOn).Block(ctx, 0)
+		if err != nil || b.Ref.Number != 0 || len(b.Movements) != 0 {
+			t.Fatalf("block 0: %+v, %v", b, err)
+		}
+	})
 	for _, mode := range []TraceMode{TracesAuto, TracesOn} {
 		t.Run(string(mode), func(t *testing.T) {
 			s, ms := headMovements(t, c, mode)

@@ -150,7 +150,9 @@ func (s *Source) fetch(ctx context.Context, n uint64) (*blockData, error) {
 		batch = append(batch, rpc.BatchElem{Method: "eth_getBlockReceipts", Args: []any{num},
 			Result: &receiptsRaw})
 	}
-	wantTraces := s.TracesUsed()
+	// The genesis block has no transactions (its allocations are not movements), and geth
+	// refuses to trace it.
+	wantTraces := s.TracesUsed() && n > 0
 	if wantTraces {
 		batch = append(batch, rpc.BatchElem{Method: "debug_traceBlockByNumber",
 			Args:   []any{num, map[string]any{"tracer": "callTracer", "timeout": DefaultTraceTime}},
