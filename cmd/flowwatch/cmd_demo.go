@@ -47,7 +47,8 @@ func demoConfig(url, redisURL string) *config.Config {
 				Sources: []string{"sanctioned", "hack"}, Destinations: []string{"exchange"},
 				MaxHops: 5, Sinks: []string{"out"}},
 		},
-		Workers: 1,
+		Workers:   1,
+		ClaimIdle: config.DefaultClaimIdle,
 	}
 }
 
@@ -93,16 +94,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	arrived := &watchFor{next: out, want: map[string]bool{"mixer": false, "exchange": false},
 		done: make(chan struct{})}
-	prefix := ""
 	if *redisURL != "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
-		prefix = "fwdemo-" + hex.EncodeToString(b) // a fresh chain: fresh keys
-		defer removeKeys(cfg.Redis, prefix, stderr)
+		cfg.Redis.Prefix = "fwdemo-" + hex.EncodeToString(b) // a fresh chain: fresh keys
+		defer removeKeys(cfg.Redis, cfg.Redis.Prefix, stderr)
 	}
 	log := newLogger(stderr, zap.WarnLevel, false)
 	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists,
-		extra: map[string]alerting.Notifier{"out": arrived}, prefix: prefix})
+		extra: map[string]alerting.Notifier{"out": arrived}})
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
@@ -188,3 +188,5 @@ func removeKeys(c config.Redis, prefix string, stderr io.Writer) {
 		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
 	}
 }
+
+func configRedis(url string) config.Redis { return config.Redis{URL: url} }

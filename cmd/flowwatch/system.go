@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -42,9 +41,6 @@ type deps struct {
 	log    *zap.Logger
 	lists  *watchlist.Lists             // loaded lists (loadLists)
 	extra  map[string]alerting.Notifier // sinks by name that the config does not describe
-	// prefix starts every Redis key (default "fw"); the demo uses its own per run.
-	prefix          string
-	workerClaimIdle time.Duration
 }
 
 func chainInfo(cfg *config.Config) watchlist.ChainInfo {
@@ -119,9 +115,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			return nil, err
 		}
 		s.closers = append(s.closers, rdb.Close)
-		prefix := d.prefix
+		prefix := cfg.Redis.Prefix
 		if prefix == "" {
-			prefix = "fw"
+			prefix = config.DefaultRedisPrefix
 		}
 		q = queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 		store = taint.NewRedis(rdb, prefix)
@@ -187,7 +183,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	for i := range cfg.Workers {
 		w, err := watcher.NewWorker(q, d.lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
-			Explorers: explorers, ClaimIdle: d.workerClaimIdle, Logger: d.log})
+			Explorers: explorers, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
 		if err != nil {
 			return nil, err
 		}

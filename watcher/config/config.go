@@ -30,6 +30,8 @@ const (
 	DefaultTraces        = "auto"
 	DefaultMaxHops       = 4
 	DefaultSeverity      = "high"
+	DefaultClaimIdle     = time.Minute
+	DefaultRedisPrefix   = "fw"
 )
 
 // Config is the whole file.
@@ -40,6 +42,9 @@ type Config struct {
 	Rules   []Rule  `yaml:"rules"`
 	Sinks   []Sink  `yaml:"sinks"`
 	Workers int     `yaml:"workers"`
+	// ClaimIdle: entries a worker took this long ago without acknowledging them (it
+	// died) are taken over by another.
+	ClaimIdle time.Duration `yaml:"claim_idle"`
 }
 
 // Redis says where the queue and shared state live; an empty URL means in memory.
@@ -47,6 +52,9 @@ type Redis struct {
 	URL      string `yaml:"url"` // redis:// or rediss://
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// Prefix starts every key (default "fw"), so that several deployments can share a
+	// server.
+	Prefix string `yaml:"prefix"`
 }
 
 // Chain is one chain to follow.
@@ -163,6 +171,12 @@ func (c *Config) setDefaults() {
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
+	if c.ClaimIdle == 0 {
+		c.ClaimIdle = DefaultClaimIdle
+	}
+	if c.Redis.Prefix == "" {
+		c.Redis.Prefix = DefaultRedisPrefix
+	}
 	for i := range c.Chains {
 		ch := &c.Chains[i]
 		if ch.Confirmations == nil {
@@ -197,6 +211,12 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			return errors.New("redis.url: want redis:// or rediss://")
 		}
+	}
+	if c.ClaimIdle < 0 {
+		return errors.New("claim_idle: negative")
+	}
+	if strings.ContainsAny(c.Redis.Prefix, "{}: ") {
+		return fmt.Errorf("redis.prefix: %q, must not contain {, }, : or spaces", c.Redis.Prefix)
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("workers: %d, want at least 1", c.Workers)

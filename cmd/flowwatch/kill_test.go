@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/big"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+)
+
+const killRounds = 20
+
+// deliveries counts, per Idempotency-Key, the verified notifications a receiver got.
+type deliveries struct {
+	mu     sync.Mutex
+	byKey  map[string]int
+	bad    int
+	secret []byte
+}
+
+func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := webhook.Verify(d.secret, r.Header.Get(webhook.HeaderTimestamp),
+		r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+		d.bad++
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	d.byKey[r.Header.Get(webhook.HeaderIdempotency)]++
+}
+
+func (d *deliveries) snapshot() (map[string]int, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range d.byKey {
+		out[k] = v
+	}
+	return out, d.bad
+}
+
+// TestKillRestart starts `flowwatch run` (this test binary as the command) on the simulated
+// chain with real Redis, and kills it with SIGKILL at random moments, 20 times, while
+// laundering flows are played; then lets it settle. Every movement of the chain must be in
+// the stream exactly once, and every expected alert must reach the webhook receiver under
+// exactly one idempotency key.
+func TestKillRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 21 processes; run without -short")
+	}
+	ctx := context.Background()
+	redisURL := os.Getenv("REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379"
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", redisURL, err)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	prefix := "fwkill-" + hex.EncodeToString(b)
+	t.Cleanup(func() { removeKeys(configRedis(redisURL), prefix, io.Discard) })
+
+	chain, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	recv := &deliveries{byKey: map[string]int{}, secret: []byte("kill-test-secret")}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")
+	mixer := common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")
+	lower := func(a common.Address) string { return strings.ToLower(a.Hex()) }
+	list := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
+		"dev," + lower(chain.Addrs[0]) + ",source,hack,Lazarus Group (test),test,,\n" +
+		"dev," + lower(exchange) + ",label,exchange,Binance 14,test,,\n" +
+		"dev," + lower(mixer) + ",label,mixer,Tornado Cash,test,,\n"
+	writeFile(t, filepath.Join(dir, "list.csv"), list)
+	cfgPath := filepath.Join(dir, "flowwatch.yaml")
+	writeFile(t, cfgPath, fmt.Sprintf(`redis:
+  url: %s
+  prefix: %s
+chains:
+  - name: dev
+    family: evm
+    rpc: [%s]
+    confirmations: 0
+    start_block: 1
+    poll_interval: 20ms
+    traces: off
+lists:
+  - path: list.csv
+rules:
+  - name: to-exchange
+    destinations: [exchange]
+    max_hops: 3
+    sinks: [hook]
+  - name: to-mixer
+    severity: critical
+    destinations: [mixer]
+    max_hops: 3
+    sinks: [hook]
+sinks:
+  - name: hook
+    type: webhook
+    url: %s
+    secret: kill-test-secret
+claim_idle: 200ms
+`, redisURL, prefix, chain.URL, srv.URL))
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "run", "--config", cfgPath)
+		cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+
+	// The flows: per round, the watched wallet pays a fresh wallet, which pays the
+	// exchange and the mixer (two alerts, two hops each), plus a clean payment.
+	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	wantAlerts := 0
+	flow := func(i int) error {
+		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("kill/%d", i))))
+		fresh := crypto.PubkeyToAddress(k.PublicKey)
+		for _, tx := range []devnet.Tx{
+			{Key: chain.Keys[0], To: &fresh, Value: big.NewInt(1e18)},
+			{Key: k, To: &exchange, Value: big.NewInt(1e17)},
+			{Key: k, To: &mixer, Value: big.NewInt(2e17)},
+			{Key: chain.Keys[1], To: &exchange, Value: big.NewInt(5e16)},
+		} {
+			if r, err := chain.Send(ctx, tx); err != nil || r.Status != 1 {
+				return fmt.Errorf("flow %d: %v", i, err)
+			}
+		}
+		wantAlerts += 2
+		return nil
+	}
+	// Traffic flows all through the kill rounds, so that kills land in the middle of work.
+	stopSending := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stopSending:
+				sent <- nil
+				return
+			default:
+			}
+			if err := flow(i); err != nil {
+				sent <- err
+				return
+			}
+		}
+	}()
+	stream := prefix + ":{dev}:movements"
+	tipNow := func() string { return rdb.HGet(ctx, prefix+":{dev}:tip", "number").Val() }
+	progressed, leftPending := 0, 0
+	for range killRounds {
+		before := tipNow()
+		cmd := start()
+		// A random kill point: SIGKILL gives the process no chance to clean up.
+		time.Sleep(time.Duration(50+rng.IntN(300)) * time.Millisecond)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if tipNow() != before {
+			progressed++
+		}
+		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil && p.Count > 0 {
+			leftPending++
+		}
+	}
+	close(stopSending)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	// The test is about crashes in the middle of work: most killed processes must have
+	// published something first.
+	if progressed < killRounds/2 {
+		t.Fatalf("only %d of %d killed processes got to publish anything", progressed,
+			killRounds)
+	}
+
+	// Settle: one last process runs until everything is published, processed and
+	// delivered, then stops gracefully. It is signalled only once it runs (its log says so).
+	cmd := exec.Command(os.Args[0], "run", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(logs)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"msg":"running"`) {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the last process did not start")
+	}
+	src, err := ethereum.Dial(ctx, chain.URL, ethereum.Options{Chain: "dev",
+		Traces: ethereum.TracesOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	head, err := src.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, _ := recv.snapshot()
+		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
+		pending := int64(-1)
+		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil {
+			pending = p.Count
+		}
+		groups, _ := rdb.XInfoGroups(ctx, stream).Result()
+		lag := int64(-1)
+		if len(groups) == 1 {
+			lag = groups[0].Lag
+		}
+		if len(got) >= wantAlerts && tip == fmt.Sprint(head) && pending == 0 && lag == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled: %d of %d alerts, tip %s of %d, pending %d, lag %d",
+				len(got), wantAlerts, tip, head, pending, lag)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+
+	// Every movement of the chain is in the stream exactly once.
+	var want []chains.Movement
+	if err := chains.Stream(ctx, src, 1, head, 4, func(b *chains.Block) error {
+		want = append(want, b.Movements...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := rdb.XRange(ctx, stream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range entries {
+		m, err := chains.UnmarshalMovement([]byte(e.Values["m"].(string)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Removed {
+			t.Fatalf("removed movement %s without a reorg", m.Key())
+		}
+		count[m.Key()]++
+	}
+	for _, m := range want {
+		if count[m.Key()] != 1 {
+			t.Errorf("movement %s is in the stream %d times", m.Key(), count[m.Key()])
+		}
+	}
+	if len(entries) != len(want) {
+		t.Errorf("stream has %d entries, the chain %d movements", len(entries), len(want))
+	}
+	got, bad := recv.snapshot()
+	repeats := 0
+	for _, n := range got {
+		repeats += n - 1
+	}
+	if len(got) != wantAlerts || bad != 0 {
+		t.Fatalf("%d distinct notifications (%d failed verification), want %d", len(got), bad,
+			wantAlerts)
+	}
+	t.Logf("%d kills (%d after publishing, %d leaving entries pending); %d movements, each "+
+		"once in the stream; %d alerts, each under one idempotency key; %d repeated "+
+		"deliveries (kill between a 2xx and the dedup mark)", killRounds, progressed,
+		leftPending, len(want), wantAlerts, repeats)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
