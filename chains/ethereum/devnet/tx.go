@@ -50,9 +50,13 @@ func (c *Chain) Submit(ctx context.Context, tx Tx) (common.Hash, error) {
 	}
 }
 
+// stalePool reports the rejections a pool that has not caught up with the head gives:
+// balances and nonces of the block before (a stale pending nonce also makes the new
+// transaction look like an underpriced replacement of one just mined).
 func stalePool(err error) bool {
 	msg := err.Error()
-	return strings.Contains(msg, "insufficient funds") || strings.Contains(msg, "nonce too low")
+	return strings.Contains(msg, "insufficient funds") || strings.Contains(msg, "nonce too low") ||
+		strings.Contains(msg, "replacement transaction underpriced")
 }
 
 func (c *Chain) submit(ctx context.Context, tx Tx) (common.Hash, error) {
