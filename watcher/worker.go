@@ -18,7 +18,7 @@ import (
 
 // Defaults for WorkerOptions.
 const (
-	DefaultWorkerBatch = 64
+	DefaultWorkerBatch = 256
 	DefaultReadBlock   = time.Second
 	DefaultClaimIdle   = time.Minute
 	// DefaultDrainTimeout bounds finishing in-flight entries after shutdown was asked.
@@ -91,6 +91,8 @@ type Worker struct {
 	pipeline alerting.Stage
 	opts     WorkerOptions
 	log      *zap.Logger
+
+	lastClaim map[string]time.Time // per chain; Run's goroutine only
 }
 
 // NewWorker returns a worker.
@@ -106,7 +108,8 @@ func NewWorker(consumer queue.Consumer, lists Lists, store taint.Store, rs []rul
 		}
 	}
 	return &Worker{consumer: consumer, lists: lists, store: store, rules: rs,
-		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name))}, nil
+		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
+		lastClaim: map[string]time.Time{}}, nil
 }
 
 // Run processes entries until ctx ends; the entries it holds then are finished and
@@ -129,30 +132,119 @@ func (w *Worker) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// round takes over a dead worker's entries, or reads new ones, and processes them.
+// round takes over a dead worker's entries (checked every quarter of ClaimIdle), or reads
+// new ones, and processes them.
 func (w *Worker) round(ctx context.Context, chain string) error {
-	msgs, err := w.consumer.Claim(ctx, chain, w.opts.Name, w.opts.ClaimIdle, w.opts.Batch)
-	if err != nil {
-		return err
+	var msgs []queue.Message
+	if time.Since(w.lastClaim[chain]) >= w.opts.ClaimIdle/4 {
+		claimed, err := w.consumer.Claim(ctx, chain, w.opts.Name, w.opts.ClaimIdle, w.opts.Batch)
+		if err != nil {
+			return err
+		}
+		if len(claimed) < w.opts.Batch {
+			w.lastClaim[chain] = time.Now() // none left to take over for now
+		}
+		msgs = claimed
 	}
+	var err error
 	if len(msgs) == 0 {
 		block := w.opts.Block / time.Duration(len(w.opts.Chains))
 		if msgs, err = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block); err != nil {
 			return err
 		}
 	}
+	if len(msgs) == 0 {
+		return nil
+	}
 	// What was read is finished even if shutdown is asked meanwhile.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.DrainTimeout)
 	defer cancel()
-	for _, msg := range msgs {
-		if err := w.handle(work, chain, msg); err != nil {
-			return fmt.Errorf("entry %s: %w", msg.ID, err)
+	ms, ok := w.decode(chain, msgs)
+	if !ok { // a reorg's removed movements: one at a time, in order
+		for _, msg := range msgs {
+			if err := w.handle(work, chain, msg); err != nil {
+				return fmt.Errorf("entry %s: %w", msg.ID, err)
+			}
+			if err := w.consumer.Ack(work, chain, msg.ID); err != nil {
+				return err
+			}
 		}
-		if err := w.consumer.Ack(work, chain, msg.ID); err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
+	if err := w.handleBatch(work, chain, ms); err != nil {
+		return fmt.Errorf("entries %s..%s: %w", msgs[0].ID, msgs[len(msgs)-1].ID, err)
+	}
+	ids := make([]string, len(msgs))
+	for i, msg := range msgs {
+		ids[i] = msg.ID
+	}
+	return w.consumer.Ack(work, chain, ids...)
+}
+
+// decode decodes a batch; ok is false when it holds a removed movement, which the
+// one-at-a-time path handles. Malformed entries are logged and left out.
+func (w *Worker) decode(chain string, msgs []queue.Message) ([]chains.Movement, bool) {
+	ms := make([]chains.Movement, 0, len(msgs))
+	for _, msg := range msgs {
+		m, err := chains.UnmarshalMovement(msg.Payload)
+		if err != nil {
+			w.log.Error("dropping a malformed queue entry", zap.String("chain", chain),
+				zap.String("id", msg.ID), zap.Error(err))
+			continue
+		}
+		if m.Removed {
+			return nil, false
+		}
+		ms = append(ms, m)
+	}
+	return ms, true
+}
+
+// handleBatch evaluates a batch of (not removed) movements in order with one taint lookup,
+// one pipelined write of their effects and one pass through the alerting pipeline. Taint
+// that a movement creates is seen by the later movements of the same batch.
+func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
+	addrs := make([]string, 0, 2*len(ms))
+	for i := range ms {
+		addrs = append(addrs, ms[i].Inputs[0].Address, ms[i].Outputs[len(ms[i].Outputs)-1].Address)
+	}
+	taints, err := w.store.Taints(ctx, chain, addrs...)
+	if err != nil {
+		return err
+	}
+	v := view{lists: w.lists, chain: chain, taints: taints}
+	var effects []taint.Effect
+	var alerts []alerting.Alert
+	for i := range ms {
+		m := &ms[i]
+		d := rules.Evaluate(w.rules, m, v)
+		if len(d.Taints) == 0 && len(d.Findings) == 0 {
+			continue
+		}
+		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
+		for _, nt := range d.Taints {
+			taints[nt.Address] = nt.Taint // seen by the rest of the batch
+		}
+		if len(d.Findings) > 0 {
+			as := make([]alerting.Alert, 0, len(d.Findings))
+			for j := range d.Findings {
+				as = append(as, w.alert(&d.Findings[j]))
+			}
+			if e.Alerts, err = json.Marshal(as); err != nil {
+				return err
+			}
+			alerts = append(alerts, as...)
+		}
+		effects = append(effects, e)
+	}
+	if err := w.store.ApplyAll(ctx, chain, effects); err != nil {
+		return err
+	}
+	if len(alerts) == 0 {
+		return nil
+	}
+	_, err = w.pipeline.Exec(ctx, alerts...)
+	return err
 }
 
 func (w *Worker) handle(ctx context.Context, chain string, msg queue.Message) error {

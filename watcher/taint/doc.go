@@ -13,6 +13,13 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
+// Effect is what one movement did, for ApplyAll.
+type Effect struct {
+	Key    string
+	Taints []rules.NewTaint
+	Alerts []byte
+}
+
 // Store is the rules' shared state.
 type Store interface {
 	// Taints returns the taint of those of addrs that have one.
@@ -20,6 +27,9 @@ type Store interface {
 	// Apply records what movement key did: new taint (an address keeps its first) and the
 	// alerts it raised (encoded; kept only the first time).
 	Apply(ctx context.Context, chain, key string, taints []rules.NewTaint, alerts []byte) error
+	// ApplyAll applies several movements' effects, in order, in one round trip; each one is
+	// atomic on its own.
+	ApplyAll(ctx context.Context, chain string, effects []Effect) error
 	// Undo removes the taint that movement key created and returns the alerts it raised
 	// (nil if none), which stay until Forget: a caller retracts them first, so that a crash
 	// in between repeats the retraction instead of losing it.

@@ -85,3 +85,13 @@ func (s *Memory) Forget(_ context.Context, chain, key string) error {
 	delete(s.alerted, chain+"/"+key)
 	return nil
 }
+
+// ApplyAll implements Store.
+func (s *Memory) ApplyAll(ctx context.Context, chain string, effects []Effect) error {
+	for _, e := range effects {
+		if err := s.Apply(ctx, chain, e.Key, e.Taints, e.Alerts); err != nil {
+			return err
+		}
+	}
+	return nil
+}

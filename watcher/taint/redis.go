@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -76,19 +77,58 @@ func (s *Redis) keys(chain, key string) []string {
 		s.key(chain, "alerted:"+key)}
 }
 
-// Apply implements Store.
-func (s *Redis) Apply(ctx context.Context, chain, key string, taints []rules.NewTaint,
-	alerts []byte) error {
+func applyArgs(taints []rules.NewTaint, alerts []byte) ([]any, error) {
 	args := []any{string(alerts)}
 	for _, nt := range taints {
 		b, err := encode(nt.Taint)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		args = append(args, nt.Address, b)
 	}
-	if err := applyScript.Run(ctx, s.rdb, s.keys(chain, key), args...).Err(); err != nil {
-		return fmt.Errorf("apply %s: %w", key, err)
+	return args, nil
+}
+
+// Apply implements Store.
+func (s *Redis) Apply(ctx context.Context, chain, key string, taints []rules.NewTaint,
+	alerts []byte) error {
+	return s.ApplyAll(ctx, chain, []Effect{{Key: key, Taints: taints, Alerts: alerts}})
+}
+
+// ApplyAll implements Store with one pipeline of scripts.
+func (s *Redis) ApplyAll(ctx context.Context, chain string, effects []Effect) error {
+	if len(effects) == 0 {
+		return nil
+	}
+	err := s.applyAll(ctx, chain, effects)
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		// The server lost its script cache (a restart): load it and run again; applying
+		// is idempotent.
+		if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("load apply script: %w", err)
+		}
+		err = s.applyAll(ctx, chain, effects)
+	}
+	return err
+}
+
+func (s *Redis) applyAll(ctx context.Context, chain string, effects []Effect) error {
+	pipe := s.rdb.Pipeline()
+	for _, e := range effects {
+		args, err := applyArgs(e.Taints, e.Alerts)
+		if err != nil {
+			return err
+		}
+		applyScript.EvalSha(ctx, pipe, s.keys(chain, e.Key), args...)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("apply %d effects: %w", len(effects), err)
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
 	}
 	return nil
 }

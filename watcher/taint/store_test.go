@@ -92,6 +92,19 @@ func TestStore(t *testing.T) {
 			if again, _ := s.Undo(ctx, "c", "m1"); again != nil {
 				t.Fatalf("undo after forget returned %q", again)
 			}
+			// Several movements at once, in order: the first taint of c wins.
+			must(s.ApplyAll(ctx, "c", []taint.Effect{
+				{Key: "m3", Taints: []rules.NewTaint{newTaint("c", "m3", 1)}},
+				{Key: "m4", Taints: []rules.NewTaint{newTaint("c", "m4", 2),
+					newTaint("d", "m4", 2)}, Alerts: []byte(`["a4"]`)},
+			}))
+			got, _ = s.Taints(ctx, "c", "c", "d")
+			if got["c"].By != "m3" || got["d"].By != "m4" {
+				t.Fatalf("after ApplyAll: %+v", got)
+			}
+			if a, _ := s.Undo(ctx, "c", "m4"); string(a) != `["a4"]` {
+				t.Fatalf("alerts of m4: %q", a)
+			}
 		})
 	}
 }
