@@ -20,8 +20,8 @@ type Seen interface {
 	Mark(ctx context.Context, ttl time.Duration, keys ...string) error
 }
 
-// Dedup is the stage that drops alerts already delivered in the same state and, once the
-// stages after it accepted the rest, marks those delivered. Its key is (rule, chain, tx,
+// Dedup is the stage that drops alerts already delivered in the same state and passes the
+// others on one at a time, marking each delivered once the stages after it accepted it. Its key is (rule, chain, tx,
 // position, state): a redelivered movement never notifies twice, and a retraction is a
 // notification of its own.
 type Dedup struct {
@@ -40,29 +40,27 @@ func (d *Dedup) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}
-	var fresh []Alert
-	var freshKeys []string
-	inBatch := map[string]bool{}
-	for i, a := range alerts {
-		if !seen[i] && !inBatch[keys[i]] {
-			inBatch[keys[i]] = true
-			fresh = append(fresh, a)
-			freshKeys = append(freshKeys, keys[i])
-		}
-	}
-	if len(fresh) == 0 {
-		return nil, nil
-	}
-	out, err := d.Next.Exec(ctx, fresh...)
-	if err != nil {
-		return nil, err
-	}
 	ttl := d.TTL
 	if ttl == 0 {
 		ttl = DefaultDedupTTL
 	}
-	if err := d.Seen.Mark(ctx, ttl, freshKeys...); err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
+	// Each alert is marked as soon as it is delivered, so that a crash repeats at most the
+	// one notification in flight.
+	var out []Alert
+	inBatch := map[string]bool{}
+	for i, a := range alerts {
+		if seen[i] || inBatch[keys[i]] {
+			continue
+		}
+		inBatch[keys[i]] = true
+		passed, err := d.Next.Exec(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Seen.Mark(ctx, ttl, keys[i]); err != nil {
+			return nil, fmt.Errorf("dedup: %w", err)
+		}
+		out = append(out, passed...)
 	}
 	return out, nil
 }

@@ -93,6 +93,7 @@ type Worker struct {
 	log      *zap.Logger
 
 	lastClaim map[string]time.Time // per chain; Run's goroutine only
+	recovered map[string]bool      // per chain: pending entries taken over at start
 }
 
 // NewWorker returns a worker.
@@ -109,7 +110,7 @@ func NewWorker(consumer queue.Consumer, lists Lists, store taint.Store, rs []rul
 	}
 	return &Worker{consumer: consumer, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
-		lastClaim: map[string]time.Time{}}, nil
+		lastClaim: map[string]time.Time{}, recovered: map[string]bool{}}, nil
 }
 
 // Run processes entries until ctx ends; the entries it holds then are finished and
@@ -135,6 +136,9 @@ func (w *Worker) Run(ctx context.Context) error {
 // round takes over a dead worker's entries (checked every quarter of ClaimIdle), or reads
 // new ones, and processes them.
 func (w *Worker) round(ctx context.Context, chain string) error {
+	if !w.recovered[chain] {
+		return w.recover(ctx, chain)
+	}
 	var msgs []queue.Message
 	if time.Since(w.lastClaim[chain]) >= w.opts.ClaimIdle/4 {
 		claimed, err := w.consumer.Claim(ctx, chain, w.opts.Name, w.opts.ClaimIdle, w.opts.Batch)
@@ -153,6 +157,37 @@ func (w *Worker) round(ctx context.Context, chain string) error {
 			return err
 		}
 	}
+	return w.process(ctx, chain, msgs)
+}
+
+// recover takes over every pending entry of the chain, whoever holds it, and processes them
+// in order before any new entry is read. Following funds hop by hop needs stream order: a
+// worker that started after a crash must not judge a movement before the earlier ones the
+// dead worker left unfinished. Taking over an entry a live worker also holds only repeats
+// idempotent work.
+func (w *Worker) recover(ctx context.Context, chain string) error {
+	for {
+		msgs, err := w.consumer.Claim(ctx, chain, w.opts.Name, 0, w.opts.Batch)
+		if err != nil {
+			return err
+		}
+		if len(msgs) > 0 {
+			w.log.Info("taking over pending entries", zap.String("chain", chain),
+				zap.Int("entries", len(msgs)))
+		}
+		if err := w.process(ctx, chain, msgs); err != nil {
+			return err
+		}
+		if len(msgs) < w.opts.Batch {
+			w.recovered[chain] = true
+			w.lastClaim[chain] = time.Now()
+			return nil
+		}
+	}
+}
+
+// process handles entries in order and acknowledges them.
+func (w *Worker) process(ctx context.Context, chain string, msgs []queue.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -29,11 +30,19 @@ import (
 // system is one flowwatch process's pipeline: a poller per chain, rules workers and the
 // alerting pipeline, built from a config.
 type system struct {
-	pollers []*watcher.Poller
-	workers []*watcher.Worker
-	closers []func() error
-	log     *zap.Logger
+	pollers  []*watcher.Poller
+	workers  []*watcher.Worker
+	trimmers []func(context.Context) error
+	closers  []func() error
+	log      *zap.Logger
 }
+
+// Stream trimming: every trimInterval, acknowledged entries beyond the newest streamKeep
+// are dropped (an outage budget: at 100 movements a block, a few hours of Ethereum).
+const (
+	trimInterval = time.Minute
+	streamKeep   = 1_000_000
+)
 
 // deps are what the caller provides beyond the config.
 type deps struct {
@@ -119,7 +128,13 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		if prefix == "" {
 			prefix = config.DefaultRedisPrefix
 		}
-		q = queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+		rq := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+		q = rq
+		for _, ch := range cfg.Chains {
+			s.trimmers = append(s.trimmers, func(ctx context.Context) error {
+				return trimLoop(ctx, rq, ch.Name, d.log)
+			})
+		}
 		store = taint.NewRedis(rdb, prefix)
 		seen = &alerting.RedisSeen{RDB: rdb, Prefix: prefix}
 		audit = &alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"}
@@ -241,6 +256,9 @@ func (s *system) run(ctx context.Context) error {
 	for _, w := range s.workers {
 		g.Go(func() error { return w.Run(gctx) })
 	}
+	for _, t := range s.trimmers {
+		g.Go(func() error { return t(gctx) })
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // asked to stop
@@ -264,4 +282,24 @@ func joinErrors(errs []error) string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// trimLoop trims a chain's stream every trimInterval, never below an entry that is not
+// acknowledged yet.
+func trimLoop(ctx context.Context, q *queue.Redis, chain string, log *zap.Logger) error {
+	t := time.NewTicker(trimInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			n, err := q.Trim(ctx, chain, streamKeep)
+			if err != nil {
+				log.Warn("trim failed", zap.String("chain", chain), zap.Error(err))
+			} else if n > 0 {
+				log.Info("trimmed", zap.String("chain", chain), zap.Int64("entries", n))
+			}
+		}
+	}
 }
