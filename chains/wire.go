@@ -36,42 +36,45 @@ type wireLeg struct {
 	ScriptType string `json:"script_type,omitempty"`
 }
 
-// MarshalMovement encodes a movement for the queue.
+// MarshalMovement encodes a movement for the queue and block records, in the binary wire
+// form (see wirebin.go).
 func MarshalMovement(m *Movement) ([]byte, error) {
-	w := wireMovement{Chain: m.Chain, Block: m.Block.Number, BlockHash: m.Block.Hash,
-		ParentHash: m.Block.ParentHash, Time: m.Block.Time.UTC(), Tx: m.Tx, TxIndex: m.TxIndex,
-		Position: m.Position, Kind: m.Kind, Removed: m.Removed,
-		Inputs: toWire(m.Inputs), Outputs: toWire(m.Outputs)}
-	return json.Marshal(&w)
+	return marshalBinary(make([]byte, 0, 256), m)
 }
 
-func toWire(legs []Leg) []wireLeg {
-	out := make([]wireLeg, len(legs))
-	for i, l := range legs {
-		amount := "0"
-		if l.Amount != nil {
-			amount = l.Amount.String()
-		}
-		out[i] = wireLeg{Address: l.Address, Asset: l.Asset, Amount: amount, PrevTx: l.PrevTx,
-			PrevIndex: l.PrevIndex, Coinbase: l.Coinbase, Index: l.Index,
-			ScriptType: l.ScriptType}
-	}
-	return out
-}
-
-// UnmarshalMovement decodes a movement from the queue and checks what every consumer relies
-// on: chain, tx and position are set, there is at least one leg, amounts are non-negative
-// decimal integers.
+// UnmarshalMovement decodes a movement from the queue, in the binary form or, for entries an
+// earlier version wrote, the JSON form (which starts with '{'), and checks what every
+// consumer relies on: chain, tx and position are set, there is at least one leg, amounts are
+// non-negative integers.
 func UnmarshalMovement(b []byte) (Movement, error) {
+	var (
+		m   Movement
+		err error
+	)
+	switch {
+	case len(b) == 0:
+		return Movement{}, errors.New("decode movement: empty")
+	case b[0] == '{' || b[0] == ' ' || b[0] == '\n':
+		m, err = unmarshalJSON(b)
+	default:
+		m, err = unmarshalBinary(b)
+	}
+	if err != nil {
+		return Movement{}, err
+	}
+	switch {
+	case m.Chain == "" || m.Tx == "" || m.Position == "":
+		return Movement{}, errors.New("decode movement: missing chain, tx or position")
+	case len(m.Inputs)+len(m.Outputs) == 0:
+		return Movement{}, errors.New("decode movement: no legs")
+	}
+	return m, nil
+}
+
+func unmarshalJSON(b []byte) (Movement, error) {
 	var w wireMovement
 	if err := json.Unmarshal(b, &w); err != nil {
 		return Movement{}, fmt.Errorf("decode movement: %w", err)
-	}
-	switch {
-	case w.Chain == "" || w.Tx == "" || w.Position == "":
-		return Movement{}, errors.New("decode movement: missing chain, tx or position")
-	case len(w.Inputs)+len(w.Outputs) == 0:
-		return Movement{}, errors.New("decode movement: no legs")
 	}
 	m := Movement{Chain: w.Chain, Tx: w.Tx, TxIndex: w.TxIndex, Position: w.Position,
 		Kind: w.Kind, Removed: w.Removed, Block: BlockRef{Number: w.Block, Hash: w.BlockHash,

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,9 +41,24 @@ func main() {
 	block := flag.Int("block", 100, "movements per block")
 	workers := flag.Int("workers", 2, "rules workers")
 	batch := flag.Int("batch", watcher.DefaultWorkerBatch, "entries per worker read")
+	phased := flag.Bool("phased", false,
+		"publish everything first, then start the workers (measures each side alone)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
-	if err := bench(*url, *n, *block, *workers, *batch); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pipelinebench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := bench(*url, *n, *block, *workers, *batch, *phased); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -55,7 +71,7 @@ func addr(rng *mrand.Rand) string {
 	return "0x" + hex.EncodeToString(b)
 }
 
-func bench(url string, n, blockSize, workers, batch int) error {
+func bench(url string, n, blockSize, workers, batch int, phased bool) error {
 	ctx := context.Background()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -90,6 +106,7 @@ func bench(url string, n, blockSize, workers, batch int) error {
 		lists.AddLabel(chain, a, rules.Label{Entity: "exchange", Category: "exchange"})
 	}
 	var blocks []queue.Record
+	entryBytes := 0
 	for start := 0; start < n; start += blockSize {
 		num := uint64(len(blocks) + 1)
 		rec := queue.Record{Number: num, Hash: fmt.Sprintf("0x%064x", num),
@@ -115,6 +132,7 @@ func bench(url string, n, blockSize, workers, batch int) error {
 				return err
 			}
 			rec.Payloads = append(rec.Payloads, p)
+			entryBytes += len(p)
 		}
 		blocks = append(blocks, rec)
 	}
@@ -129,14 +147,22 @@ func bench(url string, n, blockSize, workers, batch int) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	g, gctx := errgroup.WithContext(runCtx)
-	for i := range workers {
-		w, err := watcher.NewWorker(q, lists, store, rs, pipeline, watcher.WorkerOptions{
-			Name: fmt.Sprintf("bench-%d", i), Chains: []string{chain}, Batch: batch,
-			Block: 50 * time.Millisecond})
-		if err != nil {
+	startWorkers := func() error {
+		for i := range workers {
+			w, err := watcher.NewWorker(q, lists, store, rs, pipeline, watcher.WorkerOptions{
+				Name: fmt.Sprintf("bench-%d", i), Chains: []string{chain}, Batch: batch,
+				Block: 50 * time.Millisecond})
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return w.Run(gctx) })
+		}
+		return nil
+	}
+	if !phased {
+		if err := startWorkers(); err != nil {
 			return err
 		}
-		g.Go(func() error { return w.Run(gctx) })
 	}
 	start := time.Now()
 	tip := queue.Tip{}
@@ -147,6 +173,13 @@ func bench(url string, n, blockSize, workers, batch int) error {
 		tip = rec.Tip()
 	}
 	published := time.Since(start)
+	consumeStart := start
+	if phased {
+		consumeStart = time.Now()
+		if err := startWorkers(); err != nil {
+			return err
+		}
+	}
 	for {
 		left, err := q.Backlog(ctx, chain)
 		if err != nil {
@@ -157,12 +190,17 @@ func bench(url string, n, blockSize, workers, batch int) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	total := time.Since(start)
+	total, consumed := time.Since(start), time.Since(consumeStart)
 	stop()
 	_ = g.Wait()
 	alerted, _ := rdb.Keys(ctx, prefix+":sent:*").Result()
-	fmt.Printf("movements %d blocks %d workers %d publish_per_s %.0f end_to_end_per_s %.0f "+
-		"alerts %d\n", n, len(blocks), workers, float64(n)/published.Seconds(),
+	mode := "concurrent"
+	if phased {
+		mode = "phased"
+	}
+	fmt.Printf("mode %s movements %d blocks %d workers %d entry_bytes %d publish_per_s %.0f "+
+		"consume_per_s %.0f end_to_end_per_s %.0f alerts %d\n", mode, n, len(blocks), workers,
+		entryBytes/n, float64(n)/published.Seconds(), float64(n)/consumed.Seconds(),
 		float64(n)/total.Seconds(), len(alerted))
 	return nil
 }

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -132,12 +131,6 @@ func (q *Redis) Tip(ctx context.Context, chain string) (Tip, error) {
 	return Tip{Number: n, Hash: h, Valid: true}, nil
 }
 
-type recordBlob struct {
-	Hash       string   `json:"hash"`
-	ParentHash string   `json:"parent_hash"`
-	Payloads   []string `json:"payloads"`
-}
-
 // Record implements Journal.
 func (q *Redis) Record(ctx context.Context, chain string, n uint64) (Record, bool, error) {
 	b, err := q.rdb.Get(ctx, q.recordKey(chain, n)).Bytes()
@@ -147,29 +140,17 @@ func (q *Redis) Record(ctx context.Context, chain string, n uint64) (Record, boo
 	if err != nil {
 		return Record{}, false, fmt.Errorf("read record %d of %s: %w", n, chain, err)
 	}
-	var blob recordBlob
-	if err := json.Unmarshal(b, &blob); err != nil {
+	hash, parent, payloads, err := decodeRecord(b)
+	if err != nil {
 		return Record{}, false, fmt.Errorf("decode record %d of %s: %w", n, chain, err)
 	}
-	r := Record{Number: n, Hash: blob.Hash, ParentHash: blob.ParentHash}
-	for _, p := range blob.Payloads {
-		r.Payloads = append(r.Payloads, []byte(p))
-	}
-	return r, true, nil
+	return Record{Number: n, Hash: hash, ParentHash: parent, Payloads: payloads}, true, nil
 }
 
 // Append implements Journal.
 func (q *Redis) Append(ctx context.Context, chain string, expect Tip, rec Record,
 	depth int) error {
-	blob := recordBlob{Hash: rec.Hash, ParentHash: rec.ParentHash,
-		Payloads: make([]string, len(rec.Payloads))}
-	for i, p := range rec.Payloads {
-		blob.Payloads[i] = string(p)
-	}
-	b, err := json.Marshal(&blob)
-	if err != nil {
-		return err
-	}
+	b := encodeRecord(rec.Hash, rec.ParentHash, rec.Payloads)
 	dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
 	if depth > 0 && rec.Number >= uint64(depth) {
 		dropOld, old = "1", q.recordKey(chain, rec.Number-uint64(depth))

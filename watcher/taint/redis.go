@@ -53,14 +53,23 @@ func (s *Redis) Taints(ctx context.Context, chain string, addrs ...string) (
 	return out, nil
 }
 
-// applyScript: KEYS taint hash, by set, alerted; ARGV alerts ("" none), then addr, taint...
+// applyScript applies a batch of effects at once. KEYS: the taint hash, then per effect its
+// by set and alerted key; ARGV: per effect, the number of taints n, the alerts ("" none), then
+// n × (address, taint). An address already tainted keeps its first taint.
 var applyScript = redis.NewScript(`
-for i = 2, #ARGV, 2 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i+1]) == 1 then
-    redis.call('SADD', KEYS[2], ARGV[i])
+local a = 1
+for k = 2, #KEYS, 2 do
+  local n = tonumber(ARGV[a])
+  local alerts = ARGV[a + 1]
+  a = a + 2
+  for i = 1, n do
+    if redis.call('HSETNX', KEYS[1], ARGV[a], ARGV[a + 1]) == 1 then
+      redis.call('SADD', KEYS[k], ARGV[a])
+    end
+    a = a + 2
   end
+  if alerts ~= '' then redis.call('SET', KEYS[k + 1], alerts, 'NX') end
 end
-if ARGV[1] ~= '' then redis.call('SET', KEYS[3], ARGV[1], 'NX') end
 return 'OK'
 `)
 
@@ -77,25 +86,13 @@ func (s *Redis) keys(chain, key string) []string {
 		s.key(chain, "alerted:"+key)}
 }
 
-func applyArgs(taints []rules.NewTaint, alerts []byte) ([]any, error) {
-	args := []any{string(alerts)}
-	for _, nt := range taints {
-		b, err := encode(nt.Taint)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, nt.Address, b)
-	}
-	return args, nil
-}
-
 // Apply implements Store.
 func (s *Redis) Apply(ctx context.Context, chain, key string, taints []rules.NewTaint,
 	alerts []byte) error {
 	return s.ApplyAll(ctx, chain, []Effect{{Key: key, Taints: taints, Alerts: alerts}})
 }
 
-// ApplyAll implements Store with one pipeline of scripts.
+// ApplyAll implements Store with one script call: the batch is applied atomically.
 func (s *Redis) ApplyAll(ctx context.Context, chain string, effects []Effect) error {
 	if len(effects) == 0 {
 		return nil
@@ -113,22 +110,23 @@ func (s *Redis) ApplyAll(ctx context.Context, chain string, effects []Effect) er
 }
 
 func (s *Redis) applyAll(ctx context.Context, chain string, effects []Effect) error {
-	pipe := s.rdb.Pipeline()
+	keys := make([]string, 1, 1+2*len(effects))
+	keys[0] = s.key(chain, "taint")
+	var args []any
 	for _, e := range effects {
-		args, err := applyArgs(e.Taints, e.Alerts)
-		if err != nil {
-			return err
+		k := s.keys(chain, e.Key)
+		keys = append(keys, k[1], k[2])
+		args = append(args, len(e.Taints), string(e.Alerts))
+		for _, nt := range e.Taints {
+			b, err := encode(nt.Taint)
+			if err != nil {
+				return err
+			}
+			args = append(args, nt.Address, b)
 		}
-		applyScript.EvalSha(ctx, pipe, s.keys(chain, e.Key), args...)
 	}
-	cmds, err := pipe.Exec(ctx)
-	if err != nil {
+	if err := applyScript.EvalSha(ctx, s.rdb, keys, args...).Err(); err != nil {
 		return fmt.Errorf("apply %d effects: %w", len(effects), err)
-	}
-	for _, c := range cmds {
-		if err := c.Err(); err != nil {
-			return fmt.Errorf("apply: %w", err)
-		}
 	}
 	return nil
 }

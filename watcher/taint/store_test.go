@@ -108,3 +108,27 @@ func TestStore(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisScriptCacheLost: after a Redis restart (here: SCRIPT FLUSH) the store loads its
+// script again instead of failing every batch with NOSCRIPT.
+func TestRedisScriptCacheLost(t *testing.T) {
+	s := stores(t)["redis"]
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379"
+	}
+	opts, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyAll(ctx, "c", []taint.Effect{{Key: "m1",
+		Taints: []rules.NewTaint{newTaint("a", "m1", 1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Taints(ctx, "c", "a"); got["a"].By != "m1" {
+		t.Fatalf("taints after reload: %+v", got)
+	}
+}

@@ -27,6 +27,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
 		{"append then read in order", testAppendRead},
 		{"cursor compare-and-set", testCursorCAS},
 		{"records kept to depth", testRecords},
+		{"binary payloads byte for byte", testBinaryPayloads},
 		{"rollback", testRollback},
 		{"ordering per chain", testOrderingPerChain},
 		{"consumer killed mid-batch", testKilledConsumer},
@@ -184,6 +185,30 @@ func testRecords(t *testing.T, q Queue) {
 			}
 			wantStrings(t, payloads(toMessages(r.Payloads)), fmt.Sprintf("%da", n),
 				fmt.Sprintf("%db", n))
+		}
+	}
+}
+
+// testBinaryPayloads: payloads are bytes, not text: invalid UTF-8, NUL and JSON's specials
+// come back unchanged from the stream and from the block record.
+func testBinaryPayloads(t *testing.T, q Queue) {
+	ctx := context.Background()
+	give := [][]byte{{0x01, 0xff, 0x00, 0x80, '"', '\\'}, {}, []byte("{\"x\":1}")}
+	rec := queue.Record{Number: 1, Hash: "0xh1", ParentHash: "0xh0", Payloads: give}
+	if err := q.Append(ctx, chain, queue.Tip{}, rec, 3); err != nil {
+		t.Fatal(err)
+	}
+	ms := readAll(t, q, chain, "w", len(give))
+	got, ok, err := q.Record(ctx, chain, 1)
+	if err != nil || !ok {
+		t.Fatalf("record: %v, %v", ok, err)
+	}
+	for i, p := range give {
+		if string(ms[i].Payload) != string(p) {
+			t.Errorf("stream entry %d: %q, want %q", i, ms[i].Payload, p)
+		}
+		if string(got.Payloads[i]) != string(p) {
+			t.Errorf("record payload %d: %q, want %q", i, got.Payloads[i], p)
 		}
 	}
 }
