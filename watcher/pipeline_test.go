@@ -167,7 +167,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker, err := NewWorker(q, lists, store, rs, pipeline, WorkerOptions{Name: "w1",
+	worker, err := NewWorker(q, q, lists, store, rs, pipeline, WorkerOptions{Name: "w1",
 		Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)

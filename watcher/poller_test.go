@@ -2,16 +2,12 @@ package watcher
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math/big"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sync/errgroup"
 
@@ -32,28 +28,7 @@ func queues(t *testing.T) map[string]func(t *testing.T) testQueue {
 	return map[string]func(t *testing.T) testQueue{
 		"memory": func(t *testing.T) testQueue { return queue.NewMemory(nil) },
 		"redis": func(t *testing.T) testQueue {
-			url := os.Getenv("REDIS_URL")
-			if url == "" {
-				url = "redis://127.0.0.1:6379"
-			}
-			opts, err := redis.ParseURL(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rdb := redis.NewClient(opts)
-			t.Cleanup(func() { _ = rdb.Close() })
-			if err := rdb.Ping(context.Background()).Err(); err != nil {
-				t.Fatalf("redis at %s: %v", url, err)
-			}
-			b := make([]byte, 6)
-			_, _ = rand.Read(b)
-			prefix := "fwtest-" + hex.EncodeToString(b)
-			t.Cleanup(func() {
-				keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
-				if len(keys) > 0 {
-					rdb.Del(context.Background(), keys...)
-				}
-			})
+			rdb, prefix := redisForTest(t)
 			return queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 		},
 	}

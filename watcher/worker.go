@@ -31,6 +31,17 @@ type Lists interface {
 	Label(chain, addr string) (rules.Label, bool)
 }
 
+// Owner hands a chain to one worker at a time (queue.Owners implements it).
+type Owner interface {
+	Own(ctx context.Context, chain, consumer string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, chain, consumer string) error
+}
+
+var (
+	_ Owner = (*queue.Redis)(nil)
+	_ Owner = (*queue.Memory)(nil)
+)
+
 // WorkerOptions configure a Worker.
 type WorkerOptions struct {
 	// Name is the consumer's name in the group; unique per worker.
@@ -40,8 +51,8 @@ type WorkerOptions struct {
 	Batch int
 	// Block bounds one read's wait.
 	Block time.Duration
-	// ClaimIdle: entries another worker took this long ago without acknowledging them are
-	// taken over (that worker died).
+	// ClaimIdle: a worker silent this long is taken for dead: its ownership of a chain
+	// expires and the entries it took without acknowledging them are taken over.
 	ClaimIdle time.Duration
 	// Explorers maps a chain to its explorer's transaction URL prefix.
 	Explorers    map[string]string
@@ -82,9 +93,18 @@ func (o *WorkerOptions) Validate() error {
 
 // Worker reads movements from the queue, applies the rules, records taint and hands alerts
 // to the alerting pipeline; it acknowledges an entry only after the pipeline accepted its
-// alerts. Several workers may share a consumer group; each runs its own Run.
+// alerts.
+//
+// Several workers may share a consumer group, each running its own Run, in one process or
+// many. A chain is processed by the one worker that owns it (Owner), because following
+// funds hop by hop needs its movements judged in stream order: two workers on one chain
+// could judge a hop before the hop that tainted its sender and miss the alert. The others
+// stand by; an owner renews its ownership at least every ClaimIdle/4 and gives it up when
+// Run returns; if it dies, another worker takes the chain over after ClaimIdle, and with it
+// every entry left pending, in order, before reading new ones.
 type Worker struct {
 	consumer queue.Consumer
+	owner    Owner
 	lists    Lists
 	store    taint.Store
 	rules    []rules.Rule
@@ -92,13 +112,15 @@ type Worker struct {
 	opts     WorkerOptions
 	log      *zap.Logger
 
-	lastClaim map[string]time.Time // per chain; Run's goroutine only
-	recovered map[string]bool      // per chain: pending entries taken over at start
+	// Per chain; Run's goroutine only.
+	lastClaim map[string]time.Time
+	recovered map[string]bool      // pending entries taken over since it was owned
+	owned     map[string]time.Time // when ownership was last confirmed
 }
 
 // NewWorker returns a worker.
-func NewWorker(consumer queue.Consumer, lists Lists, store taint.Store, rs []rules.Rule,
-	pipeline alerting.Stage, opts WorkerOptions) (*Worker, error) {
+func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.Store,
+	rs []rules.Rule, pipeline alerting.Stage, opts WorkerOptions) (*Worker, error) {
 	opts.setDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -108,29 +130,86 @@ func NewWorker(consumer queue.Consumer, lists Lists, store taint.Store, rs []rul
 			return nil, err
 		}
 	}
-	return &Worker{consumer: consumer, lists: lists, store: store, rules: rs,
+	return &Worker{consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
-		lastClaim: map[string]time.Time{}, recovered: map[string]bool{}}, nil
+		lastClaim: map[string]time.Time{}, recovered: map[string]bool{},
+		owned: map[string]time.Time{}}, nil
 }
 
-// Run processes entries until ctx ends; the entries it holds then are finished and
-// acknowledged (within DrainTimeout). It returns ctx's error, or a queue error.
+// Run processes entries of the chains it owns until ctx ends; the entries it holds then are
+// finished and acknowledged (within DrainTimeout) and its chains released. It returns ctx's
+// error, or a queue error.
 func (w *Worker) Run(ctx context.Context) error {
+	defer w.releaseAll(ctx)
 	for ctx.Err() == nil {
+		ownsAny := false
 		for _, chain := range w.opts.Chains {
-			if err := w.round(ctx, chain); err != nil {
+			owns, err := w.own(ctx, chain)
+			if err == nil && owns {
+				ownsAny = true
+				err = w.round(ctx, chain)
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					break
 				}
 				w.log.Error("processing failed; the entries stay pending and are retried",
 					zap.String("chain", chain), zap.Error(err))
-				if err := sleep(ctx, w.opts.Block); err != nil {
+				if err := sleep(ctx, w.readBlock()); err != nil {
 					return err
 				}
 			}
 		}
+		if !ownsAny { // standing by
+			if err := sleep(ctx, w.readBlock()); err != nil {
+				return err
+			}
+		}
 	}
 	return ctx.Err()
+}
+
+// readBlock is the longest a read may wait: short enough to renew ownership in time.
+func (w *Worker) readBlock() time.Duration {
+	return min(w.opts.Block, w.opts.ClaimIdle/4)
+}
+
+// own acquires or renews the worker's ownership of chain, at most every ClaimIdle/4 while
+// it holds it. A chain newly owned is recovered first: whatever its previous owner left
+// pending is processed before new entries.
+func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
+	last, had := w.owned[chain]
+	if had && time.Since(last) < w.opts.ClaimIdle/4 {
+		return true, nil
+	}
+	ok, err := w.owner.Own(ctx, chain, w.opts.Name, w.opts.ClaimIdle)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok && had:
+		w.log.Warn("lost the ownership of a chain (renewed too late)",
+			zap.String("chain", chain), zap.Duration("since_renewal", time.Since(last)))
+		delete(w.owned, chain)
+		w.recovered[chain] = false
+	case ok && !had:
+		w.log.Info("owns chain", zap.String("chain", chain))
+		w.recovered[chain] = false
+	}
+	if ok {
+		w.owned[chain] = time.Now()
+	}
+	return ok, nil
+}
+
+// releaseAll gives up the worker's chains so that a standby takes over at once.
+func (w *Worker) releaseAll(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.DrainTimeout)
+	defer cancel()
+	for chain := range w.owned {
+		if err := w.owner.Release(ctx, chain, w.opts.Name); err != nil {
+			w.log.Warn("release chain", zap.String("chain", chain), zap.Error(err))
+		}
+	}
 }
 
 // round takes over a dead worker's entries (checked every quarter of ClaimIdle), or reads
@@ -152,7 +231,7 @@ func (w *Worker) round(ctx context.Context, chain string) error {
 	}
 	var err error
 	if len(msgs) == 0 {
-		block := w.opts.Block / time.Duration(len(w.opts.Chains))
+		block := w.readBlock() / time.Duration(len(w.opts.Chains))
 		if msgs, err = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block); err != nil {
 			return err
 		}

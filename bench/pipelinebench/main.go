@@ -149,7 +149,7 @@ func bench(url string, n, blockSize, workers, batch int, phased bool) error {
 	g, gctx := errgroup.WithContext(runCtx)
 	startWorkers := func() error {
 		for i := range workers {
-			w, err := watcher.NewWorker(q, lists, store, rs, pipeline, watcher.WorkerOptions{
+			w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 				Name: fmt.Sprintf("bench-%d", i), Chains: []string{chain}, Batch: batch,
 				Block: 50 * time.Millisecond})
 			if err != nil {

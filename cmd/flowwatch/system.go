@@ -103,6 +103,7 @@ func newRedis(ctx context.Context, c config.Redis) (*redis.Client, error) {
 type queueImpl interface {
 	queue.Journal
 	queue.Consumer
+	queue.Owners
 }
 
 func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, err error) {
@@ -196,7 +197,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	}
 	host, _ := os.Hostname()
 	for i := range cfg.Workers {
-		w, err := watcher.NewWorker(q, d.lists, store, rs, pipeline, watcher.WorkerOptions{
+		w, err := watcher.NewWorker(q, q, d.lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
 			Explorers: explorers, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
 		if err != nil {

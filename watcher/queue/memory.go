@@ -27,6 +27,7 @@ type memChain struct {
 	nextSeq uint64
 	entries []*memEntry // not yet acknowledged, in id order
 	wake    chan struct{}
+	owner   memOwner
 }
 
 type memEntry struct {

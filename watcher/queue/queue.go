@@ -70,3 +70,15 @@ type Consumer interface {
 	// or not handed out yet. Pollers wait while it is above their limit (back-pressure).
 	Backlog(ctx context.Context, chain string) (int64, error)
 }
+
+// Owners hands a chain's stream to one consumer at a time. Following funds hop by hop needs
+// a chain's movements judged in stream order, so of several workers only the owner of a
+// chain reads it; the others stand by and take over when the owner stops renewing.
+type Owners interface {
+	// Own acquires or renews consumer's ownership of chain for ttl. ok is false while
+	// another consumer owns it.
+	Own(ctx context.Context, chain, consumer string, ttl time.Duration) (ok bool, err error)
+	// Release ends consumer's ownership of chain, if it has it, so that another worker can
+	// take over at once.
+	Release(ctx context.Context, chain, consumer string) error
+}

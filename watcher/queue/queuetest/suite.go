@@ -16,6 +16,7 @@ import (
 type Queue interface {
 	queue.Journal
 	queue.Consumer
+	queue.Owners
 }
 
 // Run runs the suite. newQueue returns an empty queue for one subtest.
@@ -33,6 +34,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
 		{"consumer killed mid-batch", testKilledConsumer},
 		{"back-pressure and blocking read", testBackPressure},
 		{"concurrent appenders", testConcurrentAppend},
+		{"one owner per chain", testOwners},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newQueue(t)) })
@@ -384,4 +386,50 @@ func testConcurrentAppend(t *testing.T, q Queue) {
 		}
 	}
 	wantBacklog(t, q, chain, blocks)
+}
+
+// testOwners: one consumer owns a chain at a time; the owner renews; another takes over
+// when the owner releases or stops renewing; chains are owned independently.
+func testOwners(t *testing.T, q Queue) {
+	ctx := context.Background()
+	own := func(chain, consumer string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := q.Own(ctx, chain, consumer, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !own(chain, "a", time.Hour) || own(chain, "b", time.Hour) {
+		t.Fatal("want a to own the chain and b refused")
+	}
+	if !own(chain, "a", time.Hour) {
+		t.Fatal("the owner could not renew")
+	}
+	if !own("otherchain", "b", time.Hour) {
+		t.Fatal("ownership of one chain blocked another")
+	}
+	if err := q.Release(ctx, chain, "b"); err != nil { // not b's: no effect
+		t.Fatal(err)
+	}
+	if own(chain, "b", time.Hour) {
+		t.Fatal("a release by a non-owner freed the chain")
+	}
+	if err := q.Release(ctx, chain, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !own(chain, "b", 20*time.Millisecond) {
+		t.Fatal("b could not take over a released chain")
+	}
+	// b stops renewing (it died): a takes over once the ownership expires.
+	deadline := time.Now().Add(10 * time.Second)
+	for !own(chain, "a", time.Hour) {
+		if time.Now().After(deadline) {
+			t.Fatal("an expired ownership was never given up")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+	if own(chain, "b", time.Hour) {
+		t.Fatal("b still owns the chain after a took over")
+	}
 }
