@@ -42,8 +42,8 @@ type Config struct {
 	Rules   []Rule  `yaml:"rules"`
 	Sinks   []Sink  `yaml:"sinks"`
 	Workers int     `yaml:"workers"`
-	// ClaimIdle: entries a worker took this long ago without acknowledging them (it
-	// died) are taken over by another.
+	// ClaimIdle: a worker silent this long is taken for dead; another takes its chains and
+	// the entries it left unacknowledged over.
 	ClaimIdle time.Duration `yaml:"claim_idle"`
 }
 
