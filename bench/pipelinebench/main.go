@@ -43,6 +43,9 @@ func main() {
 	batch := flag.Int("batch", watcher.DefaultWorkerBatch, "entries per worker read")
 	phased := flag.Bool("phased", false,
 		"publish everything first, then start the workers (measures each side alone)")
+	noAlerts := flag.Bool("no-alerts", false,
+		"rule on bridges, which the traffic never reaches: taint spreads, nothing alerts "+
+			"(measures what alert delivery costs)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -56,7 +59,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := bench(*url, *n, *block, *workers, *batch, *phased); err != nil {
+	if err := bench(*url, *n, *block, *workers, *batch, *phased, *noAlerts); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -71,7 +74,7 @@ func addr(rng *mrand.Rand) string {
 	return "0x" + hex.EncodeToString(b)
 }
 
-func bench(url string, n, blockSize, workers, batch int, phased bool) error {
+func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool) error {
 	ctx := context.Background()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -141,8 +144,12 @@ func bench(url string, n, blockSize, workers, batch int, phased bool) error {
 	store := taint.NewRedis(rdb, prefix)
 	pipeline := &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
 		Next: alerting.Sequence{&alerting.Retry{Name: "null", Notifier: file.New(io.Discard)}}}
-	rs := []rules.Rule{{Name: "to-exchange", Severity: "high",
-		Destinations: []string{"exchange"}, MaxHops: 3}}
+	dest := "exchange"
+	if noAlerts {
+		dest = "bridge"
+	}
+	rs := []rules.Rule{{Name: "to-" + dest, Severity: "high",
+		Destinations: []string{dest}, MaxHops: 3}}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
