@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -217,13 +218,33 @@ func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
 	}
-	src, err := ethereum.Dial(ctx, ch.RPC[0], ethereum.Options{Chain: ch.Name, Traces: mode,
-		Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	// Every RPC URL of the chain is an endpoint; calls fail over from one to the next.
+	srcs := make([]chains.Source, 0, len(ch.RPC))
+	names := make([]string, 0, len(ch.RPC))
+	for i, url := range ch.RPC {
+		src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: ch.Name, Traces: mode,
+			Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: rpc[%d]: %w", ch.Name, i, err)
+		}
+		s.closers = append(s.closers, func() error { src.Close(); return nil })
+		srcs = append(srcs, src)
+		names = append(names, endpointName(i, url))
 	}
-	s.closers = append(s.closers, func() error { src.Close(); return nil })
-	return src, nil
+	if len(srcs) == 1 {
+		return srcs[0], nil
+	}
+	return chains.NewFailover(srcs, names, log.With(zap.String("chain", ch.Name))), nil
+}
+
+// endpointName names an RPC endpoint in logs by its position and host only: API keys live
+// in paths and queries.
+func endpointName(i int, raw string) string {
+	host := "?"
+	if u, err := url.Parse(raw); err == nil {
+		host = u.Host
+	}
+	return fmt.Sprintf("rpc[%d] %s", i, host)
 }
 
 func (s *system) notifier(sc config.Sink, stdout io.Writer) (alerting.Notifier, error) {
