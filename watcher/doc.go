@@ -5,4 +5,9 @@
 //
 // Exactly one Poller should run per chain; if two do, the journal's compare-and-set on the
 // cursor makes each block publish once all the same (the loser re-reads the cursor).
+//
+// It also owns the rules Worker: it reads a chain's movements from the queue, judges them
+// against shared taint with the rules, records taint and hands alerts to the alerting
+// pipeline, then acknowledges. Of several workers, the one that owns a chain (queue.Owners)
+// processes it, so that hops are judged in stream order; see Worker for the contract.
 package watcher

@@ -7,6 +7,8 @@
 // blocks' movements as removed and moves the cursor back to the common ancestor, atomically
 // too. The worker side is the [Consumer]: a consumer group per chain, reads with a bounded
 // block time, acknowledgement after processing, and reclaiming of a dead worker's entries.
+// [Owners] hands each chain to one consumer at a time, for as long as it renews, so that a
+// chain's movements are judged in stream order.
 //
 // Two implementations pass one conformance suite (package queuetest): [Redis] (Redis
 // Streams, one stream per chain, keys hash-tagged by chain for Redis Cluster, Lua scripts
