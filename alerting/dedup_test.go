@@ -3,14 +3,11 @@ package alerting_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/sinktest"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
 type recorder struct {
@@ -29,26 +26,7 @@ func (r *recorder) Exec(_ context.Context, alerts ...alerting.Alert) ([]alerting
 }
 
 func seenStores(t *testing.T) map[string]alerting.Seen {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", url, err)
-	}
-	prefix := "fwtest-dedup-" + time.Now().Format("150405.000000000")
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	return map[string]alerting.Seen{
 		"memory": &alerting.MemorySeen{},
 		"redis":  &alerting.RedisSeen{RDB: rdb, Prefix: prefix},

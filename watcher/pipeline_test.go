@@ -2,14 +2,11 @@ package watcher
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +15,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sync/errgroup"
 
@@ -26,6 +22,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -89,32 +86,6 @@ func (h *hookReceiver) waitFor(t *testing.T, n int) []string {
 	return nil
 }
 
-func redisForTest(t *testing.T) (*redis.Client, string) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", url, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "fwtest-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
-	return rdb, prefix
-}
-
 func addr(a common.Address) string { return strings.ToLower(a.Hex()) }
 
 // TestPipelineEndToEnd plays, on the simulated chain with real Redis, a direct flow and a
@@ -123,7 +94,7 @@ func addr(a common.Address) string { return strings.ToLower(a.Hex()) }
 // the two-hop route: its alerts are retracted and its taint undone.
 func TestPipelineEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := redisForTest(t)
+	rdb, prefix := redistest.New(t)
 	c, err := devnet.Start(devnet.Options{})
 	if err != nil {
 		t.Fatal(err)

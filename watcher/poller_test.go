@@ -14,6 +14,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 )
 
@@ -28,7 +29,7 @@ func queues(t *testing.T) map[string]func(t *testing.T) testQueue {
 	return map[string]func(t *testing.T) testQueue{
 		"memory": func(t *testing.T) testQueue { return queue.NewMemory(nil) },
 		"redis": func(t *testing.T) testQueue {
-			rdb, prefix := redisForTest(t)
+			rdb, prefix := redistest.New(t)
 			return queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 		},
 	}

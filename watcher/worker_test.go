@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -92,7 +93,7 @@ type workerEnv struct {
 }
 
 func newWorkerEnv(t *testing.T) *workerEnv {
-	rdb, prefix := redisForTest(t)
+	rdb, prefix := redistest.New(t)
 	lists := watchlist.New()
 	lists.AddSource("c", hopSource, rules.Source{Entity: "Lazarus Group", Category: "hack"})
 	lists.AddLabel("c", hopExchange, rules.Label{Entity: "Binance 14", Category: "exchange"})

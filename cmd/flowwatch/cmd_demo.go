@@ -188,5 +188,3 @@ func removeKeys(c config.Redis, prefix string, stderr io.Writer) {
 		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
 	}
 }
-
-func configRedis(url string) config.Redis { return config.Redis{URL: url} }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/big"
-	"os"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
 // TestDemo runs `flowwatch demo --json` with the in-memory queue and with Redis, and wants
@@ -17,10 +17,7 @@ import (
 // Tornado Cash pool (2 hops) and the deposit address's sweep into Binance 14 (4 hops); the
 // unrelated user's payment to Binance must not alert.
 func TestDemo(t *testing.T) {
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379"
-	}
+	redisURL := redistest.URL()
 	for _, args := range [][]string{{"demo", "--json"}, {"demo", "--json", "--redis", redisURL}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

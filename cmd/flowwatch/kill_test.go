@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math/big"
@@ -22,12 +20,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
 const killRounds = 20
@@ -69,27 +67,9 @@ func (d *deliveries) snapshot() (map[string]int, int) {
 // the stream exactly once, and every expected alert must reach the webhook receiver under
 // exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts 21 processes; run without -short")
-	}
 	ctx := context.Background()
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379"
-	}
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", redisURL, err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	prefix := "fwkill-" + hex.EncodeToString(b)
-	t.Cleanup(func() { removeKeys(configRedis(redisURL), prefix, io.Discard) })
+	redisURL := redistest.URL()
+	rdb, prefix := redistest.New(t)
 
 	chain, err := devnet.Start(devnet.Options{})
 	if err != nil {

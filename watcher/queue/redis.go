@@ -64,15 +64,20 @@ func (q *Redis) recordKey(chain string, n uint64) string {
 // StreamKey returns the stream that carries chain's movements.
 func (q *Redis) StreamKey(chain string) string { return q.key(chain, "movements") }
 
-// appendScript: KEYS stream, tip, record, old record; ARGV expect(valid, number, hash),
-// new (number, hash), record blob, drop-old flag, payloads...
-var appendScript = redis.NewScript(`
+// casTip starts the journal's scripts: it fails with CONFLICT unless the cursor (KEYS[2]) is
+// what ARGV[1..3] (valid, number, hash) expect.
+const casTip = `
 local cur = redis.call('HMGET', KEYS[2], 'number', 'hash')
 if ARGV[1] == '1' then
   if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return redis.error_reply('CONFLICT') end
 elseif cur[1] then
   return redis.error_reply('CONFLICT')
 end
+`
+
+// appendScript: KEYS stream, tip, record, old record; ARGV expect(valid, number, hash),
+// new (number, hash), record blob, drop-old flag, payloads...
+var appendScript = redis.NewScript(casTip + `
 for i = 8, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
 redis.call('SET', KEYS[3], ARGV[6])
 if ARGV[7] == '1' then redis.call('DEL', KEYS[4]) end
@@ -82,13 +87,7 @@ return 'OK'
 
 // rollbackScript: KEYS stream, tip, records to forget...; ARGV expect(valid, number, hash),
 // to(valid, number, hash), payloads...
-var rollbackScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[2], 'number', 'hash')
-if ARGV[1] == '1' then
-  if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return redis.error_reply('CONFLICT') end
-elseif cur[1] then
-  return redis.error_reply('CONFLICT')
-end
+var rollbackScript = redis.NewScript(casTip + `
 for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 if ARGV[4] == '1' then

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 )
 
@@ -14,8 +15,7 @@ import (
 // pending (handed out, not acknowledged) or not yet handed out.
 func TestRedisTrim(t *testing.T) {
 	ctx := context.Background()
-	rdb := redisClient(t)
-	prefix := testPrefix(t, rdb)
+	rdb, prefix := redistest.New(t)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	const ch = "trimchain"
 	for n := uint64(1); n <= 5; n++ { // 10 entries

@@ -81,9 +81,9 @@ redis.call('DEL', KEYS[2])
 return redis.call('GET', KEYS[3])
 `)
 
-func (s *Redis) keys(chain, key string) []string {
-	return []string{s.key(chain, "taint"), s.key(chain, "taintby:"+key),
-		s.key(chain, "alerted:"+key)}
+// movementKeys are a movement's keys: the addresses it tainted, the alerts it raised.
+func (s *Redis) movementKeys(chain, key string) (by, alerted string) {
+	return s.key(chain, "taintby:"+key), s.key(chain, "alerted:"+key)
 }
 
 // Apply implements Store.
@@ -114,8 +114,8 @@ func (s *Redis) applyAll(ctx context.Context, chain string, effects []Effect) er
 	keys[0] = s.key(chain, "taint")
 	var args []any
 	for _, e := range effects {
-		k := s.keys(chain, e.Key)
-		keys = append(keys, k[1], k[2])
+		by, alerted := s.movementKeys(chain, e.Key)
+		keys = append(keys, by, alerted)
 		args = append(args, len(e.Taints), string(e.Alerts))
 		for _, nt := range e.Taints {
 			b, err := encode(nt.Taint)
@@ -133,7 +133,8 @@ func (s *Redis) applyAll(ctx context.Context, chain string, effects []Effect) er
 
 // Undo implements Store.
 func (s *Redis) Undo(ctx context.Context, chain, key string) ([]byte, error) {
-	v, err := undoScript.Run(ctx, s.rdb, s.keys(chain, key)).Result()
+	by, alerted := s.movementKeys(chain, key)
+	v, err := undoScript.Run(ctx, s.rdb, []string{s.key(chain, "taint"), by, alerted}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -149,7 +150,8 @@ func (s *Redis) Undo(ctx context.Context, chain, key string) ([]byte, error) {
 
 // Forget implements Store.
 func (s *Redis) Forget(ctx context.Context, chain, key string) error {
-	if err := s.rdb.Del(ctx, s.key(chain, "alerted:"+key)).Err(); err != nil {
+	_, alerted := s.movementKeys(chain, key)
+	if err := s.rdb.Del(ctx, alerted).Err(); err != nil {
 		return fmt.Errorf("forget %s: %w", key, err)
 	}
 	return nil

@@ -3,37 +3,15 @@ package taint_test
 import (
 	"context"
 	"math/big"
-	"os"
 	"testing"
-	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
 func stores(t *testing.T) map[string]taint.Store {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", url, err)
-	}
-	prefix := "fwtest-taint-" + time.Now().Format("150405.000000000")
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+":*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	return map[string]taint.Store{"memory": taint.NewMemory(),
 		"redis": taint.NewRedis(rdb, prefix)}
 }
@@ -112,14 +90,8 @@ func TestStore(t *testing.T) {
 // TestRedisScriptCacheLost: after a Redis restart (here: SCRIPT FLUSH) the store loads its
 // script again instead of failing every batch with NOSCRIPT.
 func TestRedisScriptCacheLost(t *testing.T) {
-	s := stores(t)["redis"]
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opts, _ := redis.ParseURL(url)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	rdb, prefix := redistest.New(t)
+	s := taint.NewRedis(rdb, prefix)
 	ctx := context.Background()
 	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
