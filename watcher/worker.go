@@ -113,8 +113,7 @@ type Worker struct {
 	log      *zap.Logger
 
 	// Per chain; Run's goroutine only.
-	lastClaim map[string]time.Time
-	recovered map[string]bool      // pending entries taken over since it was owned
+	recovered map[string]bool      // nothing pending left from before: new entries next
 	owned     map[string]time.Time // when ownership was last confirmed
 }
 
@@ -132,8 +131,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	}
 	return &Worker{consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
-		lastClaim: map[string]time.Time{}, recovered: map[string]bool{},
-		owned: map[string]time.Time{}}, nil
+		recovered: map[string]bool{}, owned: map[string]time.Time{}}, nil
 }
 
 // Run processes entries of the chains it owns until ctx ends; the entries it holds then are
@@ -155,6 +153,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 				w.log.Error("processing failed; the entries stay pending and are retried",
 					zap.String("chain", chain), zap.Error(err))
+				w.recovered[chain] = false // retry what is pending, in order, first
 				if err := sleep(ctx, w.readBlock()); err != nil {
 					return err
 				}
@@ -212,37 +211,24 @@ func (w *Worker) releaseAll(ctx context.Context) {
 	}
 }
 
-// round takes over a dead worker's entries (checked every quarter of ClaimIdle), or reads
-// new ones, and processes them.
+// round finishes what is pending first (after taking the chain over, or after a failure),
+// or reads new entries, and processes them.
 func (w *Worker) round(ctx context.Context, chain string) error {
 	if !w.recovered[chain] {
 		return w.recover(ctx, chain)
 	}
-	var msgs []queue.Message
-	if time.Since(w.lastClaim[chain]) >= w.opts.ClaimIdle/4 {
-		claimed, err := w.consumer.Claim(ctx, chain, w.opts.Name, w.opts.ClaimIdle, w.opts.Batch)
-		if err != nil {
-			return err
-		}
-		if len(claimed) < w.opts.Batch {
-			w.lastClaim[chain] = time.Now() // none left to take over for now
-		}
-		msgs = claimed
-	}
-	var err error
-	if len(msgs) == 0 {
-		block := w.readBlock() / time.Duration(len(w.opts.Chains))
-		if msgs, err = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block); err != nil {
-			return err
-		}
+	block := w.readBlock() / time.Duration(len(w.opts.Chains))
+	msgs, err := w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block)
+	if err != nil {
+		return err
 	}
 	return w.process(ctx, chain, msgs)
 }
 
 // recover takes over every pending entry of the chain, whoever holds it, and processes them
 // in order before any new entry is read. Following funds hop by hop needs stream order: a
-// worker that started after a crash must not judge a movement before the earlier ones the
-// dead worker left unfinished. Taking over an entry a live worker also holds only repeats
+// worker that took a chain over must not judge a movement before the earlier ones the dead
+// owner left unfinished, nor may a worker whose batch failed move past that batch. Taking over an entry a live worker also holds only repeats
 // idempotent work.
 func (w *Worker) recover(ctx context.Context, chain string) error {
 	for {
@@ -259,7 +245,6 @@ func (w *Worker) recover(ctx context.Context, chain string) error {
 		}
 		if len(msgs) < w.opts.Batch {
 			w.recovered[chain] = true
-			w.lastClaim[chain] = time.Now()
 			return nil
 		}
 	}

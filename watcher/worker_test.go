@@ -2,9 +2,11 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,5 +196,45 @@ func TestWorkerTakesOverFromDeadOwner(t *testing.T) {
 	// A graceful stop released the chain: another worker may own it at once.
 	if ok, err := e.q.Own(ctx, "c", "next", time.Minute); err != nil || !ok {
 		t.Fatalf("the chain was not released: %v %v", ok, err)
+	}
+}
+
+// failOnce fails the first delivery, as a sink that is down would after its retries.
+type failOnce struct {
+	next   alerting.Stage
+	failed atomic.Bool
+}
+
+func (f *failOnce) Exec(ctx context.Context, alerts ...alerting.Alert) ([]alerting.Alert,
+	error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("sink down")
+	}
+	return f.next.Exec(ctx, alerts...)
+}
+
+// TestWorkerRetriesFailedBatchInOrder: when processing a batch fails, its entries stay
+// pending and are processed again, before any newer entry, without waiting for ClaimIdle.
+func TestWorkerRetriesFailedBatchInOrder(t *testing.T) {
+	const flows = 10
+	e := newWorkerEnv(t)
+	hopBlocks(t, e.q, "c", flows)
+	w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, &failOnce{next: e.sink},
+		WorkerOptions{Name: "w", Chains: []string{"c"}, Batch: 1,
+			Block: 5 * time.Millisecond, ClaimIdle: time.Hour,
+			Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	e.waitDone(t, flows)
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("run: %v", err)
+	}
+	if distinct, total := e.sink.count(); distinct != flows || total != flows {
+		t.Fatalf("%d distinct alerts, %d in all; want %d once each", distinct, total, flows)
 	}
 }
