@@ -21,9 +21,15 @@ type Seen interface {
 }
 
 // Dedup is the stage that drops alerts already delivered in the same state and passes the
-// others on one at a time, marking each delivered once the stages after it accepted it. Its key is (rule, chain, tx,
-// position, state): a redelivered movement never notifies twice, and a retraction is a
-// notification of its own.
+// others on together, marking them delivered, in one round trip, once the stages after it
+// accepted them. Its key is (rule, chain, tx, position, state, block hash): a redelivered
+// movement never notifies twice, and a retraction is a notification of its own.
+//
+// Marking the batch at once rather than each alert as it goes keeps alert delivery off the
+// workers' critical path (one round trip per batch instead of one per alert). The price: a
+// crash between the sinks' acceptance and the mark, or a sink failing after others of the
+// batch were delivered, repeats that batch's notifications, each under the same key (the
+// webhook's Idempotency-Key), which receivers dedup on.
 type Dedup struct {
 	Seen Seen
 	Next Stage
@@ -44,25 +50,27 @@ func (d *Dedup) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 	if ttl == 0 {
 		ttl = DefaultDedupTTL
 	}
-	// Each alert is marked as soon as it is delivered, so that a crash repeats at most the
-	// one notification in flight.
-	var out []Alert
+	var fresh []Alert
+	var freshKeys []string
 	inBatch := map[string]bool{}
 	for i, a := range alerts {
 		if seen[i] || inBatch[keys[i]] {
 			continue
 		}
 		inBatch[keys[i]] = true
-		passed, err := d.Next.Exec(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		if err := d.Seen.Mark(ctx, ttl, keys[i]); err != nil {
-			return nil, fmt.Errorf("dedup: %w", err)
-		}
-		out = append(out, passed...)
+		fresh, freshKeys = append(fresh, a), append(freshKeys, keys[i])
 	}
-	return out, nil
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	passed, err := d.Next.Exec(ctx, fresh...)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Seen.Mark(ctx, ttl, freshKeys...); err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	return passed, nil
 }
 
 // RedisSeen keeps delivered keys in Redis, one key each with a TTL, so that every worker

@@ -47,6 +47,32 @@ func MarshalMovement(m *Movement) ([]byte, error) {
 // consumer relies on: chain, tx and position are set, there is at least one leg, amounts are
 // non-negative integers.
 func UnmarshalMovement(b []byte) (Movement, error) {
+	return unmarshalMovement(b, &Movement{})
+}
+
+// UnmarshalMovements decodes the payloads of a batch (a stream entry) in order, as
+// UnmarshalMovement does each; strings that repeat from one movement to the next (chain,
+// block hash, kind, asset) are shared, not allocated for each. errs[i] is payload i's error;
+// a movement that failed is left zero.
+func UnmarshalMovements(payloads [][]byte) (ms []Movement, errs []error) {
+	ms = make([]Movement, len(payloads))
+	like := &Movement{}
+	for i, p := range payloads {
+		m, err := unmarshalMovement(p, like)
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(payloads))
+			}
+			errs[i] = err
+			continue
+		}
+		ms[i] = m
+		like = &ms[i]
+	}
+	return ms, errs
+}
+
+func unmarshalMovement(b []byte, like *Movement) (Movement, error) {
 	var (
 		m   Movement
 		err error
@@ -57,7 +83,7 @@ func UnmarshalMovement(b []byte) (Movement, error) {
 	case b[0] == '{' || b[0] == ' ' || b[0] == '\n':
 		m, err = unmarshalJSON(b)
 	default:
-		m, err = unmarshalBinary(b)
+		m, err = unmarshalBinary(b, like)
 	}
 	if err != nil {
 		return Movement{}, err

@@ -72,6 +72,41 @@ func TestMovementWireRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUnmarshalMovements: a batch decodes to what decoding each payload alone gives, with a
+// malformed payload in the middle reported at its index and the others unaffected.
+func TestUnmarshalMovements(t *testing.T) {
+	base := Movement{Chain: "ethereum", Block: BlockRef{Number: 7, Hash: "0xb", ParentHash: "0xa",
+		Time: time.Unix(1700000000, 0).UTC()}, Tx: "0xt", Position: "log:1", Kind: KindToken,
+		Inputs:  []Leg{{Address: "0x1", Asset: "0xc", Amount: big.NewInt(5)}},
+		Outputs: []Leg{{Address: "0x2", Asset: "0xc", Amount: big.NewInt(5)}}}
+	other := base
+	other.Block.Hash, other.Tx, other.Position, other.Kind = "0xd", "0xu", "tx", KindNative
+	other.Inputs = []Leg{{Address: "0x3", Asset: "native", Amount: big.NewInt(1)}}
+	other.Outputs = []Leg{{Address: "0x4", Asset: "native", Amount: big.NewInt(1),
+		ScriptType: "s"}, {Address: "0x5", Asset: "0xc", Amount: big.NewInt(2)}}
+	var payloads [][]byte
+	for _, m := range []*Movement{&base, &base, &other, nil, &other, &base} {
+		b := []byte{wireVersion, 0xff} // malformed
+		if m != nil {
+			var err error
+			if b, err = MarshalMovement(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		payloads = append(payloads, b)
+	}
+	got, errs := UnmarshalMovements(payloads)
+	for i, p := range payloads {
+		want, wantErr := UnmarshalMovement(p)
+		if (wantErr != nil) != (errs != nil && errs[i] != nil) {
+			t.Fatalf("payload %d: batch error %v, alone %v", i, errs[i], wantErr)
+		}
+		if wantErr == nil && !reflect.DeepEqual(got[i], want) {
+			t.Fatalf("payload %d:\n batch %+v\n alone %+v", i, got[i], want)
+		}
+	}
+}
+
 func TestUnmarshalMovementErrors(t *testing.T) {
 	tests := []struct{ name, give string }{
 		{"not json", `{`},

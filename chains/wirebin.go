@@ -76,21 +76,27 @@ func appendLeg(b []byte, l *Leg) ([]byte, error) {
 // minLegBytes is the size of the smallest encoded leg.
 const minLegBytes = 8
 
-func readLegs(r *pack.Reader) []Leg {
+// readLegs reads a list of legs; like, when not empty, is a list of legs of the previous
+// movement whose repeated strings are reused.
+func readLegs(r *pack.Reader, like []Leg) []Leg {
 	n := r.Count(minLegBytes)
 	if n == 0 {
 		return nil
 	}
 	out := make([]Leg, n)
+	var likeAsset, likeScript string
+	if len(like) > 0 {
+		likeAsset, likeScript = like[0].Asset, like[0].ScriptType
+	}
 	for i := range out {
 		l := &out[i]
 		l.Address = r.String()
-		l.Asset = r.String()
+		l.Asset = r.StringLike(likeAsset)
 		l.Amount = r.Amount(maxAmountBytes)
 		l.PrevTx = r.String()
 		l.PrevIndex = r.Uint32("prev index")
 		l.Index = r.Uint32("index")
-		l.ScriptType = r.String()
+		l.ScriptType = r.StringLike(likeScript)
 		flags := r.Byte()
 		if flags&^1 != 0 {
 			r.Fail(fmt.Errorf("unknown leg flags %#x", flags))
@@ -100,19 +106,21 @@ func readLegs(r *pack.Reader) []Leg {
 	return out
 }
 
-// unmarshalBinary decodes the binary form (b[0] is the version byte).
-func unmarshalBinary(b []byte) (Movement, error) {
+// unmarshalBinary decodes the binary form (b[0] is the version byte). Strings equal to
+// like's (the previous movement of a batch, or a zero Movement) are shared with it rather
+// than allocated again.
+func unmarshalBinary(b []byte, like *Movement) (Movement, error) {
 	if b[0] != wireVersion {
 		return Movement{}, fmt.Errorf("decode movement: unknown wire version %d", b[0])
 	}
 	r := pack.NewReader(b[1:])
 	var m Movement
-	m.Chain = r.String()
-	m.Block.Hash = r.String()
-	m.Block.ParentHash = r.String()
-	m.Tx = r.String()
-	m.Position = r.String()
-	m.Kind = Kind(r.String())
+	m.Chain = r.StringLike(like.Chain)
+	m.Block.Hash = r.StringLike(like.Block.Hash)
+	m.Block.ParentHash = r.StringLike(like.Block.ParentHash)
+	m.Tx = r.StringLike(like.Tx)
+	m.Position = r.StringLike(like.Position)
+	m.Kind = Kind(r.StringLike(string(like.Kind)))
 	m.Block.Number = r.Uvarint()
 	sec := r.Varint()
 	nsec := r.Uvarint()
@@ -126,8 +134,8 @@ func unmarshalBinary(b []byte) (Movement, error) {
 		r.Fail(fmt.Errorf("unknown flags %#x", flags))
 	}
 	m.Removed = flags&1 != 0
-	m.Inputs = readLegs(r)
-	m.Outputs = readLegs(r)
+	m.Inputs = readLegs(r, like.Inputs)
+	m.Outputs = readLegs(r, like.Outputs)
 	if err := r.Done(); err != nil {
 		return Movement{}, fmt.Errorf("decode movement: %w", err)
 	}

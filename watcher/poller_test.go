@@ -141,18 +141,23 @@ func (h *harness) drain(want int) []chains.Movement {
 			h.t.Fatal(err)
 		}
 		for _, m := range ms {
-			mv, err := chains.UnmarshalMovement(m.Payload)
-			if err != nil {
-				h.t.Fatal(err)
+			if m.Err != nil {
+				h.t.Fatal(m.Err)
 			}
-			out = append(out, mv)
+			for _, p := range m.Payloads {
+				mv, err := chains.UnmarshalMovement(p)
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				out = append(out, mv)
+			}
 			if err := h.q.Ack(context.Background(), "dev", m.ID); err != nil {
 				h.t.Fatal(err)
 			}
 		}
 	}
 	if extra, _ := h.q.Read(context.Background(), "dev", "test", 100, time.Millisecond); len(extra) > 0 {
-		h.t.Fatalf("%d entries more than the %d expected", len(extra), want)
+		h.t.Fatalf("%d entries more than the %d movements expected", len(extra), want)
 	}
 	return out
 }

@@ -18,7 +18,8 @@ import (
 
 // Defaults for WorkerOptions.
 const (
-	DefaultWorkerBatch = 256
+	// DefaultWorkerBatch is in entries, each up to queue.MaxEntryPayloads movements.
+	DefaultWorkerBatch = 32
 	DefaultReadBlock   = time.Second
 	DefaultClaimIdle   = time.Minute
 	// DefaultDrainTimeout bounds finishing in-flight entries after shutdown was asked.
@@ -47,13 +48,17 @@ type WorkerOptions struct {
 	// Name is the consumer's name in the group; unique per worker.
 	Name   string
 	Chains []string
-	// Batch is how many entries one read takes.
+	// Batch is how many entries one read takes (each up to queue.MaxEntryPayloads
+	// movements of one block).
 	Batch int
 	// Block bounds one read's wait.
 	Block time.Duration
 	// ClaimIdle: a worker silent this long is taken for dead: its ownership of a chain
 	// expires and the entries it took without acknowledging them are taken over.
 	ClaimIdle time.Duration
+	// TaintCache is how many addresses per chain the worker remembers the taint of
+	// (tainted or not) while it owns the chain; default DefaultTaintCache, < 0 none.
+	TaintCache int
 	// Explorers maps a chain to its explorer's transaction URL prefix.
 	Explorers    map[string]string
 	DrainTimeout time.Duration
@@ -72,6 +77,9 @@ func (o *WorkerOptions) setDefaults() {
 	}
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.TaintCache == 0 {
+		o.TaintCache = DefaultTaintCache
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -115,6 +123,8 @@ type Worker struct {
 	// Per chain; Run's goroutine only.
 	recovered map[string]bool      // nothing pending left from before: new entries next
 	owned     map[string]time.Time // when ownership was last confirmed
+	ahead     map[string][]queue.Message
+	cache     *taintCache
 }
 
 // NewWorker returns a worker.
@@ -131,7 +141,9 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	}
 	return &Worker{consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
-		recovered: map[string]bool{}, owned: map[string]time.Time{}}, nil
+		recovered: map[string]bool{}, owned: map[string]time.Time{},
+		ahead: map[string][]queue.Message{},
+		cache: newTaintCache(opts.TaintCache)}, nil
 }
 
 // Run processes entries of the chains it owns until ctx ends; the entries it holds then are
@@ -139,6 +151,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 // error, or a queue error.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.releaseAll(ctx)
+	defer w.finishAhead(ctx)
 	for ctx.Err() == nil {
 		ownsAny := false
 		for _, chain := range w.opts.Chains {
@@ -154,6 +167,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Error("processing failed; the entries stay pending and are retried",
 					zap.String("chain", chain), zap.Error(err))
 				w.recovered[chain] = false // retry what is pending, in order, first
+				w.cache.forget(chain)      // a failed write may or may not have happened
 				if err := sleep(ctx, w.readBlock()); err != nil {
 					return err
 				}
@@ -190,9 +204,11 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 			zap.String("chain", chain), zap.Duration("since_renewal", time.Since(last)))
 		delete(w.owned, chain)
 		w.recovered[chain] = false
+		w.cache.forget(chain)
 	case ok && !had:
 		w.log.Info("owns chain", zap.String("chain", chain))
 		w.recovered[chain] = false
+		w.cache.forget(chain) // another owner may have written meanwhile
 	}
 	if ok {
 		w.owned[chain] = time.Now()
@@ -213,16 +229,61 @@ func (w *Worker) releaseAll(ctx context.Context) {
 
 // round finishes what is pending first (after taking the chain over, or after a failure),
 // or reads new entries, and processes them.
+//
+// While it processes a batch it reads the next one (without waiting for entries to arrive),
+// so that the queue's round trip overlaps the work. What it read ahead is pending under its
+// name: if the batch fails or the chain is lost it is dropped here and recovered in order
+// with everything else pending; at shutdown it is finished (finishAhead).
 func (w *Worker) round(ctx context.Context, chain string) error {
+	msgs := w.ahead[chain]
+	delete(w.ahead, chain)
 	if !w.recovered[chain] {
 		return w.recover(ctx, chain)
 	}
-	block := w.readBlock() / time.Duration(len(w.opts.Chains))
-	msgs, err := w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block)
+	if len(msgs) == 0 {
+		block := w.readBlock() / time.Duration(len(w.opts.Chains))
+		var err error
+		if msgs, err = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, block); err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+	}
+	var next []queue.Message
+	var nextErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		next, nextErr = w.consumer.Read(ctx, chain, w.opts.Name, w.opts.Batch, 0)
+	}()
+	err := w.process(ctx, chain, msgs)
+	<-done
+	if len(next) > 0 {
+		w.ahead[chain] = next
+	}
 	if err != nil {
 		return err
 	}
-	return w.process(ctx, chain, msgs)
+	if nextErr != nil && ctx.Err() == nil {
+		return nextErr
+	}
+	return nil
+}
+
+// finishAhead processes what the worker read ahead before it was asked to stop, on the
+// chains it still owns, so that a graceful stop leaves nothing of its own pending.
+func (w *Worker) finishAhead(ctx context.Context) {
+	for chain, msgs := range w.ahead {
+		if _, owned := w.owned[chain]; !owned || !w.recovered[chain] {
+			continue
+		}
+		if err := w.process(ctx, chain, msgs); err != nil {
+			w.log.Warn("entries read ahead stay pending for the next owner",
+				zap.String("chain", chain), zap.Error(err))
+		}
+	}
+	clear(w.ahead)
 }
 
 // recover takes over every pending entry of the chain, whoever holds it, and processes them
@@ -250,7 +311,9 @@ func (w *Worker) recover(ctx context.Context, chain string) error {
 	}
 }
 
-// process handles entries in order and acknowledges them.
+// process handles entries in order and acknowledges them. Runs of entries without removed
+// movements are handled as one batch; an entry with a reorg's removed movements is handled
+// one movement at a time, in order.
 func (w *Worker) process(ctx context.Context, chain string, msgs []queue.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -258,45 +321,63 @@ func (w *Worker) process(ctx context.Context, chain string, msgs []queue.Message
 	// What was read is finished even if shutdown is asked meanwhile.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.DrainTimeout)
 	defer cancel()
-	ms, ok := w.decode(chain, msgs)
-	if !ok { // a reorg's removed movements: one at a time, in order
-		for _, msg := range msgs {
-			if err := w.handle(work, chain, msg); err != nil {
-				return fmt.Errorf("entry %s: %w", msg.ID, err)
-			}
-			if err := w.consumer.Ack(work, chain, msg.ID); err != nil {
-				return err
-			}
+	var batch []chains.Movement
+	var ids []string
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
 		}
+		if err := w.handleBatch(work, chain, batch); err != nil {
+			return fmt.Errorf("entries %s..%s: %w", ids[0], ids[len(ids)-1], err)
+		}
+		if err := w.consumer.Ack(work, chain, ids...); err != nil {
+			return err
+		}
+		batch, ids = batch[:0], ids[:0]
 		return nil
 	}
-	if err := w.handleBatch(work, chain, ms); err != nil {
-		return fmt.Errorf("entries %s..%s: %w", msgs[0].ID, msgs[len(msgs)-1].ID, err)
-	}
-	ids := make([]string, len(msgs))
-	for i, msg := range msgs {
-		ids[i] = msg.ID
-	}
-	return w.consumer.Ack(work, chain, ids...)
-}
-
-// decode decodes a batch; ok is false when it holds a removed movement, which the
-// one-at-a-time path handles. Malformed entries are logged and left out.
-func (w *Worker) decode(chain string, msgs []queue.Message) ([]chains.Movement, bool) {
-	ms := make([]chains.Movement, 0, len(msgs))
 	for _, msg := range msgs {
-		m, err := chains.UnmarshalMovement(msg.Payload)
-		if err != nil {
-			w.log.Error("dropping a malformed queue entry", zap.String("chain", chain),
-				zap.String("id", msg.ID), zap.Error(err))
+		ms, removed := w.decode(chain, msg)
+		if !removed {
+			batch, ids = append(batch, ms...), append(ids, msg.ID)
 			continue
 		}
-		if m.Removed {
-			return nil, false
+		if err := flush(); err != nil {
+			return err
 		}
-		ms = append(ms, m)
+		for i := range ms {
+			if err := w.handle(work, &ms[i]); err != nil {
+				return fmt.Errorf("entry %s: %w", msg.ID, err)
+			}
+		}
+		if err := w.consumer.Ack(work, chain, msg.ID); err != nil {
+			return err
+		}
 	}
-	return ms, true
+	return flush()
+}
+
+// decode decodes an entry's movements; removed reports whether any is a reorg's removed
+// movement. An entry or a movement that cannot be decoded can never be processed, and
+// keeping it would block the stream: it is logged and left out.
+func (w *Worker) decode(chain string, msg queue.Message) (ms []chains.Movement, removed bool) {
+	if msg.Err != nil {
+		w.log.Error("dropping a malformed queue entry", zap.String("chain", chain),
+			zap.String("id", msg.ID), zap.Error(msg.Err))
+		return nil, false
+	}
+	all, errs := chains.UnmarshalMovements(msg.Payloads)
+	ms = all[:0]
+	for i := range all {
+		if errs != nil && errs[i] != nil {
+			w.log.Error("dropping a malformed movement", zap.String("chain", chain),
+				zap.String("id", msg.ID), zap.Int("index", i), zap.Error(errs[i]))
+			continue
+		}
+		removed = removed || all[i].Removed
+		ms = append(ms, all[i])
+	}
+	return ms, removed
 }
 
 // handleBatch evaluates a batch of (not removed) movements in order with one taint lookup,
@@ -307,7 +388,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	for i := range ms {
 		addrs = append(addrs, ms[i].Inputs[0].Address, ms[i].Outputs[len(ms[i].Outputs)-1].Address)
 	}
-	taints, err := w.store.Taints(ctx, chain, addrs...)
+	taints, err := w.cache.lookup(ctx, w.store, chain, addrs)
 	if err != nil {
 		return err
 	}
@@ -339,6 +420,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	if err := w.store.ApplyAll(ctx, chain, effects); err != nil {
 		return err
 	}
+	w.cache.applied(chain, effects)
 	if len(alerts) == 0 {
 		return nil
 	}
@@ -346,46 +428,18 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	return err
 }
 
-func (w *Worker) handle(ctx context.Context, chain string, msg queue.Message) error {
-	m, err := chains.UnmarshalMovement(msg.Payload)
-	if err != nil {
-		// A malformed entry can never be processed; keeping it would block the stream.
-		w.log.Error("dropping a malformed queue entry", zap.String("chain", chain),
-			zap.String("id", msg.ID), zap.Error(err))
-		return nil
-	}
+// handle evaluates one movement, or undoes one that a reorg removed.
+func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {
 	if m.Removed {
-		return w.retract(ctx, &m)
+		return w.retract(ctx, m)
 	}
-	from, to := m.Inputs[0].Address, m.Outputs[len(m.Outputs)-1].Address
-	taints, err := w.store.Taints(ctx, m.Chain, from, to)
-	if err != nil {
-		return err
-	}
-	d := rules.Evaluate(w.rules, &m, view{lists: w.lists, chain: m.Chain, taints: taints})
-	alerts := make([]alerting.Alert, 0, len(d.Findings))
-	for i := range d.Findings {
-		alerts = append(alerts, w.alert(&d.Findings[i]))
-	}
-	var enc []byte
-	if len(alerts) > 0 {
-		if enc, err = json.Marshal(alerts); err != nil {
-			return err
-		}
-	}
-	if err := w.store.Apply(ctx, m.Chain, m.Key(), d.Taints, enc); err != nil {
-		return err
-	}
-	if len(alerts) == 0 {
-		return nil
-	}
-	_, err = w.pipeline.Exec(ctx, alerts...)
-	return err
+	return w.handleBatch(ctx, m.Chain, []chains.Movement{*m})
 }
 
 // retract undoes what a movement that a reorg orphaned did: its taint, and its alerts,
 // which are sent again as retracted.
 func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
+	w.cache.forget(m.Chain) // the taint it deletes
 	enc, err := w.store.Undo(ctx, m.Chain, m.Key())
 	if err != nil || enc == nil {
 		return err

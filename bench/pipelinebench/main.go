@@ -46,20 +46,21 @@ func main() {
 	noAlerts := flag.Bool("no-alerts", false,
 		"rule on bridges, which the traffic never reaches: taint spreads, nothing alerts "+
 			"(measures what alert delivery costs)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuprofile := flag.String("cpuprofile", "",
+		"write a CPU profile to this file: of the run, or with -phased of the workers' phase")
 	flag.Parse()
+	profile := func() error { return nil }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 			os.Exit(1)
 		}
+		profile = func() error { return pprof.StartCPUProfile(f) }
 		defer pprof.StopCPUProfile()
 	}
-	if err := bench(*url, *n, *block, *workers, *batch, *phased, *noAlerts); err != nil {
+	if err := bench(*url, *n, *block, *workers, *batch, *phased, *noAlerts,
+		profile); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -74,7 +75,8 @@ func addr(rng *mrand.Rand) string {
 	return "0x" + hex.EncodeToString(b)
 }
 
-func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool) error {
+func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
+	profile func() error) error {
 	ctx := context.Background()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -167,6 +169,9 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool) 
 		return nil
 	}
 	if !phased {
+		if err := profile(); err != nil {
+			return err
+		}
 		if err := startWorkers(); err != nil {
 			return err
 		}
@@ -182,6 +187,9 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool) 
 	published := time.Since(start)
 	consumeStart := start
 	if phased {
+		if err := profile(); err != nil {
+			return err
+		}
 		consumeStart = time.Now()
 		if err := startWorkers(); err != nil {
 			return err

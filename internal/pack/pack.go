@@ -114,6 +114,17 @@ func (r *Reader) Bytes() []byte {
 // String reads a length-prefixed string.
 func (r *Reader) String() string { return string(r.Bytes()) }
 
+// StringLike reads a length-prefixed string and returns like, without allocating, when they
+// are equal: decoders pass the same field of the previous record, which in a batch is
+// usually the same (a chain name, a block hash).
+func (r *Reader) StringLike(like string) string {
+	b := r.Bytes()
+	if string(b) == like {
+		return like
+	}
+	return string(b)
+}
+
 // Byte reads one byte.
 func (r *Reader) Byte() byte {
 	if r.err != nil {

@@ -32,7 +32,7 @@ type memChain struct {
 
 type memEntry struct {
 	seq         uint64
-	payload     []byte
+	payloads    [][]byte
 	consumer    string // "" while not handed out
 	deliveredAt time.Time
 }
@@ -55,8 +55,8 @@ func (q *Memory) chain(name string) *memChain {
 }
 
 func (c *memChain) publish(payloads [][]byte) {
-	for _, p := range payloads {
-		c.entries = append(c.entries, &memEntry{seq: c.nextSeq, payload: append([]byte{}, p...)})
+	for _, chunk := range chunks(payloads) {
+		c.entries = append(c.entries, &memEntry{seq: c.nextSeq, payloads: clonePayloads(chunk)})
 		c.nextSeq++
 	}
 	if len(payloads) > 0 {
@@ -89,6 +89,7 @@ func (q *Memory) Append(_ context.Context, chain string, expect Tip, rec Record,
 		return ErrConflict
 	}
 	c.publish(rec.Payloads)
+	rec.Payloads = clonePayloads(rec.Payloads)
 	c.records[rec.Number] = rec
 	if depth > 0 && rec.Number >= uint64(depth) {
 		delete(c.records, rec.Number-uint64(depth))
@@ -117,7 +118,15 @@ func (q *Memory) Rollback(_ context.Context, chain string, expect, to Tip, remov
 
 func (q *Memory) message(chain string, e *memEntry) Message {
 	return Message{ID: fmt.Sprintf("%d-0", e.seq), Chain: chain,
-		Payload: append([]byte{}, e.payload...)}
+		Payloads: clonePayloads(e.payloads)}
+}
+
+func clonePayloads(ps [][]byte) [][]byte {
+	out := make([][]byte, len(ps))
+	for i, p := range ps {
+		out[i] = append([]byte{}, p...)
+	}
+	return out
 }
 
 // Read implements Consumer.

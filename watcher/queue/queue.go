@@ -31,11 +31,32 @@ type Record struct {
 // Tip returns the cursor a record moves to.
 func (r *Record) Tip() Tip { return Tip{Number: r.Number, Hash: r.Hash, Valid: true} }
 
-// Message is one entry read from a chain's stream.
+// MaxEntryPayloads is how many payloads one stream entry carries at most. A block's
+// payloads are published as entries of up to this many, in order, so that a stream entry,
+// and each read, acknowledgement and trim, covers a block's worth of movements rather than
+// one: the per-entry costs of Redis Streams are paid per block (bench/pipeline.sh).
+const MaxEntryPayloads = 256
+
+// Message is one entry read from a chain's stream: up to MaxEntryPayloads payloads of one
+// block (or of one rollback), in order.
 type Message struct {
-	ID      string // stream entry id, increasing within a chain
-	Chain   string
-	Payload []byte
+	ID       string // stream entry id, increasing within a chain
+	Chain    string
+	Payloads [][]byte
+	// Err is set when the entry cannot be decoded (it was not written by a Journal); such
+	// an entry can never be processed, and consumers log and acknowledge it.
+	Err error
+}
+
+// chunks splits payloads into the entries that carry them.
+func chunks(payloads [][]byte) [][][]byte {
+	var out [][][]byte
+	for len(payloads) > 0 {
+		n := min(len(payloads), MaxEntryPayloads)
+		out = append(out, payloads[:n:n])
+		payloads = payloads[n:]
+	}
+	return out
 }
 
 // Journal is the poller's side: per chain, the stream of published movements and the
@@ -45,7 +66,7 @@ type Journal interface {
 	Tip(ctx context.Context, chain string) (Tip, error)
 	// Record returns the stored record of block n, if the journal still keeps it.
 	Record(ctx context.Context, chain string, n uint64) (Record, bool, error)
-	// Append publishes rec's payloads and moves the cursor from expect to rec, keeping rec
+	// Append publishes rec's payloads (as entries of up to MaxEntryPayloads) and moves the cursor from expect to rec, keeping rec
 	// and the records of the depth-1 blocks before it; all or nothing. ErrConflict if the
 	// cursor is not expect.
 	Append(ctx context.Context, chain string, expect Tip, rec Record, depth int) error
@@ -66,7 +87,7 @@ type Consumer interface {
 	// never acknowledged (their consumer died), oldest first, and hands them to consumer.
 	Claim(ctx context.Context, chain, consumer string, minIdle time.Duration, count int) (
 		[]Message, error)
-	// Backlog returns how many entries are not yet acknowledged: handed out and pending,
+	// Backlog returns how many entries (not payloads) are not yet acknowledged: handed out and pending,
 	// or not handed out yet. Pollers wait while it is above their limit (back-pressure).
 	Backlog(ctx context.Context, chain string) (int64, error)
 }

@@ -1,9 +1,14 @@
 package queue
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
 func TestRecordCodec(t *testing.T) {
@@ -74,4 +79,72 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEntryCodec(t *testing.T) {
+	give := [][]byte{{0x01, 0xff, 0x00}, {}, []byte(`{"chain":"c"}`)}
+	b := encodeEntry(give)
+	got, err := decodeEntry(b)
+	if err != nil || !reflect.DeepEqual(got, give) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for n := range len(b) {
+		if _, err := decodeEntry(b[:n]); err == nil {
+			t.Fatalf("a prefix of %d of %d bytes decoded", n, len(b))
+		}
+	}
+	if _, err := decodeEntry(append(b, 0)); err == nil {
+		t.Fatal("trailing bytes decoded")
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add(encodeEntry([][]byte{{1, 2, 3}, nil}))
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		payloads, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeEntry(encodeEntry(payloads))
+		if err != nil || !reflect.DeepEqual(again, payloads) {
+			t.Fatalf("re-decode: %q, %v", again, err)
+		}
+	})
+}
+
+// The append script builds the record from the entries it publishes; it must come out as
+// encodeRecord says, for blocks of every size around an entry's capacity.
+func TestAppendScriptBuildsTheRecord(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	q := NewRedis(rdb, RedisOptions{Prefix: prefix})
+	tip := Tip{}
+	for i, n := range []int{0, 1, MaxEntryPayloads, MaxEntryPayloads + 1, 3 * MaxEntryPayloads} {
+		rec := Record{Number: uint64(i), Hash: fmt.Sprint("h", i), ParentHash: fmt.Sprint("p", i)}
+		for j := range n {
+			rec.Payloads = append(rec.Payloads, []byte{byte(j), 0xff, byte(j >> 8)})
+		}
+		if err := q.Append(ctx, "c", tip, rec, 10); err != nil {
+			t.Fatal(err)
+		}
+		tip = rec.Tip()
+		got, err := rdb.Get(ctx, q.recordKey("c", rec.Number)).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encodeRecord(rec.Hash, rec.ParentHash, rec.Payloads); !bytes.Equal(got, want) {
+			t.Fatalf("block of %d payloads: record %x, want %x", n, got, want)
+		}
+	}
+}
+
+// Records version 1 wrote (payloads listed one by one) still decode.
+func TestDecodeRecordVersion1(t *testing.T) {
+	b := []byte{recordVersion1, 2, 'h', 'h', 1, 'p', 2, 1, 'x', 0}
+	hash, parent, got, err := decodeRecord(b)
+	if err != nil || hash != "hh" || parent != "p" || len(got) != 2 || string(got[0]) != "x" ||
+		len(got[1]) != 0 {
+		t.Fatalf("got %q %q %q %v", hash, parent, got, err)
+	}
 }

@@ -76,19 +76,25 @@ end
 `
 
 // appendScript: KEYS stream, tip, record, old record; ARGV expect(valid, number, hash),
-// new (number, hash), record blob, drop-old flag, payloads...
+// new (number, hash), record header, drop-old flag, then per entry its length prefix and
+// the entry. The record is the header followed by the prefixed entries (record.go).
 var appendScript = redis.NewScript(casTip + `
-for i = 8, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
-redis.call('SET', KEYS[3], ARGV[6])
+local rec = {ARGV[6]}
+for i = 8, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], '*', 'b', ARGV[i + 1])
+  rec[#rec + 1] = ARGV[i]
+  rec[#rec + 1] = ARGV[i + 1]
+end
+redis.call('SET', KEYS[3], table.concat(rec))
 if ARGV[7] == '1' then redis.call('DEL', KEYS[4]) end
 redis.call('HSET', KEYS[2], 'number', ARGV[4], 'hash', ARGV[5])
 return 'OK'
 `)
 
 // rollbackScript: KEYS stream, tip, records to forget...; ARGV expect(valid, number, hash),
-// to(valid, number, hash), payloads...
+// to(valid, number, hash), entries...
 var rollbackScript = redis.NewScript(casTip + `
-for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
+for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[2], 'number', ARGV[5], 'hash', ARGV[6])
@@ -149,14 +155,16 @@ func (q *Redis) Record(ctx context.Context, chain string, n uint64) (Record, boo
 // Append implements Journal.
 func (q *Redis) Append(ctx context.Context, chain string, expect Tip, rec Record,
 	depth int) error {
-	b := encodeRecord(rec.Hash, rec.ParentHash, rec.Payloads)
+	cs := chunks(rec.Payloads)
+	b := recordHeader(rec.Hash, rec.ParentHash, len(cs))
 	dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
 	if depth > 0 && rec.Number >= uint64(depth) {
 		dropOld, old = "1", q.recordKey(chain, rec.Number-uint64(depth))
 	}
 	args := append(tipArgs(expect), strconv.FormatUint(rec.Number, 10), rec.Hash, b, dropOld)
-	for _, p := range rec.Payloads {
-		args = append(args, p)
+	for _, c := range cs {
+		e := encodeEntry(c)
+		args = append(args, entryPrefix(e), e)
 	}
 	keys := []string{q.StreamKey(chain), q.key(chain, "tip"), q.recordKey(chain, rec.Number), old}
 	if err := scriptErr(appendScript.Run(ctx, q.rdb, keys, args...).Err()); err != nil {
@@ -179,8 +187,8 @@ func (q *Redis) Rollback(ctx context.Context, chain string, expect, to Tip,
 		}
 	}
 	args := append(tipArgs(expect), tipArgs(to)...)
-	for _, p := range removed {
-		args = append(args, p)
+	for _, c := range chunks(removed) {
+		args = append(args, encodeEntry(c))
 	}
 	if err := scriptErr(rollbackScript.Run(ctx, q.rdb, keys, args...).Err()); err != nil {
 		return fmt.Errorf("roll %s back to %d: %w", chain, to.Number, err)
@@ -203,8 +211,18 @@ func (q *Redis) ensureGroup(ctx context.Context, chain string) error {
 func messages(chain string, xs []redis.XMessage) []Message {
 	out := make([]Message, 0, len(xs))
 	for _, x := range xs {
-		p, _ := x.Values["m"].(string)
-		out = append(out, Message{ID: x.ID, Chain: chain, Payload: []byte(p)})
+		m := Message{ID: x.ID, Chain: chain}
+		if b, ok := x.Values["b"].(string); ok {
+			m.Payloads, m.Err = decodeEntry([]byte(b))
+		} else if p, ok := x.Values["m"].(string); ok { // one payload, as earlier versions wrote
+			m.Payloads = [][]byte{[]byte(p)}
+		} else {
+			m.Err = errors.New("entry has no payload field")
+		}
+		if m.Err != nil {
+			m.Err = fmt.Errorf("entry %s of %s: %w", x.ID, chain, m.Err)
+		}
+		out = append(out, m)
 	}
 	return out
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
 		{"cursor compare-and-set", testCursorCAS},
 		{"records kept to depth", testRecords},
 		{"binary payloads byte for byte", testBinaryPayloads},
+		{"a large block split into entries", testLargeBlock},
 		{"rollback", testRollback},
 		{"ordering per chain", testOrderingPerChain},
 		{"consumer killed mid-batch", testKilledConsumer},
@@ -52,7 +53,7 @@ func record(n uint64, payloads ...string) queue.Record {
 	return r
 }
 
-// appendBlocks appends blocks from..to, each with payloads "<n>a" and "<n>b".
+// appendBlocks appends blocks from..to, each with payloads "<n>a" and "<n>b": one entry.
 func appendBlocks(t *testing.T, q Queue, ch string, from, to uint64) {
 	t.Helper()
 	ctx := context.Background()
@@ -86,10 +87,18 @@ func readAll(t *testing.T, q Queue, ch, consumer string, want int) []queue.Messa
 	return out
 }
 
-func payloads(ms []queue.Message) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = string(m.Payload)
+// payloads returns the entries' payloads in order; an entry that failed to decode fails
+// the test.
+func payloads(t *testing.T, ms []queue.Message) []string {
+	t.Helper()
+	var out []string
+	for _, m := range ms {
+		if m.Err != nil {
+			t.Fatal(m.Err)
+		}
+		for _, p := range m.Payloads {
+			out = append(out, string(p))
+		}
 	}
 	return out
 }
@@ -130,20 +139,20 @@ func testAppendRead(t *testing.T, q Queue) {
 	if err != nil || tip != (queue.Tip{Number: 3, Hash: "0xh3", Valid: true}) {
 		t.Fatalf("tip %+v, %v", tip, err)
 	}
-	ms := readAll(t, q, chain, "w1", 6)
-	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b", "3a", "3b")
+	ms := readAll(t, q, chain, "w1", 3)
+	wantStrings(t, payloads(t, ms), "1a", "1b", "2a", "2b", "3a", "3b")
 	for _, m := range ms {
 		if m.Chain != chain {
 			t.Fatalf("message of chain %q", m.Chain)
 		}
 	}
-	wantBacklog(t, q, chain, 6)
+	wantBacklog(t, q, chain, 3)
 	if err := q.Ack(ctx, chain, ids(ms)...); err != nil {
 		t.Fatal(err)
 	}
 	wantBacklog(t, q, chain, 0)
 	if more, err := q.Read(ctx, chain, "w1", 10, time.Millisecond); err != nil || len(more) != 0 {
-		t.Fatalf("read after ack: %v, %v", payloads(more), err)
+		t.Fatalf("read after ack: %v, %v", payloads(t, more), err)
 	}
 }
 
@@ -165,9 +174,9 @@ func testCursorCAS(t *testing.T, q Queue) {
 		queue.ErrConflict) {
 		t.Fatalf("append on a tip with another hash: %v, want ErrConflict", err)
 	}
-	wantBacklog(t, q, chain, 4)
-	ms := readAll(t, q, chain, "w", 4)
-	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b")
+	wantBacklog(t, q, chain, 2)
+	ms := readAll(t, q, chain, "w", 2)
+	wantStrings(t, payloads(t, ms), "1a", "1b", "2a", "2b")
 }
 
 func testRecords(t *testing.T, q Queue) {
@@ -185,7 +194,7 @@ func testRecords(t *testing.T, q Queue) {
 			if r.Hash != fmt.Sprintf("0xh%d", n) || r.ParentHash != fmt.Sprintf("0xh%d", n-1) {
 				t.Fatalf("record %d: %+v", n, r)
 			}
-			wantStrings(t, payloads(toMessages(r.Payloads)), fmt.Sprintf("%da", n),
+			wantStrings(t, payloads(t, toMessages(r.Payloads)), fmt.Sprintf("%da", n),
 				fmt.Sprintf("%db", n))
 		}
 	}
@@ -200,14 +209,17 @@ func testBinaryPayloads(t *testing.T, q Queue) {
 	if err := q.Append(ctx, chain, queue.Tip{}, rec, 3); err != nil {
 		t.Fatal(err)
 	}
-	ms := readAll(t, q, chain, "w", len(give))
+	ms := readAll(t, q, chain, "w", 1)
 	got, ok, err := q.Record(ctx, chain, 1)
 	if err != nil || !ok {
 		t.Fatalf("record: %v, %v", ok, err)
 	}
+	if len(ms[0].Payloads) != len(give) {
+		t.Fatalf("stream entry holds %d payloads, want %d", len(ms[0].Payloads), len(give))
+	}
 	for i, p := range give {
-		if string(ms[i].Payload) != string(p) {
-			t.Errorf("stream entry %d: %q, want %q", i, ms[i].Payload, p)
+		if string(ms[0].Payloads[i]) != string(p) {
+			t.Errorf("stream payload %d: %q, want %q", i, ms[0].Payloads[i], p)
 		}
 		if string(got.Payloads[i]) != string(p) {
 			t.Errorf("record payload %d: %q, want %q", i, got.Payloads[i], p)
@@ -215,12 +227,34 @@ func testBinaryPayloads(t *testing.T, q Queue) {
 	}
 }
 
-func toMessages(ps [][]byte) []queue.Message {
-	out := make([]queue.Message, len(ps))
-	for i, p := range ps {
-		out[i].Payload = p
+func toMessages(ps [][]byte) []queue.Message { return []queue.Message{{Payloads: ps}} }
+
+// testLargeBlock: a block with more payloads than an entry holds is published as several
+// entries, in order, that each hold at most MaxEntryPayloads; its record holds them all.
+func testLargeBlock(t *testing.T, q Queue) {
+	ctx := context.Background()
+	n := 2*queue.MaxEntryPayloads + 7
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprint(i))
 	}
-	return out
+	if err := q.Append(ctx, chain, queue.Tip{}, record(1, want...), 3); err != nil {
+		t.Fatal(err)
+	}
+	wantBacklog(t, q, chain, 3)
+	ms := readAll(t, q, chain, "w", 3)
+	for i, m := range ms {
+		if len(m.Payloads) > queue.MaxEntryPayloads {
+			t.Fatalf("entry %d holds %d payloads, more than %d", i, len(m.Payloads),
+				queue.MaxEntryPayloads)
+		}
+	}
+	wantStrings(t, payloads(t, ms), want...)
+	r, ok, err := q.Record(ctx, chain, 1)
+	if err != nil || !ok {
+		t.Fatalf("record: %v, %v", ok, err)
+	}
+	wantStrings(t, payloads(t, toMessages(r.Payloads)), want...)
 }
 
 func testRollback(t *testing.T, q Queue) {
@@ -250,8 +284,8 @@ func testRollback(t *testing.T, q Queue) {
 	if err := q.Append(ctx, chain, tip3, record(4, "4'"), 3); err != nil {
 		t.Fatal(err)
 	}
-	ms := readAll(t, q, chain, "w", 15)
-	wantStrings(t, payloads(ms), "1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b", "5a", "5b",
+	ms := readAll(t, q, chain, "w", 7) // 5 blocks, the rollback, the new block 4
+	wantStrings(t, payloads(t, ms), "1a", "1b", "2a", "2b", "3a", "3b", "4a", "4b", "5a", "5b",
 		"-5b", "-5a", "-4b", "-4a", "4'")
 	// Back to nothing at all.
 	tip4 := queue.Tip{Number: 4, Hash: "0xh4", Valid: true}
@@ -269,11 +303,11 @@ func testOrderingPerChain(t *testing.T, q Queue) {
 		appendBlocks(t, q, "beta", n, n)
 	}
 	for _, ch := range []string{"alpha", "beta"} {
-		ms := readAll(t, q, ch, "w", 40)
+		ms := readAll(t, q, ch, "w", 20)
 		for i, m := range ms {
-			want := fmt.Sprintf("%d%c", i/2+1, 'a'+i%2)
-			if string(m.Payload) != want || m.Chain != ch {
-				t.Fatalf("%s entry %d: %s of %s, want %s", ch, i, m.Payload, m.Chain, want)
+			want := fmt.Sprintf("[%da %db]", i+1, i+1)
+			if got := fmt.Sprint(payloads(t, ms[i:i+1])); got != want || m.Chain != ch {
+				t.Fatalf("%s entry %d: %s of %s, want %s", ch, i, got, m.Chain, want)
 			}
 		}
 	}
@@ -281,17 +315,17 @@ func testOrderingPerChain(t *testing.T, q Queue) {
 
 func testKilledConsumer(t *testing.T, q Queue) {
 	ctx := context.Background()
-	appendBlocks(t, q, chain, 1, 4) // 8 entries
-	batch := readAll(t, q, chain, "doomed", 5)
-	if err := q.Ack(ctx, chain, batch[0].ID, batch[1].ID); err != nil {
+	appendBlocks(t, q, chain, 1, 5) // 5 entries
+	batch := readAll(t, q, chain, "doomed", 3)
+	if err := q.Ack(ctx, chain, batch[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	// "doomed" dies here with 3 entries pending. A live worker reads the rest first.
-	rest := readAll(t, q, chain, "survivor", 3)
-	wantStrings(t, payloads(rest), "3b", "4a", "4b")
+	// "doomed" dies here with 2 entries pending. A live worker reads the rest first.
+	rest := readAll(t, q, chain, "survivor", 2)
+	wantStrings(t, payloads(t, rest), "4a", "4b", "5a", "5b")
 	// Entries handed out just now are not idle for an hour: nothing to claim.
 	if ms, err := q.Claim(ctx, chain, "survivor", time.Hour, 10); err != nil || len(ms) != 0 {
-		t.Fatalf("claimed %v (%v) with a long idle time", payloads(ms), err)
+		t.Fatalf("claimed %v (%v) with a long idle time", payloads(t, ms), err)
 	}
 	if err := q.Ack(ctx, chain, ids(rest)...); err != nil {
 		t.Fatal(err)
@@ -300,13 +334,13 @@ func testKilledConsumer(t *testing.T, q Queue) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantStrings(t, payloads(claimed), "2a", "2b", "3a")
+	wantStrings(t, payloads(t, claimed), "2a", "2b", "3a", "3b")
 	if err := q.Ack(ctx, chain, ids(claimed)...); err != nil {
 		t.Fatal(err)
 	}
 	wantBacklog(t, q, chain, 0)
 	if ms, err := q.Claim(ctx, chain, "survivor", 0, 10); err != nil || len(ms) != 0 {
-		t.Fatalf("claimed %v (%v) after everything was acknowledged", payloads(ms), err)
+		t.Fatalf("claimed %v (%v) after everything was acknowledged", payloads(t, ms), err)
 	}
 }
 
@@ -314,17 +348,17 @@ func testBackPressure(t *testing.T, q Queue) {
 	ctx := context.Background()
 	wantBacklog(t, q, chain, 0)
 	appendBlocks(t, q, chain, 1, 5)
-	wantBacklog(t, q, chain, 10)
-	ms := readAll(t, q, chain, "w", 4)
-	wantBacklog(t, q, chain, 10) // handed out is not done
+	wantBacklog(t, q, chain, 5)
+	ms := readAll(t, q, chain, "w", 2)
+	wantBacklog(t, q, chain, 5) // handed out is not done
 	if err := q.Ack(ctx, chain, ids(ms)...); err != nil {
 		t.Fatal(err)
 	}
-	wantBacklog(t, q, chain, 6)
-	readAll(t, q, chain, "w", 6)
+	wantBacklog(t, q, chain, 3)
+	readAll(t, q, chain, "w", 3)
 	// An empty stream: Read waits its block time and returns nothing.
 	if ms, err := q.Read(ctx, chain, "w", 1, 20*time.Millisecond); err != nil || len(ms) != 0 {
-		t.Fatalf("read on an empty stream: %v, %v", payloads(ms), err)
+		t.Fatalf("read on an empty stream: %v, %v", payloads(t, ms), err)
 	}
 	// A reader that is waiting wakes up when an entry arrives.
 	got := make(chan []queue.Message, 1)
@@ -337,8 +371,8 @@ func testBackPressure(t *testing.T, q Queue) {
 	appendBlocks(t, q, chain, 6, 6)
 	select {
 	case ms := <-got:
-		if err := <-errc; err != nil || len(ms) != 1 || string(ms[0].Payload) != "6a" {
-			t.Fatalf("woken reader got %v, %v", payloads(ms), err)
+		if err := <-errc; err != nil || len(ms) != 1 || payloads(t, ms)[0] != "6a" {
+			t.Fatalf("woken reader got %v, %v", payloads(t, ms), err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a waiting reader was not woken by an append")
