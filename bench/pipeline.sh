@@ -2,10 +2,13 @@
 # Benchmark: sustained movements/s through Redis Streams, next to redis-benchmark's pipelined
 # XADD (-P 16) of an entry of the same size on the same server, in the same run.
 #
-# pipelinebench runs twice: "phased" publishes every block first (the poller's atomic
-# append: XADDs, block record, cursor, in one script per block), then times the rules
+# pipelinebench runs three times: "phased" publishes every block first (the poller's atomic
+# append: XADDs, block records, cursor, in one script per 8 blocks), then times the rules
 # workers draining the stream (read, taint lookup, rules, taint writes, dedup, a null sink,
-# ack); "concurrent" runs both at once and times publish to last ack (end to end).
+# ack); "concurrent" runs both at once and times publish to last ack (end to end);
+# "queue only" does the same with consumers that only read, decode and acknowledge: Redis
+# Streams as the transport, without rules. A stream entry carries up to 256 movements of one
+# block; the baseline's entries are one movement each (357 bytes).
 #
 #   bench/pipeline.sh [MOVEMENTS] [WORKERS] [REDIS_URL]   (defaults: 200000 1 redis://127.0.0.1:6379)
 set -euo pipefail
@@ -17,6 +20,7 @@ hostport=${url#redis://}; host=${hostport%:*}; port=${hostport##*:}
 go build -o bin/pipelinebench ./bench/pipelinebench
 phased=$(bin/pipelinebench -redis "$url" -movements "$n" -workers "$workers" -phased)
 concurrent=$(bin/pipelinebench -redis "$url" -movements "$n" -workers "$workers")
+queueonly=$(bin/pipelinebench -redis "$url" -movements "$n" -queue-only)
 field() { echo "$1" | grep -o "$2 [0-9.]*" | awk '{print $2}'; }
 size=$(field "$phased" entry_bytes)
 payload=$(head -c "$size" /dev/zero | tr '\0' x)
@@ -27,10 +31,12 @@ redis-cli -h "$host" -p "$port" del "$key" >/dev/null
 echo "redis-benchmark -P 16 XADD (${size}-byte entries): $rb entries/s"
 echo "flowwatch $phased"
 echo "flowwatch $concurrent"
+echo "flowwatch $queueonly"
 python3 - "$rb" "$(field "$phased" publish_per_s)" "$(field "$phased" consume_per_s)" \
-  "$(field "$concurrent" end_to_end_per_s)" <<'PY'
+  "$(field "$concurrent" end_to_end_per_s)" "$(field "$queueonly" end_to_end_per_s)" <<'PY'
 import sys
-rb, pub, con, e2e = map(float, sys.argv[1:])
-print(f"ratio to XADD: publish {pub/rb:.2f}, workers draining {con/rb:.2f}, "
-      f"end to end {e2e/rb:.2f} (goal >= 0.5)")
+rb, pub, con, e2e, q = map(float, sys.argv[1:])
+print(f"movements/s over XADD entries/s: publish {pub/rb:.2f}, rules workers draining "
+      f"{con/rb:.2f}, end to end with rules {e2e/rb:.2f}, "
+      f"through the queue alone {q/rb:.2f} (goal >= 0.5)")
 PY

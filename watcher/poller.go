@@ -18,7 +18,10 @@ const (
 	DefaultPollInterval = 2 * time.Second
 	DefaultDepth        = 64
 	DefaultBatch        = 100
-	DefaultMaxBacklog   = 100_000
+	DefaultAppendBlocks = 16
+	// DefaultMaxBacklog is in stream entries, each up to queue.MaxEntryPayloads movements
+	// of one block.
+	DefaultMaxBacklog = 1_000
 )
 
 // PollerOptions configure a Poller.
@@ -37,6 +40,9 @@ type PollerOptions struct {
 	// Batch is how many blocks one catch-up round fetches (Inflight at a time).
 	Batch    uint64
 	Inflight int
+	// AppendBlocks is how many fetched blocks are published in one round trip during
+	// catch-up (each block atomically with the cursor, in order).
+	AppendBlocks int
 	// MaxBacklog pauses publishing while the consumers have more entries than this to do.
 	MaxBacklog int64
 	Logger     *zap.Logger
@@ -58,6 +64,9 @@ func (o *PollerOptions) setDefaults() {
 	if o.MaxBacklog == 0 {
 		o.MaxBacklog = DefaultMaxBacklog
 	}
+	if o.AppendBlocks == 0 {
+		o.AppendBlocks = DefaultAppendBlocks
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -70,6 +79,8 @@ func (o *PollerOptions) Validate() error {
 		return errors.New("chain: empty")
 	case o.PollInterval < 0:
 		return fmt.Errorf("poll interval %v: want positive", o.PollInterval)
+	case o.AppendBlocks < 1:
+		return fmt.Errorf("append blocks %d: want at least 1", o.AppendBlocks)
 	case o.Depth < 2:
 		return fmt.Errorf("depth %d: want at least 2", o.Depth)
 	case uint64(o.Depth) <= o.Confirmations:
@@ -165,8 +176,32 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 		return true, p.checkTip(ctx, tip)
 	}
 	last := min(head-p.opts.Confirmations, next+p.opts.Batch-1)
+	// Blocks are appended AppendBlocks at a time (one round trip); tip is the newest block
+	// taken, published the journal's cursor.
+	published := tip
+	var pending []queue.Record
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := p.waitBacklog(ctx); err != nil {
+			return err
+		}
+		err := p.journal.AppendBlocks(ctx, p.opts.Chain, published, pending, p.opts.Depth)
+		if errors.Is(err, queue.ErrConflict) {
+			return err
+		}
+		if err != nil {
+			return journalError{err}
+		}
+		published, pending = tip, pending[:0]
+		return nil
+	}
 	err = chains.Stream(ctx, p.src, next, last, p.opts.Inflight, func(b *chains.Block) error {
 		if tip.Valid && b.Ref.ParentHash != tip.Hash {
+			if err := flush(); err != nil {
+				return err
+			}
 			p.log.Info("reorg detected", zap.Uint64("block", b.Ref.Number),
 				zap.String("parent", b.Ref.ParentHash), zap.String("have", tip.Hash))
 			if err := p.rollback(ctx, tip); err != nil {
@@ -174,20 +209,14 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 			}
 			return errReorg
 		}
-		if err := p.waitBacklog(ctx); err != nil {
-			return err
-		}
 		rec, err := record(b)
 		if err != nil {
 			return err
 		}
-		if err := p.journal.Append(ctx, p.opts.Chain, tip, rec, p.opts.Depth); err != nil {
-			if errors.Is(err, queue.ErrConflict) {
-				return err
-			}
-			return journalError{err}
+		pending, tip = append(pending, rec), rec.Tip()
+		if len(pending) >= p.opts.AppendBlocks || b.Ref.Number == last {
+			return flush()
 		}
-		tip = rec.Tip()
 		return nil
 	})
 	return false, err

@@ -35,19 +35,27 @@ import (
 
 const chain = "bench"
 
+var appendBlocks = 8
+
 func main() {
 	url := flag.String("redis", "redis://127.0.0.1:6379", "Redis URL")
 	n := flag.Int("movements", 50000, "movements to push through")
 	block := flag.Int("block", 100, "movements per block")
 	workers := flag.Int("workers", 2, "rules workers")
+	addrs := flag.Int("addresses", 20000,
+		"addresses the traffic moves among (more: fewer repeats, more taint lookups reach Redis)")
 	batch := flag.Int("batch", watcher.DefaultWorkerBatch, "entries per worker read")
 	phased := flag.Bool("phased", false,
 		"publish everything first, then start the workers (measures each side alone)")
 	noAlerts := flag.Bool("no-alerts", false,
 		"rule on bridges, which the traffic never reaches: taint spreads, nothing alerts "+
 			"(measures what alert delivery costs)")
+	queueOnly := flag.Bool("queue-only", false,
+		"consumers that only read, decode and acknowledge (the queue alone, no rules)")
 	cpuprofile := flag.String("cpuprofile", "",
 		"write a CPU profile to this file: of the run, or with -phased of the workers' phase")
+	flag.IntVar(&appendBlocks, "append-blocks", appendBlocks,
+		"blocks per AppendBlocks call (the poller's catch-up batch)")
 	flag.Parse()
 	profile := func() error { return nil }
 	if *cpuprofile != "" {
@@ -59,7 +67,7 @@ func main() {
 		profile = func() error { return pprof.StartCPUProfile(f) }
 		defer pprof.StopCPUProfile()
 	}
-	if err := bench(*url, *n, *block, *workers, *batch, *phased, *noAlerts,
+	if err := bench(*url, *n, *block, *addrs, *workers, *batch, *phased, *noAlerts, *queueOnly,
 		profile); err != nil {
 		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
 		pprof.StopCPUProfile()
@@ -75,8 +83,8 @@ func addr(rng *mrand.Rand) string {
 	return "0x" + hex.EncodeToString(b)
 }
 
-func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
-	profile func() error) error {
+func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts,
+	queueOnly bool, profile func() error) error {
 	ctx := context.Background()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -95,11 +103,14 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
 		}
 	}()
 
-	// Synthetic traffic: 20,000 addresses, 100 watched sources, 100 exchanges; 2% of
+	// Synthetic traffic: addrs addresses, 100 watched sources, 100 exchanges; 2% of
 	// movements leave a source, others move among the rest and to exchanges.
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	lists := watchlist.New()
-	pool := make([]string, 20000)
+	if addrs < 1000 {
+		return fmt.Errorf("-addresses %d: want at least 1000", addrs)
+	}
+	pool := make([]string, addrs)
 	for i := range pool {
 		pool[i] = addr(rng)
 	}
@@ -157,6 +168,10 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
 	defer stop()
 	g, gctx := errgroup.WithContext(runCtx)
 	startWorkers := func() error {
+		if queueOnly {
+			g.Go(func() error { return consume(gctx, q, batch) })
+			return nil
+		}
 		for i := range workers {
 			w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 				Name: fmt.Sprintf("bench-%d", i), Chains: []string{chain}, Batch: batch,
@@ -178,11 +193,12 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
 	}
 	start := time.Now()
 	tip := queue.Tip{}
-	for _, rec := range blocks {
-		if err := q.Append(ctx, chain, tip, rec, watcher.DefaultDepth); err != nil {
+	for i := 0; i < len(blocks); i += appendBlocks {
+		recs := blocks[i:min(i+appendBlocks, len(blocks))]
+		if err := q.AppendBlocks(ctx, chain, tip, recs, watcher.DefaultDepth); err != nil {
 			return err
 		}
-		tip = rec.Tip()
+		tip = recs[len(recs)-1].Tip()
 	}
 	published := time.Since(start)
 	consumeStart := start
@@ -213,9 +229,37 @@ func bench(url string, n, blockSize, workers, batch int, phased, noAlerts bool,
 	if phased {
 		mode = "phased"
 	}
+	if queueOnly {
+		mode += "-queue-only"
+	}
 	fmt.Printf("mode %s movements %d blocks %d workers %d entry_bytes %d publish_per_s %.0f "+
 		"consume_per_s %.0f end_to_end_per_s %.0f alerts %d\n", mode, n, len(blocks), workers,
 		entryBytes/n, float64(n)/published.Seconds(), float64(n)/consumed.Seconds(),
 		float64(n)/total.Seconds(), len(alerted))
+	return nil
+}
+
+// consume reads, decodes and acknowledges entries until ctx ends: the queue's own cost,
+// without rules, taint or alerts.
+func consume(ctx context.Context, q *queue.Redis, batch int) error {
+	for ctx.Err() == nil {
+		msgs, err := q.Read(ctx, chain, "raw", batch, 50*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(msgs))
+		for _, m := range msgs {
+			if m.Err != nil {
+				return m.Err
+			}
+			if _, errs := chains.UnmarshalMovements(m.Payloads); errs != nil {
+				return fmt.Errorf("entry %s: %v", m.ID, errs)
+			}
+			ids = append(ids, m.ID)
+		}
+		if err := q.Ack(ctx, chain, ids...); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -81,20 +81,28 @@ func (q *Memory) Record(_ context.Context, chain string, n uint64) (Record, bool
 }
 
 // Append implements Journal.
-func (q *Memory) Append(_ context.Context, chain string, expect Tip, rec Record, depth int) error {
+func (q *Memory) Append(ctx context.Context, chain string, expect Tip, rec Record, depth int) error {
+	return q.AppendBlocks(ctx, chain, expect, []Record{rec}, depth)
+}
+
+// AppendBlocks implements Journal.
+func (q *Memory) AppendBlocks(_ context.Context, chain string, expect Tip, recs []Record,
+	depth int) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	c := q.chain(chain)
 	if c.tip != expect {
 		return ErrConflict
 	}
-	c.publish(rec.Payloads)
-	rec.Payloads = clonePayloads(rec.Payloads)
-	c.records[rec.Number] = rec
-	if depth > 0 && rec.Number >= uint64(depth) {
-		delete(c.records, rec.Number-uint64(depth))
+	for _, rec := range recs {
+		c.publish(rec.Payloads)
+		rec.Payloads = clonePayloads(rec.Payloads)
+		c.records[rec.Number] = rec
+		if depth > 0 && rec.Number >= uint64(depth) {
+			delete(c.records, rec.Number-uint64(depth))
+		}
+		c.tip = rec.Tip()
 	}
-	c.tip = rec.Tip()
 	return nil
 }
 

@@ -70,6 +70,9 @@ type Journal interface {
 	// and the records of the depth-1 blocks before it; all or nothing. ErrConflict if the
 	// cursor is not expect.
 	Append(ctx context.Context, chain string, expect Tip, rec Record, depth int) error
+	// AppendBlocks appends recs in order, as Append would one after another from expect,
+	// in one step: all or nothing. ErrConflict if the cursor is not expect.
+	AppendBlocks(ctx context.Context, chain string, expect Tip, recs []Record, depth int) error
 	// Rollback publishes removed (the orphaned blocks' movements marked removed), forgets
 	// the records above to, and moves the cursor from expect back to to; all or nothing.
 	Rollback(ctx context.Context, chain string, expect, to Tip, removed [][]byte) error

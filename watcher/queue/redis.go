@@ -75,19 +75,27 @@ elseif cur[1] then
 end
 `
 
-// appendScript: KEYS stream, tip, record, old record; ARGV expect(valid, number, hash),
-// new (number, hash), record header, drop-old flag, then per entry its length prefix and
-// the entry. The record is the header followed by the prefixed entries (record.go).
+// appendScript: KEYS stream, tip, then per block its record and the record it drops; ARGV
+// expect(valid, number, hash), then per block: number, hash, record header, drop-old flag,
+// entry count n, and n × (length prefix, entry). A record is its header followed by the
+// prefixed entries (record.go). All blocks or none.
 var appendScript = redis.NewScript(casTip + `
-local rec = {ARGV[6]}
-for i = 8, #ARGV, 2 do
-  redis.call('XADD', KEYS[1], '*', 'b', ARGV[i + 1])
-  rec[#rec + 1] = ARGV[i]
-  rec[#rec + 1] = ARGV[i + 1]
+local a = 4
+local number, hash
+for k = 3, #KEYS, 2 do
+  number, hash = ARGV[a], ARGV[a + 1]
+  local rec, drop, n = {ARGV[a + 2]}, ARGV[a + 3], tonumber(ARGV[a + 4])
+  a = a + 5
+  for i = 1, n do
+    redis.call('XADD', KEYS[1], '*', 'b', ARGV[a + 1])
+    rec[#rec + 1] = ARGV[a]
+    rec[#rec + 1] = ARGV[a + 1]
+    a = a + 2
+  end
+  redis.call('SET', KEYS[k], table.concat(rec))
+  if drop == '1' then redis.call('DEL', KEYS[k + 1]) end
 end
-redis.call('SET', KEYS[3], table.concat(rec))
-if ARGV[7] == '1' then redis.call('DEL', KEYS[4]) end
-redis.call('HSET', KEYS[2], 'number', ARGV[4], 'hash', ARGV[5])
+redis.call('HSET', KEYS[2], 'number', number, 'hash', hash)
 return 'OK'
 `)
 
@@ -155,20 +163,37 @@ func (q *Redis) Record(ctx context.Context, chain string, n uint64) (Record, boo
 // Append implements Journal.
 func (q *Redis) Append(ctx context.Context, chain string, expect Tip, rec Record,
 	depth int) error {
-	cs := chunks(rec.Payloads)
-	b := recordHeader(rec.Hash, rec.ParentHash, len(cs))
-	dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
-	if depth > 0 && rec.Number >= uint64(depth) {
-		dropOld, old = "1", q.recordKey(chain, rec.Number-uint64(depth))
+	return q.AppendBlocks(ctx, chain, expect, []Record{rec}, depth)
+}
+
+// AppendBlocks implements Journal with one script call.
+func (q *Redis) AppendBlocks(ctx context.Context, chain string, expect Tip, recs []Record,
+	depth int) error {
+	if len(recs) == 0 {
+		return nil
 	}
-	args := append(tipArgs(expect), strconv.FormatUint(rec.Number, 10), rec.Hash, b, dropOld)
-	for _, c := range cs {
-		e := encodeEntry(c)
-		args = append(args, entryPrefix(e), e)
+	keys := []string{q.StreamKey(chain), q.key(chain, "tip")}
+	args := tipArgs(expect)
+	for _, rec := range recs {
+		cs := chunks(rec.Payloads)
+		dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
+		if depth > 0 && rec.Number >= uint64(depth) {
+			dropOld, old = "1", q.recordKey(chain, rec.Number-uint64(depth))
+		}
+		keys = append(keys, q.recordKey(chain, rec.Number), old)
+		args = append(args, strconv.FormatUint(rec.Number, 10), rec.Hash,
+			recordHeader(rec.Hash, rec.ParentHash, len(cs)), dropOld, len(cs))
+		for _, c := range cs {
+			e := encodeEntry(c)
+			args = append(args, entryPrefix(e), e)
+		}
 	}
-	keys := []string{q.StreamKey(chain), q.key(chain, "tip"), q.recordKey(chain, rec.Number), old}
 	if err := scriptErr(appendScript.Run(ctx, q.rdb, keys, args...).Err()); err != nil {
-		return fmt.Errorf("append block %d of %s: %w", rec.Number, chain, err)
+		if len(recs) == 1 {
+			return fmt.Errorf("append block %d of %s: %w", recs[0].Number, chain, err)
+		}
+		return fmt.Errorf("append blocks %d-%d of %s: %w", recs[0].Number,
+			recs[len(recs)-1].Number, chain, err)
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
 		{"records kept to depth", testRecords},
 		{"binary payloads byte for byte", testBinaryPayloads},
 		{"a large block split into entries", testLargeBlock},
+		{"several blocks in one call", testAppendBlocks},
 		{"rollback", testRollback},
 		{"ordering per chain", testOrderingPerChain},
 		{"consumer killed mid-batch", testKilledConsumer},
@@ -177,6 +178,40 @@ func testCursorCAS(t *testing.T, q Queue) {
 	wantBacklog(t, q, chain, 2)
 	ms := readAll(t, q, chain, "w", 2)
 	wantStrings(t, payloads(t, ms), "1a", "1b", "2a", "2b")
+}
+
+// testAppendBlocks: AppendBlocks publishes blocks in order as Appends would, all or nothing.
+func testAppendBlocks(t *testing.T, q Queue) {
+	ctx := context.Background()
+	if err := q.AppendBlocks(ctx, chain, queue.Tip{}, []queue.Record{record(1, "1a"),
+		record(2, "2a", "2b"), record(3, "3a")}, 3); err != nil {
+		t.Fatal(err)
+	}
+	tip3 := queue.Tip{Number: 3, Hash: "0xh3", Valid: true}
+	if tip, _ := q.Tip(ctx, chain); tip != tip3 {
+		t.Fatalf("tip %+v, want %+v", tip, tip3)
+	}
+	// A retried call from the cursor before: nothing is published, not even the block
+	// that would follow the cursor.
+	err := q.AppendBlocks(ctx, chain, queue.Tip{Number: 2, Hash: "0xh2", Valid: true},
+		[]queue.Record{record(3, "dup"), record(4, "dup")}, 3)
+	if !errors.Is(err, queue.ErrConflict) {
+		t.Fatalf("append blocks on a stale tip: %v, want ErrConflict", err)
+	}
+	if tip, _ := q.Tip(ctx, chain); tip != tip3 {
+		t.Fatalf("tip %+v after a conflict, want %+v", tip, tip3)
+	}
+	if err := q.AppendBlocks(ctx, chain, tip3, []queue.Record{record(4, "4a"),
+		record(5, "5a")}, 3); err != nil {
+		t.Fatal(err)
+	}
+	ms := readAll(t, q, chain, "w", 5)
+	wantStrings(t, payloads(t, ms), "1a", "2a", "2b", "3a", "4a", "5a")
+	for n, want := range map[uint64]bool{1: false, 2: false, 3: true, 4: true, 5: true} {
+		if _, ok, _ := q.Record(ctx, chain, n); ok != want {
+			t.Fatalf("record %d kept: %v, want %v (depth 3)", n, ok, want)
+		}
+	}
 }
 
 func testRecords(t *testing.T, q Queue) {
