@@ -80,3 +80,80 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
+
+// AppendJSONL appends the extract schema's object for m: AppendTransferJSONL for EVM
+// movements, AppendUTXOJSONL for Bitcoin transactions.
+func AppendJSONL(dst []byte, m *Movement) ([]byte, error) {
+	if m.Kind == KindUTXO {
+		return AppendUTXOJSONL(dst, m)
+	}
+	return AppendTransferJSONL(dst, m)
+}
+
+// AppendUTXOJSONL appends the extract schema's object for a Bitcoin transaction, followed
+// by a newline:
+//
+//	{"chain":…,"block":N,"block_hash":…,"time":…,"tx":…,"position":"tx","kind":"utxo",
+//	 "inputs":[{"address":…,"amount":"<sat>","prev_tx":…,"prev_index":N} | {"coinbase":true}],
+//	 "outputs":[{"index":N,"address":…,"amount":"<sat>"[,"script_type":… if no address]}]}
+func AppendUTXOJSONL(dst []byte, m *Movement) ([]byte, error) {
+	if len(m.Outputs) == 0 {
+		return dst, errors.New("transaction without outputs")
+	}
+	dst = append(dst, `{"chain":`...)
+	dst = appendJSONString(dst, m.Chain)
+	dst = append(dst, `,"block":`...)
+	dst = strconv.AppendUint(dst, m.Block.Number, 10)
+	dst = append(dst, `,"block_hash":`...)
+	dst = appendJSONString(dst, m.Block.Hash)
+	dst = append(dst, `,"time":"`...)
+	dst = m.Block.Time.UTC().AppendFormat(dst, time.RFC3339)
+	dst = append(dst, `","tx":`...)
+	dst = appendJSONString(dst, m.Tx)
+	dst = append(dst, `,"position":`...)
+	dst = appendJSONString(dst, m.Position)
+	dst = append(dst, `,"kind":"utxo","inputs":[`...)
+	for i, l := range m.Inputs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if l.Coinbase {
+			dst = append(dst, `{"coinbase":true}`...)
+			continue
+		}
+		if l.Amount == nil {
+			return dst, errors.New("input without amount")
+		}
+		dst = append(dst, `{"address":`...)
+		dst = appendJSONString(dst, l.Address)
+		dst = append(dst, `,"amount":"`...)
+		dst = l.Amount.Append(dst, 10)
+		dst = append(dst, `","prev_tx":`...)
+		dst = appendJSONString(dst, l.PrevTx)
+		dst = append(dst, `,"prev_index":`...)
+		dst = strconv.AppendUint(dst, uint64(l.PrevIndex), 10)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `],"outputs":[`...)
+	for i, l := range m.Outputs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if l.Amount == nil {
+			return dst, errors.New("output without amount")
+		}
+		dst = append(dst, `{"index":`...)
+		dst = strconv.AppendUint(dst, uint64(l.Index), 10)
+		dst = append(dst, `,"address":`...)
+		dst = appendJSONString(dst, l.Address)
+		dst = append(dst, `,"amount":"`...)
+		dst = l.Amount.Append(dst, 10)
+		dst = append(dst, '"')
+		if l.Address == "" {
+			dst = append(dst, `,"script_type":`...)
+			dst = appendJSONString(dst, l.ScriptType)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}\n"...), nil
+}

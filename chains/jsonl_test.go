@@ -3,6 +3,7 @@ package chains
 import (
 	"encoding/json"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,6 +30,35 @@ func TestAppendTransferJSONL(t *testing.T) {
 	}
 	if _, err := AppendTransferJSONL(nil, &Movement{}); err == nil {
 		t.Fatal("want an error for a movement without legs")
+	}
+}
+
+func TestAppendUTXOJSONL(t *testing.T) {
+	m := &Movement{Chain: "bitcoin", Block: BlockRef{Number: 50001, Hash: "00ab",
+		Time: time.Unix(1270917100, 0)}, Tx: "7940", Position: PositionTx, Kind: KindUTXO,
+		Inputs: []Leg{{Address: "1Do", Asset: AssetNative, Amount: big.NewInt(5e9),
+			PrevTx: "76a8", PrevIndex: 3}},
+		Outputs: []Leg{{Address: "1Ha", Asset: AssetNative, Amount: big.NewInt(4e9),
+			ScriptType: "pubkeyhash"}, {Asset: AssetNative, Amount: big.NewInt(0), Index: 1,
+			ScriptType: "nulldata"}}}
+	got, err := AppendJSONL(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"chain":"bitcoin","block":50001,"block_hash":"00ab","time":"2010-04-10T16:31:40Z",` +
+		`"tx":"7940","position":"tx","kind":"utxo","inputs":[{"address":"1Do",` +
+		`"amount":"5000000000","prev_tx":"76a8","prev_index":3}],"outputs":[{"index":0,` +
+		`"address":"1Ha","amount":"4000000000"},{"index":1,"address":"","amount":"0",` +
+		`"script_type":"nulldata"}]}` + "\n"
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	coinbase := *m
+	coinbase.Inputs = []Leg{{Asset: AssetNative, Amount: new(big.Int), Coinbase: true}}
+	got, err = AppendJSONL(nil, &coinbase)
+	if err != nil || !json.Valid(got) || !strings.Contains(string(got),
+		`"inputs":[{"coinbase":true}]`) {
+		t.Fatalf("coinbase: %s, %v", got, err)
 	}
 }
 

@@ -13,7 +13,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/bitcoin/bitcointest"
 )
+
+const repoRoot = "../.."
 
 // etlTx is a transaction as bitcoin-etl exports it, with the fields flowwatch carries.
 type etlTx struct {
@@ -120,7 +123,7 @@ func readETL(t *testing.T, path string, enriched bool) []etlTx {
 // value of the output they spend (from getrawtransaction), input value and fee.
 func TestBitcoinETLFixtures(t *testing.T) {
 	ctx := context.Background()
-	node, url := newFixtureNode(t)
+	node, url := bitcointest.NewNode(t, repoRoot)
 	src, err := Dial(ctx, url, Options{Logger: zaptest.NewLogger(t), OutputCache: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +142,7 @@ func TestBitcoinETLFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			want := readETL(t, filepath.Join(fixturesDir(t), tt.dir, "expected_transactions.json"),
+			want := readETL(t, filepath.Join(bitcointest.FixturesDir(t, repoRoot), tt.dir, "expected_transactions.json"),
 				tt.enriched)
 			var got []etlTx
 			for _, n := range tt.blocks {
@@ -163,9 +166,8 @@ func TestBitcoinETLFixtures(t *testing.T) {
 			}
 		})
 	}
-	if node.calls["getrawtransaction"] < 3 {
-		t.Fatalf("inputs resolved with %d getrawtransaction calls, want one per spent tx",
-			node.calls["getrawtransaction"])
+	if n := node.Calls("getrawtransaction"); n < 3 {
+		t.Fatalf("inputs resolved with %d getrawtransaction calls, want one per spent tx", n)
 	}
 	if head, err := src.Head(ctx); err != nil || head != 500000 {
 		t.Fatalf("head %d, %v", head, err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowwatch/flowwatch/chains/bitcoin/bitcointest"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 )
 
@@ -90,5 +91,49 @@ func TestExtractDevChain(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestExtractBitcoin: extract --chain bitcoin writes one object per transaction of the
+// recorded mainnet blocks 50001-50002, inputs resolved to the outputs they spend.
+func TestExtractBitcoin(t *testing.T) {
+	_, url := bitcointest.NewNode(t, "../..")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"extract", "--chain", "bitcoin", "--rpc", url, "--from", "50001",
+		"--to", "50002"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want the 4 transactions:\n%s", len(lines), stdout.String())
+	}
+	want := `{"chain":"bitcoin","block":50001,"block_hash":"000000001c920d495e1eeef2452b6d1c6c229a91` +
+		`9b28196c103ecffebabee141","time":"2010-04-10T16:31:40Z","tx":"f84761459a00c6df3176ae5d9` +
+		`4c99e69f25100d09548e5686bd0c354bb8cc60a","position":"tx","kind":"utxo","inputs":[{"addr` +
+		`ess":"18dxbN6m8zxieN8F9BchXmhbeXUdFLr8fD","amount":"5000000000","prev_tx":"0d37522b89f9` +
+		`91f8433b80f709ad31862a54435cd003f25732fe405e9db93216","prev_index":0}],"outputs":[`
+	if !strings.HasPrefix(lines[2], want) {
+		t.Fatalf("third transaction:\n got %s\nwant %s…", lines[2], want)
+	}
+	if !strings.Contains(lines[0], `"inputs":[{"coinbase":true}]`) {
+		t.Fatalf("coinbase not marked: %s", lines[0])
+	}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"bad network", []string{"--network", "moonnet"}, "unknown bitcoin network"},
+		{"bad url", []string{"--rpc", "ftp://x"}, "want http://user:pass@host:port"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"extract", "--chain", "bitcoin", "--rpc", url, "--from", "1"},
+			tt.args...)
+		if code := run(args, &stdout, &stderr); code == 0 ||
+			!strings.Contains(stderr.String(), tt.wantErr) {
+			t.Errorf("%s: exit %d, stderr %q; want an error with %q", tt.name, code,
+				stderr.String(), tt.wantErr)
+		}
 	}
 }

@@ -1,4 +1,6 @@
-package bitcoin
+// Package bitcointest serves bitcoin-etl's recorded mainnet node responses over JSON-RPC,
+// for tests of the Bitcoin source and of the commands that use it.
+package bitcointest
 
 import (
 	"encoding/json"
@@ -7,14 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-func fixturesDir(t testing.TB) string {
+// FixturesDir returns the folder of bitcoin-etl's recorded blocks: ../shared/fixtures beside
+// the checkout, or $FLOWWATCH_FIXTURES. root is the path from the test's package to the
+// repository.
+func FixturesDir(t testing.TB, root string) string {
 	t.Helper()
 	dir := os.Getenv("FLOWWATCH_FIXTURES")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures")
+		dir = filepath.Join(root, "..", "shared", "fixtures")
 	}
 	dir = filepath.Join(dir, "bitcoin-etl", "tests", "resources", "test_export_blocks_job",
 		"bitcoin")
@@ -25,33 +31,42 @@ func fixturesDir(t testing.TB) string {
 	return dir
 }
 
-// fixtureNode is a bitcoind JSON-RPC 1.0 endpoint answering from bitcoin-etl's recorded
+// Node is a bitcoind JSON-RPC 1.0 endpoint answering from bitcoin-etl's recorded
 // responses (files rpc_response_<method>_<args>.json holding the bare result), from every
 // fixture folder. It has a transaction index (getrawtransaction works) and is too old for
 // getblock verbosity 3, as the node they were recorded from. Node errors are answered as
 // bitcoind does: HTTP 500 with the error in the body.
-type fixtureNode struct {
-	t     testing.TB
-	dirs  []string
+type Node struct {
+	dirs []string
+
+	mu    sync.Mutex
 	calls map[string]int
 }
 
-func newFixtureNode(t testing.TB) (*fixtureNode, string) {
-	root := fixturesDir(t)
-	entries, err := os.ReadDir(root)
+// NewNode starts a node for the test and returns it and its URL (with credentials).
+func NewNode(t testing.TB, root string) (*Node, string) {
+	fixtures := FixturesDir(t, root)
+	entries, err := os.ReadDir(fixtures)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fixtureNode{t: t, calls: map[string]int{}}
+	n := &Node{calls: map[string]int{}}
 	for _, e := range entries {
-		n.dirs = append(n.dirs, filepath.Join(root, e.Name()))
+		n.dirs = append(n.dirs, filepath.Join(fixtures, e.Name()))
 	}
 	srv := httptest.NewServer(n)
 	t.Cleanup(srv.Close)
 	return n, "http://user:pass@" + strings.TrimPrefix(srv.URL, "http://")
 }
 
-func (n *fixtureNode) file(name string) (json.RawMessage, bool) {
+// Calls returns how many times method was called.
+func (n *Node) Calls(method string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.calls[method]
+}
+
+func (n *Node) file(name string) (json.RawMessage, bool) {
 	for _, d := range n.dirs {
 		if b, err := os.ReadFile(filepath.Join(d, name)); err == nil {
 			return b, true
@@ -60,7 +75,8 @@ func (n *fixtureNode) file(name string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-func (n *fixtureNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Method string            `json:"method"`
 		Params []json.RawMessage `json:"params"`
@@ -70,7 +86,9 @@ func (n *fixtureNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	n.mu.Lock()
 	n.calls[req.Method]++
+	n.mu.Unlock()
 	arg := func(i int) string {
 		if i >= len(req.Params) {
 			return ""
