@@ -23,6 +23,7 @@ type rpcBlock struct {
 	PreviousHash string  `json:"previousblockhash"`
 	Time         *int64  `json:"time"`
 	Tx           []rpcTx `json:"tx"`
+	RawTx        []rpcTx `json:"rawtx"` // btcd names the verbose transactions so
 }
 
 // rpcTx is a transaction as getblock (verbosity 2 and 3) and getrawtransaction (verbose)
@@ -155,6 +156,9 @@ func decodeBlock(raw json.RawMessage, chain string, params *chaincfg.Params,
 	var b rpcBlock
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("decode block: %w", err)
+	}
+	if len(b.Tx) == 0 {
+		b.Tx = b.RawTx
 	}
 	if b.Height == nil || b.Time == nil || len(b.Hash) != 64 || len(b.Tx) == 0 {
 		return nil, errors.New("decode block: missing hash, height, time or transactions")

@@ -131,7 +131,7 @@ func TestNewNeedsPrevouts(t *testing.T) {
 		{"old bitcoind without txindex", scriptedNode{"getnetworkinfo": info(
 			`{"version":220000,"subversion":"/Satoshi:22.0.0/"}`),
 			"getrawtransaction": noIndex}, 0, "txindex=1"},
-		{"no getnetworkinfo", scriptedNode{}, 0, "getnetworkinfo"},
+		{"no getnetworkinfo, no getrawtransaction", scriptedNode{}, 0, "no transaction index"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,21 +31,21 @@ var _ caller = (*client)(nil)
 // Dial connects to the node at rawURL (http://user:pass@host:port; https for TLS) and
 // returns a Source over it.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Source, error) {
-	c, err := newClient(rawURL)
+	c, err := newClient(rawURL, opts.Certificates)
 	if err != nil {
 		return nil, err
 	}
 	return New(ctx, c, opts)
 }
 
-func newClient(rawURL string) (*client, error) {
+func newClient(rawURL string, certs []byte) (*client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("bitcoin rpc url: want http://user:pass@host:port")
 	}
 	pass, _ := u.User.Password()
 	cfg := &rpcclient.ConnConfig{Host: u.Host + u.Path, User: u.User.Username(), Pass: pass,
-		HTTPPostMode: true, DisableTLS: u.Scheme == "http"}
+		HTTPPostMode: true, DisableTLS: u.Scheme == "http", Certificates: certs}
 	c, err := rpcclient.New(cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bitcoin rpc %s: %w", u.Host, err)

@@ -35,6 +35,9 @@ type Options struct {
 	Inflight int
 	// OutputCache bounds the cache of recent outputs; < 0: none.
 	OutputCache int
+	// Certificates (PEM) are trusted for an https URL, for btcd's self-signed RPC
+	// certificate; nil: the system's roots.
+	Certificates []byte
 	Logger      *zap.Logger
 }
 
@@ -98,12 +101,13 @@ func New(ctx context.Context, rpc caller, opts Options) (*Source, error) {
 		Version    int    `json:"version"`
 		Subversion string `json:"subversion"`
 	}
-	raw, err := rpc.Call(ctx, "getnetworkinfo")
+	raw, err := rpc.Call(ctx, "getnetworkinfo") // btcd has none: a node of another kind
 	if err == nil {
-		err = json.Unmarshal(raw, &info)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("getnetworkinfo: %w", err)
+		if err := json.Unmarshal(raw, &info); err != nil {
+			return nil, fmt.Errorf("getnetworkinfo: %w", err)
+		}
+	} else if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	if strings.Contains(info.Subversion, "Satoshi") && info.Version >= 230000 {
 		s.verbosity = 3
@@ -113,7 +117,7 @@ func New(ctx context.Context, rpc caller, opts Options) (*Source, error) {
 	// Ask for a transaction that does not exist: the error says whether the node has a
 	// transaction index to look the others up in.
 	_, err = rpc.Call(ctx, "getrawtransaction", strings.Repeat("0", 64), 1)
-	if err == nil || !strings.Contains(err.Error(), "txindex") {
+	if err == nil || isNoSuchTx(err) {
 		s.log.Info("prevouts from getrawtransaction", zap.String("node", info.Subversion))
 		return s, nil
 	}
@@ -121,6 +125,15 @@ func New(ctx context.Context, rpc caller, opts Options) (*Source, error) {
 		"no getblock verbosity 3 (bitcoind 23 or later) and no transaction index for "+
 		"getrawtransaction (start it with txindex=1, or btcd with --txindex): %w",
 		info.Subversion, err)
+}
+
+// isNoSuchTx: the node looked the transaction up in its index and found nothing (bitcoind
+// with txindex; btcd with --txindex), rather than having no index to look in.
+func isNoSuchTx(err error) bool {
+	s := err.Error()
+	return !strings.Contains(s, "txindex") && (strings.Contains(s, "No such mempool or "+
+		"blockchain transaction") || strings.Contains(s, "No information available about "+
+		"transaction"))
 }
 
 // Close releases the connection to the node.
