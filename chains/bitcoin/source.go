@@ -38,7 +38,7 @@ type Options struct {
 	// Certificates (PEM) are trusted for an https URL, for btcd's self-signed RPC
 	// certificate; nil: the system's roots.
 	Certificates []byte
-	Logger      *zap.Logger
+	Logger       *zap.Logger
 }
 
 func (o *Options) setDefaults() {
