@@ -54,8 +54,11 @@ type Alert struct {
 	Destination Party     `json:"destination"`
 	Asset       string    `json:"asset"`
 	Amount      string    `json:"amount"` // base units, decimal
-	Path        []Hop     `json:"path"`
-	Explorer    string    `json:"explorer,omitempty"` // link to the transaction
+	// TaintedAmount is the part of Amount that is watched funds, when the rule's taint
+	// model (haircut) says it is not all of it.
+	TaintedAmount string `json:"tainted_amount,omitempty"`
+	Path          []Hop  `json:"path"`
+	Explorer      string `json:"explorer,omitempty"` // link to the transaction
 }
 
 // AlertID returns the stable id of the alert a rule raises on a movement.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -133,26 +134,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 			&alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}}
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	store := taint.NewRedis(rdb, prefix)
-	poller, err := NewPoller(src, q, q, PollerOptions{Chain: "dev", StartBlock: 1,
-		PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := NewWorker(q, q, lists, store, rs, pipeline, WorkerOptions{Name: "w1",
-		Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	g, runCtx := errgroup.WithContext(runCtx)
-	g.Go(func() error { return poller.Run(runCtx) })
-	g.Go(func() error { return worker.Run(runCtx) })
-	defer func() {
-		cancel()
-		if err := g.Wait(); err != context.Canceled {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	startPipeline(t, src, q, store, lists, rs, pipeline, "dev", 1)
 
 	fresh := func(i int) (*ecdsaKey, common.Address) {
 		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte{byte(i), 'f'}))
@@ -262,6 +244,33 @@ func waitSettled(t *testing.T, src *ethereum.Source, q testQueue, chain string) 
 		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
 	}
 	t.Fatal("the pipeline did not settle on the head")
+}
+
+// startPipeline runs a poller of chain from start and one worker until the test ends.
+func startPipeline(t *testing.T, src chains.Source, q *queue.Redis, store taint.Store,
+	lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string, start uint64) {
+	t.Helper()
+	log := zaptest.NewLogger(t)
+	poller, err := NewPoller(src, q, q, PollerOptions{Chain: chain, StartBlock: start,
+		PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := NewWorker(q, q, lists, store, rs, pipeline, WorkerOptions{Name: "w1",
+		Chains: []string{chain}, Block: 20 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return poller.Run(ctx) })
+	g.Go(func() error { return worker.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		if err := g.Wait(); err != context.Canceled {
+			t.Errorf("run: %v", err)
+		}
+	})
 }
 
 func (h *hookReceiver) alerts() []alerting.Alert {

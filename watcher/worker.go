@@ -386,7 +386,7 @@ func (w *Worker) decode(chain string, msg queue.Message) (ms []chains.Movement, 
 func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
 	addrs := make([]string, 0, 2*len(ms))
 	for i := range ms {
-		addrs = append(addrs, ms[i].Inputs[0].Address, ms[i].Outputs[len(ms[i].Outputs)-1].Address)
+		addrs = append(addrs, rules.Keys(&ms[i])...)
 	}
 	taints, err := w.cache.lookup(ctx, w.store, chain, addrs)
 	if err != nil {
@@ -459,19 +459,27 @@ func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
 
 func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 	m := f.Movement
+	out := &m.Outputs[f.Output]
+	position := m.Position
+	if m.Kind == chains.KindUTXO { // a Bitcoin alert names the output that arrived
+		position = chains.PositionVout(out.Index)
+	}
 	a := alerting.Alert{
-		ID:       alerting.AlertID(f.Rule.Name, m.Chain, m.Tx, m.Position),
+		ID:       alerting.AlertID(f.Rule.Name, m.Chain, m.Tx, position),
 		Rule:     f.Rule.Name,
 		Severity: f.Rule.Severity,
 		State:    alerting.StateConfirmed,
 		Chain:    m.Chain, Block: m.Block.Number, BlockHash: m.Block.Hash, Time: m.Block.Time,
-		Tx: m.Tx, Position: m.Position,
+		Tx: m.Tx, Position: position,
 		Source: alerting.Party{Address: f.Root, Entity: f.Source.Entity,
 			Category: f.Source.Category, List: f.Source.List},
 		Destination: alerting.Party{Address: f.Destination, Entity: f.Label.Entity,
 			Category: f.Label.Category, List: f.Label.List},
-		Asset:  m.Outputs[0].Asset,
-		Amount: m.Outputs[0].Amount.String(),
+		Asset:  out.Asset,
+		Amount: out.Amount.String(),
+	}
+	if f.Tainted != nil && f.Tainted.Cmp(out.Amount) != 0 {
+		a.TaintedAmount = f.Tainted.String()
 	}
 	for _, h := range f.Path {
 		a.Path = append(a.Path, alerting.Hop{Block: h.Block, Tx: h.Tx, Position: h.Position,

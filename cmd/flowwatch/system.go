@@ -19,6 +19,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting/file"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/watcher"
 	"github.com/flowwatch/flowwatch/watcher/config"
@@ -169,7 +170,8 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		}
 		route.ByRule[r.Name] = fan
 		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
-			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops})
+			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops,
+			Model: r.Model})
 	}
 	next := alerting.Sequence{route}
 	if audit != nil {
@@ -211,19 +213,31 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 
 func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 	chains.Source, error) {
-	if ch.Family != chains.FamilyEVM {
-		return nil, fmt.Errorf("chain %s: the %s source is not built yet", ch.Name, ch.Family)
-	}
 	mode, err := ethereum.ParseTraceMode(ch.Traces)
 	if err != nil {
 		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	}
+	var certs []byte
+	if ch.CACert != "" {
+		if certs, err = os.ReadFile(ch.CACert); err != nil {
+			return nil, fmt.Errorf("chain %s: ca_cert: %w", ch.Name, err)
+		}
 	}
 	// Every RPC URL of the chain is an endpoint; calls fail over from one to the next.
 	srcs := make([]chains.Source, 0, len(ch.RPC))
 	names := make([]string, 0, len(ch.RPC))
 	for i, url := range ch.RPC {
-		src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: ch.Name, Traces: mode,
-			Logger: log})
+		var src interface {
+			chains.Source
+			Close()
+		}
+		if ch.Family == chains.FamilyBitcoin {
+			src, err = bitcoin.Dial(ctx, url, bitcoin.Options{Chain: ch.Name,
+				Network: ch.Network, Certificates: certs, Logger: log})
+		} else {
+			src, err = ethereum.Dial(ctx, url, ethereum.Options{Chain: ch.Name, Traces: mode,
+				Logger: log})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("chain %s: rpc[%d]: %w", ch.Name, i, err)
 		}

@@ -68,6 +68,9 @@ type Chain struct {
 	PollInterval  time.Duration `yaml:"poll_interval"`
 	Traces        string        `yaml:"traces"`
 	Explorer      string        `yaml:"explorer"` // transaction URL prefix
+	// CACert is a PEM file of certificates to trust for https RPC URLs (btcd's rpc.cert);
+	// relative to the config file.
+	CACert string `yaml:"ca_cert"`
 }
 
 // List is a watchlist or label file (CSV: chain,address,role,category,entity,source,
@@ -83,7 +86,10 @@ type Rule struct {
 	Sources      []string `yaml:"sources"` // source categories; empty: any
 	Destinations []string `yaml:"destinations"`
 	MaxHops      int      `yaml:"max_hops"`
-	Sinks        []string `yaml:"sinks"`
+	// Model is how taint spreads through Bitcoin transactions: poison (default) or
+	// haircut.
+	Model string   `yaml:"model"`
+	Sinks []string `yaml:"sinks"`
 }
 
 // Sink is an alert destination.
@@ -113,6 +119,11 @@ func Load(path string) (*Config, error) {
 	for i := range c.Lists {
 		if !filepath.IsAbs(c.Lists[i].Path) {
 			c.Lists[i].Path = filepath.Join(filepath.Dir(path), c.Lists[i].Path)
+		}
+	}
+	for i := range c.Chains {
+		if p := c.Chains[i].CACert; p != "" && !filepath.IsAbs(p) {
+			c.Chains[i].CACert = filepath.Join(filepath.Dir(path), p)
 		}
 	}
 	return c, nil
@@ -284,6 +295,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.destinations: empty", key)
 		case r.MaxHops < 1:
 			return fmt.Errorf("%s.max_hops: %d, want at least 1", key, r.MaxHops)
+		case r.Model != "" && r.Model != "poison" && r.Model != "haircut":
+			return fmt.Errorf("%s.model: %q, want poison or haircut", key, r.Model)
 		case len(r.Sinks) == 0:
 			return fmt.Errorf("%s.sinks: empty", key)
 		}

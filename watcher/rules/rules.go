@@ -42,6 +42,9 @@ type Taint struct {
 	Path []Hop
 	// By is the key of the movement that created the taint (to undo it on a reorg).
 	By string
+	// Amount is, for a tainted Bitcoin output, the part of its value that is tainted by
+	// the haircut model; nil means all of it (and for addresses on account chains).
+	Amount *big.Int
 }
 
 // Rule is one alerting rule.
@@ -55,7 +58,19 @@ type Rule struct {
 	// MaxHops is how far from the source a destination may be: 1 alerts on direct
 	// payments only.
 	MaxHops int
+	// Model is how taint spreads through a Bitcoin transaction: ModelPoison (default) or
+	// ModelHaircut.
+	Model string
 }
+
+// Taint models.
+const (
+	// ModelPoison: any tainted input taints every output fully.
+	ModelPoison = "poison"
+	// ModelHaircut: each output carries the tainted share of the inputs' value in
+	// proportion to its own value.
+	ModelHaircut = "haircut"
+)
 
 // Validate reports what is wrong with the rule, naming the field.
 func (r *Rule) Validate() error {
@@ -66,6 +81,8 @@ func (r *Rule) Validate() error {
 		return fmt.Errorf("rule %s: destinations: empty", r.Name)
 	case r.MaxHops < 1:
 		return fmt.Errorf("rule %s: max_hops %d: want at least 1", r.Name, r.MaxHops)
+	case r.Model != "" && r.Model != ModelPoison && r.Model != ModelHaircut:
+		return fmt.Errorf("rule %s: model %q: want poison or haircut", r.Name, r.Model)
 	}
 	return nil
 }
@@ -87,6 +104,10 @@ type Finding struct {
 	Destination string
 	Label       Label
 	Path        []Hop // from the source to the destination, the last hop included
+	// Output is the index in Movement.Outputs of the output that reached the destination.
+	Output int
+	// Tainted is how much of that output's amount is watched funds under the rule's model.
+	Tainted *big.Int
 }
 
 // NewTaint is taint to store on an address.
@@ -105,8 +126,14 @@ type Decision struct {
 // it did is the caller's (it knows what was stored and raised).
 func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	var d Decision
-	if m.Removed || len(m.Inputs) != 1 || len(m.Outputs) != 1 {
-		return d // UTXO movements arrive with the Bitcoin issue
+	if m.Removed {
+		return d
+	}
+	if m.Kind == chains.KindUTXO {
+		return evaluateUTXO(rs, m, v)
+	}
+	if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+		return d
 	}
 	from, to := m.Inputs[0].Address, m.Outputs[0].Address
 	origin, ok := originOf(from, v)
@@ -131,7 +158,8 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 		maxHops = max(maxHops, r.MaxHops)
 		if labelled && slices.Contains(r.Destinations, label.Category) {
 			d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
-				Source: origin.Source, Destination: to, Label: label, Path: path})
+				Source: origin.Source, Destination: to, Label: label, Path: path,
+				Tainted: new(big.Int).Set(m.Outputs[0].Amount)})
 		}
 	}
 	// Following goes on through unlabelled addresses only: a service (exchange, mixer,

@@ -10,17 +10,20 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
-// The stored form of a taint (version 1):
+// The stored form of a taint (version 2):
 //
-//	0x01, str root, str entity, str category, str list, str by, uvarint n, n × hop
+//	0x02, str root, str entity, str category, str list, str by, uvarint n, n × hop,
+//	byte has-amount, [amount]
 //	hop: str chain, uvarint block, str tx, str position, str from, str to, str asset,
 //	     amount (length-prefixed big-endian bytes)
 //
 // Every input address of every movement is looked up, so decoding is on the workers' hot
 // path; the binary form decodes several times faster than the JSON one that earlier
-// versions wrote, which still decodes.
+// versions wrote, which still decodes, as does version 1 (version 2 without the trailing
+// tainted amount).
 const (
-	taintVersion   = 1
+	taintVersion1  = 1
+	taintVersion   = 2
 	minHopBytes    = 8
 	maxAmountBytes = 64
 )
@@ -44,6 +47,14 @@ func encode(t rules.Taint) ([]byte, error) {
 			return nil, fmt.Errorf("encode taint: %w", err)
 		}
 	}
+	if t.Amount == nil {
+		return append(b, 0), nil
+	}
+	b = append(b, 1)
+	b, err := pack.AppendAmount(b, t.Amount)
+	if err != nil {
+		return nil, fmt.Errorf("encode taint: %w", err)
+	}
 	return b, nil
 }
 
@@ -51,7 +62,7 @@ func decode(b []byte) (rules.Taint, error) {
 	if len(b) > 0 && b[0] == '{' {
 		return decodeJSON(b)
 	}
-	if len(b) == 0 || b[0] != taintVersion {
+	if len(b) == 0 || (b[0] != taintVersion && b[0] != taintVersion1) {
 		return rules.Taint{}, fmt.Errorf("decode taint: unknown version")
 	}
 	r := pack.NewReader(b[1:])
@@ -66,6 +77,15 @@ func decode(b []byte) (rules.Taint, error) {
 			h.Tx, h.Position, h.From = r.String(), r.String(), r.String()
 			h.To, h.Asset = r.String(), r.String()
 			h.Amount = r.Amount(maxAmountBytes)
+		}
+	}
+	if b[0] == taintVersion {
+		switch r.Byte() {
+		case 0:
+		case 1:
+			t.Amount = r.Amount(maxAmountBytes)
+		default:
+			r.Fail(fmt.Errorf("bad amount flag"))
 		}
 	}
 	if err := r.Done(); err != nil {

@@ -21,7 +21,24 @@ func sampleTaint() rules.Taint {
 }
 
 func TestTaintCodec(t *testing.T) {
-	give := sampleTaint()
+	withAmount := sampleTaint()
+	withAmount.Amount = big.NewInt(4_750_000)
+	for _, give := range []rules.Taint{sampleTaint(), withAmount} {
+		testRoundTrip(t, give)
+	}
+	// Version 1 (no amount) still decodes.
+	b, err := encode(sampleTaint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte{taintVersion1}, b[1:len(b)-1]...)
+	if got, err := decode(v1); err != nil || !reflect.DeepEqual(got, sampleTaint()) {
+		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+}
+
+func testRoundTrip(t *testing.T, give rules.Taint) {
+	t.Helper()
 	b, err := encode(give)
 	if err != nil {
 		t.Fatal(err)

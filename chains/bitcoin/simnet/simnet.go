@@ -75,12 +75,28 @@ type Node struct {
 // Start starts a node for the test (stopped at its end) with 25 mature outputs to spend.
 func Start(t testing.TB, extraArgs ...string) *Node {
 	t.Helper()
+	return start(t, true, extraArgs)
+}
+
+// StartPeer starts a node with no chain of its own beyond genesis, to connect to another
+// (a node with its own test chain would never agree with it: equal work, other tips).
+func StartPeer(t testing.TB, extraArgs ...string) *Node {
+	t.Helper()
+	return start(t, false, extraArgs)
+}
+
+func start(t testing.TB, chain bool, extraArgs []string) *Node {
+	t.Helper()
 	h, err := rpctest.New(&chaincfg.SimNetParams, nil,
 		append([]string{"--txindex"}, extraArgs...), Btcd(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.SetUp(true, 25); err != nil {
+	mature := uint32(0)
+	if chain {
+		mature = 25
+	}
+	if err := h.SetUp(chain, mature); err != nil {
 		_ = h.TearDown()
 		t.Fatal(err)
 	}
