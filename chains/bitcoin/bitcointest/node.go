@@ -4,6 +4,7 @@ package bitcointest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,6 +39,10 @@ func FixturesDir(t testing.TB, root string) string {
 // bitcoind does: HTTP 500 with the error in the body.
 type Node struct {
 	dirs []string
+	// Modern makes the node answer as bitcoind 23 and later: getblock verbosity 3 with each
+	// input's prevout, scriptPubKey.address instead of addresses[] (none for P2PK), and no
+	// transaction index. The recorded responses are rewritten into that shape.
+	Modern bool
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -109,6 +114,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var name string
 	switch req.Method {
 	case "getnetworkinfo":
+		if n.Modern {
+			reply(json.RawMessage(`{"version":270000,"subversion":"/Satoshi:27.0.0/"}`), 0, "")
+			return
+		}
 		reply(json.RawMessage(`{"version":200000,"subversion":"/Satoshi:0.20.0/"}`), 0, "")
 		return
 	case "getblockcount":
@@ -124,6 +133,22 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, ok := n.file(name)
+	if n.Modern && req.Method == "getrawtransaction" {
+		reply(nil, -5, "No such mempool transaction. Use -txindex or provide a block hash "+
+			"to enable blockchain transaction queries.")
+		return
+	}
+	if ok && n.Modern && req.Method == "getblock" {
+		if arg(1) != "3" {
+			reply(nil, -8, "test node: want verbosity 3")
+			return
+		}
+		var err error
+		if b, err = n.modernBlock(b); err != nil {
+			reply(nil, -1, err.Error())
+			return
+		}
+	}
 	switch {
 	case ok:
 		reply(b, 0, "")
@@ -133,4 +158,51 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(nil, -5, "No such mempool or blockchain transaction. Use gettransaction for "+
 			"wallet transactions.")
 	}
+}
+
+// modernBlock rewrites a recorded verbosity-2 block as bitcoind 23+ answers verbosity 3.
+func (n *Node) modernBlock(raw []byte) (json.RawMessage, error) {
+	var blk map[string]any
+	if err := json.Unmarshal(raw, &blk); err != nil {
+		return nil, err
+	}
+	txs, _ := blk["tx"].([]any)
+	for _, tx := range txs {
+		tx := tx.(map[string]any)
+		for _, v := range tx["vout"].([]any) {
+			modernOutput(v.(map[string]any))
+		}
+		for _, v := range tx["vin"].([]any) {
+			in := v.(map[string]any)
+			txid, ok := in["txid"].(string)
+			if !ok {
+				continue // coinbase
+			}
+			prevRaw, ok := n.file("rpc_response_getrawtransaction_" + txid + ".json")
+			if !ok {
+				return nil, fmt.Errorf("no recorded transaction %s for a prevout", txid)
+			}
+			var prev map[string]any
+			if err := json.Unmarshal(prevRaw, &prev); err != nil {
+				return nil, err
+			}
+			idx := int(in["vout"].(float64))
+			out := prev["vout"].([]any)[idx].(map[string]any)
+			modernOutput(out)
+			delete(out, "n")
+			in["prevout"] = out
+		}
+	}
+	return json.Marshal(blk)
+}
+
+// modernOutput gives an output bitcoind 22+'s shape: address, not addresses[] or reqSigs;
+// no address for P2PK.
+func modernOutput(o map[string]any) {
+	spk := o["scriptPubKey"].(map[string]any)
+	if addrs, ok := spk["addresses"].([]any); ok && len(addrs) == 1 && spk["type"] != "pubkey" {
+		spk["address"] = addrs[0]
+	}
+	delete(spk, "addresses")
+	delete(spk, "reqSigs")
 }
