@@ -150,7 +150,8 @@ type outpoint struct {
 }
 
 // decodeBlock turns a getblock result into movements, one per transaction, in block order.
-// Inputs without a prevout in the response are resolved through resolve.
+// Inputs without a prevout in the response are resolved through resolve. Errors do not
+// name the block: the caller, who asked for it by number, does.
 func decodeBlock(raw json.RawMessage, chain string, params *chaincfg.Params,
 	resolve prevouts) (*chains.Block, error) {
 	var b rpcBlock
@@ -177,19 +178,18 @@ func decodeBlock(raw json.RawMessage, chain string, params *chaincfg.Params,
 	var resolved map[outpoint]output
 	if len(missing) > 0 {
 		if resolve == nil {
-			return nil, fmt.Errorf("block %d: inputs without prevouts and no way to "+
-				"resolve them", ref.Number)
+			return nil, errors.New("inputs without prevouts and no way to resolve them")
 		}
 		var err error
 		if resolved, err = resolve(missing); err != nil {
-			return nil, fmt.Errorf("block %d: resolve prevouts: %w", ref.Number, err)
+			return nil, fmt.Errorf("resolve prevouts: %w", err)
 		}
 	}
 	blk := &chains.Block{Ref: ref, Movements: make([]chains.Movement, 0, len(b.Tx))}
 	for i := range b.Tx {
 		m, err := decodeTx(&b.Tx[i], params, resolved)
 		if err != nil {
-			return nil, fmt.Errorf("block %d tx %d: %w", ref.Number, i, err)
+			return nil, fmt.Errorf("tx %d: %w", i, err)
 		}
 		m.Chain, m.Block, m.TxIndex = chain, ref, uint(i)
 		blk.Movements = append(blk.Movements, m)

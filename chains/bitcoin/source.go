@@ -205,7 +205,7 @@ func (s *Source) Block(ctx context.Context, n uint64) (*chains.Block, error) {
 		return s.resolve(ctx, spends)
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("block %d: %w", n, err)
 	}
 	if b.Ref.Number != n {
 		return nil, fmt.Errorf("getblock %d: the node sent block %d", n, b.Ref.Number)
