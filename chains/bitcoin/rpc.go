@@ -20,13 +20,22 @@ const (
 	retryMax      = 8 * time.Second
 )
 
-// client is a caller over btcd's rpcclient in HTTP POST mode.
+// client is a caller over btcd's rpcclient in HTTP POST mode. Batches go through batch
+// clients of rpcclient's, one per batch in flight, kept for reuse.
 type client struct {
-	c    *rpcclient.Client
-	host string // for errors: never the credentials
+	c       *rpcclient.Client
+	cfg     *rpcclient.ConnConfig
+	host    string // for errors: never the credentials
+	batches chan *rpcclient.Client
 }
 
-var _ caller = (*client)(nil)
+// maxBatchClients bounds the batch clients kept for reuse.
+const maxBatchClients = 16
+
+var (
+	_ caller      = (*client)(nil)
+	_ batchCaller = (*client)(nil)
+)
 
 // Dial connects to the node at rawURL (http://user:pass@host:port; https for TLS) and
 // returns a Source over it.
@@ -50,13 +59,111 @@ func newClient(rawURL string, certs []byte) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bitcoin rpc %s: %w", u.Host, err)
 	}
-	return &client{c: c, host: u.Host}, nil
+	return &client{c: c, cfg: cfg, host: u.Host,
+		batches: make(chan *rpcclient.Client, maxBatchClients)}, nil
 }
 
-// Close shuts the rpcclient down.
+// Close shuts the rpcclient and its batch clients down.
 func (c *client) Close() {
+	for _, rc := range c.drainBatches() {
+		rc.Shutdown()
+		rc.WaitForShutdown()
+	}
 	c.c.Shutdown()
 	c.c.WaitForShutdown()
+}
+
+func (c *client) drainBatches() []*rpcclient.Client {
+	var out []*rpcclient.Client
+	for {
+		select {
+		case rc := <-c.batches:
+			out = append(out, rc)
+		default:
+			return out
+		}
+	}
+}
+
+// CallBatch implements batchCaller: one HTTP request for all the calls, retried whole
+// when the node says "later"; errs[i] is call i's own error.
+func (c *client) CallBatch(ctx context.Context, method string, params [][]any) (
+	[]json.RawMessage, []error, error) {
+	raws := make([][]json.RawMessage, len(params))
+	for i, ps := range params {
+		for _, p := range ps {
+			b, err := json.Marshal(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			raws[i] = append(raws[i], b)
+		}
+	}
+	var rc *rpcclient.Client
+	select {
+	case rc = <-c.batches:
+	default:
+		var err error
+		if rc, err = rpcclient.NewBatch(c.cfg); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c.host, err)
+		}
+	}
+	defer func() {
+		select {
+		case c.batches <- rc:
+		default:
+			rc.Shutdown()
+		}
+	}()
+	d := retryMin
+	for try := 1; ; try++ {
+		res, errs, err := c.batchOnce(ctx, rc, method, raws)
+		if err == nil || try == retryAttempts || !retryable(err) {
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.host, err)
+			}
+			return res, errs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(d/2 + rand.N(d/2+1)):
+		}
+		d = min(2*d, retryMax)
+	}
+}
+
+func (c *client) batchOnce(ctx context.Context, rc *rpcclient.Client, method string,
+	raws [][]json.RawMessage) ([]json.RawMessage, []error, error) {
+	futures := make([]rpcclient.FutureRawResult, len(raws))
+	for i, ps := range raws {
+		futures[i] = rc.RawRequestAsync(method, ps)
+	}
+	type result struct {
+		res  []json.RawMessage
+		errs []error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_ = rc.Send() // a failed batch fails every future with its error
+		r := result{res: make([]json.RawMessage, len(futures)),
+			errs: make([]error, len(futures))}
+		for i, f := range futures {
+			r.res[i], r.errs[i] = f.Receive()
+		}
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		for _, err := range r.errs { // the whole batch failed: one error for it
+			if err != nil && retryable(err) {
+				return nil, nil, err
+			}
+		}
+		return r.res, r.errs, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 }
 
 // Call implements caller. rpcclient takes no context: a call that ctx ends is abandoned

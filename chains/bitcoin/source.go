@@ -73,6 +73,13 @@ type caller interface {
 	Call(ctx context.Context, method string, params ...any) (json.RawMessage, error)
 }
 
+// batchCaller makes many calls of one method in one request (JSON-RPC batch); errs[i] is
+// call i's error, err the batch's.
+type batchCaller interface {
+	CallBatch(ctx context.Context, method string, params [][]any) (res []json.RawMessage,
+		errs []error, err error)
+}
+
 // Source reads blocks from a btcd or bitcoind node.
 type Source struct {
 	rpc       caller
@@ -234,7 +241,7 @@ func (s *Source) remember(b *chains.Block) {
 }
 
 // resolve finds the outputs that spends name: from the cache, else by getrawtransaction
-// of each transaction, Inflight at a time.
+// of each transaction, in one batch where the caller batches, else Inflight at a time.
 func (s *Source) resolve(ctx context.Context, spends []outpoint) (map[outpoint]output, error) {
 	out := make(map[outpoint]output, len(spends))
 	need := map[string]bool{}
@@ -247,47 +254,82 @@ func (s *Source) resolve(ctx context.Context, spends []outpoint) (map[outpoint]o
 		}
 	}
 	s.mu.Unlock()
+	txids := make([]string, 0, len(need))
+	for txid := range need {
+		txids = append(txids, txid)
+	}
 	var mu sync.Mutex
+	found := func(txid string, raw json.RawMessage) error {
+		outs, err := s.decodeOutputs(txid, raw)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, op := range spends {
+			if op.Tx == txid {
+				o, ok := outs[op.Index]
+				if !ok {
+					return fmt.Errorf("transaction %s has no output %d", txid, op.Index)
+				}
+				out[op] = o
+			}
+		}
+		return nil
+	}
+	if bc, ok := s.rpc.(batchCaller); ok && len(txids) > 1 {
+		params := make([][]any, len(txids))
+		for i, txid := range txids {
+			params[i] = []any{txid, 1}
+		}
+		res, errs, err := bc.CallBatch(ctx, "getrawtransaction", params)
+		if err != nil {
+			return nil, fmt.Errorf("getrawtransaction ×%d: %w", len(txids), err)
+		}
+		for i, txid := range txids {
+			if errs[i] != nil {
+				return nil, fmt.Errorf("getrawtransaction %s: %w", txid, errs[i])
+			}
+			if err := found(txid, res[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Inflight)
-	for txid := range need {
+	for _, txid := range txids {
 		g.Go(func() error {
 			raw, err := s.rpc.Call(gctx, "getrawtransaction", txid, 1)
 			if err != nil {
 				return fmt.Errorf("getrawtransaction %s: %w", txid, err)
 			}
-			var tx rpcTx
-			if err := json.Unmarshal(raw, &tx); err != nil {
-				return fmt.Errorf("getrawtransaction %s: %w", txid, err)
-			}
-			outs := make(map[uint32]output, len(tx.Vout))
-			for j := range tx.Vout {
-				o, err := decodeOutput(&tx.Vout[j], s.params)
-				if err != nil {
-					return fmt.Errorf("getrawtransaction %s output %d: %w", txid, j, err)
-				}
-				idx := uint32(j)
-				if tx.Vout[j].N != nil {
-					idx = *tx.Vout[j].N
-				}
-				outs[idx] = o
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, op := range spends {
-				if op.Tx == txid {
-					o, ok := outs[op.Index]
-					if !ok {
-						return fmt.Errorf("transaction %s has no output %d", txid, op.Index)
-					}
-					out[op] = o
-				}
-			}
-			return nil
+			return found(txid, raw)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeOutputs decodes a getrawtransaction result's outputs by index.
+func (s *Source) decodeOutputs(txid string, raw json.RawMessage) (map[uint32]output, error) {
+	var tx rpcTx
+	if err := json.Unmarshal(raw, &tx); err != nil {
+		return nil, fmt.Errorf("getrawtransaction %s: %w", txid, err)
+	}
+	outs := make(map[uint32]output, len(tx.Vout))
+	for j := range tx.Vout {
+		o, err := decodeOutput(&tx.Vout[j], s.params)
+		if err != nil {
+			return nil, fmt.Errorf("getrawtransaction %s output %d: %w", txid, j, err)
+		}
+		idx := uint32(j)
+		if tx.Vout[j].N != nil {
+			idx = *tx.Vout[j].N
+		}
+		outs[idx] = o
+	}
+	return outs, nil
 }

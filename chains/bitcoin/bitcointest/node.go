@@ -5,6 +5,7 @@ package bitcointest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,17 +81,48 @@ func (n *Node) file(name string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// ServeHTTP implements http.Handler.
+// rpcRequest is one JSON-RPC call.
+type rpcRequest struct {
+	Method string            `json:"method"`
+	Params []json.RawMessage `json:"params"`
+	ID     json.RawMessage   `json:"id"`
+}
+
+// ServeHTTP implements http.Handler: one call, or a batch (a JSON array of calls, answered
+// by an array, with HTTP 200 whatever the calls' errors, as bitcoind does).
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Method string            `json:"method"`
-		Params []json.RawMessage `json:"params"`
-		ID     json.RawMessage   `json:"id"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(body) > 0 && body[0] == '[' {
+		var reqs []rpcRequest
+		if err := json.Unmarshal(body, &reqs); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resps := make([]map[string]any, len(reqs))
+		for i := range reqs {
+			resps[i], _ = n.answer(&reqs[i])
+		}
+		_ = json.NewEncoder(w).Encode(resps)
+		return
+	}
+	var req rpcRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, status := n.answer(&req)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// answer answers one call: the response object and the HTTP status bitcoind would send
+// for it alone (500 for an error).
+func (n *Node) answer(req *rpcRequest) (map[string]any, int) {
 	n.mu.Lock()
 	n.calls[req.Method]++
 	n.mu.Unlock()
@@ -100,26 +132,21 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return strings.Trim(string(req.Params[i]), `"`)
 	}
-	reply := func(result json.RawMessage, code int, msg string) {
+	reply := func(result json.RawMessage, code int, msg string) (map[string]any, int) {
 		resp := map[string]any{"id": req.ID, "result": result, "error": nil}
-		status := http.StatusOK
 		if msg != "" {
 			resp["result"], resp["error"] = nil, map[string]any{"code": code, "message": msg}
-			status = http.StatusInternalServerError
+			return resp, http.StatusInternalServerError
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(resp)
+		return resp, http.StatusOK
 	}
 	var name string
 	switch req.Method {
 	case "getnetworkinfo":
 		if n.Modern {
-			reply(json.RawMessage(`{"version":270000,"subversion":"/Satoshi:27.0.0/"}`), 0, "")
-			return
+			return reply(json.RawMessage(`{"version":270000,"subversion":"/Satoshi:27.0.0/"}`), 0, "")
 		}
-		reply(json.RawMessage(`{"version":200000,"subversion":"/Satoshi:0.20.0/"}`), 0, "")
-		return
+		return reply(json.RawMessage(`{"version":200000,"subversion":"/Satoshi:0.20.0/"}`), 0, "")
 	case "getblockcount":
 		name = "rpc_response_getblockcount.json"
 	case "getblockhash":
@@ -129,34 +156,30 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "getrawtransaction":
 		name = "rpc_response_getrawtransaction_" + arg(0) + ".json"
 	default:
-		reply(nil, -32601, "Method not found")
-		return
+		return reply(nil, -32601, "Method not found")
 	}
 	b, ok := n.file(name)
 	if n.Modern && req.Method == "getrawtransaction" {
-		reply(nil, -5, "No such mempool transaction. Use -txindex or provide a block hash "+
-			"to enable blockchain transaction queries.")
-		return
+		return reply(nil, -5, "No such mempool transaction. Use -txindex or provide a block "+
+			"hash to enable blockchain transaction queries.")
 	}
 	if ok && n.Modern && req.Method == "getblock" {
 		if arg(1) != "3" {
-			reply(nil, -8, "test node: want verbosity 3")
-			return
+			return reply(nil, -8, "test node: want verbosity 3")
 		}
 		var err error
 		if b, err = n.modernBlock(b); err != nil {
-			reply(nil, -1, err.Error())
-			return
+			return reply(nil, -1, err.Error())
 		}
 	}
 	switch {
 	case ok:
-		reply(b, 0, "")
+		return reply(b, 0, "")
 	case req.Method == "getblockhash":
-		reply(nil, -8, "Block height out of range")
+		return reply(nil, -8, "Block height out of range")
 	default:
-		reply(nil, -5, "No such mempool or blockchain transaction. Use gettransaction for "+
-			"wallet transactions.")
+		return reply(nil, -5, "No such mempool or blockchain transaction. Use "+
+			"gettransaction for wallet transactions.")
 	}
 }
 
