@@ -8,10 +8,8 @@ import (
 	"time"
 
 	btcaddr "github.com/btcsuite/btcd/address/v2"
-	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcjson"
 	"github.com/btcsuite/btcd/btcutil/v2"
-	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/integration/rpctest"
 	"github.com/btcsuite/btcd/rpcclient"
@@ -30,49 +28,20 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
-// btcKey is a key of ours on simnet and its P2PKH address.
-type btcKey struct {
-	priv *btcec.PrivateKey
-	addr btcaddr.Address
-}
-
-func newBTCKey(t *testing.T) btcKey {
+func newBTCKey(t *testing.T) simnet.Key {
 	t.Helper()
-	priv, err := btcec.NewPrivateKey()
+	k, err := simnet.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, err := btcaddr.NewAddressPubKey(priv.PubKey().SerializeCompressed(),
-		&chaincfg.SimNetParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return btcKey{priv: priv, addr: pk.AddressPubKeyHash()}
+	return k
 }
 
-// spend signs and broadcasts a transaction spending output (prev, 0), worth value, of
-// from's address, paying value-fee to to.
-func spend(t *testing.T, node *simnet.Node, from btcKey, prev *chainhash.Hash, value int64,
+// spend pays all of from's output (prev, 0), worth value, less a fee, to to.
+func spend(t *testing.T, node *simnet.Node, from simnet.Key, prev *chainhash.Hash, value int64,
 	to btcaddr.Address) *chainhash.Hash {
 	t.Helper()
-	const fee = 10_000
-	tx := wire.NewMsgTx(2)
-	tx.AddTxIn(wire.NewTxIn(wire.NewOutPoint(prev, 0), nil, nil))
-	script, err := txscript.PayToAddrScript(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx.AddTxOut(wire.NewTxOut(value-fee, script))
-	prevScript, err := txscript.PayToAddrScript(from.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := txscript.SignatureScript(tx, 0, prevScript, txscript.SigHashAll, from.priv, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx.TxIn[0].SignatureScript = sig
-	h, err := node.Client.SendRawTransaction(tx, true)
+	h, err := node.Spend(from, prev, 0, value, simnet.Pay{To: to, Amount: value - 10_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +86,7 @@ func TestPipelineBitcoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	lists := watchlist.New()
-	lists.AddSource("bitcoin", watched.addr.EncodeAddress(), rules.Source{Entity: "Andariel",
+	lists.AddSource("bitcoin", watched.Addr.EncodeAddress(), rules.Source{Entity: "Andariel",
 		Category: "ransomware", List: "test"})
 	lists.AddLabel("bitcoin", exchange.EncodeAddress(), rules.Label{Entity: "Exchange X",
 		Category: "exchange"})
@@ -141,7 +110,7 @@ func TestPipelineBitcoin(t *testing.T) {
 	startPipeline(t, src, q, store, lists, rs, pipeline, "bitcoin", head+1)
 
 	// The ransom: the wallet pays 10 BTC to the watched address. Both nodes have it.
-	script, err := txscript.PayToAddrScript(watched.addr)
+	script, err := txscript.PayToAddrScript(watched.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +133,7 @@ func TestPipelineBitcoin(t *testing.T) {
 		!strings.Contains(err.Error(), "not found") {
 		t.Fatal(err)
 	}
-	hop1 := spend(t, a, watched, ransomTx, ransom, fresh.addr)
+	hop1 := spend(t, a, watched, ransomTx, ransom, fresh.Addr)
 	mine(t, a, 1)
 	hop2 := spend(t, a, fresh, hop1, ransom-10_000, exchange)
 	mine(t, a, 1)
@@ -174,7 +143,7 @@ func TestPipelineBitcoin(t *testing.T) {
 	}
 	al := recv.alerts()[0]
 	if al.Tx != hop2.String() || al.Position != "vout:0" || al.Path[0].Tx != hop1.String() ||
-		al.Source.Address != watched.addr.EncodeAddress() {
+		al.Source.Address != watched.Addr.EncodeAddress() {
 		t.Fatalf("alert %+v", al)
 	}
 	freshOut := rules.OutpointKey(hop1.String(), 0)

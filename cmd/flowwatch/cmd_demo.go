@@ -44,8 +44,8 @@ func demoConfig(url, redisURL string) *config.Config {
 				Sources: []string{"sanctioned", "hack"}, Destinations: []string{"mixer"},
 				MaxHops: 3, Sinks: []string{"out"}},
 			{Name: "sanctioned-to-exchange", Severity: "high",
-				Sources: []string{"sanctioned", "hack"}, Destinations: []string{"exchange"},
-				MaxHops: 5, Sinks: []string{"out"}},
+				Sources:      []string{"sanctioned", "hack", "ransomware"},
+				Destinations: []string{"exchange"}, MaxHops: 5, Sinks: []string{"out"}},
 		},
 		Workers:   1,
 		ClaimIdle: config.DefaultClaimIdle,
@@ -53,19 +53,25 @@ func demoConfig(url, redisURL string) *config.Config {
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const synopsis = "demo [--json] [--redis URL]\n\n" +
+	const synopsis = "demo [--json] [--redis URL] [--bitcoin auto|off]\n\n" +
 		"The embedded default. Starts an in-process Ethereum dev chain serving JSON-RPC on\n" +
 		"loopback, loads the bundled lists, and plays a DPRK-style laundering scenario: a\n" +
 		"theft into an attributed wallet, a fan-out to fresh wallets, a deposit into the\n" +
 		"Tornado Cash 100 ETH pool's address, a peel, and an exchange deposit address that\n" +
 		"sweeps to Binance's hot wallet. The watcher follows the chain over JSON-RPC like any\n" +
-		"node, and alerts print as they fire. Exits 0 once the mixer and exchange alerts\n" +
-		"have arrived."
+		"node, and alerts print as they fire. When a btcd binary is at hand (on PATH, or\n" +
+		"built by the tests), a Bitcoin leg plays too on btcd in simnet: a ransom paid to an\n" +
+		"attributed address, peeled through fresh addresses, deposited at an exchange; the\n" +
+		"demo says so when it is not. Exits 0 once the expected alerts have arrived."
 	fs := newFlagSet("demo", synopsis, stderr)
 	asJSON := fs.Bool("json", false, "print alerts as JSON Lines")
 	redisURL := fs.String("redis", "", "use Redis at this `URL` instead of the in-memory queue")
+	btcMode := fs.String("bitcoin", "auto", "the Bitcoin leg: auto (when btcd is at hand) or off")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
+	}
+	if *btcMode != "auto" && *btcMode != "off" {
+		return usageError(stderr, "demo", "--bitcoin %q: want auto or off", *btcMode)
 	}
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
@@ -88,12 +94,30 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	lists.AddSource(demoChain, lazarus, rules.Source{Entity: "Lazarus Group (demo stand-in)",
 		Category: "hack", List: "demo"})
 
-	var out alerting.Notifier = &readable{w: stdout, sc: sc}
+	want := map[string]bool{demoChain + "/mixer": false, demoChain + "/exchange": false}
+	var btc *btcScenario
+	btcNote := "off (--bitcoin off)"
+	if *btcMode == "auto" {
+		var why string
+		if btc, why, err = startBitcoinLeg(); err != nil {
+			return fail(stderr, "demo", err)
+		}
+		btcNote = "skipped: " + why
+	}
+	if btc != nil {
+		defer btc.close()
+		if err := btc.configure(cfg, lists); err != nil {
+			return fail(stderr, "demo", err)
+		}
+		want[demoBitcoinChain+"/exchange"] = false
+		btcNote = fmt.Sprintf("btcd in simnet at %s; watching %s (Andariel stand-in)",
+			btc.node.RPCConfig().Host, btc.watched.Addr)
+	}
+	var out alerting.Notifier = &readable{w: stdout, sc: sc, btc: btc}
 	if *asJSON {
 		out = file.New(stdout)
 	}
-	arrived := &watchFor{next: out, want: map[string]bool{"mixer": false, "exchange": false},
-		done: make(chan struct{})}
+	arrived := &watchFor{next: out, want: want, done: make(chan struct{})}
 	if *redisURL != "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
@@ -109,8 +133,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer sys.close()
 	if !*asJSON {
 		fmt.Fprintf(stdout, "flowwatch demo: dev chain at %s; watching %s (Lazarus stand-in)\n"+
-			"and %d OFAC addresses; %d labels (Tornado Cash pools, Binance hot wallets)\n\n",
-			chain.URL, lazarus, mustLen(lists.Len()), labelsLen(lists.Len()))
+			"and %d OFAC addresses; %d labels (Tornado Cash pools, Binance hot wallets)\n"+
+			"Bitcoin leg: %s\n\n", chain.URL, lazarus, mustLen(lists.Len()),
+			labelsLen(lists.Len()), btcNote)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -119,6 +144,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g.Go(func() error {
 		if err := sc.play(gctx); err != nil {
 			return err
+		}
+		if btc != nil {
+			if err := btc.play(gctx); err != nil {
+				return fmt.Errorf("bitcoin leg: %w", err)
+			}
 		}
 		select { // the scenario has played: wait for its alerts, then stop
 		case <-arrived.done:
@@ -138,7 +168,7 @@ func mustLen(sources, _ int) int  { return sources - 1 }
 func labelsLen(_, labels int) int { return labels }
 
 // watchFor passes alerts to next and closes done once an alert has reached each wanted
-// destination category.
+// "chain/destination category".
 type watchFor struct {
 	next alerting.Notifier
 	mu   sync.Mutex
@@ -153,8 +183,8 @@ func (w *watchFor) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, a := range alerts {
-		if _, ok := w.want[a.Destination.Category]; ok {
-			w.want[a.Destination.Category] = true
+		if _, ok := w.want[a.Chain+"/"+a.Destination.Category]; ok {
+			w.want[a.Chain+"/"+a.Destination.Category] = true
 		}
 	}
 	for _, got := range w.want {

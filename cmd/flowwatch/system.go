@@ -213,11 +213,15 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 
 func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 	chains.Source, error) {
-	mode, err := ethereum.ParseTraceMode(ch.Traces)
-	if err != nil {
-		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	mode := ethereum.TracesAuto
+	if ch.Family == chains.FamilyEVM {
+		var err error
+		if mode, err = ethereum.ParseTraceMode(ch.Traces); err != nil {
+			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+		}
 	}
 	var certs []byte
+	var err error
 	if ch.CACert != "" {
 		if certs, err = os.ReadFile(ch.CACert); err != nil {
 			return nil, fmt.Errorf("chain %s: ca_cert: %w", ch.Name, err)

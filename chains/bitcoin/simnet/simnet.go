@@ -66,8 +66,20 @@ func Btcd(t testing.TB) string {
 	return btcdPath
 }
 
-// Node is a running btcd in simnet with a transaction index and a wallet holding mature
-// coinbase outputs.
+// CachedBtcd returns the btcd binary that Btcd builds, or one on PATH, if there is one:
+// for programs (the demo) that use btcd when it is there and say so when it is not.
+func CachedBtcd() (string, bool) {
+	if cache, err := os.UserCacheDir(); err == nil {
+		p := filepath.Join(cache, "flowwatch", "btcd-"+BtcdVersion, "btcd")
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	p, err := exec.LookPath("btcd")
+	return p, err == nil
+}
+
+// Node is a running btcd in simnet with a transaction index.
 type Node struct {
 	*rpctest.Harness
 }
@@ -87,10 +99,21 @@ func StartPeer(t testing.TB, extraArgs ...string) *Node {
 
 func start(t testing.TB, chain bool, extraArgs []string) *Node {
 	t.Helper()
-	h, err := rpctest.New(&chaincfg.SimNetParams, nil,
-		append([]string{"--txindex"}, extraArgs...), Btcd(t))
+	n, err := Launch(Btcd(t), chain, extraArgs...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+// Launch starts a node from the btcd binary exe; with chain, its wallet gets 25 mature
+// outputs to spend. Close stops it.
+func Launch(exe string, chain bool, extraArgs ...string) (*Node, error) {
+	h, err := rpctest.New(&chaincfg.SimNetParams, nil,
+		append([]string{"--txindex"}, extraArgs...), exe)
+	if err != nil {
+		return nil, err
 	}
 	mature := uint32(0)
 	if chain {
@@ -98,11 +121,13 @@ func start(t testing.TB, chain bool, extraArgs []string) *Node {
 	}
 	if err := h.SetUp(chain, mature); err != nil {
 		_ = h.TearDown()
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { _ = h.TearDown() })
-	return &Node{Harness: h}
+	return &Node{Harness: h}, nil
 }
+
+// Close stops the node and removes its files.
+func (n *Node) Close() error { return n.TearDown() }
 
 // URL is the node's RPC endpoint with its credentials, for the Bitcoin source.
 func (n *Node) URL() string {
