@@ -183,3 +183,23 @@ func FuzzDecodeBlock(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeRawTransaction: getrawtransaction results decode to outputs or an error.
+func FuzzDecodeRawTransaction(f *testing.F) {
+	f.Add([]byte(`{"txid":"` + strings.Repeat("b", 64) + `","vout":[{"value":50.0,"n":0,` +
+		`"scriptPubKey":{"hex":"76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac",` +
+		`"addresses":["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]}}]}`))
+	f.Add([]byte(`{"vout":[{"value":1e-8,"scriptPubKey":{"hex":"6a"}}]}`))
+	s := &Source{params: &chaincfg.MainNetParams}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		outs, err := s.decodeOutputs("tx", b)
+		if err != nil {
+			return
+		}
+		for i, o := range outs {
+			if o.Value < 0 || o.Value > maxSatoshi || o.ScriptType == "" {
+				t.Fatalf("output %d: %+v", i, o)
+			}
+		}
+	})
+}

@@ -25,13 +25,15 @@ import (
 // Defaults.
 const (
 	DefaultConfirmations = 12
-	DefaultPollInterval  = 12 * time.Second
-	DefaultWorkers       = 1
-	DefaultTraces        = "auto"
-	DefaultMaxHops       = 4
-	DefaultSeverity      = "high"
-	DefaultClaimIdle     = time.Minute
-	DefaultRedisPrefix   = "fw"
+	// DefaultBitcoinConfirmations is the confirmations default of bitcoin chains.
+	DefaultBitcoinConfirmations = 6
+	DefaultPollInterval         = 12 * time.Second
+	DefaultWorkers              = 1
+	DefaultTraces               = "auto"
+	DefaultMaxHops              = 4
+	DefaultSeverity             = "high"
+	DefaultClaimIdle            = time.Minute
+	DefaultRedisPrefix          = "fw"
 )
 
 // Config is the whole file.
@@ -192,6 +194,9 @@ func (c *Config) setDefaults() {
 		ch := &c.Chains[i]
 		if ch.Confirmations == nil {
 			n := uint64(DefaultConfirmations)
+			if ch.Family == chains.FamilyBitcoin {
+				n = DefaultBitcoinConfirmations
+			}
 			ch.Confirmations = &n
 		}
 		if ch.PollInterval == 0 {

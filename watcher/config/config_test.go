@@ -27,6 +27,7 @@ func TestParse(t *testing.T) {
 		{"bad-redis-url.yaml", "redis.url: want redis:// or rediss://"},
 		{"bad-network.yaml", `chains[1].network: unknown bitcoin network "moon"`},
 		{"no-destinations.yaml", "rules[0].destinations: empty"},
+		{"bad-model.yaml", `rules[0].model: "fifo", want poison or haircut`},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
 		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
@@ -57,7 +58,7 @@ func TestParse(t *testing.T) {
 				t.Errorf("secret not expanded")
 			case *eth.Confirmations != 0 || eth.PollInterval != 2*time.Second:
 				t.Errorf("ethereum: an explicit 0 confirmations or the interval was lost: %+v", eth)
-			case *btc.Confirmations != DefaultConfirmations || btc.Traces != "auto" ||
+			case *btc.Confirmations != DefaultBitcoinConfirmations || btc.Traces != "auto" ||
 				btc.PollInterval != DefaultPollInterval:
 				t.Errorf("bitcoin defaults: %+v", btc)
 			case c.Rules[0].MaxHops != DefaultMaxHops || c.Rules[0].Severity != DefaultSeverity:
