@@ -43,39 +43,33 @@ func (c *taintCache) chain(name string) map[string]cachedTaint {
 	return m
 }
 
-// lookup returns the taint of those of addrs that are tainted, asking store only about the
-// addresses the cache does not know.
+// lookup makes sure the cache knows the taint of addrs, asking store only about those it
+// does not know, and returns a reader of it. The reader is good until the next call.
 func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string,
-	addrs []string) (map[string]rules.Taint, error) {
+	addrs []string) (func(string) (rules.Taint, bool), error) {
 	if c.max < 0 {
-		return store.Taints(ctx, chain, addrs...)
+		m, err := store.Taints(ctx, chain, addrs...)
+		return func(a string) (rules.Taint, bool) { t, ok := m[a]; return t, ok }, err
 	}
 	known := c.chain(chain)
 	var ask []string
-	asked := map[string]bool{}
 	for _, a := range addrs {
-		if _, ok := known[a]; !ok && !asked[a] {
-			asked[a] = true
+		if _, ok := known[a]; !ok {
+			known[a] = cachedTaint{} // asked below; may pass max by one batch
 			ask = append(ask, a)
 		}
 	}
 	if len(ask) > 0 {
 		got, err := store.Taints(ctx, chain, ask...)
 		if err != nil {
+			c.forget(chain) // the placeholders are not known
 			return nil, err
 		}
-		for _, a := range ask { // may pass max by one batch; the next call empties it
-			t, ok := got[a]
-			known[a] = cachedTaint{t: t, tainted: ok}
+		for a, t := range got {
+			known[a] = cachedTaint{t: t, tainted: true}
 		}
 	}
-	out := make(map[string]rules.Taint)
-	for _, a := range addrs {
-		if k := known[a]; k.tainted {
-			out[a] = k.t
-		}
-	}
-	return out, nil
+	return func(a string) (rules.Taint, bool) { k := known[a]; return k.t, k.tainted }, nil
 }
 
 // applied records taint that the store accepted. An address keeps its first taint, as in

@@ -392,7 +392,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	if err != nil {
 		return err
 	}
-	v := view{lists: w.lists, chain: chain, taints: taints}
+	v := view{lists: w.lists, chain: chain, taints: taints, added: map[string]rules.Taint{}}
 	var effects []taint.Effect
 	var alerts []alerting.Alert
 	for i := range ms {
@@ -403,7 +403,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		}
 		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
 		for _, nt := range d.Taints {
-			taints[nt.Address] = nt.Taint // seen by the rest of the batch
+			v.added[nt.Address] = nt.Taint // seen by the rest of the batch
 		}
 		if len(d.Findings) > 0 {
 			as := make([]alerting.Alert, 0, len(d.Findings))
@@ -495,9 +495,15 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 type view struct {
 	lists  Lists
 	chain  string
-	taints map[string]rules.Taint
+	taints func(string) (rules.Taint, bool) // what the store held before the batch
+	added  map[string]rules.Taint           // what the batch tainted so far
 }
 
 func (v view) Source(a string) (rules.Source, bool) { return v.lists.Source(v.chain, a) }
 func (v view) Label(a string) (rules.Label, bool)   { return v.lists.Label(v.chain, a) }
-func (v view) Taint(a string) (rules.Taint, bool)   { t, ok := v.taints[a]; return t, ok }
+func (v view) Taint(a string) (rules.Taint, bool) {
+	if t, ok := v.added[a]; ok {
+		return t, true
+	}
+	return v.taints(a)
+}
