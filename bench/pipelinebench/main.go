@@ -231,6 +231,7 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 	}
 	if queueOnly {
 		mode += "-queue-only"
+		workers = 1 // one plain consumer
 	}
 	fmt.Printf("mode %s movements %d blocks %d workers %d entry_bytes %d publish_per_s %.0f "+
 		"consume_per_s %.0f end_to_end_per_s %.0f alerts %d\n", mode, n, len(blocks), workers,
