@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
+		{"lists", "inspect watchlist and label files", runLists},
 		{"run", "follow the configured chains and raise alerts", runRun},
 		{"validate", "check a config file and its lists", runValidate},
 		{"version", "print the version", runVersion},
@@ -84,6 +85,16 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 // parseFlags parses args and says what to return when parsing ends the command: --help
 // (exit 0, usage on stdout) or a bad flag (exit 2).
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	code, ok := parseFlagsArgs(fs, args, stdout)
+	if ok && fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "flowwatch %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return code, ok
+}
+
+// parseFlagsArgs is parseFlags for commands that take arguments after their flags.
+func parseFlagsArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	stderr := fs.Output()
 	fs.SetOutput(io.Discard) // usage is printed once, below, where it belongs
 	err := fs.Parse(args)
@@ -98,10 +109,6 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 		return exitUsage, false
 	}
 	fs.SetOutput(stderr)
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "flowwatch %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return exitUsage, false
-	}
 	return 0, true
 }
 

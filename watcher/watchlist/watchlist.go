@@ -80,40 +80,70 @@ var csvHeader = []string{"chain", "address", "role", "category", "entity", "sour
 // ("file:line: reason"); the other lines are loaded. A missing or wrong header is one error
 // and loads nothing.
 func (l *Lists) LoadCSV(name string, r io.Reader, info ChainInfo) []error {
+	entries, rejected, err := ReadCSV(name, r, info)
+	if err != nil {
+		return []error{err}
+	}
+	l.Add(entries...)
+	errs := make([]error, len(rejected))
+	for i := range rejected {
+		errs[i] = &rejected[i]
+	}
+	return errs
+}
+
+// ReadCSV reads a CSV list: its entries and the lines it rejects, with their reasons. err
+// is for a file that is not such a list (a missing or wrong header).
+func ReadCSV(name string, r io.Reader, info ChainInfo) ([]Entry, []Rejection, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	head, err := cr.Read()
 	if err != nil {
-		return []error{fmt.Errorf("%s: read header: %w", name, err)}
+		return nil, nil, fmt.Errorf("%s: read header: %w", name, err)
 	}
 	for i := range head {
 		head[i] = strings.TrimSpace(head[i])
 	}
 	if strings.Join(head, ",") != strings.Join(csvHeader, ",") {
-		return []error{fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","),
-			strings.Join(csvHeader, ","))}
+		return nil, nil, fmt.Errorf("%s:1: header %q, want %q", name, strings.Join(head, ","),
+			strings.Join(csvHeader, ","))
 	}
-	var errs []error
+	var entries []Entry
+	var rejected []Rejection
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return errs
+			return entries, rejected, nil
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
-			continue
+		var line int
+		var pe *csv.ParseError
+		switch {
+		case err == nil:
+			line, _ = cr.FieldPos(0)
+		case errors.As(err, &pe):
+			line = pe.StartLine // FieldPos would panic: the record has no fields
 		}
-		if err := l.addRow(rec, info); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+		if err == nil {
+			var e Entry
+			if e, err = csvEntry(rec, info); err == nil {
+				e.Origin.File, e.Origin.Line = name, line
+				entries = append(entries, e)
+				continue
+			}
 		}
+		addr := ""
+		if len(rec) > 1 {
+			addr = rec[1]
+		}
+		rejected = append(rejected, Rejection{File: name, Line: line, Address: addr,
+			Reason: err.Error()})
 	}
 }
 
-func (l *Lists) addRow(rec []string, info ChainInfo) error {
+func csvEntry(rec []string, info ChainInfo) (Entry, error) {
 	if len(rec) != len(csvHeader) {
-		return fmt.Errorf("%d fields, want %d", len(rec), len(csvHeader))
+		return Entry{}, fmt.Errorf("%d fields, want %d", len(rec), len(csvHeader))
 	}
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
@@ -121,29 +151,26 @@ func (l *Lists) addRow(rec []string, info ChainInfo) error {
 	chain, role, category, entity, origin := rec[0], rec[2], rec[3], rec[4], rec[5]
 	family, network, ok := info(chain)
 	if !ok {
-		return fmt.Errorf("chain %q is not configured", chain)
+		return Entry{}, fmt.Errorf("chain %q is not configured", chain)
 	}
 	addr, err := chains.NormalizeAddress(family, network, rec[1])
 	if err != nil {
-		return err
+		return Entry{}, err
 	}
 	if category == "" {
-		return errors.New("category: empty")
+		return Entry{}, errors.New("category: empty")
 	}
-	for _, d := range rec[6:8] {
+	var dates [2]time.Time
+	for i, d := range rec[6:8] {
 		if d != "" {
-			if _, err := time.Parse(time.DateOnly, d); err != nil {
-				return fmt.Errorf("date %q: want YYYY-MM-DD", d)
+			if dates[i], err = time.Parse(time.DateOnly, d); err != nil {
+				return Entry{}, fmt.Errorf("date %q: want YYYY-MM-DD", d)
 			}
 		}
 	}
-	switch role {
-	case "source":
-		l.AddSource(chain, addr, rules.Source{Entity: entity, Category: category, List: origin})
-	case "label":
-		l.AddLabel(chain, addr, rules.Label{Entity: entity, Category: category, List: origin})
-	default:
-		return fmt.Errorf("role %q: want source or label", role)
+	if role != RoleSource && role != RoleLabel {
+		return Entry{}, fmt.Errorf("role %q: want source or label", role)
 	}
-	return nil
+	return Entry{Chain: chain, Address: addr, Role: role, Category: category, Entity: entity,
+		ValidFrom: dates[0], ValidTo: dates[1], Origin: Origin{List: origin}}, nil
 }

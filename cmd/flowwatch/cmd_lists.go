@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+func runLists(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "lists inspect [--format text|json] FILE..."
+	if len(args) == 0 {
+		return usageError(stderr, "lists", "want a subcommand: %s", usage)
+	}
+	switch args[0] {
+	case "inspect":
+		return runListsInspect(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stdout, "Usage: flowwatch %s\n", usage)
+		return exitOK
+	}
+	return usageError(stderr, "lists", "unknown subcommand %q: want %s", args[0], usage)
+}
+
+// inspection is what `lists inspect` reports of one file, or of all of them.
+type inspection struct {
+	File string `json:"file,omitempty"`
+	// Total counts the address entries as the file lists them (one per OFAC feature or
+	// CSV row), loaded or rejected.
+	Total      int                   `json:"total"`
+	Loaded     int                   `json:"loaded"`
+	ByAsset    map[string]int        `json:"by_asset"`
+	ByChain    map[string]int        `json:"by_chain"`
+	ByRole     map[string]int        `json:"by_role"`
+	ByCategory map[string]int        `json:"by_category"`
+	Rejected   []watchlist.Rejection `json:"rejected"`
+	Files      []*inspection         `json:"files,omitempty"`
+}
+
+func newInspection(file string) *inspection {
+	return &inspection{File: file, ByAsset: map[string]int{}, ByChain: map[string]int{},
+		ByRole: map[string]int{}, ByCategory: map[string]int{},
+		Rejected: []watchlist.Rejection{}}
+}
+
+func (in *inspection) add(entries []watchlist.Entry, rejected []watchlist.Rejection) {
+	in.Total += len(entries) + len(rejected)
+	in.Loaded += len(entries)
+	for _, e := range entries {
+		if e.Asset != "" {
+			in.ByAsset[e.Asset]++
+		}
+		in.ByChain[e.Chain]++
+		in.ByRole[e.Role]++
+		in.ByCategory[e.Category]++
+	}
+	in.Rejected = append(in.Rejected, rejected...)
+}
+
+func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	const synopsis = "lists inspect [--format text|json] FILE...\n\n" +
+		"Reads list files as the watcher would and reports, per file and in total, the\n" +
+		"entries by asset (as the file names it), chain, role and category, and every\n" +
+		"rejected entry with its file, line and reason. Formats: OFAC's SDN advanced XML\n" +
+		"(.xml) and flowwatch CSV (.csv; chain bitcoin is Bitcoin mainnet, other chains EVM)."
+	fs := newFlagSet("lists inspect", synopsis, stderr)
+	format := fs.String("format", "text", "output `format`: text or json")
+	if code, ok := parseFlagsArgs(fs, args, stdout); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		return usageError(stderr, "lists inspect", "--format %q: want text or json", *format)
+	}
+	if fs.NArg() == 0 {
+		return usageError(stderr, "lists inspect", "want one or more files")
+	}
+	total := newInspection("")
+	for _, name := range fs.Args() {
+		entries, rejected, err := readListFile(name)
+		if err != nil {
+			return fail(stderr, "lists inspect", err)
+		}
+		in := newInspection(name)
+		in.add(entries, rejected)
+		total.add(entries, rejected)
+		total.Files = append(total.Files, in)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(total); err != nil {
+			return fail(stderr, "lists inspect", err)
+		}
+		return exitOK
+	}
+	for _, in := range total.Files {
+		printInspection(stdout, in.File, in)
+	}
+	if len(total.Files) > 1 {
+		printInspection(stdout, "total", total)
+	}
+	return exitOK
+}
+
+func printInspection(w io.Writer, title string, in *inspection) {
+	fmt.Fprintf(w, "%s: %d entries, %d loaded, %d rejected\n", title, in.Total, in.Loaded,
+		len(in.Rejected))
+	for _, c := range []struct {
+		name string
+		m    map[string]int
+	}{{"asset", in.ByAsset}, {"chain", in.ByChain}, {"role", in.ByRole},
+		{"category", in.ByCategory}} {
+		if len(c.m) > 0 {
+			fmt.Fprintf(w, "  by %-9s %s\n", c.name+":", counts(c.m))
+		}
+	}
+	for _, r := range in.Rejected {
+		where := fmt.Sprintf("%s:%d", r.File, r.Line)
+		if r.Element != "" {
+			where += " (" + r.Element + ")"
+		}
+		fmt.Fprintf(w, "  rejected %s: %s\n", where, r.Reason)
+	}
+}
+
+// counts writes a map as "k n, k n, ..." by key.
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// readListFile reads a list file by its kind.
+func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".xml":
+		return watchlist.ReadOFACXML(name, f)
+	case ".csv":
+		return watchlist.ReadCSV(name, f, func(chain string) (chains.Family, string, bool) {
+			if chain == "bitcoin" {
+				return chains.FamilyBitcoin, "mainnet", true
+			}
+			return chains.FamilyEVM, "", true
+		})
+	}
+	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read yet (want .xml "+
+		"for OFAC's SDN advanced XML or .csv)", name)
+}

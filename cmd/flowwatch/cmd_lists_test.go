@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestListsInspect: `lists inspect --format json` on the real 2025-11-19 SDN excerpt reports
+// all 761 digital-currency address features, by asset as OFAC names them, and rejects only
+// the two whose address does not fit the asset, with file, line and reason.
+func TestListsInspect(t *testing.T) {
+	xml := filepath.Join("..", "..", "..", "shared", "data", "sanctions",
+		"sdn_advanced_2025-11-19_digital_currency_excerpt.xml")
+	csv := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(csv, []byte(strings.Join(csvHeaderForTest, ",")+"\n"+
+		"ethereum,0x28C6c06298d514Db089934071355E5743bf21d60,label,exchange,Binance 14,x,,\n"+
+		"ethereum,0xnothex,source,hack,x,x,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"lists", "inspect", "--format", "json", xml, csv}, &stdout,
+		&stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got struct {
+		Total    int            `json:"total"`
+		ByAsset  map[string]int `json:"by_asset"`
+		ByChain  map[string]int `json:"by_chain"`
+		Rejected []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Address string `json:"address"`
+			Reason  string `json:"reason"`
+		} `json:"rejected"`
+		Files []struct {
+			File  string `json:"file"`
+			Total int    `json:"total"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != 763 || len(got.Files) != 2 || got.Files[0].Total != 761 ||
+		got.ByAsset["XBT"] != 518 || got.ByAsset["USDT"] != 93 || got.ByChain["tron"] != 107 {
+		t.Fatalf("inspection: %s", stdout.String())
+	}
+	if len(got.Rejected) != 3 || got.Rejected[0].Line != 10636 ||
+		!strings.Contains(got.Rejected[1].Reason, "Tron address") ||
+		got.Rejected[2].Line != 3 || got.Rejected[2].File != csv {
+		t.Fatalf("rejected: %+v", got.Rejected)
+	}
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"lists"}, "want a subcommand"},
+		{[]string{"lists", "inspect"}, "want one or more files"},
+		{[]string{"lists", "inspect", "--format", "yaml", xml}, "--format"},
+		{[]string{"lists", "inspect", "x.yaml"}, "no such file"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tt.args, &stdout, &stderr); code == exitOK ||
+			!strings.Contains(stderr.String(), tt.wantErr) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", tt.args, code, stderr.String(),
+				tt.wantErr)
+		}
+	}
+}
+
+var csvHeaderForTest = []string{"chain", "address", "role", "category", "entity", "source",
+	"valid_from", "valid_to"}
