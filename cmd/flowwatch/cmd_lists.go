@@ -15,13 +15,16 @@ import (
 )
 
 func runLists(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const usage = "lists inspect [--format text|json] FILE..."
+	const usage = "lists inspect [--format text|json] FILE... | lists diff [--format " +
+		"text|json] OLD NEW"
 	if len(args) == 0 {
 		return usageError(stderr, "lists", "want a subcommand: %s", usage)
 	}
 	switch args[0] {
 	case "inspect":
 		return runListsInspect(ctx, args[1:], stdout, stderr)
+	case "diff":
+		return runListsDiff(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintf(stdout, "Usage: flowwatch %s\n", usage)
 		return exitOK
@@ -164,4 +167,90 @@ func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error)
 	}
 	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read yet (want .xml "+
 		"for OFAC's SDN advanced XML or .csv)", name)
+}
+
+// diffEntry is an address that one snapshot has and the other not.
+type diffEntry struct {
+	Chain   string `json:"chain"`
+	Address string `json:"address"`
+	Asset   string `json:"asset,omitempty"`
+	Role    string `json:"role"`
+	Entity  string `json:"entity"`
+}
+
+func runListsDiff(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	const synopsis = "lists diff [--format text|json] OLD NEW\n\n" +
+		"Prints the addresses NEW lists and OLD does not (added, +) and those OLD lists and\n" +
+		"NEW does not (removed, -), per chain, e.g. between two snapshots of OFAC's SDN list:\n" +
+		"a delisting shows as removed. Formats as for lists inspect."
+	fs := newFlagSet("lists diff", synopsis, stderr)
+	format := fs.String("format", "text", "output `format`: text or json")
+	if code, ok := parseFlagsArgs(fs, args, stdout); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		return usageError(stderr, "lists diff", "--format %q: want text or json", *format)
+	}
+	if fs.NArg() != 2 {
+		return usageError(stderr, "lists diff", "want two files, OLD and NEW")
+	}
+	var sets [2]map[string]diffEntry
+	for i, name := range fs.Args() {
+		entries, _, err := readListFile(name)
+		if err != nil {
+			return fail(stderr, "lists diff", err)
+		}
+		sets[i] = map[string]diffEntry{}
+		for _, e := range entries {
+			sets[i][e.Role+" "+e.Chain+" "+e.Address] = diffEntry{Chain: e.Chain,
+				Address: e.Address, Asset: e.Asset, Role: e.Role, Entity: e.Entity}
+		}
+	}
+	out := struct {
+		Added   []diffEntry `json:"added"`
+		Removed []diffEntry `json:"removed"`
+	}{Added: only(sets[1], sets[0]), Removed: only(sets[0], sets[1])}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fail(stderr, "lists diff", err)
+		}
+		return exitOK
+	}
+	for _, d := range []struct {
+		sign    string
+		entries []diffEntry
+	}{{"+", out.Added}, {"-", out.Removed}} {
+		for _, e := range d.entries {
+			fmt.Fprintf(stdout, "%s %s %s %s (%s%s)\n", d.sign, e.Role, e.Chain, e.Address,
+				assetPrefix(e.Asset), e.Entity)
+		}
+	}
+	fmt.Fprintf(stdout, "%d added, %d removed\n", len(out.Added), len(out.Removed))
+	return exitOK
+}
+
+func assetPrefix(asset string) string {
+	if asset == "" {
+		return ""
+	}
+	return asset + ", "
+}
+
+// only returns the entries of a that b lacks, sorted by chain and address.
+func only(a, b map[string]diffEntry) []diffEntry {
+	out := []diffEntry{}
+	for k, e := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Chain != out[j].Chain {
+			return out[i].Chain < out[j].Chain
+		}
+		return out[i].Address < out[j].Address
+	})
+	return out
 }

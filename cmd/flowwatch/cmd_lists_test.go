@@ -73,3 +73,39 @@ func TestListsInspect(t *testing.T) {
 
 var csvHeaderForTest = []string{"chain", "address", "role", "category", "entity", "source",
 	"valid_from", "valid_to"}
+
+// TestListsDiff: between the SDN snapshots of 2025-03-04 and 2025-11-19 the Tornado Cash
+// delisting (2025-03-21) shows: every removed address is Tornado Cash's, the 100 ETH pool
+// among them.
+func TestListsDiff(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "sanctions")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"lists", "diff", "--format", "json",
+		filepath.Join(dir, "sdn_advanced_2025-03-04_digital_currency_excerpt.xml"),
+		filepath.Join(dir, "sdn_advanced_2025-11-19_digital_currency_excerpt.xml")},
+		&stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got struct {
+		Added, Removed []struct{ Chain, Address, Entity string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	pool := false
+	for _, e := range got.Removed {
+		if e.Entity != "TORNADO CASH" {
+			t.Errorf("removed %+v, not Tornado Cash", e)
+		}
+		pool = pool || e.Address == "0xa160cdab225685da1d56aa342ad8841c3b53f291"
+	}
+	if len(got.Removed) != 90 || !pool || len(got.Added) == 0 {
+		t.Fatalf("%d added, %d removed (100 ETH pool among them: %v)", len(got.Added),
+			len(got.Removed), pool)
+	}
+	var stderr2 bytes.Buffer
+	if code := run([]string{"lists", "diff", "only-one.xml"}, &stdout, &stderr2); code == exitOK ||
+		!strings.Contains(stderr2.String(), "want two files") {
+		t.Fatalf("one file: exit %d, %s", code, stderr2.String())
+	}
+}
