@@ -73,19 +73,15 @@ func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer)
 		"entries by asset (as the file names it), chain, role and category, and every\n" +
 		"rejected entry with its file, line and reason. Formats: OFAC's SDN advanced XML\n" +
 		"(.xml) and flowwatch CSV (.csv; chain bitcoin is Bitcoin mainnet, other chains EVM)."
-	fs := newFlagSet("lists inspect", synopsis, stderr)
-	format := fs.String("format", "text", "output `format`: text or json")
-	if code, ok := parseFlagsArgs(fs, args, stdout); !ok {
+	files, asJSON, code, ok := parseListsFlags("lists inspect", synopsis, args, stdout, stderr)
+	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		return usageError(stderr, "lists inspect", "--format %q: want text or json", *format)
-	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		return usageError(stderr, "lists inspect", "want one or more files")
 	}
 	total := newInspection("")
-	for _, name := range fs.Args() {
+	for _, name := range files {
 		entries, rejected, err := readListFile(name)
 		if err != nil {
 			return fail(stderr, "lists inspect", err)
@@ -95,13 +91,8 @@ func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer)
 		total.add(entries, rejected)
 		total.Files = append(total.Files, in)
 	}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(total); err != nil {
-			return fail(stderr, "lists inspect", err)
-		}
-		return exitOK
+	if asJSON {
+		return writeJSON(stdout, stderr, "lists inspect", total)
 	}
 	for _, in := range total.Files {
 		printInspection(stdout, in.File, in)
@@ -183,19 +174,15 @@ func runListsDiff(_ context.Context, args []string, stdout, stderr io.Writer) in
 		"Prints the addresses NEW lists and OLD does not (added, +) and those OLD lists and\n" +
 		"NEW does not (removed, -), per chain, e.g. between two snapshots of OFAC's SDN list:\n" +
 		"a delisting shows as removed. Formats as for lists inspect."
-	fs := newFlagSet("lists diff", synopsis, stderr)
-	format := fs.String("format", "text", "output `format`: text or json")
-	if code, ok := parseFlagsArgs(fs, args, stdout); !ok {
+	files, asJSON, code, ok := parseListsFlags("lists diff", synopsis, args, stdout, stderr)
+	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		return usageError(stderr, "lists diff", "--format %q: want text or json", *format)
-	}
-	if fs.NArg() != 2 {
+	if len(files) != 2 {
 		return usageError(stderr, "lists diff", "want two files, OLD and NEW")
 	}
 	var sets [2]map[string]diffEntry
-	for i, name := range fs.Args() {
+	for i, name := range files {
 		entries, _, err := readListFile(name)
 		if err != nil {
 			return fail(stderr, "lists diff", err)
@@ -210,13 +197,8 @@ func runListsDiff(_ context.Context, args []string, stdout, stderr io.Writer) in
 		Added   []diffEntry `json:"added"`
 		Removed []diffEntry `json:"removed"`
 	}{Added: only(sets[1], sets[0]), Removed: only(sets[0], sets[1])}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return fail(stderr, "lists diff", err)
-		}
-		return exitOK
+	if asJSON {
+		return writeJSON(stdout, stderr, "lists diff", out)
 	}
 	for _, d := range []struct {
 		sign    string
@@ -253,4 +235,28 @@ func only(a, b map[string]diffEntry) []diffEntry {
 		return out[i].Address < out[j].Address
 	})
 	return out
+}
+
+// parseListsFlags parses a lists subcommand's --format flag; files are its arguments.
+func parseListsFlags(name, synopsis string, args []string, stdout, stderr io.Writer) (
+	files []string, asJSON bool, code int, ok bool) {
+	fs := newFlagSet(name, synopsis, stderr)
+	format := fs.String("format", "text", "output `format`: text or json")
+	if code, ok := parseFlagsArgs(fs, args, stdout); !ok {
+		return nil, false, code, false
+	}
+	if *format != "text" && *format != "json" {
+		return nil, false, usageError(stderr, name, "--format %q: want text or json", *format),
+			false
+	}
+	return fs.Args(), *format == "json", exitOK, true
+}
+
+func writeJSON(stdout, stderr io.Writer, cmd string, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fail(stderr, cmd, err)
+	}
+	return exitOK
 }
