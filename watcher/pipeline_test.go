@@ -228,7 +228,7 @@ func eth(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1
 
 // waitSettled waits until the poller's cursor is on the node's head and the workers have
 // acknowledged everything.
-func waitSettled(t *testing.T, src *ethereum.Source, q testQueue, chain string) {
+func waitSettled(t *testing.T, src chains.Source, q testQueue, chain string) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
