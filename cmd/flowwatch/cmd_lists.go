@@ -72,7 +72,8 @@ func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer)
 		"Reads list files as the watcher would and reports, per file and in total, the\n" +
 		"entries by asset (as the file names it), chain, role and category, and every\n" +
 		"rejected entry with its file, line and reason. Formats: OFAC's SDN advanced XML\n" +
-		"(.xml) and flowwatch CSV (.csv; chain bitcoin is Bitcoin mainnet, other chains EVM)."
+		"(.xml), the per-asset lists derived from it (sanctioned_addresses_<ASSET>.txt or\n" +
+		".json) and flowwatch CSV (.csv; chain bitcoin is Bitcoin mainnet, other chains EVM)."
 	files, asJSON, code, ok := parseListsFlags("lists inspect", synopsis, args, stdout, stderr)
 	if !ok {
 		return code
@@ -145,6 +146,9 @@ func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error)
 		return nil, nil, err
 	}
 	defer f.Close()
+	if asset, ok := watchlist.AssetListAsset(name); ok {
+		return watchlist.ReadAssetList(name, asset, f)
+	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".xml":
 		return watchlist.ReadOFACXML(name, f)
@@ -157,7 +161,8 @@ func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error)
 		})
 	}
 	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read yet (want .xml "+
-		"for OFAC's SDN advanced XML or .csv)", name)
+		"for OFAC's SDN advanced XML, sanctioned_addresses_<ASSET>.txt or .json, or .csv)",
+		name)
 }
 
 // diffEntry is an address that one snapshot has and the other not.

@@ -1,9 +1,11 @@
 package watchlist
 
 import (
+	"bytes"
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,4 +130,86 @@ func TestReadCSVBadQuote(t *testing.T) {
 		!strings.Contains(rejected[0].Error(), "l.csv:3:") {
 		t.Fatalf("entries %d, rejected %+v, %v", len(entries), rejected, err)
 	}
+}
+
+// TestReadAssetLists: the per-asset TXT and JSON lists of 2025-11-19 hold the same
+// addresses as the SDN XML of that day (as their maker says), rejected the same way, with
+// the lines of the rejected ones.
+func TestReadAssetLists(t *testing.T) {
+	dir := sanctionsDir(t)
+	f, err := os.Open(filepath.Join(dir, "sdn_advanced_2025-11-19_digital_currency_excerpt.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	xmlEntries, xmlRejected, err := ReadOFACXML(f.Name(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := keySet(xmlEntries)
+	for _, ext := range []string{"txt", "json"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "ofac-brave-intl-2025-11-19",
+			"sanctioned_addresses_*."+ext))
+		var entries []Entry
+		var rejected []Rejection
+		for _, name := range files {
+			asset, ok := AssetListAsset(name)
+			if !ok {
+				t.Fatalf("%s: no asset in the name", name)
+			}
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			es, rs, err := ReadAssetList(name, asset, bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, rejected = append(entries, es...), append(rejected, rs...)
+			for _, r := range rs {
+				if lines := strings.Split(string(b), "\n"); r.Line < 1 ||
+					!strings.Contains(lines[r.Line-1], r.Address) {
+					t.Fatalf("%s: rejection %+v does not name the address's line", ext, r)
+				}
+			}
+		}
+		if got := keySet(entries); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s lists: %d addresses, the XML %d", ext, len(got), len(want))
+		}
+		if len(rejected) != len(xmlRejected) {
+			t.Fatalf("%s lists: %d rejected, the XML %d", ext, len(rejected), len(xmlRejected))
+		}
+	}
+}
+
+func keySet(es []Entry) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range es {
+		out[e.Asset+" "+e.Chain+" "+e.Address] = true
+	}
+	return out
+}
+
+func FuzzReadAssetList(f *testing.F) {
+	f.Add("x.json", []byte("[\n  \"TQ5H49Wz3K57zNHmuXVp6uLzFwitxviABs\",\n  \"x\"\n]\n"))
+	f.Add("x.txt", []byte("13YBQr2Cp1YY3xqq2qngaPb7ca1o4ugeq6\n# comment\nbad\n"))
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		if !strings.HasSuffix(name, ".json") {
+			name = "x.txt"
+		}
+		entries, rejected, err := ReadAssetList(name, "TRX", bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if e.Chain != ChainTron || e.Origin.Line < 1 {
+				t.Fatalf("entry %+v", e)
+			}
+		}
+		for _, r := range rejected {
+			if r.Line < 1 || r.Reason == "" {
+				t.Fatalf("rejection %+v", r)
+			}
+		}
+	})
 }
