@@ -73,7 +73,8 @@ func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer)
 		"entries by asset (as the file names it), chain, role and category, and every\n" +
 		"rejected entry with its file, line and reason. Formats: OFAC's SDN advanced XML\n" +
 		"(.xml), the per-asset lists derived from it (sanctioned_addresses_<ASSET>.txt or\n" +
-		".json) and flowwatch CSV (.csv; chain bitcoin is Bitcoin mainnet, other chains EVM)."
+		".json), GraphSense TagPacks (.yaml) and flowwatch CSV (.csv; chain bitcoin is\n" +
+		"Bitcoin mainnet, other chains EVM)."
 	files, asJSON, code, ok := parseListsFlags("lists inspect", synopsis, args, stdout, stderr)
 	if !ok {
 		return code
@@ -152,6 +153,8 @@ func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error)
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".xml":
 		return watchlist.ReadOFACXML(name, f)
+	case ".yaml", ".yml":
+		return watchlist.ReadTagPack(name, f)
 	case ".csv":
 		return watchlist.ReadCSV(name, f, func(chain string) (chains.Family, string, bool) {
 			if chain == "bitcoin" {
@@ -161,7 +164,8 @@ func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error)
 		})
 	}
 	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read yet (want .xml "+
-		"for OFAC's SDN advanced XML, sanctioned_addresses_<ASSET>.txt or .json, or .csv)",
+		"for OFAC's SDN advanced XML, sanctioned_addresses_<ASSET>.txt or .json, .yaml for "+
+		"a GraphSense TagPack, or .csv)",
 		name)
 }
 
