@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -140,33 +139,20 @@ func counts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// readListFile reads a list file by its kind.
+// readListFile reads a list file by its kind, for inspection (no config: chain bitcoin is
+// Bitcoin mainnet in CSV rows, other chains EVM).
 func readListFile(name string) ([]watchlist.Entry, []watchlist.Rejection, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	if asset, ok := watchlist.AssetListAsset(name); ok {
-		return watchlist.ReadAssetList(name, asset, f)
-	}
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".xml":
-		return watchlist.ReadOFACXML(name, f)
-	case ".yaml", ".yml":
-		return watchlist.ReadTagPack(name, f)
-	case ".csv":
-		return watchlist.ReadCSV(name, f, func(chain string) (chains.Family, string, bool) {
-			if chain == "bitcoin" {
-				return chains.FamilyBitcoin, "mainnet", true
-			}
-			return chains.FamilyEVM, "", true
-		})
-	}
-	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read yet (want .xml "+
-		"for OFAC's SDN advanced XML, sanctioned_addresses_<ASSET>.txt or .json, .yaml for "+
-		"a GraphSense TagPack, or .csv)",
-		name)
+	return watchlist.ReadFile(name, f, func(chain string) (chains.Family, string, bool) {
+		if chain == "bitcoin" {
+			return chains.FamilyBitcoin, "mainnet", true
+		}
+		return chains.FamilyEVM, "", true
+	})
 }
 
 // diffEntry is an address that one snapshot has and the other not.

@@ -109,3 +109,43 @@ func TestListsDiff(t *testing.T) {
 		t.Fatalf("one file: exit %d, %s", code, stderr2.String())
 	}
 }
+
+// TestValidateLoadsEveryListFormat: a config's lists may be OFAC's XML and TagPacks too;
+// entries on chains the config does not follow are left out, rejections are printed.
+func TestValidateLoadsEveryListFormat(t *testing.T) {
+	data, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte(`chains:
+  - name: ethereum
+    family: evm
+    rpc: [http://127.0.0.1:8545]
+  - name: bitcoin
+    family: bitcoin
+    rpc: [http://u:p@127.0.0.1:8332]
+lists:
+  - path: `+filepath.Join(data, "sanctions", "sdn_advanced_2025-11-19_digital_currency_excerpt.xml")+`
+  - path: `+filepath.Join(data, "labels", "mixers", "graphsense-tagpacks", "tornado_cash.yaml")+`
+rules:
+  - name: r
+    destinations: [mixer]
+    sinks: [out]
+sinks:
+  - name: out
+    type: file
+    path: "-"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", "--config", cfg}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// 87 Ethereum and 525 Bitcoin SDN entries, 600 distinct addresses; 38 Tornado Cash
+	// labels; the XML's 2 rejections.
+	if !strings.Contains(stdout.String(), "lists: 600 sources, 38 labels, 2 rejected entries") {
+		t.Fatalf("validate: %s", stdout.String())
+	}
+}

@@ -79,8 +79,21 @@ func loadLists(cfg *config.Config, fsys fs.FS) (*watchlist.Lists, []error, error
 		if err != nil {
 			return nil, nil, fmt.Errorf("list: %w", err)
 		}
-		rejected = append(rejected, lists.LoadCSV(l.Path, f, chainInfo(cfg))...)
+		entries, bad, err := watchlist.ReadFile(l.Path, f, chainInfo(cfg))
 		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("list: %w", err)
+		}
+		for i := range bad {
+			rejected = append(rejected, &bad[i])
+		}
+		// Lists name addresses on every chain; only the configured ones are followed.
+		info := chainInfo(cfg)
+		for _, e := range entries {
+			if _, _, ok := info(e.Chain); ok {
+				lists.Add(e)
+			}
+		}
 	}
 	return lists, rejected, nil
 }
