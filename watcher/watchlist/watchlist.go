@@ -20,35 +20,50 @@ import (
 
 // Lists are the loaded sources and labels, per chain and normalized address.
 type Lists struct {
-	sources map[string]map[string]rules.Source
-	labels  map[string]map[string]rules.Label
+	sources map[string]*index // by chain
+	labels  map[string]*index
+	srcVals table[rules.Source]
+	lblVals table[rules.Label]
 }
 
 // New returns empty lists.
 func New() *Lists {
-	return &Lists{sources: map[string]map[string]rules.Source{},
-		labels: map[string]map[string]rules.Label{}}
+	return &Lists{sources: map[string]*index{}, labels: map[string]*index{}}
 }
 
 // Source returns the designation of a watched address.
 func (l *Lists) Source(chain, addr string) (rules.Source, bool) {
-	s, ok := l.sources[chain][addr]
-	return s, ok
+	x := l.sources[chain]
+	if x == nil {
+		return rules.Source{}, false
+	}
+	id, ok := x.get(addr)
+	if !ok {
+		return rules.Source{}, false
+	}
+	return l.srcVals.vals[id], true
 }
 
 // Label returns what an address is.
 func (l *Lists) Label(chain, addr string) (rules.Label, bool) {
-	lb, ok := l.labels[chain][addr]
-	return lb, ok
+	x := l.labels[chain]
+	if x == nil {
+		return rules.Label{}, false
+	}
+	id, ok := x.get(addr)
+	if !ok {
+		return rules.Label{}, false
+	}
+	return l.lblVals.vals[id], true
 }
 
 // Len returns the number of sources and labels.
 func (l *Lists) Len() (sources, labels int) {
-	for _, m := range l.sources {
-		sources += len(m)
+	for _, x := range l.sources {
+		sources += x.len()
 	}
-	for _, m := range l.labels {
-		labels += len(m)
+	for _, x := range l.labels {
+		labels += x.len()
 	}
 	return sources, labels
 }
@@ -56,17 +71,17 @@ func (l *Lists) Len() (sources, labels int) {
 // AddSource adds a watched address (already normalized).
 func (l *Lists) AddSource(chain, addr string, s rules.Source) {
 	if l.sources[chain] == nil {
-		l.sources[chain] = map[string]rules.Source{}
+		l.sources[chain] = newIndex()
 	}
-	l.sources[chain][addr] = s
+	l.sources[chain].put(addr, l.srcVals.id(s))
 }
 
 // AddLabel adds a labelled address (already normalized).
 func (l *Lists) AddLabel(chain, addr string, lb rules.Label) {
 	if l.labels[chain] == nil {
-		l.labels[chain] = map[string]rules.Label{}
+		l.labels[chain] = newIndex()
 	}
-	l.labels[chain][addr] = lb
+	l.labels[chain].put(addr, l.lblVals.id(lb))
 }
 
 // ChainInfo says how to validate a chain's addresses: its family and network.
