@@ -58,3 +58,29 @@ ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash 100
 		t.Errorf("bad header: %v", errs)
 	}
 }
+
+// TestIndexKeys: lower-case 0x-hex addresses are kept as 20 bytes, anything else as text;
+// either way an address is found as it was added, and designations repeat by id.
+func TestIndexKeys(t *testing.T) {
+	l := New()
+	src := rules.Source{Entity: "e", Category: "sanctioned"}
+	addrs := []string{"0x28c6c06298d514db089934071355e5743bf21d60",
+		"0x28C6C06298D514DB089934071355E5743BF21D60", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+		"0x28c6", "0xzzc6c06298d514db089934071355e5743bf21d60"}
+	for _, a := range addrs {
+		l.AddSource("c", a, src)
+	}
+	for _, a := range addrs {
+		if got, ok := l.Source("c", a); !ok || got != src {
+			t.Fatalf("%s: %+v, %v", a, got, ok)
+		}
+	}
+	if _, ok := l.Source("c", "0x38c6c06298d514db089934071355e5743bf21d60"); ok {
+		t.Fatal("an address never added was found")
+	}
+	if n, _ := l.Len(); n != len(addrs) || len(l.sources["c"].evm) != 1 ||
+		len(l.srcVals.vals) != 1 {
+		t.Fatalf("len %d, %d as bytes, %d distinct designations", n,
+			len(l.sources["c"].evm), len(l.srcVals.vals))
+	}
+}
