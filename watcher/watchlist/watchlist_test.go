@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 func evmOnly(chain string) (chains.Family, string, bool) {
