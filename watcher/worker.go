@@ -26,10 +26,11 @@ const (
 	DefaultDrainTimeout = 30 * time.Second
 )
 
-// Lists is what the worker reads about addresses from the watchlists.
+// Lists is what the worker reads about addresses from the watchlists: what was valid at
+// the movement's block time.
 type Lists interface {
-	Source(chain, addr string) (rules.Source, bool)
-	Label(chain, addr string) (rules.Label, bool)
+	SourceAt(chain, addr string, at time.Time) (rules.Source, bool)
+	LabelAt(chain, addr string, at time.Time) (rules.Label, bool)
 }
 
 // Owner hands a chain to one worker at a time (queue.Owners implements it).
@@ -397,6 +398,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	var alerts []alerting.Alert
 	for i := range ms {
 		m := &ms[i]
+		v.at = m.Block.Time
 		d := rules.Evaluate(w.rules, m, v)
 		if len(d.Taints) == 0 && len(d.Findings) == 0 {
 			continue
@@ -495,12 +497,13 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 type view struct {
 	lists  Lists
 	chain  string
+	at     time.Time                        // the movement's block time
 	taints func(string) (rules.Taint, bool) // what the store held before the batch
 	added  map[string]rules.Taint           // what the batch tainted so far
 }
 
-func (v view) Source(a string) (rules.Source, bool) { return v.lists.Source(v.chain, a) }
-func (v view) Label(a string) (rules.Label, bool)   { return v.lists.Label(v.chain, a) }
+func (v view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
+func (v view) Label(a string) (rules.Label, bool)   { return v.lists.LabelAt(v.chain, a, v.at) }
 func (v view) Taint(a string) (rules.Taint, bool) {
 	if t, ok := v.added[a]; ok {
 		return t, true

@@ -186,7 +186,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		route.ByRule[r.Name] = fan
 		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
 			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops,
-			Model: r.Model})
+			Model: r.Model, Direct: r.Direct})
 	}
 	next := alerting.Sequence{route}
 	if audit != nil {

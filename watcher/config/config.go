@@ -90,8 +90,11 @@ type Rule struct {
 	MaxHops      int      `yaml:"max_hops"`
 	// Model is how taint spreads through Bitcoin transactions: poison (default) or
 	// haircut.
-	Model string   `yaml:"model"`
-	Sinks []string `yaml:"sinks"`
+	Model string `yaml:"model"`
+	// Direct: alert on every payment to an address designated (at the payment's time) as a
+	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
+	Direct bool     `yaml:"direct"`
+	Sinks  []string `yaml:"sinks"`
 }
 
 // Sink is an alert destination.
@@ -296,8 +299,8 @@ func (c *Config) Validate() error {
 		switch {
 		case r.Name == "":
 			return fmt.Errorf("%s.name: empty", key)
-		case len(r.Destinations) == 0:
-			return fmt.Errorf("%s.destinations: empty", key)
+		case len(r.Destinations) == 0 && !r.Direct:
+			return fmt.Errorf("%s.destinations: empty (or direct: true)", key)
 		case r.MaxHops < 1:
 			return fmt.Errorf("%s.max_hops: %d, want at least 1", key, r.MaxHops)
 		case r.Model != "" && r.Model != "poison" && r.Model != "haircut":

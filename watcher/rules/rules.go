@@ -61,6 +61,11 @@ type Rule struct {
 	// Model is how taint spreads through a Bitcoin transaction: ModelPoison (default) or
 	// ModelHaircut.
 	Model string
+	// Direct makes the rule one of direct exposure: it alerts on every movement that pays
+	// an address designated, at the movement's time, as a source of one of SourceCategories
+	// (any category when empty), whoever pays and whatever the funds' origin. Destinations,
+	// MaxHops and Model do not apply.
+	Direct bool
 }
 
 // Taint models.
@@ -77,6 +82,8 @@ func (r *Rule) Validate() error {
 	switch {
 	case r.Name == "":
 		return errors.New("name: empty")
+	case r.Direct:
+		return nil
 	case len(r.Destinations) == 0:
 		return fmt.Errorf("rule %s: destinations: empty", r.Name)
 	case r.MaxHops < 1:
@@ -136,6 +143,7 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 		return d
 	}
 	from, to := m.Inputs[0].Address, m.Outputs[0].Address
+	d.Findings = directFindings(rs, m, v, 0, from, d.Findings)
 	origin, ok := originOf(from, v)
 	if !ok || from == to {
 		return d
@@ -148,7 +156,7 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	maxHops := 0
 	for i := range rs {
 		r := &rs[i]
-		if len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
+		if r.Direct || len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
 			origin.Source.Category) {
 			continue
 		}
@@ -177,6 +185,36 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: origin.Root,
 		Source: origin.Source, Path: path, By: m.Key()}})
 	return d
+}
+
+// directFindings appends the direct-exposure rules' findings on output j of m, paid by
+// payer: the output's address is designated as a source at the movement's time.
+func directFindings(rs []Rule, m *chains.Movement, v View, j int, payer string,
+	out []Finding) []Finding {
+	o := &m.Outputs[j]
+	if o.Address == "" || o.Amount == nil || o.Amount.Sign() == 0 || o.Address == payer {
+		return out
+	}
+	s, designated := v.Source(o.Address)
+	if !designated {
+		return out
+	}
+	for i := range rs {
+		r := &rs[i]
+		if !r.Direct || len(r.SourceCategories) > 0 &&
+			!slices.Contains(r.SourceCategories, s.Category) {
+			continue
+		}
+		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Tx: m.Tx, Position: m.Position,
+			From: payer, To: o.Address, Asset: o.Asset, Amount: new(big.Int).Set(o.Amount)}
+		if m.Kind == chains.KindUTXO {
+			hop.Position = chains.PositionVout(o.Index)
+		}
+		out = append(out, Finding{Rule: r, Movement: m, Root: payer, Destination: o.Address,
+			Label: Label{Category: s.Category, Entity: s.Entity, List: s.List},
+			Path:  []Hop{hop}, Output: j, Tainted: new(big.Int).Set(o.Amount)})
+	}
+	return out
 }
 
 // originOf says whether addr holds watched funds: it is a source itself, or tainted.

@@ -53,6 +53,16 @@ type taintedInput struct {
 // tainted input with the largest tainted share.
 func evaluateUTXO(rs []Rule, m *chains.Movement, v View) Decision {
 	var d Decision
+	payer := ""
+	for _, in := range m.Inputs {
+		if in.Address != "" {
+			payer = in.Address
+			break
+		}
+	}
+	for j := range m.Outputs {
+		d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
+	}
 	var tins []taintedInput
 	total := new(big.Int)
 	for _, in := range m.Inputs {
@@ -102,7 +112,7 @@ func evaluateUTXO(rs []Rule, m *chains.Movement, v View) Decision {
 		maxHops := 0
 		for i := range rs {
 			r := &rs[i]
-			if len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
+			if r.Direct || len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
 				origin.origin.Source.Category) {
 				continue
 			}

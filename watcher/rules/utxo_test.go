@@ -117,3 +117,31 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("keys %q", got)
 	}
 }
+
+// TestDirectRule: a direct-exposure rule alerts on each output paying a designated address
+// of its categories, whoever pays, on either model of chain; self-payments and other
+// categories do not count.
+func TestDirectRule(t *testing.T) {
+	direct := Rule{Name: "d", Direct: true, SourceCategories: []string{"sanctioned"}}
+	if err := direct.Validate(); err != nil {
+		t.Fatalf("a direct rule needs no destinations: %v", err)
+	}
+	view := mapView{sources: map[string]Source{"S": {Entity: "X", Category: "sanctioned"},
+		"R": {Category: "ransomware"}}}
+	tests := []struct {
+		name string
+		give *chains.Movement
+		want string
+	}{
+		{"bitcoin: the second output pays S", utxo("a", []in{{"C", "p:0", 10}},
+			[]out{{"F", 5}, {"S", 4}}), "d>1=4"},
+		{"account chain", move("0xt", "C", "S", 7), "d>0=7"},
+		{"another category", move("0xt", "C", "R", 7), ""},
+		{"S pays itself", move("0xt", "S", "S", 7), ""},
+	}
+	for _, tt := range tests {
+		if got := summary(Evaluate([]Rule{direct}, tt.give, view)); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

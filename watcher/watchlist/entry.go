@@ -51,15 +51,16 @@ type Rejection struct {
 // Error implements error: "file:line: reason".
 func (r *Rejection) Error() string { return fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason) }
 
-// Add adds entries to l.
+// Add adds entries to l with their validity. An address that several entries name keeps
+// them all (its origins merge); a lookup returns one valid at the time asked.
 func (l *Lists) Add(entries ...Entry) {
 	for _, e := range entries {
 		if e.Role == RoleLabel {
-			l.AddLabel(e.Chain, e.Address, rules.Label{Entity: e.Entity, Category: e.Category,
-				List: e.Origin.List})
+			l.addLabel(e.Chain, e.Address, dated[rules.Label]{V: rules.Label{Entity: e.Entity,
+				Category: e.Category, List: e.Origin.List}, From: e.ValidFrom, To: e.ValidTo})
 			continue
 		}
-		l.AddSource(e.Chain, e.Address, rules.Source{Entity: e.Entity, Category: e.Category,
-			List: e.Origin.List})
+		l.addSource(e.Chain, e.Address, dated[rules.Source]{V: rules.Source{Entity: e.Entity,
+			Category: e.Category, List: e.Origin.List}, From: e.ValidFrom, To: e.ValidTo})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,43 +19,77 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
-// Lists are the loaded sources and labels, per chain and normalized address.
+// Lists are the loaded sources and labels, per chain and normalized address, each with the
+// interval it is valid in: a designation starts and may end (Tornado Cash left the SDN list
+// on 2025-03-21), and a movement is judged by what was valid at its block time.
 type Lists struct {
 	sources map[string]*index // by chain
 	labels  map[string]*index
-	srcVals table[rules.Source]
-	lblVals table[rules.Label]
+	srcVals table[dated[rules.Source]]
+	lblVals table[dated[rules.Label]]
+	// multi holds the value ids of addresses that more than one entry names (one address
+	// in several files, or designated twice): an index id with multiBit set points here.
+	multi [][]uint32
 }
+
+// dated is a value with its validity; zero times are open ends.
+type dated[V comparable] struct {
+	V        V
+	From, To time.Time
+}
+
+func (d *dated[V]) validAt(at time.Time) bool {
+	return at.IsZero() || ((d.From.IsZero() || !at.Before(d.From)) &&
+		(d.To.IsZero() || at.Before(d.To)))
+}
+
+const multiBit = 1 << 31
 
 // New returns empty lists.
 func New() *Lists {
 	return &Lists{sources: map[string]*index{}, labels: map[string]*index{}}
 }
 
-// Source returns the designation of a watched address.
+// Source returns a designation of a watched address, whenever valid.
 func (l *Lists) Source(chain, addr string) (rules.Source, bool) {
-	x := l.sources[chain]
-	if x == nil {
-		return rules.Source{}, false
-	}
-	id, ok := x.get(addr)
-	if !ok {
-		return rules.Source{}, false
-	}
-	return l.srcVals.vals[id], true
+	return l.SourceAt(chain, addr, time.Time{})
 }
 
-// Label returns what an address is.
+// SourceAt returns the designation of a watched address valid at time at.
+func (l *Lists) SourceAt(chain, addr string, at time.Time) (rules.Source, bool) {
+	return lookup(l, l.sources[chain], &l.srcVals, addr, at)
+}
+
+// Label returns what an address is, whenever valid.
 func (l *Lists) Label(chain, addr string) (rules.Label, bool) {
-	x := l.labels[chain]
+	return l.LabelAt(chain, addr, time.Time{})
+}
+
+// LabelAt returns what an address was at time at.
+func (l *Lists) LabelAt(chain, addr string, at time.Time) (rules.Label, bool) {
+	return lookup(l, l.labels[chain], &l.lblVals, addr, at)
+}
+
+func lookup[V comparable](l *Lists, x *index, t *table[dated[V]], addr string,
+	at time.Time) (V, bool) {
+	var zero V
 	if x == nil {
-		return rules.Label{}, false
+		return zero, false
 	}
 	id, ok := x.get(addr)
 	if !ok {
-		return rules.Label{}, false
+		return zero, false
 	}
-	return l.lblVals.vals[id], true
+	ids := []uint32{id}
+	if id&multiBit != 0 {
+		ids = l.multi[id&^multiBit]
+	}
+	for _, id := range ids {
+		if v := &t.vals[id]; v.validAt(at) {
+			return v.V, true
+		}
+	}
+	return zero, false
 }
 
 // Len returns the number of sources and labels.
@@ -68,20 +103,45 @@ func (l *Lists) Len() (sources, labels int) {
 	return sources, labels
 }
 
-// AddSource adds a watched address (already normalized).
+// AddSource adds a watched address (already normalized), valid at all times.
 func (l *Lists) AddSource(chain, addr string, s rules.Source) {
+	l.addSource(chain, addr, dated[rules.Source]{V: s})
+}
+
+// AddLabel adds a labelled address (already normalized), valid at all times.
+func (l *Lists) AddLabel(chain, addr string, lb rules.Label) {
+	l.addLabel(chain, addr, dated[rules.Label]{V: lb})
+}
+
+func (l *Lists) addSource(chain, addr string, v dated[rules.Source]) {
 	if l.sources[chain] == nil {
 		l.sources[chain] = newIndex()
 	}
-	l.sources[chain].put(addr, l.srcVals.id(s))
+	l.put(l.sources[chain], addr, l.srcVals.id(v))
 }
 
-// AddLabel adds a labelled address (already normalized).
-func (l *Lists) AddLabel(chain, addr string, lb rules.Label) {
+func (l *Lists) addLabel(chain, addr string, v dated[rules.Label]) {
 	if l.labels[chain] == nil {
 		l.labels[chain] = newIndex()
 	}
-	l.labels[chain].put(addr, l.lblVals.id(lb))
+	l.put(l.labels[chain], addr, l.lblVals.id(v))
+}
+
+// put records that addr has value id, beside the values it already has.
+func (l *Lists) put(x *index, addr string, id uint32) {
+	old, ok := x.get(addr)
+	switch {
+	case !ok:
+		x.put(addr, id)
+	case old&multiBit != 0:
+		ids := l.multi[old&^multiBit]
+		if !slices.Contains(ids, id) {
+			l.multi[old&^multiBit] = append(ids, id)
+		}
+	case old != id:
+		l.multi = append(l.multi, []uint32{old, id})
+		x.put(addr, uint32(len(l.multi)-1)|multiBit)
+	}
 }
 
 // ChainInfo says how to validate a chain's addresses: its family and network.
