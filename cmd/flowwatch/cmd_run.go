@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"go.uber.org/zap"
 
 	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,11 +49,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sources, labels := lists.Len()
 	log.Info("lists loaded", zap.Int("sources", sources), zap.Int("labels", labels),
 		zap.Int("rejected", len(rejected)))
-	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists})
+	live := watchlist.NewLive(lists)
+	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists, live: live})
 	if err != nil {
 		return fail(stderr, "run", err)
 	}
 	defer sys.close()
+	// SIGHUP, or a changed list file, reloads the lists without stopping the pipeline.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	sys.extra = append(sys.extra, newReloader(cfg, live, hup, log).Run)
 	log.Info("running", zap.Int("chains", len(cfg.Chains)), zap.Int("workers", cfg.Workers),
 		zap.Bool("redis", cfg.Redis.URL != ""))
 	if err := sys.run(ctx); err != nil {

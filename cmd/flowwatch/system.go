@@ -32,6 +32,7 @@ import (
 // system is one flowwatch process's pipeline: a poller per chain, rules workers and the
 // alerting pipeline, built from a config.
 type system struct {
+	extra    []func(context.Context) error // other loops to run beside (lists reload)
 	pollers  []*watcher.Poller
 	workers  []*watcher.Worker
 	trimmers []func(context.Context) error
@@ -53,6 +54,7 @@ type deps struct {
 	stdout io.Writer
 	log    *zap.Logger
 	lists  *watchlist.Lists             // loaded lists (loadLists)
+	live   *watchlist.Live              // if set, the workers read the lists through it
 	extra  map[string]alerting.Notifier // sinks by name that the config does not describe
 }
 
@@ -215,7 +217,11 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	}
 	host, _ := os.Hostname()
 	for i := range cfg.Workers {
-		w, err := watcher.NewWorker(q, q, d.lists, store, rs, pipeline, watcher.WorkerOptions{
+		var lists watcher.Lists = d.lists
+		if d.live != nil {
+			lists = d.live
+		}
+		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
 			Explorers: explorers, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
 		if err != nil {
@@ -313,6 +319,9 @@ func (s *system) run(ctx context.Context) error {
 	}
 	for _, t := range s.trimmers {
 		g.Go(func() error { return t(gctx) })
+	}
+	for _, f := range s.extra {
+		g.Go(func() error { return f(gctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
