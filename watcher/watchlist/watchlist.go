@@ -147,6 +147,19 @@ func (l *Lists) put(x *index, addr string, id uint32) {
 // ChainInfo says how to validate a chain's addresses: its family and network.
 type ChainInfo func(chain string) (family chains.Family, network string, ok bool)
 
+// KnownChains are the chain names lists use (OFAC assets, TagPack currencies and the
+// multi-chain lists map to these). A CSV row on one of them that the config does not follow
+// is left out; a row on any other name is rejected as a likely typo.
+var KnownChains = map[string]bool{
+	ChainBitcoin: true, ChainEthereum: true, ChainTron: true, "arbitrum": true, "bsc": true,
+	"bnb-beacon": true, "ethereum-classic": true, "optimism": true, "polygon": true,
+	"gnosis": true, "avalanche": true, "litecoin": true, "bitcoin-cash": true,
+	"bitcoin-sv": true, "bitcoin-gold": true, "dash": true, "verge": true, "zcash": true,
+	"monero": true, "xrp": true, "solana": true,
+}
+
+var errNotFollowed = errors.New("a chain the config does not follow")
+
 // csvHeader is the CSV format: role is "source" or "label"; dates are YYYY-MM-DD or empty.
 var csvHeader = []string{"chain", "address", "role", "category", "entity", "source",
 	"valid_from", "valid_to"}
@@ -206,6 +219,9 @@ func ReadCSV(name string, r io.Reader, info ChainInfo) ([]Entry, []Rejection, er
 				entries = append(entries, e)
 				continue
 			}
+			if errors.Is(err, errNotFollowed) {
+				continue // a chain the config does not follow, as with the other formats
+			}
 		}
 		addr := ""
 		if len(rec) > 1 {
@@ -226,7 +242,11 @@ func csvEntry(rec []string, info ChainInfo) (Entry, error) {
 	chain, role, category, entity, origin := rec[0], rec[2], rec[3], rec[4], rec[5]
 	family, network, ok := info(chain)
 	if !ok {
-		return Entry{}, fmt.Errorf("chain %q is not configured", chain)
+		if KnownChains[chain] {
+			return Entry{}, errNotFollowed
+		}
+		return Entry{}, fmt.Errorf("chain %q is not configured (nor a chain lists name)",
+			chain)
 	}
 	addr, err := chains.NormalizeAddress(family, network, rec[1])
 	if err != nil {

