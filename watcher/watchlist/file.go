@@ -9,7 +9,8 @@ import (
 
 // ReadFile reads a list file by its kind: OFAC's SDN advanced XML (.xml), a per-asset list
 // derived from it (sanctioned_addresses_<ASSET>.txt or .json), a GraphSense TagPack (.yaml,
-// .yml) or flowwatch's CSV (.csv, whose rows name their chain: info says its family).
+// .yml), flowwatch's CSV (.csv, whose rows name their chain: info says its family) or a
+// plain text list (.txt, see ReadTXT).
 func ReadFile(name string, r io.Reader, info ChainInfo) ([]Entry, []Rejection, error) {
 	if asset, ok := AssetListAsset(name); ok {
 		return ReadAssetList(name, asset, r)
@@ -21,8 +22,10 @@ func ReadFile(name string, r io.Reader, info ChainInfo) ([]Entry, []Rejection, e
 		return ReadTagPack(name, r)
 	case ".csv":
 		return ReadCSV(name, r, info)
+	case ".txt":
+		return ReadTXT(name, r, info)
 	}
 	return nil, nil, fmt.Errorf("%s: a list format flowwatch does not read (want .xml for "+
 		"OFAC's SDN advanced XML, sanctioned_addresses_<ASSET>.txt or .json, .yaml for a "+
-		"GraphSense TagPack, or .csv)", name)
+		"GraphSense TagPack, .csv, or a plain .txt list)", name)
 }
