@@ -39,26 +39,28 @@ func evmKey(addr string) (k [20]byte, ok bool) {
 	if len(addr) != 42 || addr[0] != '0' || addr[1] != 'x' {
 		return k, false
 	}
+	bad := byte(0)
 	for i := range 20 {
-		hi, ok1 := fromHex(addr[2+2*i])
-		lo, ok2 := fromHex(addr[3+2*i])
-		if !ok1 || !ok2 {
-			return k, false
-		}
-		k[i] = hi<<4 | lo
+		hi, lo := hexVal[addr[2+2*i]], hexVal[addr[3+2*i]]
+		bad |= hi | lo
+		k[i] = hi<<4 | lo&0x0f
 	}
-	return k, true
+	return k, bad&0xf0 == 0
 }
 
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+// hexVal is the value of a lower-case hex digit, 0xff for any other byte.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 // table holds distinct values and gives each an id.
 type table[V comparable] struct {
