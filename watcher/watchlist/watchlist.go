@@ -1,9 +1,3 @@
-// Package watchlist holds what the watcher follows (sources: sanctioned and attributed
-// addresses) and what it recognizes (labels: exchanges, mixers, bridges, ...), per chain,
-// with addresses normalized for the chain's family. Loaders report every bad entry with its
-// file and line and load the rest.
-//
-// Lists is read-only once loaded and safe for concurrent reads.
 package watchlist
 
 import (

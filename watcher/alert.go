@@ -1,0 +1,61 @@
+package watcher
+
+import (
+	"time"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+func (w *Worker) alert(f *rules.Finding) alerting.Alert {
+	m := f.Movement
+	out := &m.Outputs[f.Output]
+	position := m.Position
+	if m.Kind == chains.KindUTXO { // a Bitcoin alert names the output that arrived
+		position = chains.PositionVout(out.Index)
+	}
+	a := alerting.Alert{
+		ID:       alerting.AlertID(f.Rule.Name, m.Chain, m.Tx, position),
+		Rule:     f.Rule.Name,
+		Severity: f.Rule.Severity,
+		State:    alerting.StateConfirmed,
+		Chain:    m.Chain, Block: m.Block.Number, BlockHash: m.Block.Hash, Time: m.Block.Time,
+		Tx: m.Tx, Position: position,
+		Source: alerting.Party{Address: f.Root, Entity: f.Source.Entity,
+			Category: f.Source.Category, List: f.Source.List},
+		Destination: alerting.Party{Address: f.Destination, Entity: f.Label.Entity,
+			Category: f.Label.Category, List: f.Label.List},
+		Asset:  out.Asset,
+		Amount: out.Amount.String(),
+	}
+	if f.Tainted != nil && f.Tainted.Cmp(out.Amount) != 0 {
+		a.TaintedAmount = f.Tainted.String()
+	}
+	for _, h := range f.Path {
+		a.Path = append(a.Path, alerting.Hop{Block: h.Block, Tx: h.Tx, Position: h.Position,
+			From: h.From, To: h.To, Asset: h.Asset, Amount: h.Amount.String()})
+	}
+	if prefix, ok := w.opts.Explorers[m.Chain]; ok {
+		a.Explorer = prefix + m.Tx
+	}
+	return a
+}
+
+// view is what the rules see of one movement's addresses.
+type view struct {
+	lists  Lists
+	chain  string
+	at     time.Time                        // the movement's block time
+	taints func(string) (rules.Taint, bool) // what the store held before the batch
+	added  map[string]rules.Taint           // what the batch tainted so far
+}
+
+func (v view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
+func (v view) Label(a string) (rules.Label, bool)   { return v.lists.LabelAt(v.chain, a, v.at) }
+func (v view) Taint(a string) (rules.Taint, bool) {
+	if t, ok := v.added[a]; ok {
+		return t, true
+	}
+	return v.taints(a)
+}
