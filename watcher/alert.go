@@ -8,6 +8,8 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
+// alert is the alert a finding raises: on Bitcoin it names the output that reached the
+// destination, and under haircut the part of it that is watched funds.
 func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 	m := f.Movement
 	out := &m.Outputs[f.Output]
