@@ -26,7 +26,7 @@ func TestTaintCache(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{Memory: taint.NewMemory()}
 	src := rules.Taint{Root: "0xroot", Source: rules.Source{Entity: "e"}}
-	if err := store.ApplyAll(ctx, "c", []taint.Effect{{Key: "k1",
+	if err := store.ApplyAll(ctx, "c", taint.Fence{}, []taint.Effect{{Key: "k1",
 		Taints: []rules.NewTaint{{Address: "0xa", Taint: src}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestTaintCache(t *testing.T) {
 		{"applied taint is known", func() {
 			e := []taint.Effect{{Key: "k2", Taints: []rules.NewTaint{{Address: "0xb",
 				Taint: src}}}}
-			if err := store.ApplyAll(ctx, "c", e); err != nil {
+			if err := store.ApplyAll(ctx, "c", taint.Fence{}, e); err != nil {
 				t.Fatal(err)
 			}
 			c.applied("c", e)

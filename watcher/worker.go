@@ -33,10 +33,13 @@ type Lists interface {
 	LabelAt(chain, addr string, at time.Time) (rules.Label, bool)
 }
 
-// Owner hands a chain to one worker at a time (queue.Owners implements it).
+// Owner hands a chain to one worker at a time (queue.Owners implements it). OwnerKey names
+// the key that holds a chain's owner ("" if none), with which the worker fences its taint
+// writes: once another worker owns the chain, a stalled one cannot write.
 type Owner interface {
 	Own(ctx context.Context, chain, consumer string, ttl time.Duration) (bool, error)
 	Release(ctx context.Context, chain, consumer string) error
+	OwnerKey(chain string) string
 }
 
 var (
@@ -165,8 +168,14 @@ func (w *Worker) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					break
 				}
-				w.log.Error("processing failed; the entries stay pending and are retried",
-					zap.String("chain", chain), zap.Error(err))
+				if errors.Is(err, taint.ErrFenced) {
+					w.log.Warn("lost the ownership of a chain during a round; another "+
+						"worker has it", zap.String("chain", chain), zap.Error(err))
+					delete(w.owned, chain) // stand by until it can be owned again
+				} else {
+					w.log.Error("processing failed; the entries stay pending and are retried",
+						zap.String("chain", chain), zap.Error(err))
+				}
 				w.recovered[chain] = false // retry what is pending, in order, first
 				w.cache.forget(chain)      // a failed write may or may not have happened
 				if err := sleep(ctx, w.readBlock()); err != nil {
@@ -322,6 +331,7 @@ func (w *Worker) process(ctx context.Context, chain string, msgs []queue.Message
 	// What was read is finished even if shutdown is asked meanwhile.
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.DrainTimeout)
 	defer cancel()
+	defer w.keepalive(work, chain)()
 	var batch []chains.Movement
 	var ids []string
 	flush := func() error {
@@ -419,7 +429,11 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		}
 		effects = append(effects, e)
 	}
-	if err := w.store.ApplyAll(ctx, chain, effects); err != nil {
+	fence := taint.Fence{}
+	if k := w.owner.OwnerKey(chain); k != "" {
+		fence = taint.Fence{Key: k, Holder: w.opts.Name}
+	}
+	if err := w.store.ApplyAll(ctx, chain, fence, effects); err != nil {
 		return err
 	}
 	w.cache.applied(chain, effects)

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
@@ -236,5 +238,66 @@ func TestWorkerRetriesFailedBatchInOrder(t *testing.T) {
 	}
 	if distinct, total := e.sink.count(); distinct != flows || total != flows {
 		t.Fatalf("%d distinct alerts, %d in all; want %d once each", distinct, total, flows)
+	}
+}
+
+// TestWorkerFencedAfterLosingChain: a worker that stalled while another took its chain over
+// cannot write: its taint write is fenced, so the alert it judged is neither recorded nor
+// sent and its entry stays pending; it stands by, and once the chain is free again it takes
+// it back and finishes. (An entry that changes nothing is still acknowledged: acks are not
+// fenced.)
+func TestWorkerFencedAfterLosingChain(t *testing.T) {
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	core, logs := observer.New(zap.WarnLevel)
+	w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
+		Name: "stalled", Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
+		ClaimIdle: time.Minute, // renews every 15 s: not during this test
+		Logger:    zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fenced := func() bool {
+		return logs.FilterMessage("lost the ownership of a chain during a round; another "+
+			"worker has it").Len() > 0
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	hopBlocks(t, e.q, "c", 1)
+	e.waitDone(t, 1)
+	// Another worker takes the chain over (as if the first had stalled past its lease).
+	if err := rdb.Set(ctx, e.q.OwnerKey("c"), "usurper", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	hopBlocks(t, e.q, "c", 1) // flow 0 again: its fresh wallet is 0xf0…0
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := e.q.Backlog(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := rdb.XPending(ctx, e.q.StreamKey("c"), queue.DefaultGroup).Result(); n >= 1 &&
+			p != nil && p.Count > 0 && fenced() {
+			break // the stalled worker read the new entries and could not finish them
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog %d: the fenced worker's entries were acknowledged", n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+	if distinct, total := e.sink.count(); distinct != 1 || total != 1 {
+		t.Fatalf("%d alerts (%d in all) after the chain was lost; want only the first", distinct,
+			total)
+	}
+	// The usurper leaves: the worker takes the chain back and finishes.
+	if err := rdb.Del(ctx, e.q.OwnerKey("c")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDone(t, 2) // the second flow's alert, in its own block
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("run: %v", err)
 	}
 }

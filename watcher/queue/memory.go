@@ -65,6 +65,9 @@ func (c *memChain) publish(payloads [][]byte) {
 	}
 }
 
+// OwnerKey implements Owners: "", in-memory ownership is not kept in a key.
+func (q *Memory) OwnerKey(string) string { return "" }
+
 // Tip implements Journal.
 func (q *Memory) Tip(_ context.Context, chain string) (Tip, error) {
 	q.mu.Lock()

@@ -38,6 +38,9 @@ func (q *Redis) Own(ctx context.Context, chain, consumer string, ttl time.Durati
 	return n == 1, nil
 }
 
+// OwnerKey implements Owners.
+func (q *Redis) OwnerKey(chain string) string { return q.key(chain, "owner") }
+
 // Release implements Owners.
 func (q *Redis) Release(ctx context.Context, chain, consumer string) error {
 	if err := releaseScript.Run(ctx, q.rdb, []string{q.key(chain, "owner")},

@@ -105,4 +105,7 @@ type Owners interface {
 	// Release ends consumer's ownership of chain, if it has it, so that another worker can
 	// take over at once.
 	Release(ctx context.Context, chain, consumer string) error
+	// OwnerKey names the key that holds chain's owner, for fencing writes by ownership
+	// (taint.Fence); "" where ownership is not kept in a key that writes can check.
+	OwnerKey(chain string) string
 }

@@ -9,6 +9,7 @@ package taint
 
 import (
 	"context"
+	"errors"
 
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
@@ -20,6 +21,16 @@ type Effect struct {
 	Alerts []byte
 }
 
+// Fence guards a write by ownership: Key must hold Holder (the chain's owner key and the
+// writing worker's name). The zero Fence guards nothing.
+type Fence struct {
+	Key, Holder string
+}
+
+// ErrFenced is returned by ApplyAll when the fence no longer holds: the caller lost the
+// chain and must stop writing for it.
+var ErrFenced = errors.New("fenced: the chain has another owner")
+
 // Store is the rules' shared state.
 type Store interface {
 	// Taints returns the taint of those of addrs that have one.
@@ -28,8 +39,10 @@ type Store interface {
 	// alerts it raised (encoded; kept only the first time).
 	Apply(ctx context.Context, chain, key string, taints []rules.NewTaint, alerts []byte) error
 	// ApplyAll applies several movements' effects, in order, in one round trip; each one is
-	// atomic on its own.
-	ApplyAll(ctx context.Context, chain string, effects []Effect) error
+	// atomic on its own. With a fence it writes nothing, and returns ErrFenced, unless the
+	// fence's key holds the fence's holder: a worker that lost a chain's ownership while
+	// stalled cannot write after another took over.
+	ApplyAll(ctx context.Context, chain string, fence Fence, effects []Effect) error
 	// Undo removes the taint that movement key created and returns the alerts it raised
 	// (nil if none), which stay until Forget: a caller retracts them first, so that a crash
 	// in between repeats the retraction instead of losing it.

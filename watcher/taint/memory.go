@@ -86,8 +86,9 @@ func (s *Memory) Forget(_ context.Context, chain, key string) error {
 	return nil
 }
 
-// ApplyAll implements Store.
-func (s *Memory) ApplyAll(ctx context.Context, chain string, effects []Effect) error {
+// ApplyAll implements Store. Fences are not checked: the in-memory store serves the workers
+// of one process, whose ownership is not kept in a key a write could check.
+func (s *Memory) ApplyAll(ctx context.Context, chain string, _ Fence, effects []Effect) error {
 	for _, e := range effects {
 		if err := s.Apply(ctx, chain, e.Key, e.Taints, e.Alerts); err != nil {
 			return err

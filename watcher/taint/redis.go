@@ -53,17 +53,22 @@ func (s *Redis) Taints(ctx context.Context, chain string, addrs ...string) (
 	return out, nil
 }
 
-// applyScript applies a batch of effects at once. KEYS: the taint hash, then per effect its
-// by set and alerted key; ARGV: per effect, the number of taints n, the alerts ("" none), then
-// n × (address, taint). An address already tainted keeps its first taint.
+// applyScript applies a batch of effects at once. KEYS: the fence key, the taint hash, then
+// per effect its by set and alerted key; ARGV: the fence holder ("": no fence), then per
+// effect the number of taints n, the alerts ("" none), then n × (address, taint). An address
+// already tainted keeps its first taint. Nothing is written unless the fence key holds the
+// holder.
 var applyScript = redis.NewScript(`
-local a = 1
-for k = 2, #KEYS, 2 do
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED')
+end
+local a = 2
+for k = 3, #KEYS, 2 do
   local n = tonumber(ARGV[a])
   local alerts = ARGV[a + 1]
   a = a + 2
   for i = 1, n do
-    if redis.call('HSETNX', KEYS[1], ARGV[a], ARGV[a + 1]) == 1 then
+    if redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1]) == 1 then
       redis.call('SADD', KEYS[k], ARGV[a])
     end
     a = a + 2
@@ -89,30 +94,39 @@ func (s *Redis) movementKeys(chain, key string) (by, alerted string) {
 // Apply implements Store.
 func (s *Redis) Apply(ctx context.Context, chain, key string, taints []rules.NewTaint,
 	alerts []byte) error {
-	return s.ApplyAll(ctx, chain, []Effect{{Key: key, Taints: taints, Alerts: alerts}})
+	return s.ApplyAll(ctx, chain, Fence{}, []Effect{{Key: key, Taints: taints, Alerts: alerts}})
 }
 
 // ApplyAll implements Store with one script call: the batch is applied atomically.
-func (s *Redis) ApplyAll(ctx context.Context, chain string, effects []Effect) error {
+func (s *Redis) ApplyAll(ctx context.Context, chain string, fence Fence,
+	effects []Effect) error {
 	if len(effects) == 0 {
 		return nil
 	}
-	err := s.applyAll(ctx, chain, effects)
+	err := s.applyAll(ctx, chain, fence, effects)
 	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
 		// The server lost its script cache (a restart): load it and run again; applying
 		// is idempotent.
 		if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("load apply script: %w", err)
 		}
-		err = s.applyAll(ctx, chain, effects)
+		err = s.applyAll(ctx, chain, fence, effects)
+	}
+	if err != nil && strings.Contains(err.Error(), "FENCED") {
+		return fmt.Errorf("apply on %s as %s: %w", chain, fence.Holder, ErrFenced)
 	}
 	return err
 }
 
-func (s *Redis) applyAll(ctx context.Context, chain string, effects []Effect) error {
-	keys := make([]string, 1, 1+2*len(effects))
-	keys[0] = s.key(chain, "taint")
-	var args []any
+func (s *Redis) applyAll(ctx context.Context, chain string, fence Fence,
+	effects []Effect) error {
+	fenceKey := fence.Key
+	if fenceKey == "" {
+		fenceKey = s.key(chain, "taint") // not read; any key of the chain's slot
+	}
+	keys := make([]string, 2, 2+2*len(effects))
+	keys[0], keys[1] = fenceKey, s.key(chain, "taint")
+	args := []any{fence.Holder}
 	for _, e := range effects {
 		by, alerted := s.movementKeys(chain, e.Key)
 		keys = append(keys, by, alerted)

@@ -2,6 +2,7 @@ package taint_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -71,7 +72,7 @@ func TestStore(t *testing.T) {
 				t.Fatalf("undo after forget returned %q", again)
 			}
 			// Several movements at once, in order: the first taint of c wins.
-			must(s.ApplyAll(ctx, "c", []taint.Effect{
+			must(s.ApplyAll(ctx, "c", taint.Fence{}, []taint.Effect{
 				{Key: "m3", Taints: []rules.NewTaint{newTaint("c", "m3", 1)}},
 				{Key: "m4", Taints: []rules.NewTaint{newTaint("c", "m4", 2),
 					newTaint("d", "m4", 2)}, Alerts: []byte(`["a4"]`)},
@@ -96,11 +97,56 @@ func TestRedisScriptCacheLost(t *testing.T) {
 	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyAll(ctx, "c", []taint.Effect{{Key: "m1",
+	if err := s.ApplyAll(ctx, "c", taint.Fence{}, []taint.Effect{{Key: "m1",
 		Taints: []rules.NewTaint{newTaint("a", "m1", 1)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Taints(ctx, "c", "a"); got["a"].By != "m1" {
 		t.Fatalf("taints after reload: %+v", got)
+	}
+}
+
+// TestRedisFence: a fenced write goes through only while the fence key holds the holder;
+// otherwise nothing of the batch is written and the error is ErrFenced.
+func TestRedisFence(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	s := taint.NewRedis(rdb, prefix)
+	owner := prefix + ":{c}:owner"
+	effects := func(addr string) []taint.Effect {
+		return []taint.Effect{{Key: "m-" + addr, Taints: []rules.NewTaint{newTaint(addr, "m", 1)},
+			Alerts: []byte(`[{"id":"x"}]`)}}
+	}
+	tests := []struct {
+		name    string
+		holds   string // the owner key's value; "" absent
+		fence   taint.Fence
+		addr    string
+		wantErr bool
+	}{
+		{"no fence", "", taint.Fence{}, "a", false},
+		{"the holder writes", "w1", taint.Fence{Key: owner, Holder: "w1"}, "b", false},
+		{"another owns the chain", "w2", taint.Fence{Key: owner, Holder: "w1"}, "c", true},
+		{"the lease ran out", "", taint.Fence{Key: owner, Holder: "w1"}, "d", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb.Del(ctx, owner)
+			if tt.holds != "" {
+				rdb.Set(ctx, owner, tt.holds, 0)
+			}
+			err := s.ApplyAll(ctx, "c", tt.fence, effects(tt.addr))
+			if tt.wantErr != errors.Is(err, taint.ErrFenced) || (!tt.wantErr && err != nil) {
+				t.Fatalf("err %v, want fenced %v", err, tt.wantErr)
+			}
+			got, err := s.Taints(ctx, "c", tt.addr)
+			if err != nil || (len(got) == 1) == tt.wantErr {
+				t.Fatalf("taint of %s written: %v (%v); want %v", tt.addr, len(got) == 1, err,
+					!tt.wantErr)
+			}
+			if alerts, _ := s.Undo(ctx, "c", "m-"+tt.addr); (alerts != nil) == tt.wantErr {
+				t.Fatalf("alerts recorded: %v; want %v", alerts != nil, !tt.wantErr)
+			}
+		})
 	}
 }
