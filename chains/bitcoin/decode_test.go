@@ -105,6 +105,15 @@ func (n scriptedNode) Call(_ context.Context, method string, params ...any) (jso
 	return f(params)
 }
 
+func (n scriptedNode) CallBatch(ctx context.Context, method string, params [][]any) (
+	[]json.RawMessage, []error, error) {
+	raws, errs := make([]json.RawMessage, len(params)), make([]error, len(params))
+	for i, ps := range params {
+		raws[i], errs[i] = n.Call(ctx, method, ps...)
+	}
+	return raws, errs, nil
+}
+
 // TestNewNeedsPrevouts: a node that can resolve prevouts neither by getblock verbosity 3
 // nor by a transaction index is refused at start, saying how to fix it.
 func TestNewNeedsPrevouts(t *testing.T) {

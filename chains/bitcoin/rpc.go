@@ -32,10 +32,7 @@ type client struct {
 // maxBatchClients bounds the batch clients kept for reuse.
 const maxBatchClients = 16
 
-var (
-	_ caller      = (*client)(nil)
-	_ batchCaller = (*client)(nil)
-)
+var _ caller = (*client)(nil)
 
 // Dial connects to the node at rawURL (http://user:pass@host:port; https for TLS) and
 // returns a Source over it.
@@ -85,18 +82,15 @@ func (c *client) drainBatches() []*rpcclient.Client {
 	}
 }
 
-// CallBatch implements batchCaller: one HTTP request for all the calls, retried whole
-// when the node says "later"; errs[i] is call i's own error.
+// CallBatch implements caller: one HTTP request for all the calls, retried whole when the
+// node says "later"; errs[i] is call i's own error.
 func (c *client) CallBatch(ctx context.Context, method string, params [][]any) (
 	[]json.RawMessage, []error, error) {
 	raws := make([][]json.RawMessage, len(params))
 	for i, ps := range params {
-		for _, p := range ps {
-			b, err := json.Marshal(p)
-			if err != nil {
-				return nil, nil, err
-			}
-			raws[i] = append(raws[i], b)
+		var err error
+		if raws[i], err = marshalParams(ps); err != nil {
+			return nil, nil, err
 		}
 	}
 	var rc *rpcclient.Client
@@ -115,22 +109,13 @@ func (c *client) CallBatch(ctx context.Context, method string, params [][]any) (
 			rc.Shutdown()
 		}
 	}()
-	d := retryMin
-	for try := 1; ; try++ {
-		res, errs, err := c.batchOnce(ctx, rc, method, raws)
-		if err == nil || try == retryAttempts || !retryable(err) {
-			if err != nil {
-				err = fmt.Errorf("%s: %w", c.host, err)
-			}
-			return res, errs, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-time.After(d/2 + rand.N(d/2+1)):
-		}
-		d = min(2*d, retryMax)
-	}
+	var res []json.RawMessage
+	var errs []error
+	err := c.retry(ctx, func() (err error) {
+		res, errs, err = c.batchOnce(ctx, rc, method, raws)
+		return err
+	})
+	return res, errs, err
 }
 
 func (c *client) batchOnce(ctx context.Context, rc *rpcclient.Client, method string,
@@ -170,6 +155,19 @@ func (c *client) batchOnce(ctx context.Context, rc *rpcclient.Client, method str
 // (its HTTP request runs out on rpcclient's own timeout).
 func (c *client) Call(ctx context.Context, method string, params ...any) (json.RawMessage,
 	error) {
+	raw, err := marshalParams(params)
+	if err != nil {
+		return nil, err
+	}
+	var res json.RawMessage
+	err = c.retry(ctx, func() (err error) {
+		res, err = c.once(ctx, method, raw)
+		return err
+	})
+	return res, err
+}
+
+func marshalParams(params []any) ([]json.RawMessage, error) {
 	raw := make([]json.RawMessage, len(params))
 	for i, p := range params {
 		b, err := json.Marshal(p)
@@ -178,18 +176,24 @@ func (c *client) Call(ctx context.Context, method string, params ...any) (json.R
 		}
 		raw[i] = b
 	}
+	return raw, nil
+}
+
+// retry runs call until it succeeds, fails for good, or retryAttempts tries passed,
+// waiting with exponential backoff and jitter while the node says "later".
+func (c *client) retry(ctx context.Context, call func() error) error {
 	d := retryMin
 	for try := 1; ; try++ {
-		res, err := c.once(ctx, method, raw)
-		if err == nil || try == retryAttempts || !retryable(err) {
-			if err != nil {
-				err = fmt.Errorf("%s: %w", c.host, err)
-			}
-			return res, err
+		err := call()
+		if err == nil {
+			return nil
+		}
+		if try == retryAttempts || !retryable(err) {
+			return fmt.Errorf("%s: %w", c.host, err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(d/2 + rand.N(d/2+1)):
 		}
 		d = min(2*d, retryMax)

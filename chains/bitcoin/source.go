@@ -10,7 +10,6 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/chains"
 )
@@ -19,7 +18,6 @@ var _ chains.Source = (*Source)(nil)
 
 // Defaults for Options.
 const (
-	DefaultInflight = 8
 	// DefaultOutputCache is how many recent outputs are kept to resolve inputs without
 	// asking the node.
 	DefaultOutputCache = 1 << 20
@@ -31,8 +29,6 @@ type Options struct {
 	Chain string
 	// Network is mainnet, testnet, signet, regtest or simnet; default mainnet.
 	Network string
-	// Inflight bounds concurrent getrawtransaction calls of one block.
-	Inflight int
 	// OutputCache bounds the cache of recent outputs; < 0: none.
 	OutputCache int
 	// Certificates (PEM) are trusted for an https URL, for btcd's self-signed RPC
@@ -48,9 +44,6 @@ func (o *Options) setDefaults() {
 	if o.Network == "" {
 		o.Network = "mainnet"
 	}
-	if o.Inflight == 0 {
-		o.Inflight = DefaultInflight
-	}
 	if o.OutputCache == 0 {
 		o.OutputCache = DefaultOutputCache
 	}
@@ -61,23 +54,16 @@ func (o *Options) setDefaults() {
 
 // Validate reports the first invalid option, naming it.
 func (o *Options) Validate() error {
-	if o.Inflight < 1 {
-		return fmt.Errorf("inflight %d: want at least 1", o.Inflight)
-	}
 	_, err := chains.BitcoinParams(o.Network)
 	return err
 }
 
-// caller makes one JSON-RPC call; params are marshalled to JSON.
+// caller makes JSON-RPC calls; params are marshalled to JSON. CallBatch sends one call of
+// method per element of params in one request and returns a result or an error for each.
 type caller interface {
 	Call(ctx context.Context, method string, params ...any) (json.RawMessage, error)
-}
-
-// batchCaller makes many calls of one method in one request (JSON-RPC batch); errs[i] is
-// call i's error, err the batch's.
-type batchCaller interface {
-	CallBatch(ctx context.Context, method string, params [][]any) (res []json.RawMessage,
-		errs []error, err error)
+	CallBatch(ctx context.Context, method string, params [][]any) ([]json.RawMessage, []error,
+		error)
 }
 
 // Source reads blocks from a btcd or bitcoind node.
@@ -240,8 +226,8 @@ func (s *Source) remember(b *chains.Block) {
 	}
 }
 
-// resolve finds the outputs that spends name: from the cache, else by getrawtransaction
-// of each transaction, in one batch where the caller batches, else Inflight at a time.
+// resolve finds the outputs that spends name: from the cache, else by one batch of
+// getrawtransaction calls, one per transaction.
 func (s *Source) resolve(ctx context.Context, spends []outpoint) (map[outpoint]output, error) {
 	out := make(map[outpoint]output, len(spends))
 	need := map[string]bool{}
@@ -258,57 +244,35 @@ func (s *Source) resolve(ctx context.Context, spends []outpoint) (map[outpoint]o
 	for txid := range need {
 		txids = append(txids, txid)
 	}
-	var mu sync.Mutex
-	found := func(txid string, raw json.RawMessage) error {
-		outs, err := s.decodeOutputs(txid, raw)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, op := range spends {
-			if op.Tx == txid {
-				o, ok := outs[op.Index]
-				if !ok {
-					return fmt.Errorf("transaction %s has no output %d", txid, op.Index)
-				}
-				out[op] = o
-			}
-		}
-		return nil
-	}
-	if bc, ok := s.rpc.(batchCaller); ok && len(txids) > 1 {
-		params := make([][]any, len(txids))
-		for i, txid := range txids {
-			params[i] = []any{txid, 1}
-		}
-		res, errs, err := bc.CallBatch(ctx, "getrawtransaction", params)
-		if err != nil {
-			return nil, fmt.Errorf("getrawtransaction ×%d: %w", len(txids), err)
-		}
-		for i, txid := range txids {
-			if errs[i] != nil {
-				return nil, fmt.Errorf("getrawtransaction %s: %w", txid, errs[i])
-			}
-			if err := found(txid, res[i]); err != nil {
-				return nil, err
-			}
-		}
+	if len(txids) == 0 {
 		return out, nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.Inflight)
-	for _, txid := range txids {
-		g.Go(func() error {
-			raw, err := s.rpc.Call(gctx, "getrawtransaction", txid, 1)
-			if err != nil {
-				return fmt.Errorf("getrawtransaction %s: %w", txid, err)
-			}
-			return found(txid, raw)
-		})
+	params := make([][]any, len(txids))
+	for i, txid := range txids {
+		params[i] = []any{txid, 1}
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	res, errs, err := s.rpc.CallBatch(ctx, "getrawtransaction", params)
+	if err != nil {
+		return nil, fmt.Errorf("getrawtransaction ×%d: %w", len(txids), err)
+	}
+	for i, txid := range txids {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("getrawtransaction %s: %w", txid, errs[i])
+		}
+		outs, err := s.decodeOutputs(txid, res[i])
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range spends {
+			if op.Tx != txid {
+				continue
+			}
+			o, ok := outs[op.Index]
+			if !ok {
+				return nil, fmt.Errorf("transaction %s has no output %d", txid, op.Index)
+			}
+			out[op] = o
+		}
 	}
 	return out, nil
 }
