@@ -36,6 +36,9 @@ type Hop struct {
 	To       string `json:"to"`
 	Asset    string `json:"asset"`
 	Amount   string `json:"amount"` // base units, decimal
+	// TaintedAmount is the part of Amount that is watched funds under the rule's model,
+	// when that is not all of it (haircut, FIFO); empty: all of it.
+	TaintedAmount string `json:"tainted_amount,omitempty"`
 }
 
 // Alert says that watched funds reached a destination.
@@ -55,7 +58,7 @@ type Alert struct {
 	Asset       string    `json:"asset"`
 	Amount      string    `json:"amount"` // base units, decimal
 	// TaintedAmount is the part of Amount that is watched funds, when the rule's taint
-	// model (haircut) says it is not all of it.
+	// model (haircut, FIFO) says it is not all of it.
 	TaintedAmount string `json:"tainted_amount,omitempty"`
 	Path          []Hop  `json:"path"`
 	Explorer      string `json:"explorer,omitempty"` // link to the transaction

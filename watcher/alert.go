@@ -9,7 +9,8 @@ import (
 )
 
 // alert is the alert a finding raises: on Bitcoin it names the output that reached the
-// destination, and under haircut the part of it that is watched funds.
+// destination; under haircut and FIFO it says, for the movement and each hop, the part of
+// the amount that is watched funds.
 func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 	m := f.Movement
 	out := &m.Outputs[f.Output]
@@ -35,8 +36,12 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 		a.TaintedAmount = f.Tainted.String()
 	}
 	for _, h := range f.Path {
-		a.Path = append(a.Path, alerting.Hop{Block: h.Block, Tx: h.Tx, Position: h.Position,
-			From: h.From, To: h.To, Asset: h.Asset, Amount: h.Amount.String()})
+		hop := alerting.Hop{Block: h.Block, Tx: h.Tx, Position: h.Position, From: h.From,
+			To: h.To, Asset: h.Asset, Amount: h.Amount.String()}
+		if h.Tainted != nil && h.Tainted.Cmp(h.Amount) != 0 {
+			hop.TaintedAmount = h.Tainted.String()
+		}
+		a.Path = append(a.Path, hop)
 	}
 	if prefix, ok := w.opts.Explorers[m.Chain]; ok {
 		a.Explorer = prefix + m.Tx
@@ -48,9 +53,10 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 type view struct {
 	lists  Lists
 	chain  string
-	at     time.Time                        // the movement's block time
-	taints func(string) (rules.Taint, bool) // what the store held before the batch
-	added  map[string]rules.Taint           // what the batch tainted so far
+	at     time.Time              // the movement's block time
+	cache  *chainCache            // what the store held before the batch
+	added  map[string]rules.Taint // what the batch wrote so far
+	counts map[string]int64       // the keys the batch added, per counter
 }
 
 func (v view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
@@ -59,5 +65,6 @@ func (v view) Taint(a string) (rules.Taint, bool) {
 	if t, ok := v.added[a]; ok {
 		return t, true
 	}
-	return v.taints(a)
+	return v.cache.taint(a)
 }
+func (v view) Tracked(c string) int64 { return v.cache.counters[c] + v.counts[c] }

@@ -2,7 +2,6 @@ package watcher
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +16,6 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/flowwatch/flowwatch/alerting"
-	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -93,14 +90,7 @@ func TestPipelineBitcoin(t *testing.T) {
 	rs := []rules.Rule{{Name: "ransom-to-exchange", Severity: "high",
 		Destinations: []string{"exchange"}, MaxHops: 3}}
 	recv := &hookReceiver{}
-	srv := httptest.NewServer(recv)
-	t.Cleanup(srv.Close)
-	hook, err := webhook.New(srv.URL, hookSecret, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pipeline := &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
-		Next: &alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}
+	pipeline := hookPipeline(t, recv, rdb, prefix)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	store := taint.NewRedis(rdb, prefix)
 	head, err := src.Head(ctx)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -123,15 +122,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	}
 
 	recv := &hookReceiver{}
-	srv := httptest.NewServer(recv)
-	t.Cleanup(srv.Close)
-	hook, err := webhook.New(srv.URL, hookSecret, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pipeline := &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
-		Next: alerting.Sequence{&alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"},
-			&alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}}
+	pipeline := hookPipeline(t, recv, rdb, prefix)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	store := taint.NewRedis(rdb, prefix)
 	startPipeline(t, src, q, store, lists, rs, pipeline, "dev", 1)

@@ -7,19 +7,27 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
-// DefaultTaintCache is how many addresses per chain a worker remembers the taint of.
+// DefaultTaintCache is how many keys per chain a worker remembers the taint of.
 const DefaultTaintCache = 1 << 20
 
-// taintCache is what a worker knows of the taint of its chains' addresses, tainted or not,
-// so that it does not ask the store again. It is sound because one worker owns a chain
-// (Owner) and only the owner writes the chain's taint: what the owner read or wrote stays
-// true while it keeps the chain. It is emptied when the worker takes a chain over or loses
-// it, after a failure (a write may or may not have gone through) and after a retraction
-// (which deletes taint). It is bounded: when a chain's map is full it is emptied and
-// refills from the store. Run's goroutine only.
+// taintCache is what a worker knows of the taint of its chains' keys, tainted or not, and
+// of their counters, so that it does not ask the store again. It is sound because one
+// worker owns a chain (Owner) and only the owner writes the chain's taint: what the owner
+// read or wrote stays true while it keeps the chain. It is emptied when the worker takes a
+// chain over or loses it, after a failure (a write may or may not have gone through) and
+// after a retraction (which restores older taint). It is bounded: when a chain's map is
+// full it is emptied and refills from the store. Run's goroutine only.
 type taintCache struct {
 	max    int // entries per chain; < 0: no cache
-	chains map[string]map[string]cachedTaint
+	chains map[string]*chainCache
+}
+
+type chainCache struct {
+	known    map[string]cachedTaint
+	counters map[string]int64
+	// recheck: the cache was emptied, so the entries about to be processed may be ones
+	// that were applied before (redelivered after a failure or a take-over).
+	recheck bool
 }
 
 type cachedTaint struct {
@@ -28,34 +36,47 @@ type cachedTaint struct {
 }
 
 func newTaintCache(max int) *taintCache {
-	return &taintCache{max: max, chains: map[string]map[string]cachedTaint{}}
+	return &taintCache{max: max, chains: map[string]*chainCache{}}
 }
 
 // forget empties what the cache knows of chain.
 func (c *taintCache) forget(chain string) { delete(c.chains, chain) }
 
-func (c *taintCache) chain(name string) map[string]cachedTaint {
-	m := c.chains[name]
-	if m == nil || len(m) >= c.max { // empty is always sound: the store has the truth
-		m = map[string]cachedTaint{}
-		c.chains[name] = m
+// chain returns what is known of chain, loading its counters when nothing is.
+func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) (
+	*chainCache, error) {
+	cc := c.chains[name]
+	if cc != nil && (c.max < 0 || len(cc.known) < c.max) {
+		return cc, nil
 	}
-	return m
+	if cc != nil { // full: start again from the store, keeping what needs no read
+		cc.known = map[string]cachedTaint{}
+		return cc, nil
+	}
+	counters, err := store.Tracked(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	cc = &chainCache{known: map[string]cachedTaint{}, counters: counters, recheck: true}
+	c.chains[name] = cc
+	return cc, nil
 }
 
-// lookup makes sure the cache knows the taint of addrs, asking store only about those it
-// does not know, and returns a reader of it. The reader is good until the next call.
+// lookup makes sure the cache knows the taint of keys, asking store only about those it
+// does not know, and returns what it knows of the chain. That is good until the next call.
 func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string,
-	addrs []string) (func(string) (rules.Taint, bool), error) {
-	if c.max < 0 {
-		m, err := store.Taints(ctx, chain, addrs...)
-		return func(a string) (rules.Taint, bool) { t, ok := m[a]; return t, ok }, err
+	keys []string) (*chainCache, error) {
+	cc, err := c.chain(ctx, store, chain)
+	if err != nil {
+		return nil, err
 	}
-	known := c.chain(chain)
+	if c.max < 0 { // no cache: what is read serves this batch only
+		cc.known = map[string]cachedTaint{}
+	}
 	var ask []string
-	for _, a := range addrs {
-		if _, ok := known[a]; !ok {
-			known[a] = cachedTaint{} // asked below; may pass max by one batch
+	for _, a := range keys {
+		if _, ok := cc.known[a]; !ok {
+			cc.known[a] = cachedTaint{} // asked below; may pass max by one batch
 			ask = append(ask, a)
 		}
 	}
@@ -66,24 +87,30 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			return nil, err
 		}
 		for a, t := range got {
-			known[a] = cachedTaint{t: t, tainted: true}
+			cc.known[a] = cachedTaint{t: t, tainted: true}
 		}
 	}
-	return func(a string) (rules.Taint, bool) { k := known[a]; return k.t, k.tainted }, nil
+	return cc, nil
 }
 
-// applied records taint that the store accepted. An address keeps its first taint, as in
-// the store.
+func (cc *chainCache) taint(key string) (rules.Taint, bool) {
+	k := cc.known[key]
+	return k.t, k.tainted
+}
+
+// applied records taint that the store accepted: each write replaces what the key held,
+// and a key new to the store adds to its counter, as in the store.
 func (c *taintCache) applied(chain string, effects []taint.Effect) {
-	if c.max < 0 {
+	cc := c.chains[chain]
+	if cc == nil {
 		return
 	}
-	known := c.chain(chain)
 	for _, e := range effects {
 		for _, nt := range e.Taints {
-			if k, ok := known[nt.Address]; !ok || !k.tainted {
-				known[nt.Address] = cachedTaint{t: nt.Taint, tainted: true}
+			if k, ok := cc.known[nt.Address]; (!ok || !k.tainted) && nt.Counter != "" {
+				cc.counters[nt.Counter]++
 			}
+			cc.known[nt.Address] = cachedTaint{t: nt.Taint, tainted: true}
 		}
 	}
 }

@@ -33,13 +33,13 @@ func TestTaintCache(t *testing.T) {
 	c := newTaintCache(4)
 	lookup := func(addrs ...string) map[string]rules.Taint {
 		t.Helper()
-		read, err := c.lookup(ctx, store, "c", addrs)
+		cc, err := c.lookup(ctx, store, "c", addrs)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]rules.Taint{}
 		for _, a := range addrs {
-			if tt, ok := read(a); ok {
+			if tt, ok := cc.taint(a); ok {
 				got[a] = tt
 			}
 		}

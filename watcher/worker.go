@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -129,6 +131,10 @@ type Worker struct {
 	owned     map[string]time.Time // when ownership was last confirmed
 	ahead     map[string][]queue.Message
 	cache     *taintCache
+	// capHits counts decisions a tracked-address cap limited; cappedSeen (Run's goroutine)
+	// the counters already logged.
+	capHits    atomic.Uint64
+	cappedSeen map[string]bool
 }
 
 // NewWorker returns a worker.
@@ -147,7 +153,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
 		ahead: map[string][]queue.Message{},
-		cache: newTaintCache(opts.TaintCache)}, nil
+		cache: newTaintCache(opts.TaintCache), cappedSeen: map[string]bool{}}, nil
 }
 
 // Run processes entries of the chains it owns until ctx ends; the entries it holds then are
@@ -395,26 +401,39 @@ func (w *Worker) decode(chain string, msg queue.Message) (ms []chains.Movement, 
 // one pipelined write of their effects and one pass through the alerting pipeline. Taint
 // that a movement creates is seen by the later movements of the same batch.
 func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
-	addrs := make([]string, 0, 2*len(ms))
+	keys := make([]string, 0, 2*len(ms))
 	for i := range ms {
-		addrs = append(addrs, rules.Keys(&ms[i])...)
+		keys = append(keys, rules.Keys(w.rules, &ms[i])...)
 	}
-	taints, err := w.cache.lookup(ctx, w.store, chain, addrs)
+	cc, err := w.cache.lookup(ctx, w.store, chain, keys)
 	if err != nil {
 		return err
 	}
-	v := view{lists: w.lists, chain: chain, taints: taints, added: map[string]rules.Taint{}}
-	var effects []taint.Effect
 	var alerts []alerting.Alert
+	if cc.recheck {
+		if ms, alerts, err = w.skipApplied(ctx, chain, ms); err != nil {
+			return err
+		}
+		cc.recheck = len(ms) == 0
+	}
+	v := view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
+		counts: map[string]int64{}}
+	var effects []taint.Effect
 	for i := range ms {
 		m := &ms[i]
 		v.at = m.Block.Time
 		d := rules.Evaluate(w.rules, m, v)
+		for _, c := range d.Capped {
+			w.capped(chain, c)
+		}
 		if len(d.Taints) == 0 && len(d.Findings) == 0 {
 			continue
 		}
 		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
 		for _, nt := range d.Taints {
+			if _, had := v.Taint(nt.Address); !had && nt.Counter != "" {
+				v.counts[nt.Counter]++
+			}
 			v.added[nt.Address] = nt.Taint // seen by the rest of the batch
 		}
 		if len(d.Findings) > 0 {
@@ -443,6 +462,63 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	_, err = w.pipeline.Exec(ctx, alerts...)
 	return err
 }
+
+// skipApplied drops the movements of ms that the store has applied already: entries
+// redelivered after a failure or a take-over, whose effects went through before their
+// acknowledgement did not. Judging them again would count their value twice (haircut and
+// FIFO move value out of the sender). Effects are applied in stream order, so they are a
+// prefix of ms: everything up to the last applied movement is skipped, and the alerts the
+// skipped ones raised are returned to be delivered again (the dedup stage drops those that
+// were delivered).
+func (w *Worker) skipApplied(ctx context.Context, chain string, ms []chains.Movement) (
+	[]chains.Movement, []alerting.Alert, error) {
+	keys := make([]string, len(ms))
+	for i := range ms {
+		keys[i] = ms[i].Key()
+	}
+	rec, err := w.store.Recorded(ctx, chain, keys...)
+	if err != nil || len(rec) == 0 {
+		return ms, nil, err
+	}
+	last := -1
+	var alerts []alerting.Alert
+	for i, k := range keys {
+		enc, ok := rec[k]
+		if !ok {
+			continue
+		}
+		last = i
+		if len(enc) == 0 {
+			continue
+		}
+		var as []alerting.Alert
+		if err := json.Unmarshal(enc, &as); err != nil {
+			return nil, nil, fmt.Errorf("recorded alerts of %s: %w", k, err)
+		}
+		alerts = append(alerts, as...)
+	}
+	w.log.Info("skipping movements applied before", zap.String("chain", chain),
+		zap.Int("skipped", last+1), zap.Int("alerts", len(alerts)))
+	return ms[last+1:], alerts, nil
+}
+
+// capped notes that a rule's cap on tracked addresses kept funds of a source from being
+// followed further: counted, and logged once per source and model.
+func (w *Worker) capped(chain, counter string) {
+	w.capHits.Add(1)
+	if w.cappedSeen[chain+"/"+counter] {
+		return
+	}
+	w.cappedSeen[chain+"/"+counter] = true
+	model, root, _ := strings.Cut(counter, "|")
+	w.log.Warn("tracked-address cap reached: funds of this source are no longer followed "+
+		"to new addresses", zap.String("chain", chain), zap.String("source", root),
+		zap.String("model", model))
+}
+
+// CapHits is how many times a rule's cap on tracked addresses kept an address from being
+// tracked. Safe for concurrent use.
+func (w *Worker) CapHits() uint64 { return w.capHits.Load() }
 
 // handle evaluates one movement, or undoes one that a reorg removed.
 func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {

@@ -26,8 +26,9 @@ import (
 
 // captured records what reached the end of the alerting pipeline.
 type captured struct {
-	mu    sync.Mutex
-	byKey map[string]int
+	mu     sync.Mutex
+	byKey  map[string]int
+	alerts []alerting.Alert // in the order they came
 }
 
 func (c *captured) Exec(_ context.Context, alerts ...alerting.Alert) ([]alerting.Alert, error) {
@@ -35,6 +36,7 @@ func (c *captured) Exec(_ context.Context, alerts ...alerting.Alert) ([]alerting
 	defer c.mu.Unlock()
 	for _, a := range alerts {
 		c.byKey[a.DedupKey()]++
+		c.alerts = append(c.alerts, a)
 	}
 	return alerts, nil
 }
@@ -58,33 +60,46 @@ const (
 // only a worker that judged the first hop before the second can raise.
 func hopBlocks(t *testing.T, q queue.Journal, chain string, flows int) {
 	t.Helper()
+	var ts []transfer
+	for i := range flows {
+		fresh := fmt.Sprintf("0xf%039x", i)
+		ts = append(ts, transfer{hopSource, fresh, 9}, transfer{fresh, hopExchange, 9})
+	}
+	transferBlocks(t, q, chain, ts...)
+}
+
+// transfer is a native transfer on an account chain.
+type transfer struct {
+	from, to string
+	amount   int64
+}
+
+// transferBlocks publishes each transfer in a block of its own, after chain's tip.
+func transferBlocks(t *testing.T, q queue.Journal, chain string, ts ...transfer) {
+	t.Helper()
 	ctx := context.Background()
 	tip, err := q.Tip(ctx, chain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range flows {
-		fresh := fmt.Sprintf("0xf%039x", i)
-		for hop, leg := range [][2]string{{hopSource, fresh}, {fresh, hopExchange}} {
-			n := tip.Number + 1
-			rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n),
-				ParentHash: tip.Hash}
-			m := chains.Movement{Chain: chain, Block: chains.BlockRef{Number: n,
-				Hash: rec.Hash, ParentHash: rec.ParentHash, Time: time.Unix(1.7e9, 0).UTC()},
-				Tx: fmt.Sprintf("0x%063x%d", i, hop), Position: chains.PositionTx,
-				Kind:    chains.KindNative,
-				Inputs:  []chains.Leg{{Address: leg[0], Asset: "native", Amount: big.NewInt(9)}},
-				Outputs: []chains.Leg{{Address: leg[1], Asset: "native", Amount: big.NewInt(9)}}}
-			p, err := chains.MarshalMovement(&m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec.Payloads = [][]byte{p}
-			if err := q.Append(ctx, chain, tip, rec, 8); err != nil {
-				t.Fatal(err)
-			}
-			tip = rec.Tip()
+	for _, tr := range ts {
+		n := tip.Number + 1
+		rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
+		m := chains.Movement{Chain: chain, Block: chains.BlockRef{Number: n,
+			Hash: rec.Hash, ParentHash: rec.ParentHash, Time: time.Unix(1.7e9, 0).UTC()},
+			Tx: fmt.Sprintf("0x%064x", n), Position: chains.PositionTx,
+			Kind:    chains.KindNative,
+			Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: big.NewInt(tr.amount)}},
+			Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: big.NewInt(tr.amount)}}}
+		p, err := chains.MarshalMovement(&m)
+		if err != nil {
+			t.Fatal(err)
 		}
+		rec.Payloads = [][]byte{p}
+		if err := q.Append(ctx, chain, tip, rec, 8); err != nil {
+			t.Fatal(err)
+		}
+		tip = rec.Tip()
 	}
 }
 
@@ -271,7 +286,7 @@ func TestWorkerFencedAfterLosingChain(t *testing.T) {
 	if err := rdb.Set(ctx, e.q.OwnerKey("c"), "usurper", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	hopBlocks(t, e.q, "c", 1) // flow 0 again: its fresh wallet is 0xf0…0
+	hopBlocks(t, e.q, "c", 1) // flow 0 again, in new transactions: its fresh wallet is 0xf0…0
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := e.q.Backlog(ctx, "c")

@@ -186,9 +186,14 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			fan = append(fan, st)
 		}
 		route.ByRule[r.Name] = fan
+		min, err := r.MinAmounts()
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		}
 		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
 			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops,
-			Model: r.Model, Direct: r.Direct})
+			Model: r.Model, MinAmount: min, Window: r.Window, MaxTracked: r.MaxTracked,
+			Direct: r.Direct})
 	}
 	next := alerting.Sequence{route}
 	if audit != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -88,9 +89,17 @@ type Rule struct {
 	Sources      []string `yaml:"sources"` // source categories; empty: any
 	Destinations []string `yaml:"destinations"`
 	MaxHops      int      `yaml:"max_hops"`
-	// Model is how taint spreads through Bitcoin transactions: poison (default) or
-	// haircut.
+	// Model is how taint spreads: poison (default), haircut or fifo.
 	Model string `yaml:"model"`
+	// MinAmount is, per asset ("native" or a token's contract address), the least tainted
+	// amount in base units (a whole number: wei, satoshi, token units) the rule alerts on
+	// and follows further.
+	MinAmount map[string]string `yaml:"min_amount"`
+	// Window: funds are followed and alert for this long after they left the source
+	// (between block times); 0: no limit.
+	Window time.Duration `yaml:"window"`
+	// MaxTracked caps the addresses the rule's model follows per source; 0: no cap.
+	MaxTracked int64 `yaml:"max_tracked"`
 	// Direct: alert on every payment to an address designated (at the payment's time) as a
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
 	Direct bool     `yaml:"direct"`
@@ -303,10 +312,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.destinations: empty (or direct: true)", key)
 		case r.MaxHops < 1:
 			return fmt.Errorf("%s.max_hops: %d, want at least 1", key, r.MaxHops)
-		case r.Model != "" && r.Model != "poison" && r.Model != "haircut":
-			return fmt.Errorf("%s.model: %q, want poison or haircut", key, r.Model)
+		case r.Model != "" && r.Model != "poison" && r.Model != "haircut" && r.Model != "fifo":
+			return fmt.Errorf("%s.model: %q, want poison, haircut or fifo", key, r.Model)
+		case r.Window < 0:
+			return fmt.Errorf("%s.window: %s, want 0 (none) or more", key, r.Window)
+		case r.MaxTracked < 0:
+			return fmt.Errorf("%s.max_tracked: %d, want 0 (none) or more", key, r.MaxTracked)
 		case len(r.Sinks) == 0:
 			return fmt.Errorf("%s.sinks: empty", key)
+		}
+		if _, err := r.MinAmounts(); err != nil {
+			return fmt.Errorf("%s.%w", key, err)
 		}
 		for j, s := range r.Sinks {
 			if !sinks[s] {
@@ -320,6 +336,29 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+var tokenAddress = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
+
+// MinAmounts returns MinAmount as amounts keyed by asset as movements name it (token
+// addresses in lower case), or an error naming the bad entry.
+func (r *Rule) MinAmounts() (map[string]*big.Int, error) {
+	if len(r.MinAmount) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*big.Int, len(r.MinAmount))
+	for asset, v := range r.MinAmount {
+		if asset != chains.AssetNative && !tokenAddress.MatchString(asset) {
+			return nil, fmt.Errorf("min_amount.%s: want native or a token's 0x address", asset)
+		}
+		n, ok := new(big.Int).SetString(strings.TrimSpace(v), 10)
+		if !ok || n.Sign() < 0 {
+			return nil, fmt.Errorf("min_amount.%s: %q, want a whole number of base units",
+				asset, v)
+		}
+		out[strings.ToLower(asset)] = n
+	}
+	return out, nil
 }
 
 // Chain returns the configured chain by name.

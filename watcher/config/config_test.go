@@ -27,7 +27,8 @@ func TestParse(t *testing.T) {
 		{"bad-redis-url.yaml", "redis.url: want redis:// or rediss://"},
 		{"bad-network.yaml", `chains[1].network: unknown bitcoin network "moon"`},
 		{"no-destinations.yaml", "rules[0].destinations: empty"},
-		{"bad-model.yaml", `rules[0].model: "fifo", want poison or haircut`},
+		{"bad-model.yaml", `rules[0].model: "lifo", want poison, haircut or fifo`},
+		{"bad-min-amount.yaml", `rules[0].min_amount.native: "0.5", want a whole number`},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
 		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
@@ -65,6 +66,13 @@ func TestParse(t *testing.T) {
 				t.Errorf("rule defaults: %+v", c.Rules[0])
 			case c.Workers != 1:
 				t.Errorf("workers %d", c.Workers)
+			}
+			fifo := c.Rules[1]
+			min, err := fifo.MinAmounts()
+			if err != nil || fifo.Model != "fifo" || fifo.Window != 720*time.Hour ||
+				fifo.MaxTracked != 100000 || min["native"].String() != "100000000000000000" ||
+				min["0xdac17f958d2ee523a2206206994597c13d831ec7"].String() != "1000000000" {
+				t.Errorf("fifo rule %+v: min %v, %v", fifo, min, err)
 			}
 		})
 	}

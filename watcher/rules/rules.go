@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
 )
@@ -27,24 +28,36 @@ type Label struct {
 type Hop struct {
 	Chain    string
 	Block    uint64
+	Time     time.Time // the block's
 	Tx       string
 	Position string
 	From, To string
 	Asset    string
 	Amount   *big.Int
+	// Tainted is the part of Amount that is watched funds under the model of the taint
+	// the hop belongs to; nil means all of it (poison).
+	Tainted *big.Int
 }
 
-// Taint says how an address came to hold watched funds.
+// Taint is what the rules keep on one store key under one model (see ModelKey): how watched
+// funds reached an address (account chains) or a Bitcoin output, and, for the models that
+// count value, how much of what it holds is watched funds.
 type Taint struct {
 	Root   string // the watched source address the funds came from
 	Source Source
 	// Path is the hops from the root to this address; len(Path) is the hop count.
 	Path []Hop
-	// By is the key of the movement that created the taint (to undo it on a reorg).
+	// By is the key of the movement that created the taint.
 	By string
-	// Amount is, for a tainted Bitcoin output, the part of its value that is tainted by
-	// the haircut model; nil means all of it (and for addresses on account chains).
+	// Amount is, for a Bitcoin output under haircut, the part of its value that is
+	// tainted; nil means all of it.
 	Amount *big.Int
+	// Lots is, for a Bitcoin output under FIFO, its value in order, tainted and clean.
+	Lots []Lot
+	// Holdings are, for an address on an account chain under haircut or FIFO, what it
+	// holds of each asset as far as flowwatch has seen value arrive and leave since the
+	// address was first tainted.
+	Holdings []Holding
 }
 
 // Rule is one alerting rule.
@@ -58,13 +71,22 @@ type Rule struct {
 	// MaxHops is how far from the source a destination may be: 1 alerts on direct
 	// payments only.
 	MaxHops int
-	// Model is how taint spreads through a Bitcoin transaction: ModelPoison (default) or
-	// ModelHaircut.
+	// Model is how taint spreads: ModelPoison (default), ModelHaircut or ModelFIFO.
 	Model string
+	// MinAmount is, per asset (chains.AssetNative or a token's address), the least tainted
+	// amount, in base units, that the rule alerts on and follows further.
+	MinAmount map[string]*big.Int
+	// Window is how long after funds left the source the rule still follows them and
+	// alerts (measured between block times); 0: no limit.
+	Window time.Duration
+	// MaxTracked caps how many addresses (or Bitcoin outputs) the rule's model tracks per
+	// source; 0: no cap. A capped source's funds are still seen reaching destinations from
+	// the addresses already tracked, but no new address is added.
+	MaxTracked int64
 	// Direct makes the rule one of direct exposure: it alerts on every movement that pays
 	// an address designated, at the movement's time, as a source of one of SourceCategories
 	// (any category when empty), whoever pays and whatever the funds' origin. Destinations,
-	// MaxHops and Model do not apply.
+	// the budgets and Model do not apply.
 	Direct bool
 }
 
@@ -72,9 +94,12 @@ type Rule struct {
 const (
 	// ModelPoison: any tainted input taints every output fully.
 	ModelPoison = "poison"
-	// ModelHaircut: each output carries the tainted share of the inputs' value in
-	// proportion to its own value.
+	// ModelHaircut: each output carries the tainted share of the inputs' value (or of the
+	// address's balance) in proportion to its own value.
 	ModelHaircut = "haircut"
+	// ModelFIFO: value leaves an address (or a transaction's inputs reach its outputs) in
+	// the order it arrived; each output carries the tainted value in its slice.
+	ModelFIFO = "fifo"
 )
 
 // Validate reports what is wrong with the rule, naming the field.
@@ -88,18 +113,88 @@ func (r *Rule) Validate() error {
 		return fmt.Errorf("rule %s: destinations: empty", r.Name)
 	case r.MaxHops < 1:
 		return fmt.Errorf("rule %s: max_hops %d: want at least 1", r.Name, r.MaxHops)
-	case r.Model != "" && r.Model != ModelPoison && r.Model != ModelHaircut:
-		return fmt.Errorf("rule %s: model %q: want poison or haircut", r.Name, r.Model)
+	case r.Model != "" && r.Model != ModelPoison && r.Model != ModelHaircut &&
+		r.Model != ModelFIFO:
+		return fmt.Errorf("rule %s: model %q: want poison, haircut or fifo", r.Name, r.Model)
+	case r.Window < 0:
+		return fmt.Errorf("rule %s: window %s: want 0 (none) or more", r.Name, r.Window)
+	case r.MaxTracked < 0:
+		return fmt.Errorf("rule %s: max_tracked %d: want 0 (none) or more", r.Name,
+			r.MaxTracked)
+	}
+	for asset, min := range r.MinAmount {
+		if min == nil || min.Sign() < 0 {
+			return fmt.Errorf("rule %s: min_amount %s: want 0 or more", r.Name, asset)
+		}
 	}
 	return nil
 }
+
+// model returns the rule's model, poison when unset.
+func (r *Rule) model() string {
+	if r.Model == "" {
+		return ModelPoison
+	}
+	return r.Model
+}
+
+// applies says whether the rule follows funds of the source under model.
+func (r *Rule) applies(model string, s Source) bool {
+	return !r.Direct && r.model() == model && (len(r.SourceCategories) == 0 ||
+		slices.Contains(r.SourceCategories, s.Category))
+}
+
+// within says whether funds that took path (the last hop included), tainted by tainted of
+// asset, are inside the rule's budgets: hops, minimum amount, time window.
+func (r *Rule) within(path []Hop, asset string, tainted *big.Int) bool {
+	if len(path) > r.MaxHops || tainted.Sign() <= 0 {
+		return false
+	}
+	if min, ok := r.MinAmount[asset]; ok && tainted.Cmp(min) < 0 {
+		return false
+	}
+	return r.Window == 0 || path[len(path)-1].Time.Sub(path[0].Time) <= r.Window
+}
+
+// Models returns the taint models rs use, in a fixed order.
+func Models(rs []Rule) []string {
+	var out []string
+	for _, model := range [...]string{ModelPoison, ModelHaircut, ModelFIFO} {
+		for i := range rs {
+			if !rs[i].Direct && rs[i].model() == model {
+				out = append(out, model)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ModelKey is the store key of key's taint under model: poison keeps the bare key (as
+// earlier versions stored it), the others a prefix ("h/", "f/") no address or outpoint
+// has.
+func ModelKey(model, key string) string {
+	switch model {
+	case ModelHaircut:
+		return "h/" + key
+	case ModelFIFO:
+		return "f/" + key
+	}
+	return key
+}
+
+// Counter names the count of keys tracked under model for funds of root.
+func Counter(model, root string) string { return model + "|" + root }
 
 // View is what the rules know about addresses at the time of the movement. Addresses are
 // normalized for the movement's chain.
 type View interface {
 	Source(addr string) (Source, bool)
 	Label(addr string) (Label, bool)
-	Taint(addr string) (Taint, bool)
+	// Taint returns the taint stored on a key (see ModelKey).
+	Taint(key string) (Taint, bool)
+	// Tracked returns how many keys a Counter counts.
+	Tracked(counter string) int64
 }
 
 // Finding is a rule's verdict that watched funds reached a destination.
@@ -117,73 +212,58 @@ type Finding struct {
 	Tainted *big.Int
 }
 
-// NewTaint is taint to store on an address.
+// NewTaint is taint to store on a key (an address or outpoint under a model: Address is
+// the ModelKey), replacing what the key held.
 type NewTaint struct {
 	Address string
 	Taint   Taint
+	// Counter, when the key held no taint, is the Counter the new taint adds to.
+	Counter string
 }
 
 // Decision is what one movement changes.
 type Decision struct {
 	Findings []Finding
 	Taints   []NewTaint
+	// Capped names the counters whose cap (a rule's MaxTracked) kept an address from
+	// being tracked.
+	Capped []string
 }
 
-// Evaluate applies rules to one movement. A removed movement decides nothing: undoing what
-// it did is the caller's (it knows what was stored and raised).
+// Evaluate applies rules to one movement, under each model the rules use. A removed
+// movement decides nothing: undoing what it did is the caller's (it knows what was stored
+// and raised).
 func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	var d Decision
 	if m.Removed {
 		return d
 	}
 	if m.Kind == chains.KindUTXO {
-		return evaluateUTXO(rs, m, v)
+		payer := ""
+		for _, in := range m.Inputs {
+			if in.Address != "" {
+				payer = in.Address
+				break
+			}
+		}
+		for j := range m.Outputs {
+			d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
+		}
+		for _, model := range Models(rs) {
+			evaluateUTXO(rs, model, m, v, &d)
+		}
+		return d
 	}
 	if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
 		return d
 	}
-	from, to := m.Inputs[0].Address, m.Outputs[0].Address
-	d.Findings = directFindings(rs, m, v, 0, from, d.Findings)
-	origin, ok := originOf(from, v)
-	if !ok || from == to {
+	d.Findings = directFindings(rs, m, v, 0, m.Inputs[0].Address, d.Findings)
+	if m.Inputs[0].Address == m.Outputs[0].Address || m.Outputs[0].Amount == nil {
 		return d
 	}
-	hop := Hop{Chain: m.Chain, Block: m.Block.Number, Tx: m.Tx, Position: m.Position,
-		From: from, To: to, Asset: m.Outputs[0].Asset,
-		Amount: new(big.Int).Set(m.Outputs[0].Amount)}
-	path := append(slices.Clip(origin.Path), hop)
-	label, labelled := v.Label(to)
-	maxHops := 0
-	for i := range rs {
-		r := &rs[i]
-		if r.Direct || len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
-			origin.Source.Category) {
-			continue
-		}
-		if len(path) > r.MaxHops {
-			continue
-		}
-		maxHops = max(maxHops, r.MaxHops)
-		if labelled && slices.Contains(r.Destinations, label.Category) {
-			d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
-				Source: origin.Source, Destination: to, Label: label, Path: path,
-				Tainted: new(big.Int).Set(m.Outputs[0].Amount)})
-		}
+	for _, model := range Models(rs) {
+		evaluateAccount(rs, model, m, v, &d)
 	}
-	// Following goes on through unlabelled addresses only: a service (exchange, mixer,
-	// bridge, ...) is a destination, never a new source; a watched source is already one;
-	// an address already tainted keeps its first taint (poison).
-	if labelled || len(path) >= maxHops {
-		return d
-	}
-	if _, watched := v.Source(to); watched {
-		return d
-	}
-	if _, tainted := v.Taint(to); tainted {
-		return d
-	}
-	d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: origin.Root,
-		Source: origin.Source, Path: path, By: m.Key()}})
 	return d
 }
 
@@ -205,8 +285,9 @@ func directFindings(rs []Rule, m *chains.Movement, v View, j int, payer string,
 			!slices.Contains(r.SourceCategories, s.Category) {
 			continue
 		}
-		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Tx: m.Tx, Position: m.Position,
-			From: payer, To: o.Address, Asset: o.Asset, Amount: new(big.Int).Set(o.Amount)}
+		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
+			Position: m.Position, From: payer, To: o.Address, Asset: o.Asset,
+			Amount: new(big.Int).Set(o.Amount)}
 		if m.Kind == chains.KindUTXO {
 			hop.Position = chains.PositionVout(o.Index)
 		}
@@ -215,12 +296,4 @@ func directFindings(rs []Rule, m *chains.Movement, v View, j int, payer string,
 			Path:  []Hop{hop}, Output: j, Tainted: new(big.Int).Set(o.Amount)})
 	}
 	return out
-}
-
-// originOf says whether addr holds watched funds: it is a source itself, or tainted.
-func originOf(addr string, v View) (Taint, bool) {
-	if s, ok := v.Source(addr); ok {
-		return Taint{Root: addr, Source: s}, true
-	}
-	return v.Taint(addr)
 }

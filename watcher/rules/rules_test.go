@@ -13,11 +13,13 @@ type mapView struct {
 	sources map[string]Source
 	labels  map[string]Label
 	taints  map[string]Taint
+	tracked map[string]int64
 }
 
 func (v mapView) Source(a string) (Source, bool) { s, ok := v.sources[a]; return s, ok }
 func (v mapView) Label(a string) (Label, bool)   { l, ok := v.labels[a]; return l, ok }
 func (v mapView) Taint(a string) (Taint, bool)   { t, ok := v.taints[a]; return t, ok }
+func (v mapView) Tracked(c string) int64         { return v.tracked[c] }
 
 func move(tx, from, to string, amount int64) *chains.Movement {
 	return &chains.Movement{Chain: "ethereum", Tx: tx, Position: "tx", Kind: chains.KindNative,

@@ -14,23 +14,36 @@ func OutpointKey(tx string, index uint32) string {
 	return tx + ":" + strconv.FormatUint(uint64(index), 10)
 }
 
-// Keys returns the taint-store keys that evaluating m reads: on account chains its sender
-// and receiver, on Bitcoin the outputs its inputs spend and the outputs it creates.
-func Keys(m *chains.Movement) []string {
+// Keys returns the taint-store keys that evaluating m under rs reads, for each model rs
+// use (see ModelKey): on account chains its sender and receiver, on Bitcoin the outputs its
+// inputs spend and the outputs it creates.
+func Keys(rs []Rule, m *chains.Movement) []string {
+	models := Models(rs)
+	var base []string
 	if m.Kind != chains.KindUTXO {
 		if len(m.Inputs) == 0 || len(m.Outputs) == 0 {
 			return nil
 		}
-		return []string{m.Inputs[0].Address, m.Outputs[len(m.Outputs)-1].Address}
-	}
-	keys := make([]string, 0, len(m.Inputs)+len(m.Outputs))
-	for _, in := range m.Inputs {
-		if !in.Coinbase {
-			keys = append(keys, OutpointKey(in.PrevTx, in.PrevIndex))
+		base = []string{m.Inputs[0].Address, m.Outputs[len(m.Outputs)-1].Address}
+	} else {
+		base = make([]string, 0, len(m.Inputs)+len(m.Outputs))
+		for _, in := range m.Inputs {
+			if !in.Coinbase {
+				base = append(base, OutpointKey(in.PrevTx, in.PrevIndex))
+			}
+		}
+		for _, o := range m.Outputs {
+			base = append(base, OutpointKey(m.Tx, o.Index))
 		}
 	}
-	for _, o := range m.Outputs {
-		keys = append(keys, OutpointKey(m.Tx, o.Index))
+	if len(models) == 1 && models[0] == ModelPoison {
+		return base
+	}
+	keys := make([]string, 0, len(base)*len(models))
+	for _, model := range models {
+		for _, k := range base {
+			keys = append(keys, ModelKey(model, k))
+		}
 	}
 	return keys
 }
@@ -39,111 +52,140 @@ func Keys(m *chains.Movement) []string {
 type taintedInput struct {
 	origin Taint
 	from   string
-	full   *big.Int // the input's value
-	share  *big.Int // its tainted part (haircut)
+	share  *big.Int // its tainted part
 }
 
-// evaluateUTXO judges a Bitcoin transaction. Its tainted inputs are those that spend an
-// output of a watched source address or a tainted output (an outpoint, so that funds are
-// followed through addresses never seen before). Each output then carries, under poison,
-// all of its value as watched funds and, under haircut, value × tainted input value / total
-// input value. An output paid to a labelled destination alerts per rule; the others become
-// tainted outputs, following on, unless they pay a labelled service, a watched source or
-// no address (OP_RETURN), or the rules' hops are used up. The path goes back through the
+// inputLots is the value an input spends under model, in order, and its origin if any of
+// it is watched funds: all of it when it spends a source's output or, under poison, a
+// tainted output; the stored tainted part under haircut; the stored lots under FIFO.
+func inputLots(model string, in *chains.Leg, v View) ([]Lot, *Taint) {
+	if s, ok := v.Source(in.Address); ok && in.Address != "" {
+		return []Lot{{Amount: in.Amount, Tainted: true}}, &Taint{Root: in.Address, Source: s}
+	}
+	t, ok := v.Taint(ModelKey(model, OutpointKey(in.PrevTx, in.PrevIndex)))
+	if !ok {
+		return []Lot{{Amount: in.Amount}}, nil
+	}
+	switch {
+	case model == ModelHaircut && t.Amount != nil && t.Amount.Cmp(in.Amount) < 0:
+		return appendLots(nil, Lot{Amount: t.Amount, Tainted: true},
+			Lot{Amount: new(big.Int).Sub(in.Amount, t.Amount)}), &t
+	case model == ModelFIFO && t.Lots != nil:
+		lots, _ := takeLots(t.Lots, in.Amount) // the node's value is the truth
+		return lots, &t
+	}
+	return []Lot{{Amount: in.Amount, Tainted: true}}, &t
+}
+
+// evaluateUTXO judges a Bitcoin transaction under model, adding to d. Its tainted inputs
+// are those that spend an output of a watched source address or a tainted output (an
+// outpoint, so that funds are followed through addresses never seen before). Each output
+// then carries, under poison, all of its value as watched funds; under haircut, value ×
+// tainted input value / total input value; under FIFO, the tainted value in its slice of
+// the inputs' value laid end to end in input order (outputs in order, the fee last). An
+// output paid to a labelled destination alerts per rule; the others become tainted
+// outputs, following on, unless they pay a labelled service, a watched source or no
+// address (OP_RETURN), or the rules' budgets are used up. The path goes back through the
 // tainted input with the largest tainted share.
-func evaluateUTXO(rs []Rule, m *chains.Movement, v View) Decision {
-	var d Decision
-	payer := ""
-	for _, in := range m.Inputs {
-		if in.Address != "" {
-			payer = in.Address
-			break
-		}
-	}
-	for j := range m.Outputs {
-		d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
-	}
+func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decision) {
 	var tins []taintedInput
-	total := new(big.Int)
-	for _, in := range m.Inputs {
+	var queue []Lot
+	total, shareIn := new(big.Int), new(big.Int)
+	for i := range m.Inputs {
+		in := &m.Inputs[i]
 		if in.Coinbase || in.Amount == nil {
 			continue
 		}
 		total.Add(total, in.Amount)
-		ti := taintedInput{from: in.Address, full: in.Amount, share: in.Amount}
-		if s, ok := v.Source(in.Address); ok && in.Address != "" {
-			ti.origin = Taint{Root: in.Address, Source: s}
-		} else if t, ok := v.Taint(OutpointKey(in.PrevTx, in.PrevIndex)); ok {
-			ti.origin = t
-			if t.Amount != nil && t.Amount.Cmp(in.Amount) < 0 {
-				ti.share = t.Amount
-			}
-		} else {
+		lots, origin := inputLots(model, in, v)
+		queue = appendLots(queue, lots...)
+		if origin == nil {
 			continue
 		}
-		tins = append(tins, ti)
+		share := taintedIn(lots)
+		shareIn.Add(shareIn, share)
+		tins = append(tins, taintedInput{origin: *origin, from: in.Address, share: share})
 	}
 	if len(tins) == 0 || total.Sign() == 0 {
-		return d
+		return
 	}
 	origin := tins[0]
-	shareIn := new(big.Int)
 	for _, ti := range tins {
-		shareIn.Add(shareIn, ti.share)
 		if ti.share.Cmp(origin.share) > 0 {
 			origin = ti
 		}
 	}
+	counter := Counter(model, origin.origin.Root)
 	for j := range m.Outputs {
 		out := &m.Outputs[j]
 		if out.Amount == nil || out.Amount.Sign() == 0 {
 			continue
 		}
-		haircut := new(big.Int).Mul(out.Amount, shareIn)
-		haircut.Quo(haircut, total)
-		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Tx: m.Tx,
+		var lots []Lot
+		var tainted *big.Int
+		switch model {
+		case ModelHaircut:
+			tainted = new(big.Int).Mul(out.Amount, shareIn)
+			tainted.Quo(tainted, total)
+		case ModelFIFO:
+			lots, queue = takeLots(queue, out.Amount)
+			tainted = taintedIn(lots)
+		default:
+			tainted = new(big.Int).Set(out.Amount)
+		}
+		if tainted.Sign() == 0 {
+			continue
+		}
+		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
 			Position: chains.PositionVout(out.Index), From: origin.from, To: out.Address,
 			Asset: out.Asset, Amount: new(big.Int).Set(out.Amount)}
+		if model != ModelPoison {
+			hop.Tainted = new(big.Int).Set(tainted)
+		}
 		path := append(slices.Clip(origin.origin.Path), hop)
 		label, labelled := v.Label(out.Address)
-		if out.Address == "" {
-			labelled = false
-		}
-		maxHops := 0
+		labelled = labelled && out.Address != ""
+		follow, capped := false, false
 		for i := range rs {
 			r := &rs[i]
-			if r.Direct || len(r.SourceCategories) > 0 && !slices.Contains(r.SourceCategories,
-				origin.origin.Source.Category) {
+			if !r.applies(model, origin.origin.Source) || !r.within(path, out.Asset, tainted) {
 				continue
 			}
-			tainted := out.Amount
-			if r.Model == ModelHaircut {
-				tainted = haircut
-			}
-			if len(path) > r.MaxHops || tainted.Sign() == 0 {
-				continue
-			}
-			maxHops = max(maxHops, r.MaxHops)
 			if labelled && slices.Contains(r.Destinations, label.Category) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m,
 					Root: origin.origin.Root, Source: origin.origin.Source,
 					Destination: out.Address, Label: label, Path: path, Output: j,
 					Tainted: new(big.Int).Set(tainted)})
 			}
+			if len(path) < r.MaxHops {
+				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
+				follow, capped = follow || ok, capped || !ok
+			}
 		}
-		if labelled || out.Address == "" || len(path) >= maxHops {
+		if labelled || out.Address == "" {
 			continue
 		}
 		if _, watched := v.Source(out.Address); watched {
 			continue
 		}
-		key := OutpointKey(m.Tx, out.Index)
-		if _, tainted := v.Taint(key); tainted {
+		key := ModelKey(model, OutpointKey(m.Tx, out.Index))
+		if _, tracked := v.Taint(key); tracked {
 			continue
 		}
-		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{
-			Root: origin.origin.Root, Source: origin.origin.Source, Path: path, By: m.Key(),
-			Amount: haircut}})
+		if !follow {
+			if capped {
+				d.Capped = append(d.Capped, counter)
+			}
+			continue
+		}
+		nt := Taint{Root: origin.origin.Root, Source: origin.origin.Source, Path: path,
+			By: m.Key()}
+		switch model {
+		case ModelHaircut:
+			nt.Amount = tainted
+		case ModelFIFO:
+			nt.Lots = lots
+		}
+		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: nt, Counter: counter})
 	}
-	return d
 }

@@ -39,7 +39,8 @@ func utxo(tx string, ins []in, outs []out) *chains.Movement {
 }
 
 // summary is a decision in short: findings as "rule>vout=tainted", taints as
-// "key=amount(hops)".
+// "key=what(hops)" where what is "all" (poison), the tainted amount (haircut) or the lots
+// (FIFO, "5c+3t").
 func summary(d Decision) string {
 	var parts []string
 	for _, f := range d.Findings {
@@ -47,10 +48,44 @@ func summary(d Decision) string {
 	}
 	var ts []string
 	for _, nt := range d.Taints {
-		ts = append(ts, fmt.Sprintf("%s=%s(%d)", nt.Address, nt.Taint.Amount, len(nt.Taint.Path)))
+		ts = append(ts, fmt.Sprintf("%s=%s(%d)", nt.Address, held(nt.Taint),
+			len(nt.Taint.Path)))
 	}
 	sort.Strings(ts)
 	return strings.Join(append(parts, ts...), " ")
+}
+
+// held is what a taint holds in short.
+func held(t Taint) string {
+	switch {
+	case t.Lots != nil:
+		return lotString(t.Lots)
+	case t.Amount != nil:
+		return t.Amount.String()
+	case t.Holdings != nil:
+		var hs []string
+		for _, h := range t.Holdings {
+			if h.Lots != nil {
+				hs = append(hs, lotString(h.Lots))
+			} else {
+				hs = append(hs, fmt.Sprintf("%s/%s", h.Tainted, h.Balance))
+			}
+		}
+		return strings.Join(hs, ",")
+	}
+	return "all"
+}
+
+func lotString(lots []Lot) string {
+	var ls []string
+	for _, l := range lots {
+		kind := "c"
+		if l.Tainted {
+			kind = "t"
+		}
+		ls = append(ls, l.Amount.String()+kind)
+	}
+	return strings.Join(ls, "+")
 }
 
 // TestEvaluateUTXO reproduces worked examples by hand. The source S pays 10 BTC-units; a
@@ -64,7 +99,7 @@ func TestEvaluateUTXO(t *testing.T) {
 		labels:  map[string]Label{"X": {Category: "exchange", Entity: "Binance"}},
 		taints: map[string]Taint{
 			// t1:0 holds 40 of which 10 tainted (an earlier haircut); 2 hops so far.
-			"t1:0": {Root: "S", Path: []Hop{{}, {}}, Amount: big.NewInt(10)},
+			"h/t1:0": {Root: "S", Path: []Hop{{}, {}}, Amount: big.NewInt(10)},
 			// t2:1 is tainted in full (poison), 1 hop.
 			"t2:1": {Root: "S", Path: []Hop{{}}},
 		},
@@ -77,26 +112,27 @@ func TestEvaluateUTXO(t *testing.T) {
 	}{
 		{"source pays a fresh address and change: both outputs follow (poison)",
 			[]Rule{poison}, utxo("a", []in{{"S", "p:0", 100}}, []out{{"F", 60}, {"S", 39}}),
-			"a:0=60(1)"},
+			"a:0=all(1)"},
 		{"mixed inputs: poison taints every output fully; haircut by share",
 			[]Rule{poison, haircut},
 			utxo("b", []in{{"S", "p:0", 10}, {"C", "q:0", 30}}, []out{{"X", 20}, {"F", 19}}),
-			"p>0=20 h>0=5 b:1=4(1)"},
+			"p>0=20 h>0=5 b:1=all(1) h/b:1=4(1)"},
 		{"haircut follows the stored tainted amount: 10 of 40 in, 36 out",
 			[]Rule{haircut}, utxo("c", []in{{"N", "t1:0", 40}}, []out{{"X", 36}}),
 			"h>0=9"},
 		{"a tainted outpoint is seen though the spending address is new",
 			[]Rule{poison}, utxo("d", []in{{"NEW", "t2:1", 50}}, []out{{"G", 49}}),
-			"d:0=49(2)"},
+			"d:0=all(2)"},
 		{"hops run out: the third hop alerts, a fourth output is not followed",
-			[]Rule{poison}, utxo("e", []in{{"N", "t1:0", 40}}, []out{{"X", 10}, {"H", 29}}),
-			"p>0=10"},
+			[]Rule{haircut}, utxo("e", []in{{"N", "t1:0", 40}}, []out{{"X", 12}, {"H", 27}}),
+			"h>0=3"},
 		{"OP_RETURN and zero outputs carry nothing",
 			[]Rule{poison}, utxo("f", []in{{"S", "p:1", 10}}, []out{{"", 0}, {"", 5}}), ""},
 		{"clean inputs: nothing", []Rule{poison, haircut},
 			utxo("g", []in{{"C", "q:1", 10}}, []out{{"X", 9}}), ""},
 		{"an output already tainted keeps its first taint",
-			[]Rule{poison}, utxo("t1", []in{{"S", "p:2", 50}}, []out{{"F", 49}}), ""},
+			[]Rule{poison}, utxo("t2", []in{{"S", "p:2", 50}}, []out{{"F", 20}, {"G", 29}}),
+			"t2:0=all(1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,11 +146,20 @@ func TestEvaluateUTXO(t *testing.T) {
 func TestKeys(t *testing.T) {
 	m := utxo("tx", []in{{"A", "p:3", 1}}, []out{{"B", 1}, {"", 0}})
 	m.Inputs = append(m.Inputs, chains.Leg{Coinbase: true, Amount: new(big.Int)})
-	if got := strings.Join(Keys(m), " "); got != "p:3 tx:0 tx:1" {
+	poison := []Rule{{Name: "p"}}
+	if got := strings.Join(Keys(poison, m), " "); got != "p:3 tx:0 tx:1" {
 		t.Fatalf("keys %q", got)
 	}
-	if got := strings.Join(Keys(move("0xt", "0xa", "0xb", 1)), " "); got != "0xa 0xb" {
+	if got := strings.Join(Keys(poison, move("0xt", "0xa", "0xb", 1)), " "); got != "0xa 0xb" {
 		t.Fatalf("keys %q", got)
+	}
+	two := []Rule{{Name: "f", Model: ModelFIFO}, {Name: "p"}, {Name: "d", Direct: true}}
+	if got := strings.Join(Keys(two, move("0xt", "0xa", "0xb", 1)), " "); got !=
+		"0xa 0xb f/0xa f/0xb" {
+		t.Fatalf("keys %q", got)
+	}
+	if got := Keys([]Rule{{Name: "d", Direct: true}}, m); len(got) != 0 {
+		t.Fatalf("direct rules read no taint: %q", got)
 	}
 }
 

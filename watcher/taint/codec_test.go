@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
@@ -23,17 +24,57 @@ func sampleTaint() rules.Taint {
 func TestTaintCodec(t *testing.T) {
 	withAmount := sampleTaint()
 	withAmount.Amount = big.NewInt(4_750_000)
-	for _, give := range []rules.Taint{sampleTaint(), withAmount} {
+	fifo := sampleTaint()
+	fifo.Path[1].Time = time.Date(2024, 3, 1, 12, 0, 0, 500, time.UTC)
+	fifo.Path[1].Tainted = big.NewInt(3)
+	fifo.Lots = []rules.Lot{{Amount: big.NewInt(5)}, {Amount: big.NewInt(7), Tainted: true}}
+	holdings := sampleTaint()
+	holdings.Holdings = []rules.Holding{
+		{Asset: "native", Balance: big.NewInt(100), Tainted: big.NewInt(40)},
+		{Asset: "0xusdt", Lots: []rules.Lot{{Amount: big.NewInt(1), Tainted: true}}}}
+	for _, give := range []rules.Taint{sampleTaint(), withAmount, fifo, holdings} {
 		testRoundTrip(t, give)
 	}
-	// Version 1 (no amount) still decodes.
-	b, err := encode(sampleTaint())
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Versions 1 and 2 (hops without time or tainted part, no lots or holdings; version 1 also
+// without the tainted amount), as earlier versions stored them, still decode.
+func TestTaintCodecOldVersions(t *testing.T) {
+	hop := func(b []byte, chain string, block byte, tx, pos, from, to, asset string,
+		amount byte) []byte {
+		b = append(append(b, byte(len(chain))), chain...)
+		b = append(b, block)
+		for _, s := range []string{tx, pos, from, to, asset} {
+			b = append(append(b, byte(len(s))), s...)
+		}
+		return append(b, 1, amount)
 	}
-	v1 := append([]byte{taintVersion1}, b[1:len(b)-1]...)
-	if got, err := decode(v1); err != nil || !reflect.DeepEqual(got, sampleTaint()) {
-		t.Fatalf("version 1: %+v, %v", got, err)
+	head := func(version byte) []byte {
+		b := []byte{version}
+		for _, s := range []string{"0xr", "E", "hack", "l", "by"} {
+			b = append(append(b, byte(len(s))), s...)
+		}
+		return hop(append(b, 1), "dev", 7, "0xt", "tx", "0xr", "0xa", "native", 5)
+	}
+	want := rules.Taint{Root: "0xr", Source: rules.Source{Entity: "E", Category: "hack",
+		List: "l"}, By: "by", Path: []rules.Hop{{Chain: "dev", Block: 7, Tx: "0xt",
+		Position: "tx", From: "0xr", To: "0xa", Asset: "native", Amount: big.NewInt(5)}}}
+	withAmount := want
+	withAmount.Amount = big.NewInt(4)
+	tests := []struct {
+		name string
+		give []byte
+		want rules.Taint
+	}{
+		{"version 1", head(taintVersion1), want},
+		{"version 2 without amount", append(head(taintVersion2), 0), want},
+		{"version 2 with amount", append(head(taintVersion2), 1, 1, 4), withAmount},
+	}
+	for _, tt := range tests {
+		got, err := decode(tt.give)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %+v, %v", tt.name, got, err)
+		}
 	}
 }
 

@@ -9,27 +9,42 @@ import (
 
 var _ Store = (*Memory)(nil)
 
+// DefaultMemoryRecords is how many movements' records the in-memory store keeps for Undo;
+// older ones are dropped (a reorg that deep is past any confirmations setting).
+const DefaultMemoryRecords = 1 << 18
+
 // Memory is the in-process Store.
 type Memory struct {
 	mu      sync.Mutex
-	taints  map[string][]byte   // chain/addr -> encoded taint
-	by      map[string][]string // chain/key -> addrs it tainted
-	alerted map[string][]byte   // chain/key -> alerts
+	taints  map[string][]byte           // chain/key -> encoded taint
+	tracked map[string]map[string]int64 // chain -> counter -> keys
+	records map[string]*record          // chain/movement key -> what it did
+	order   []string                    // records' keys, oldest first
+}
+
+// record is what one movement did: each key's earlier value (nil: none) and the counter a
+// new key added to.
+type record struct {
+	applied  bool
+	keys     []string
+	before   [][]byte
+	counters []string
+	alerts   []byte
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{taints: map[string][]byte{}, by: map[string][]string{},
-		alerted: map[string][]byte{}}
+	return &Memory{taints: map[string][]byte{}, tracked: map[string]map[string]int64{},
+		records: map[string]*record{}}
 }
 
 // Taints implements Store.
-func (s *Memory) Taints(_ context.Context, chain string, addrs ...string) (
+func (s *Memory) Taints(_ context.Context, chain string, keys ...string) (
 	map[string]rules.Taint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]rules.Taint{}
-	for _, a := range addrs {
+	for _, a := range keys {
 		if b, ok := s.taints[chain+"/"+a]; ok {
 			t, err := decode(b)
 			if err != nil {
@@ -37,6 +52,17 @@ func (s *Memory) Taints(_ context.Context, chain string, addrs ...string) (
 			}
 			out[a] = t
 		}
+	}
+	return out, nil
+}
+
+// Tracked implements Store.
+func (s *Memory) Tracked(_ context.Context, chain string) (map[string]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.tracked[chain]))
+	for k, v := range s.tracked[chain] {
+		out[k] = v
 	}
 	return out, nil
 }
@@ -54,35 +80,81 @@ func (s *Memory) Apply(_ context.Context, chain, key string, taints []rules.NewT
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rk := chain + "/" + key
+	if r := s.records[rk]; (r != nil && r.applied) || (len(taints) == 0 && alerts == nil) {
+		return nil
+	}
+	r := &record{applied: true, alerts: alerts}
 	for i, nt := range taints {
 		k := chain + "/" + nt.Address
-		if _, ok := s.taints[k]; !ok {
-			s.taints[k] = enc[i]
-			s.by[chain+"/"+key] = append(s.by[chain+"/"+key], nt.Address)
+		old, had := s.taints[k]
+		r.keys, r.before = append(r.keys, nt.Address), append(r.before, old)
+		counter := ""
+		if !had && nt.Counter != "" {
+			counter = nt.Counter
+			if s.tracked[chain] == nil {
+				s.tracked[chain] = map[string]int64{}
+			}
+			s.tracked[chain][counter]++
 		}
+		r.counters = append(r.counters, counter)
+		s.taints[k] = enc[i]
 	}
-	if _, ok := s.alerted[chain+"/"+key]; !ok && alerts != nil {
-		s.alerted[chain+"/"+key] = alerts
+	if _, ok := s.records[rk]; !ok {
+		s.order = append(s.order, rk)
+	}
+	s.records[rk] = r
+	for len(s.order) > DefaultMemoryRecords {
+		delete(s.records, s.order[0])
+		s.order = s.order[1:]
 	}
 	return nil
+}
+
+// Recorded implements Store.
+func (s *Memory) Recorded(_ context.Context, chain string, keys ...string) (
+	map[string][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]byte{}
+	for _, k := range keys {
+		if r := s.records[chain+"/"+k]; r != nil && r.applied {
+			out[k] = append([]byte{}, r.alerts...)
+		}
+	}
+	return out, nil
 }
 
 // Undo implements Store.
 func (s *Memory) Undo(_ context.Context, chain, key string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, a := range s.by[chain+"/"+key] {
-		delete(s.taints, chain+"/"+a)
+	r := s.records[chain+"/"+key]
+	if r == nil {
+		return nil, nil
 	}
-	delete(s.by, chain+"/"+key)
-	return s.alerted[chain+"/"+key], nil
+	for i := len(r.keys) - 1; i >= 0; i-- {
+		k := chain + "/" + r.keys[i]
+		if r.before[i] == nil {
+			delete(s.taints, k)
+		} else {
+			s.taints[k] = r.before[i]
+		}
+		if r.counters[i] != "" {
+			s.tracked[chain][r.counters[i]]--
+		}
+	}
+	r.applied, r.keys, r.before, r.counters = false, nil, nil, nil
+	return r.alerts, nil
 }
 
 // Forget implements Store.
 func (s *Memory) Forget(_ context.Context, chain, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.alerted, chain+"/"+key)
+	if r := s.records[chain+"/"+key]; r != nil {
+		r.alerts = nil
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -26,8 +27,9 @@ func newTaint(addr, by string, hops int) rules.NewTaint {
 		Source: rules.Source{Entity: "Lazarus Group", Category: "sanctioned"}, Path: path, By: by}}
 }
 
-// TestStore: first taint wins, apply is idempotent, undo removes only what its movement
-// created and returns its alerts until they are forgotten.
+// TestStore: a write replaces what a key held and counts a new key; applying is once per
+// movement; undoing, newest first, restores what each movement overwrote, takes back its
+// counts and returns its alerts until they are forgotten; Recorded tells what is applied.
 func TestStore(t *testing.T) {
 	for name, s := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -38,29 +40,60 @@ func TestStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{newTaint("a", "m1", 1)},
+			counted := func(nt rules.NewTaint) rules.NewTaint { nt.Counter = "poison|src"; return nt }
+			by := func(keys ...string) string {
+				t.Helper()
+				got, err := s.Taints(ctx, "c", keys...)
+				must(err)
+				var out []string
+				for _, k := range keys {
+					if tt, ok := got[k]; ok {
+						out = append(out, k+"="+tt.By)
+					}
+				}
+				return strings.Join(out, " ")
+			}
+			count := func() int64 {
+				t.Helper()
+				got, err := s.Tracked(ctx, "c")
+				must(err)
+				return got["poison|src"]
+			}
+			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{counted(newTaint("a", "m1", 1))},
 				[]byte(`["alert1"]`)))
-			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{newTaint("a", "m1", 1)},
-				[]byte(`["again"]`))) // redelivery
-			must(s.Apply(ctx, "c", "m2", []rules.NewTaint{newTaint("a", "m2", 2),
-				newTaint("b", "m2", 2)}, nil)) // a keeps m1's taint
-			got, err := s.Taints(ctx, "c", "a", "b", "zzz")
-			must(err)
-			if len(got) != 2 || got["a"].By != "m1" || got["b"].By != "m2" ||
-				len(got["b"].Path) != 2 || got["b"].Path[1].Amount.Int64() != 2 {
-				t.Fatalf("taints %+v", got)
+			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{counted(newTaint("a", "mX", 1))},
+				[]byte(`["again"]`))) // redelivery: applied already
+			must(s.Apply(ctx, "c", "m2", []rules.NewTaint{counted(newTaint("a", "m2", 2)),
+				counted(newTaint("b", "m2", 2))}, nil)) // a is replaced, b is new
+			if got := by("a", "b", "zzz"); got != "a=m2 b=m2" || count() != 2 {
+				t.Fatalf("taints %q, count %d", got, count())
 			}
 			if other, _ := s.Taints(ctx, "otherchain", "a"); len(other) != 0 {
 				t.Fatal("taint leaked across chains")
 			}
-			alerts, err := s.Undo(ctx, "c", "m1")
+			rec, err := s.Recorded(ctx, "c", "m1", "m2", "m9")
 			must(err)
-			if string(alerts) != `["alert1"]` {
-				t.Fatalf("undo returned %q", alerts)
+			if len(rec) != 2 || string(rec["m1"]) != `["alert1"]` || len(rec["m2"]) != 0 {
+				t.Fatalf("recorded %q", rec)
 			}
-			got, _ = s.Taints(ctx, "c", "a", "b")
-			if _, ok := got["a"]; ok || got["b"].By != "m2" {
-				t.Fatalf("after undoing m1: %+v", got)
+			// Undo newest first: m2 gives a back its m1 taint and drops b.
+			alerts, err := s.Undo(ctx, "c", "m2")
+			must(err)
+			if alerts != nil || by("a", "b") != "a=m1" || count() != 1 {
+				t.Fatalf("after undoing m2: alerts %q, taints %q, count %d", alerts,
+					by("a", "b"), count())
+			}
+			if again, _ := s.Undo(ctx, "c", "m2"); again != nil || by("a") != "a=m1" {
+				t.Fatal("a second undo of m2 changed something")
+			}
+			alerts, err = s.Undo(ctx, "c", "m1")
+			must(err)
+			if string(alerts) != `["alert1"]` || by("a") != "" || count() != 0 {
+				t.Fatalf("after undoing m1: alerts %q, taints %q, count %d", alerts,
+					by("a"), count())
+			}
+			if rec, _ := s.Recorded(ctx, "c", "m1", "m2"); len(rec) != 0 {
+				t.Fatalf("undone movements recorded as applied: %q", rec)
 			}
 			// Until forgotten, a repeated undo (a redelivered removal) returns the alerts
 			// again, so that their retraction is not lost.
@@ -71,20 +104,67 @@ func TestStore(t *testing.T) {
 			if again, _ := s.Undo(ctx, "c", "m1"); again != nil {
 				t.Fatalf("undo after forget returned %q", again)
 			}
-			// Several movements at once, in order: the first taint of c wins.
+			// An undone movement mined again applies again.
+			must(s.Apply(ctx, "c", "m1", []rules.NewTaint{counted(newTaint("a", "m1", 1))}, nil))
+			if by("a") != "a=m1" || count() != 1 {
+				t.Fatalf("re-applied: %q, count %d", by("a"), count())
+			}
+			// Several movements at once, in order: the later write of c wins.
 			must(s.ApplyAll(ctx, "c", taint.Fence{}, []taint.Effect{
 				{Key: "m3", Taints: []rules.NewTaint{newTaint("c", "m3", 1)}},
 				{Key: "m4", Taints: []rules.NewTaint{newTaint("c", "m4", 2),
 					newTaint("d", "m4", 2)}, Alerts: []byte(`["a4"]`)},
 			}))
-			got, _ = s.Taints(ctx, "c", "c", "d")
-			if got["c"].By != "m3" || got["d"].By != "m4" {
-				t.Fatalf("after ApplyAll: %+v", got)
+			if got := by("c", "d"); got != "c=m4 d=m4" {
+				t.Fatalf("after ApplyAll: %q", got)
 			}
-			if a, _ := s.Undo(ctx, "c", "m4"); string(a) != `["a4"]` {
-				t.Fatalf("alerts of m4: %q", a)
+			if a, _ := s.Undo(ctx, "c", "m4"); string(a) != `["a4"]` || by("c", "d") != "c=m3" {
+				t.Fatalf("alerts of m4: %q; taints %q", a, by("c", "d"))
 			}
 		})
+	}
+}
+
+// TestRedisLegacyRecords: what an earlier version recorded of a movement (a set of the
+// addresses it tainted, its alerts under their own key) is still undone.
+func TestRedisLegacyRecords(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	s := taint.NewRedis(rdb, prefix)
+	k := func(what string) string { return prefix + ":{c}:" + what }
+	rdb.HSet(ctx, k("taint"), "a", `{"root":"r","path":[],"by":"m0"}`)
+	rdb.SAdd(ctx, k("taintby:m0"), "a")
+	rdb.Set(ctx, k("alerted:m0"), `["old"]`, 0)
+	if got, _ := s.Taints(ctx, "c", "a"); got["a"].By != "m0" {
+		t.Fatalf("legacy taint: %+v", got)
+	}
+	alerts, err := s.Undo(ctx, "c", "m0")
+	if err != nil || string(alerts) != `["old"]` {
+		t.Fatalf("undo: %q, %v", alerts, err)
+	}
+	if got, _ := s.Taints(ctx, "c", "a"); len(got) != 0 {
+		t.Fatal("legacy taint not undone")
+	}
+	if err := s.Forget(ctx, "c", "m0"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.Exists(ctx, k("alerted:m0")).Result(); n != 0 {
+		t.Fatal("legacy alerts not forgotten")
+	}
+}
+
+// TestRedisRecordsExpire: a movement's record has a time to live, so that records of
+// movements past any reorg do not pile up.
+func TestRedisRecordsExpire(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	s := taint.NewRedis(rdb, prefix)
+	if err := s.Apply(ctx, "c", "m1", []rules.NewTaint{newTaint("a", "m1", 1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(ctx, prefix+":{c}:mv:m1").Result()
+	if err != nil || ttl <= 0 || ttl > taint.DefaultUndoTTL {
+		t.Fatalf("record ttl %v, %v", ttl, err)
 	}
 }
 

@@ -1,0 +1,240 @@
+package watcher
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+// TestPipelineModels plays a two-hop laundering run on the simulated chain through the real
+// pipeline under poison, haircut and FIFO at once, and checks each alert's tainted amount
+// and its path's, worked out by hand:
+//
+//	Lazarus pays A 40 ETH; a clean wallet pays A 60; A pays the exchange 30, then B 50; B
+//	pays the exchange 20.
+//	poison:  30 and 20, all tainted.
+//	haircut: A holds 40 of 100: 30 carries 12 (A: 28 of 70); B gets 50 carrying 20, and its
+//	         20 to the exchange carries 20 × 20/50 = 8.
+//	FIFO:    A holds [40t, 60c]: 30 is tainted in full (A: [10t, 60c]); B gets [10t, 40c],
+//	         and its 20 carries 10.
+//
+// Then a reorg orphans the block of A's payment to B and everything after; whatever the new
+// branch mines again, the stored taint of A and B under every model must equal what
+// replaying the canonical branch gives, which it cannot if undoing the orphaned movements
+// left a debit or credit behind.
+func TestPipelineModels(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	c, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	src, err := ethereum.Dial(ctx, c.URL, ethereum.Options{Chain: "dev",
+		Traces: ethereum.TracesOff, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+
+	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")
+	lists := watchlist.New()
+	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+		Category: "sanctioned", List: "test"})
+	lists.AddLabel("dev", addr(exchange), rules.Label{Entity: "Binance 14", Category: "exchange"})
+	rule := func(model string) rules.Rule {
+		return rules.Rule{Name: model, Destinations: []string{"exchange"}, MaxHops: 3,
+			Model: model}
+	}
+	rs := []rules.Rule{rule(rules.ModelPoison), rule(rules.ModelHaircut),
+		rule(rules.ModelFIFO)}
+	recv := &hookReceiver{}
+	pipeline := hookPipeline(t, recv, rdb, prefix)
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	store := taint.NewRedis(rdb, prefix)
+	startPipeline(t, src, q, store, lists, rs, pipeline, "dev", 1)
+
+	key := func(seed string) (*ecdsaKey, common.Address) {
+		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(seed)))
+		return k, crypto.PubkeyToAddress(k.PublicKey)
+	}
+	ak, a := key("model-a")
+	bk, b := key("model-b")
+	send := func(k *ecdsaKey, to common.Address, v int64) {
+		t.Helper()
+		if r, err := c.Transfer(ctx, k, to, eth(v)); err != nil || r.Status != 1 {
+			t.Fatalf("transfer: %v", err)
+		}
+	}
+	send(c.Keys[0], a, 40)
+	send(c.Keys[3], a, 60)
+	send(ak, exchange, 30)
+	head, err := src.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forkPoint, err := src.Ref(ctx, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(ak, b, 50)
+	send(bk, exchange, 20)
+
+	want := []string{
+		"fifo confirmed 30 all | 40 all, 30 all",
+		"fifo confirmed 20 10 | 40 all, 50 10, 20 10",
+		"haircut confirmed 30 12 | 40 all, 30 12",
+		"haircut confirmed 20 8 | 40 all, 50 20, 20 8",
+		"poison confirmed 30 all | 40 all, 30 all",
+		"poison confirmed 20 all | 40 all, 50 all, 20 all",
+	}
+	sort.Strings(want)
+	recv.waitFor(t, len(want))
+	if got := amountSummaries(recv.alerts()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	if err := c.Fork(common.HexToHash(forkPoint.Hash)); err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		send(c.Keys[4], c.Addrs[5], 1)
+	}
+	waitSettled(t, src, q, "dev")
+	// What the canonical branch holds now: A's payment to B and B's to the exchange, each
+	// mined again or not.
+	mined := func(from common.Address, nonce uint64) bool {
+		n, err := c.Client.NonceAt(ctx, from, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > nonce
+	}
+	aToB, bToX := mined(a, 1), mined(b, 0)
+	t.Logf("after the reorg: A->B mined again %v, B->X %v", aToB, bToX)
+	wantTaint := map[string]string{ // A's and B's stored holdings, by key
+		addr(a): "all", "h/" + addr(a): "28/70", "f/" + addr(a): "10t+60c"}
+	if aToB {
+		wantTaint["h/"+addr(a)], wantTaint["f/"+addr(a)] = "8/20", "20c"
+		wantTaint[addr(b)], wantTaint["h/"+addr(b)], wantTaint["f/"+addr(b)] =
+			"all", "20/50", "10t+40c"
+		if bToX {
+			wantTaint["h/"+addr(b)], wantTaint["f/"+addr(b)] = "12/30", "30c"
+		}
+	}
+	keys := []string{addr(a), "h/" + addr(a), "f/" + addr(a), addr(b), "h/" + addr(b),
+		"f/" + addr(b)}
+	got, err := store.Taints(ctx, "dev", keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		w, ok := wantTaint[k]
+		g, has := got[k]
+		if ok != has || (has && holdingString(g) != w) {
+			t.Errorf("%s: holds %q (stored %v), want %q (stored %v)", k, holdingString(g), has,
+				w, ok)
+		}
+	}
+	// Every alert of the orphaned blocks is retracted once; nothing is notified twice.
+	retracted := 0
+	seen := map[string]bool{}
+	for _, al := range recv.alerts() {
+		if al.State == alerting.StateRetracted {
+			retracted++
+		}
+		if seen[al.DedupKey()] {
+			t.Fatalf("notified twice: %s", al.DedupKey())
+		}
+		seen[al.DedupKey()] = true
+	}
+	if retracted != 3 {
+		t.Fatalf("%d retractions, want 3 (B's payment to the exchange, per model)", retracted)
+	}
+}
+
+// amountSummaries returns per alert "<rule> <state> <amount> <tainted> | <hops>", amounts
+// in ETH, "all" when the whole amount is tainted, sorted.
+func amountSummaries(as []alerting.Alert) []string {
+	ethOf := func(wei string) string {
+		n, _ := new(big.Int).SetString(wei, 10)
+		r := new(big.Rat).SetFrac(n, big.NewInt(1e18))
+		return r.RatString()
+	}
+	tainted := func(amount, tainted string) string {
+		if tainted == "" {
+			return ethOf(amount) + " all"
+		}
+		return ethOf(amount) + " " + ethOf(tainted)
+	}
+	var out []string
+	for _, a := range as {
+		var hops []string
+		for _, h := range a.Path {
+			hops = append(hops, tainted(h.Amount, h.TaintedAmount))
+		}
+		out = append(out, fmt.Sprintf("%s %s %s | %s", a.Rule, a.State,
+			tainted(a.Amount, a.TaintedAmount), strings.Join(hops, ", ")))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// holdingString is a stored taint's native holding in ETH: "tainted/balance" (haircut),
+// the lots (FIFO, "10t+60c"), or "all" (poison).
+func holdingString(t rules.Taint) string {
+	ethOf := func(n *big.Int) string {
+		return new(big.Rat).SetFrac(n, big.NewInt(1e18)).RatString()
+	}
+	for _, h := range t.Holdings {
+		if h.Lots != nil || h.Balance == nil {
+			var ls []string
+			for _, l := range h.Lots {
+				kind := "c"
+				if l.Tainted {
+					kind = "t"
+				}
+				ls = append(ls, ethOf(l.Amount)+kind)
+			}
+			return strings.Join(ls, "+")
+		}
+		return ethOf(h.Tainted) + "/" + ethOf(h.Balance)
+	}
+	return "all"
+}
+
+// hookPipeline is the alerting pipeline of the end-to-end tests: dedup in Redis, an alert
+// log, and a signed webhook to recv with retries.
+func hookPipeline(t *testing.T, recv *hookReceiver, rdb *redis.Client,
+	prefix string) alerting.Stage {
+	t.Helper()
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	hook, err := webhook.New(srv.URL, hookSecret, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
+		Next: alerting.Sequence{&alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"},
+			&alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}}
+}

@@ -1,0 +1,80 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// lostReply is a taint store whose write of one movement goes through but whose reply is
+// lost (a dropped connection): the worker sees an error for a write the store made.
+type lostReply struct {
+	*taint.Redis
+	key  string // the movement whose reply is lost, once
+	lost atomic.Bool
+}
+
+func (s *lostReply) ApplyAll(ctx context.Context, chain string, fence taint.Fence,
+	effects []taint.Effect) error {
+	if err := s.Redis.ApplyAll(ctx, chain, fence, effects); err != nil {
+		return err
+	}
+	for _, e := range effects {
+		if e.Key == s.key && s.lost.CompareAndSwap(false, true) {
+			return errors.New("read tcp: connection reset by peer")
+		}
+	}
+	return nil
+}
+
+// TestWorkerRedeliveryCountsOnce: the write of a spend goes through but the worker does not
+// hear so; it retries the entry. The retry must not judge the spend again: under FIFO that
+// would take value out of the sender twice, alert on the wrong amount and leave nothing
+// for the next spend. S pays A 40; A pays the exchange 30 (the lost reply) then 10: under
+// FIFO (and haircut: 40 of 40 tainted) both spends are tainted in full, and each alerts
+// once.
+func TestWorkerRedeliveryCountsOnce(t *testing.T) {
+	e := newWorkerEnv(t)
+	const a = "0xa000000000000000000000000000000000000001"
+	e.rules = []rules.Rule{
+		{Name: "fifo", Destinations: []string{"exchange"}, MaxHops: 3, Model: rules.ModelFIFO},
+		{Name: "haircut", Destinations: []string{"exchange"}, MaxHops: 3,
+			Model: rules.ModelHaircut}}
+	transferBlocks(t, e.q, "c", transfer{hopSource, a, 40}, transfer{a, hopExchange, 30},
+		transfer{a, hopExchange, 10})
+	store := &lostReply{Redis: e.store, key: "c/0x" + strings.Repeat("0", 63) + "2/tx"}
+	w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
+		Name: "w", Chains: []string{"c"}, Batch: 1, Block: 1, ClaimIdle: 60e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	e.waitDone(t, 4)
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("run: %v", err)
+	}
+	if !store.lost.Load() {
+		t.Fatal("the reply was never lost: the test did not test anything")
+	}
+	got := map[string]int{}
+	for _, al := range e.sink.alerts {
+		if al.TaintedAmount != "" {
+			t.Errorf("%s on %s: %s of %s tainted; want all", al.Rule, al.Tx, al.TaintedAmount,
+				al.Amount)
+		}
+		got[al.Rule+" "+al.Amount]++
+	}
+	for _, want := range []string{"fifo 30", "fifo 10", "haircut 30", "haircut 10"} {
+		if got[want] != 1 {
+			t.Errorf("alert %q delivered %d times; want once (all: %v)", want, got[want], got)
+		}
+	}
+}

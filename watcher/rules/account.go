@@ -1,0 +1,105 @@
+package rules
+
+import (
+	"math/big"
+	"slices"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// evaluateAccount judges a transfer on an account chain (one input, one output) under
+// model, adding to d.
+//
+// The sender holds watched funds if it is a source (all it sends is tainted) or has taint
+// under model. Under poison all it sends is tainted; under haircut the tainted share of
+// its holding of the asset; under FIFO the tainted part of the value that arrived first.
+// Under haircut and FIFO the sender's holding is debited, and a tracked receiver's is
+// credited with what arrives, tainted or clean, so that later spends carry the right share.
+// The transfer alerts per rule when it reaches a labelled destination within the rule's
+// budgets; an unlabelled receiver that is neither a source nor tracked yet becomes tracked
+// while some rule would still follow (budgets, MaxTracked).
+func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Decision) {
+	from, to := m.Inputs[0].Address, m.Outputs[0].Address
+	asset, amount := m.Outputs[0].Asset, m.Outputs[0].Amount
+	if amount.Sign() <= 0 {
+		return // zero-value transfers (approvals, address-poisoning spam) carry nothing
+	}
+	fromKey, toKey := ModelKey(model, from), ModelKey(model, to)
+	clean := []Lot{{Amount: amount}}
+
+	var origin Taint
+	held := false // the sender holds watched funds under model
+	tainted, lots := new(big.Int), clean
+	if s, ok := v.Source(from); ok {
+		origin, held = Taint{Root: from, Source: s}, true
+		tainted, lots = new(big.Int).Set(amount), []Lot{{Amount: amount, Tainted: true}}
+	} else if t, ok := v.Taint(fromKey); ok {
+		origin, held = t, true
+		if model == ModelPoison {
+			tainted, lots = new(big.Int).Set(amount), nil
+		} else if h, ok := t.holding(asset); ok {
+			var left Holding
+			tainted, lots, left = spend(model, h, amount)
+			d.Taints = append(d.Taints, NewTaint{Address: fromKey, Taint: t.withHolding(left)})
+		}
+	}
+
+	label, labelled := v.Label(to)
+	var path []Hop
+	follow, capped := false, false
+	if held && tainted.Sign() > 0 {
+		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
+			Position: m.Position, From: from, To: to, Asset: asset,
+			Amount: new(big.Int).Set(amount)}
+		if model != ModelPoison {
+			hop.Tainted = new(big.Int).Set(tainted)
+		}
+		path = append(slices.Clip(origin.Path), hop)
+		counter := Counter(model, origin.Root)
+		for i := range rs {
+			r := &rs[i]
+			if !r.applies(model, origin.Source) || !r.within(path, asset, tainted) {
+				continue
+			}
+			if labelled && slices.Contains(r.Destinations, label.Category) {
+				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
+					Source: origin.Source, Destination: to, Label: label, Path: path,
+					Tainted: new(big.Int).Set(tainted)})
+			}
+			if len(path) < r.MaxHops {
+				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
+				follow, capped = follow || ok, capped || !ok
+			}
+		}
+	}
+
+	// A service (exchange, mixer, bridge, ...) is a destination, never followed; a source
+	// is watched already.
+	if labelled {
+		return
+	}
+	if _, watched := v.Source(to); watched {
+		return
+	}
+	if rec, ok := v.Taint(toKey); ok {
+		if model != ModelPoison { // credit what arrives, tainted or clean
+			h, _ := rec.holding(asset)
+			h.Asset = asset
+			d.Taints = append(d.Taints, NewTaint{Address: toKey,
+				Taint: rec.withHolding(receive(model, h, amount, tainted, lots))})
+		}
+		return
+	}
+	if !follow {
+		if capped {
+			d.Capped = append(d.Capped, Counter(model, origin.Root))
+		}
+		return
+	}
+	nt := Taint{Root: origin.Root, Source: origin.Source, Path: path, By: m.Key()}
+	if model != ModelPoison {
+		nt.Holdings = []Holding{receive(model, Holding{Asset: asset}, amount, tainted, lots)}
+	}
+	d.Taints = append(d.Taints, NewTaint{Address: toKey, Taint: nt,
+		Counter: Counter(model, origin.Root)})
+}
