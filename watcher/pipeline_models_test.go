@@ -13,12 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
-	"github.com/flowwatch/flowwatch/chains/ethereum"
-	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -45,17 +42,7 @@ import (
 func TestPipelineModels(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	c, err := devnet.Start(devnet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	src, err := ethereum.Dial(ctx, c.URL, ethereum.Options{Chain: "dev",
-		Traces: ethereum.TracesOff, Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
+	c, src := devChain(t)
 
 	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")
 	lists := watchlist.New()

@@ -20,8 +20,6 @@ import (
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/chains/ethereum"
-	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -95,18 +93,7 @@ func addr(a common.Address) string { return strings.ToLower(a.Hex()) }
 func TestPipelineEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	c, err := devnet.Start(devnet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	log := zaptest.NewLogger(t)
-	src, err := ethereum.Dial(ctx, c.URL, ethereum.Options{Chain: "dev",
-		Traces: ethereum.TracesOff, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
+	c, src := devChain(t)
 
 	lazarus := c.Keys[0]
 	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")

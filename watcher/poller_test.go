@@ -35,15 +35,9 @@ func queues(t *testing.T) map[string]func(t *testing.T) testQueue {
 	}
 }
 
-type harness struct {
-	t     *testing.T
-	chain *devnet.Chain
-	src   *ethereum.Source
-	q     testQueue
-	stop  func() error
-}
-
-func newHarness(t *testing.T, q testQueue, confirmations uint64) *harness {
+// devChain starts a simulated chain and a source on it (chain "dev", no traces, short
+// back-off), both stopped when the test ends.
+func devChain(t *testing.T) (*devnet.Chain, *ethereum.Source) {
 	t.Helper()
 	c, err := devnet.Start(devnet.Options{})
 	if err != nil {
@@ -57,6 +51,20 @@ func newHarness(t *testing.T, q testQueue, confirmations uint64) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(src.Close)
+	return c, src
+}
+
+type harness struct {
+	t     *testing.T
+	chain *devnet.Chain
+	src   *ethereum.Source
+	q     testQueue
+	stop  func() error
+}
+
+func newHarness(t *testing.T, q testQueue, confirmations uint64) *harness {
+	t.Helper()
+	c, src := devChain(t)
 	return &harness{t: t, chain: c, src: src, q: q}
 }
 
