@@ -2,9 +2,10 @@ package watcher
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	btcaddr "github.com/btcsuite/btcd/address/v2"
 	"github.com/btcsuite/btcd/btcjson"
@@ -34,11 +35,26 @@ func newBTCKey(t *testing.T) simnet.Key {
 	return k
 }
 
-// spend pays all of from's output (prev, 0), worth value, less a fee, to to.
-func spend(t *testing.T, node *simnet.Node, from simnet.Key, prev *chainhash.Hash, value int64,
-	to btcaddr.Address) *chainhash.Hash {
+// spend pays all of from's output (prev, index), worth value, less a fee, to to.
+func spend(t *testing.T, node *simnet.Node, from simnet.Key, prev *chainhash.Hash,
+	index uint32, value int64, to btcaddr.Address) *chainhash.Hash {
 	t.Helper()
-	h, err := node.Spend(from, prev, 0, value, simnet.Pay{To: to, Amount: value - 10_000})
+	h, err := node.Spend(from, prev, index, value, simnet.Pay{To: to, Amount: value - 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// payTo has the node's wallet pay amount to to, as output 0 of a transaction without change.
+func payTo(t *testing.T, node *simnet.Node, to btcaddr.Address, amount int64) *chainhash.Hash {
+	t.Helper()
+	script, err := txscript.PayToAddrScript(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := node.SendOutputsWithoutChange([]*wire.TxOut{wire.NewTxOut(amount, script)},
+		btcutil.Amount(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +69,12 @@ func mine(t *testing.T, node *simnet.Node, n uint32) {
 }
 
 // TestPipelineBitcoin plays, on real btcd nodes in simnet with real Redis, a ransom paid to
-// a watched address and moved through a fresh address to an exchange deposit: one alert,
-// with the path of two hops, naming the output. Then a second node, cut off, mines a longer
-// branch without those hops; when they reconnect the first node reorganizes: the alert is
-// retracted and the fresh address's output no longer tainted.
+// a watched address, mixed with clean coins and moved through a fresh address to an
+// exchange, under poison, haircut and FIFO at once: each alert with its tainted amount
+// worked out by hand and the path of its hops, naming the outputs. Then a second node, cut
+// off, mines a longer branch without those hops; when they reconnect the first node
+// reorganizes: every alert is retracted once and the fresh output's taint undone under
+// every model.
 func TestPipelineBitcoin(t *testing.T) {
 	ctx := context.Background()
 	a := simnet.Start(t)
@@ -77,7 +95,7 @@ func TestPipelineBitcoin(t *testing.T) {
 	}
 	t.Cleanup(src.Close)
 
-	watched, fresh := newBTCKey(t), newBTCKey(t)
+	watched, clean, fresh := newBTCKey(t), newBTCKey(t), newBTCKey(t)
 	exchange, err := a.NewAddress()
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +105,12 @@ func TestPipelineBitcoin(t *testing.T) {
 		Category: "ransomware", List: "test"})
 	lists.AddLabel("bitcoin", exchange.EncodeAddress(), rules.Label{Entity: "Exchange X",
 		Category: "exchange"})
-	rs := []rules.Rule{{Name: "ransom-to-exchange", Severity: "high",
-		Destinations: []string{"exchange"}, MaxHops: 3}}
+	rule := func(model string) rules.Rule {
+		return rules.Rule{Name: model, Severity: "high", Destinations: []string{"exchange"},
+			MaxHops: 3, Model: model}
+	}
+	rs := []rules.Rule{rule(rules.ModelPoison), rule(rules.ModelHaircut),
+		rule(rules.ModelFIFO)}
 	recv := &hookReceiver{}
 	pipeline := hookPipeline(t, recv, rdb, prefix)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
@@ -99,23 +121,18 @@ func TestPipelineBitcoin(t *testing.T) {
 	}
 	startPipeline(t, src, q, store, lists, rs, pipeline, "bitcoin", head+1)
 
-	// The ransom: the wallet pays 10 BTC to the watched address. Both nodes have it.
-	script, err := txscript.PayToAddrScript(watched.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const ransom = 10 * btcutil.SatoshiPerBitcoin
-	ransomTx, err := a.SendOutputsWithoutChange([]*wire.TxOut{wire.NewTxOut(ransom, script)},
-		btcutil.Amount(10))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The ransom: the wallet pays 10 BTC to the watched address, and 30 to a clean key of
+	// ours. Both nodes have them.
+	const btc = btcutil.SatoshiPerBitcoin
+	ransomTx := payTo(t, a, watched.Addr, 10*btc)
+	cleanTx := payTo(t, a, clean.Addr, 30*btc)
 	mine(t, a, 1)
 	if err := rpctest.JoinNodes([]*rpctest.Harness{a.Harness, b.Harness},
 		rpctest.Blocks); err != nil {
 		t.Fatal(err)
 	}
-	// Cut b off; a mines the two hops: watched -> fresh -> exchange.
+	// Cut b off; a mines the two hops: the ransom and the clean coins together pay the
+	// exchange 20 and a fresh address the rest; the fresh address pays the exchange.
 	if err := a.Client.AddNode(b.P2PAddress(), rpcclient.ANRemove); err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +140,46 @@ func TestPipelineBitcoin(t *testing.T) {
 		!strings.Contains(err.Error(), "not found") {
 		t.Fatal(err)
 	}
-	hop1 := spend(t, a, watched, ransomTx, ransom, fresh.Addr)
-	mine(t, a, 1)
-	hop2 := spend(t, a, fresh, hop1, ransom-10_000, exchange)
-	mine(t, a, 1)
-	got := recv.waitFor(t, 1)
-	if want := "ransom-to-exchange confirmed 2hop Exchange X"; got[0] != want {
-		t.Fatalf("got %v, want %s", got, want)
+	const fee = 10_000
+	hop1, err := a.SpendAll([]simnet.Input{
+		{Key: watched, PrevTx: ransomTx, Value: 10 * btc},
+		{Key: clean, PrevTx: cleanTx, Value: 30 * btc}},
+		simnet.Pay{To: exchange, Amount: 20 * btc},
+		simnet.Pay{To: fresh.Addr, Amount: 20*btc - fee})
+	if err != nil {
+		t.Fatal(err)
 	}
-	al := recv.alerts()[0]
-	if al.Tx != hop2.String() || al.Position != "vout:0" || al.Path[0].Tx != hop1.String() ||
-		al.Source.Address != watched.Addr.EncodeAddress() {
-		t.Fatalf("alert %+v", al)
+	mine(t, a, 1)
+	hop2 := spend(t, a, fresh, hop1, 1, 20*btc-fee, exchange)
+	mine(t, a, 1)
+	// By hand: the inputs are [10 tainted, 30 clean]. Poison: every output all tainted.
+	// Haircut: a quarter of each: 5 of the exchange's 20, 4.999975 of the fresh 19.9999,
+	// then 19.9998 × 4.999975 / 19.9999 = 4.99995. FIFO: the exchange's 20 takes the 10
+	// tainted and 10 clean; the fresh output is clean, so its payment does not alert.
+	want := []string{
+		"fifo confirmed 20 10 | 20 10",
+		"haircut confirmed 19.9998 4.99995 | 19.9999 4.999975, 19.9998 4.99995",
+		"haircut confirmed 20 5 | 20 5",
+		"poison confirmed 19.9998 all | 19.9999 all, 19.9998 all",
+		"poison confirmed 20 all | 20 all",
 	}
-	freshOut := rules.OutpointKey(hop1.String(), 0)
-	if ts, _ := store.Taints(ctx, "bitcoin", freshOut); len(ts) != 1 {
-		t.Fatal("the fresh address's output is not tainted")
+	recv.waitFor(t, len(want))
+	if got := amountSummaries(recv.alerts(), 8); strings.Join(got, "\n") !=
+		strings.Join(want, "\n") {
+		t.Fatalf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, al := range recv.alerts() {
+		if al.Tx == hop2.String() && (al.Position != "vout:0" ||
+			al.Path[0].Tx != hop1.String() || al.Path[0].Position != "vout:1" ||
+			al.Source.Address != watched.Addr.EncodeAddress()) {
+			t.Fatalf("alert %+v", al)
+		}
+	}
+	freshOut := rules.OutpointKey(hop1.String(), 1)
+	keys := []string{freshOut, rules.ModelKey(rules.ModelHaircut, freshOut),
+		rules.ModelKey(rules.ModelFIFO, freshOut)}
+	if ts, _ := store.Taints(ctx, "bitcoin", keys...); len(ts) != 2 {
+		t.Fatalf("the fresh output is tainted under %d models, want 2 (not FIFO)", len(ts))
 	}
 
 	// b mines a longer branch; reconnected, a follows it.
@@ -150,21 +191,20 @@ func TestPipelineBitcoin(t *testing.T) {
 		rpctest.Blocks); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(recv.summaries()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	// Every alert is retracted, once; the hop that tainted the fresh output is undone
+	// under every model.
+	recv.waitFor(t, 2*len(want))
+	for _, w := range slices.Clone(want) {
+		want = append(want, strings.Replace(w, "confirmed", "retracted", 1))
 	}
-	got = recv.summaries()
-	want := []string{"ransom-to-exchange confirmed 2hop Exchange X",
-		"ransom-to-exchange retracted 2hop Exchange X"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
+	sort.Strings(want)
+	waitSettled(t, src, q, "bitcoin")
+	if got := amountSummaries(recv.alerts(), 8); strings.Join(got, "\n") !=
+		strings.Join(want, "\n") {
 		t.Fatalf("after the reorg:\n%s\nwant:\n%s", strings.Join(got, "\n"),
 			strings.Join(want, "\n"))
 	}
-	// The alert is retracted first (removed movements come newest first); the hop that
-	// tainted the fresh output is undone after it.
-	waitSettled(t, src, q, "bitcoin")
-	if ts, _ := store.Taints(ctx, "bitcoin", freshOut); len(ts) != 0 {
-		t.Fatal("the orphaned hop's taint was not undone")
+	if ts, _ := store.Taints(ctx, "bitcoin", keys...); len(ts) != 0 {
+		t.Fatalf("the orphaned hop's taint was not undone: %v", ts)
 	}
 }

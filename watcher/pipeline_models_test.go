@@ -97,7 +97,7 @@ func TestPipelineModels(t *testing.T) {
 	}
 	sort.Strings(want)
 	recv.waitFor(t, len(want))
-	if got := amountSummaries(recv.alerts()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := amountSummaries(recv.alerts(), 18); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
@@ -161,18 +161,18 @@ func TestPipelineModels(t *testing.T) {
 }
 
 // amountSummaries returns per alert "<rule> <state> <amount> <tainted> | <hops>", amounts
-// in ETH, "all" when the whole amount is tainted, sorted.
-func amountSummaries(as []alerting.Alert) []string {
-	ethOf := func(wei string) string {
-		n, _ := new(big.Int).SetString(wei, 10)
-		r := new(big.Rat).SetFrac(n, big.NewInt(1e18))
-		return r.RatString()
+// in coins of decimals base units, "all" when the whole amount is tainted, sorted.
+func amountSummaries(as []alerting.Alert, decimals int) []string {
+	coins := func(units string) string {
+		n, _ := new(big.Int).SetString(units, 10)
+		r := new(big.Rat).SetFrac(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals)), nil))
+		return strings.TrimSuffix(strings.TrimRight(r.FloatString(decimals), "0"), ".")
 	}
 	tainted := func(amount, tainted string) string {
 		if tainted == "" {
-			return ethOf(amount) + " all"
+			return coins(amount) + " all"
 		}
-		return ethOf(amount) + " " + ethOf(tainted)
+		return coins(amount) + " " + coins(tainted)
 	}
 	var out []string
 	for _, a := range as {

@@ -39,12 +39,31 @@ type Pay struct {
 	Amount int64 // satoshi
 }
 
+// Input is an output of ours to spend: prevTx:prevIndex, worth Value, paid to Key.
+type Input struct {
+	Key       Key
+	PrevTx    *chainhash.Hash
+	PrevIndex uint32
+	Value     int64
+}
+
 // Spend signs and broadcasts a transaction spending the output prevTx:prevIndex, worth
 // value and paid to from, into pays; what the pays leave is the fee.
 func (n *Node) Spend(from Key, prevTx *chainhash.Hash, prevIndex uint32, value int64,
 	pays ...Pay) (*chainhash.Hash, error) {
+	return n.SpendAll([]Input{{Key: from, PrevTx: prevTx, PrevIndex: prevIndex, Value: value}},
+		pays...)
+}
+
+// SpendAll signs and broadcasts a transaction spending ins, in order, into pays, in order;
+// what the pays leave is the fee.
+func (n *Node) SpendAll(ins []Input, pays ...Pay) (*chainhash.Hash, error) {
 	tx := wire.NewMsgTx(2)
-	tx.AddTxIn(wire.NewTxIn(wire.NewOutPoint(prevTx, prevIndex), nil, nil))
+	value := int64(0)
+	for _, in := range ins {
+		tx.AddTxIn(wire.NewTxIn(wire.NewOutPoint(in.PrevTx, in.PrevIndex), nil, nil))
+		value += in.Value
+	}
 	total := int64(0)
 	for _, p := range pays {
 		script, err := txscript.PayToAddrScript(p.To)
@@ -57,18 +76,21 @@ func (n *Node) Spend(from Key, prevTx *chainhash.Hash, prevIndex uint32, value i
 	if total >= value {
 		return nil, errors.New("spend: the outputs leave no fee")
 	}
-	prevScript, err := txscript.PayToAddrScript(from.Addr)
-	if err != nil {
-		return nil, err
+	for i, in := range ins {
+		prevScript, err := txscript.PayToAddrScript(in.Key.Addr)
+		if err != nil {
+			return nil, err
+		}
+		sig, err := txscript.SignatureScript(tx, i, prevScript, txscript.SigHashAll,
+			in.Key.Priv, true)
+		if err != nil {
+			return nil, err
+		}
+		tx.TxIn[i].SignatureScript = sig
 	}
-	sig, err := txscript.SignatureScript(tx, 0, prevScript, txscript.SigHashAll, from.Priv, true)
-	if err != nil {
-		return nil, err
-	}
-	tx.TxIn[0].SignatureScript = sig
 	h, err := n.Client.SendRawTransaction(tx, true)
 	if err != nil {
-		return nil, fmt.Errorf("spend %s:%d: %w", prevTx, prevIndex, err)
+		return nil, fmt.Errorf("spend %s:%d: %w", ins[0].PrevTx, ins[0].PrevIndex, err)
 	}
 	return h, nil
 }
