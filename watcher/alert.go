@@ -59,12 +59,16 @@ type view struct {
 	counts map[string]int64       // the keys the batch added, per counter
 }
 
-func (v view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
-func (v view) Label(a string) (rules.Label, bool)   { return v.lists.LabelAt(v.chain, a, v.at) }
-func (v view) Taint(a string) (rules.Taint, bool) {
+// A view is handed to the rules as a pointer: as a value it would be copied to the heap
+// for every movement.
+var _ rules.View = (*view)(nil)
+
+func (v *view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
+func (v *view) Label(a string) (rules.Label, bool)   { return v.lists.LabelAt(v.chain, a, v.at) }
+func (v *view) Taint(a string) (rules.Taint, bool) {
 	if t, ok := v.added[a]; ok {
 		return t, true
 	}
 	return v.cache.taint(a)
 }
-func (v view) Tracked(c string) int64 { return v.cache.counters[c] + v.counts[c] }
+func (v *view) Tracked(c string) int64 { return v.cache.counters[c] + v.counts[c] }

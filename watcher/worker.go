@@ -403,7 +403,7 @@ func (w *Worker) decode(chain string, msg queue.Message) (ms []chains.Movement, 
 func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
 	keys := make([]string, 0, 2*len(ms))
 	for i := range ms {
-		keys = append(keys, rules.Keys(w.rules, &ms[i])...)
+		keys = rules.AppendKeys(keys, w.rules, &ms[i])
 	}
 	cc, err := w.cache.lookup(ctx, w.store, chain, keys)
 	if err != nil {
@@ -416,7 +416,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		}
 		cc.recheck = len(ms) == 0
 	}
-	v := view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
+	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
 		counts: map[string]int64{}}
 	var effects []taint.Effect
 	for i := range ms {

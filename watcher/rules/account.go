@@ -24,30 +24,43 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	if amount.Sign() <= 0 {
 		return // zero-value transfers (approvals, address-poisoning spam) carry nothing
 	}
-	fromKey, toKey := ModelKey(model, from), ModelKey(model, to)
-	clean := []Lot{{Amount: amount}}
-
+	// Most movements touch no tracked address: they are let go before anything is
+	// allocated.
 	var origin Taint
-	held := false // the sender holds watched funds under model
-	tainted, lots := new(big.Int), clean
+	held := false        // the sender holds watched funds under model
+	var tainted *big.Int // what leaves that is watched funds; nil: none
+	var lots []Lot       // FIFO: what leaves, in order; nil: all clean
 	if s, ok := v.Source(from); ok {
-		origin, held = Taint{Root: from, Source: s}, true
-		tainted, lots = new(big.Int).Set(amount), []Lot{{Amount: amount, Tainted: true}}
-	} else if t, ok := v.Taint(fromKey); ok {
+		origin, held, tainted = Taint{Root: from, Source: s}, true, amount
+		if model == ModelFIFO {
+			lots = []Lot{{Amount: amount, Tainted: true}}
+		}
+	} else if t, ok := v.Taint(ModelKey(model, from)); ok {
 		origin, held = t, true
 		if model == ModelPoison {
-			tainted, lots = new(big.Int).Set(amount), nil
+			tainted = amount
 		} else if h, ok := t.holding(asset); ok {
 			var left Holding
 			tainted, lots, left = spend(model, h, amount)
-			d.Taints = append(d.Taints, NewTaint{Address: fromKey, Taint: t.withHolding(left)})
+			d.Taints = append(d.Taints, NewTaint{Address: ModelKey(model, from),
+				Taint: t.withHolding(left)})
+		}
+	}
+	toKey := ModelKey(model, to)
+	if !held {
+		// Clean value: it only matters to a tracked receiver's holding (haircut, FIFO).
+		if model == ModelPoison {
+			return
+		}
+		if _, ok := v.Taint(toKey); !ok {
+			return
 		}
 	}
 
 	label, labelled := v.Label(to)
 	var path []Hop
 	follow, capped := false, false
-	if held && tainted.Sign() > 0 {
+	if tainted != nil && tainted.Sign() > 0 {
 		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
 			Position: m.Position, From: from, To: to, Asset: asset,
 			Amount: new(big.Int).Set(amount)}
@@ -55,7 +68,6 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			hop.Tainted = new(big.Int).Set(tainted)
 		}
 		path = append(slices.Clip(origin.Path), hop)
-		counter := Counter(model, origin.Root)
 		for i := range rs {
 			r := &rs[i]
 			if !r.applies(model, origin.Source) || !r.within(path, asset, tainted) {
@@ -67,7 +79,8 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 					Tainted: new(big.Int).Set(tainted)})
 			}
 			if len(path) < r.MaxHops {
-				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
+				ok := r.MaxTracked == 0 ||
+					v.Tracked(Counter(model, origin.Root)) < r.MaxTracked
 				follow, capped = follow || ok, capped || !ok
 			}
 		}
@@ -83,10 +96,13 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	}
 	if rec, ok := v.Taint(toKey); ok {
 		if model != ModelPoison { // credit what arrives, tainted or clean
+			if lots == nil {
+				lots = []Lot{{Amount: amount}}
+			}
 			h, _ := rec.holding(asset)
 			h.Asset = asset
 			d.Taints = append(d.Taints, NewTaint{Address: toKey,
-				Taint: rec.withHolding(receive(model, h, amount, tainted, lots))})
+				Taint: rec.withHolding(receive(model, h, amount, orZero(tainted), lots))})
 		}
 		return
 	}

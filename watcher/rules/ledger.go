@@ -145,7 +145,7 @@ func receive(model string, h Holding, amount, tainted *big.Int, lots []Lot) Hold
 	switch model {
 	case ModelHaircut:
 		h.Balance = new(big.Int).Add(orZero(h.Balance), amount)
-		h.Tainted = new(big.Int).Add(orZero(h.Tainted), tainted)
+		h.Tainted = new(big.Int).Add(orZero(h.Tainted), orZero(tainted))
 	case ModelFIFO:
 		h.Lots = appendLots(h.Lots, lots...)
 	}

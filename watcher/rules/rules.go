@@ -156,18 +156,38 @@ func (r *Rule) within(path []Hop, asset string, tainted *big.Int) bool {
 	return r.Window == 0 || path[len(path)-1].Time.Sub(path[0].Time) <= r.Window
 }
 
+// models are the taint models, in the order Evaluate applies them.
+var models = [...]string{ModelPoison, ModelHaircut, ModelFIFO}
+
 // Models returns the taint models rs use, in a fixed order.
 func Models(rs []Rule) []string {
 	var out []string
-	for _, model := range [...]string{ModelPoison, ModelHaircut, ModelFIFO} {
-		for i := range rs {
-			if !rs[i].Direct && rs[i].model() == model {
-				out = append(out, model)
-				break
-			}
+	for _, model := range models {
+		if uses(rs, model) {
+			out = append(out, model)
 		}
 	}
 	return out
+}
+
+// uses says whether a rule of rs follows funds under model.
+func uses(rs []Rule, model string) bool {
+	for i := range rs {
+		if !rs[i].Direct && rs[i].model() == model {
+			return true
+		}
+	}
+	return false
+}
+
+// anyDirect says whether rs has a direct-exposure rule.
+func anyDirect(rs []Rule) bool {
+	for i := range rs {
+		if rs[i].Direct {
+			return true
+		}
+	}
+	return false
 }
 
 // ModelKey is the store key of key's taint under model: poison keeps the bare key (as
@@ -247,22 +267,30 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 			}
 		}
 		for j := range m.Outputs {
-			d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
+			if anyDirect(rs) {
+				d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
+			}
 		}
-		for _, model := range Models(rs) {
-			evaluateUTXO(rs, model, m, v, &d)
+		for _, model := range models {
+			if uses(rs, model) {
+				evaluateUTXO(rs, model, m, v, &d)
+			}
 		}
 		return d
 	}
 	if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
 		return d
 	}
-	d.Findings = directFindings(rs, m, v, 0, m.Inputs[0].Address, d.Findings)
+	if anyDirect(rs) {
+		d.Findings = directFindings(rs, m, v, 0, m.Inputs[0].Address, d.Findings)
+	}
 	if m.Inputs[0].Address == m.Outputs[0].Address || m.Outputs[0].Amount == nil {
 		return d
 	}
-	for _, model := range Models(rs) {
-		evaluateAccount(rs, model, m, v, &d)
+	for _, model := range models {
+		if uses(rs, model) {
+			evaluateAccount(rs, model, m, v, &d)
+		}
 	}
 	return d
 }

@@ -17,32 +17,28 @@ func OutpointKey(tx string, index uint32) string {
 // Keys returns the taint-store keys that evaluating m under rs reads, for each model rs
 // use (see ModelKey): on account chains its sender and receiver, on Bitcoin the outputs its
 // inputs spend and the outputs it creates.
-func Keys(rs []Rule, m *chains.Movement) []string {
-	models := Models(rs)
-	var base []string
-	if m.Kind != chains.KindUTXO {
-		if len(m.Inputs) == 0 || len(m.Outputs) == 0 {
-			return nil
+func Keys(rs []Rule, m *chains.Movement) []string { return AppendKeys(nil, rs, m) }
+
+// AppendKeys appends Keys(rs, m) to keys.
+func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
+	for _, model := range models {
+		if !uses(rs, model) {
+			continue
 		}
-		base = []string{m.Inputs[0].Address, m.Outputs[len(m.Outputs)-1].Address}
-	} else {
-		base = make([]string, 0, len(m.Inputs)+len(m.Outputs))
+		if m.Kind != chains.KindUTXO {
+			if len(m.Inputs) > 0 && len(m.Outputs) > 0 {
+				keys = append(keys, ModelKey(model, m.Inputs[0].Address),
+					ModelKey(model, m.Outputs[len(m.Outputs)-1].Address))
+			}
+			continue
+		}
 		for _, in := range m.Inputs {
 			if !in.Coinbase {
-				base = append(base, OutpointKey(in.PrevTx, in.PrevIndex))
+				keys = append(keys, ModelKey(model, OutpointKey(in.PrevTx, in.PrevIndex)))
 			}
 		}
 		for _, o := range m.Outputs {
-			base = append(base, OutpointKey(m.Tx, o.Index))
-		}
-	}
-	if len(models) == 1 && models[0] == ModelPoison {
-		return base
-	}
-	keys := make([]string, 0, len(base)*len(models))
-	for _, model := range models {
-		for _, k := range base {
-			keys = append(keys, ModelKey(model, k))
+			keys = append(keys, ModelKey(model, OutpointKey(m.Tx, o.Index)))
 		}
 	}
 	return keys

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Benchmark: rules throughput on one core (GOMAXPROCS=1) with 1M tracked tainted addresses
+# and the bundled lists, beside a bare loop that only looks each movement's sender and
+# receiver up in a map of the same addresses, in the same run (BenchmarkRules in
+# watcher/rules_bench_test.go). Two mixes of movements: "mainnet" (2% of senders and of
+# receivers tracked, 0.1% sources, 3% to exchanges) and "stress" (30%, 1%, 10%, 5%).
+# Prints movements/s per case and its ratio to the bare loop of its mix (goal: >= 0.5).
+#
+#   bench/rules.sh [COUNT]     (default 3 runs of each)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime 2s -count "${1:-3}" \
+  -timeout 60m ./watcher/ | tee /dev/stderr | awk '
+  /^BenchmarkRules\// {
+    split($1, p, "/"); mix = p[2]; c = p[3]; sub(/-[0-9]+$/, "", c)
+    for (i = 2; i <= NF; i++) if ($(i+1) == "movements/s") rate = $i
+    sum[mix "/" c] += rate; n[mix "/" c]++
+  }
+  END {
+    printf "\n%-28s %14s %8s\n", "case", "movements/s", "x bare"
+    for (k in sum) {
+      split(k, q, "/"); avg = sum[k] / n[k]; bare = sum[q[1] "/bare"] / n[q[1] "/bare"]
+      printf "%-28s %14.0f %8.2f\n", k, avg, avg / bare
+    }
+  }' | sort

@@ -1,0 +1,274 @@
+package watcher
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+const (
+	benchTracked   = 1_000_000
+	benchMovements = 200_000
+	benchBatch     = 256 // movements judged per op, with one cache lookup
+)
+
+// benchMix is the make-up of the movements judged: the share of senders that are tracked
+// or sources and of receivers that are tracked or exchanges, in percent; the rest are
+// addresses on no list and never tainted.
+type benchMix struct {
+	name                    string
+	fromTracked, fromSource float64
+	toTracked, toExchange   float64
+}
+
+var benchMixes = []benchMix{
+	// mainnet: 1M tracked addresses among Ethereum's hundreds of millions; a small share
+	// of the day's transfers touches them or a labelled exchange.
+	{name: "mainnet", fromTracked: 2, fromSource: 0.1, toTracked: 2, toExchange: 3},
+	// stress: a third of all senders hold watched funds.
+	{name: "stress", fromTracked: 30, fromSource: 1, toTracked: 10, toExchange: 5},
+}
+
+// rulesBench is the state of BenchmarkRules: the bundled lists, benchTracked tracked
+// addresses under each model, and streams of movements among them, per mix.
+type rulesBench struct {
+	lists              *watchlist.Lists
+	known              map[string]*rules.Taint // as the worker's taint cache holds it
+	tracked            map[string]struct{}     // the bare loop's map: the same addresses
+	addrs              []string                // the tracked addresses
+	sources, exchanges []string
+	ms                 map[string][]chains.Movement
+}
+
+var (
+	rulesBenchOnce sync.Once
+	rulesBenchData *rulesBench
+)
+
+func loadRulesBench(b *testing.B) *rulesBench {
+	rulesBenchOnce.Do(func() {
+		rb := &rulesBench{lists: watchlist.New(), known: map[string]*rules.Taint{},
+			tracked: map[string]struct{}{}, ms: map[string][]chains.Movement{}}
+		entries, err := bundledEVMEntries()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rb.lists.Add(entries...)
+		for _, e := range entries {
+			if e.Chain != "ethereum" {
+				continue
+			}
+			if e.Role == watchlist.RoleSource {
+				rb.sources = append(rb.sources, e.Address)
+			} else if e.Category == "exchange" {
+				rb.exchanges = append(rb.exchanges, e.Address)
+			}
+		}
+		rng := mrand.New(mrand.NewPCG(1, 2))
+		src := rules.Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
+		rb.addrs = make([]string, benchTracked)
+		for i := range rb.addrs {
+			a := randomAddr(rng)
+			rb.addrs[i] = a
+			rb.tracked[a] = struct{}{}
+			path := []rules.Hop{{Chain: "ethereum", Block: 1, Tx: "0x01", Position: "tx",
+				From: rb.sources[0], To: a, Asset: "native", Amount: big.NewInt(1e18)}}
+			t := rules.Taint{Root: rb.sources[0], Source: src, Path: path}
+			h, f := t, t
+			h.Holdings = []rules.Holding{{Asset: "native", Balance: big.NewInt(3e18),
+				Tainted: big.NewInt(1e18)}}
+			f.Holdings = []rules.Holding{{Asset: "native", Lots: []rules.Lot{
+				{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
+			rb.known[a] = &t
+			rb.known[rules.ModelKey(rules.ModelHaircut, a)] = &h
+			rb.known[rules.ModelKey(rules.ModelFIFO, a)] = &f
+		}
+		for _, mix := range benchMixes {
+			rb.ms[mix.name] = rb.movements(rng, mix)
+		}
+		rulesBenchData = rb
+	})
+	return rulesBenchData
+}
+
+func randomAddr(rng *mrand.Rand) string {
+	var a [20]byte
+	for i := range a {
+		a[i] = byte(rng.IntN(256))
+	}
+	return "0x" + hex.EncodeToString(a[:])
+}
+
+func (rb *rulesBench) movements(rng *mrand.Rand, mix benchMix) []chains.Movement {
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	ms := make([]chains.Movement, benchMovements)
+	for i := range ms {
+		from, to := randomAddr(rng), randomAddr(rng)
+		switch p := rng.Float64() * 100; {
+		case p < mix.fromSource:
+			from = rb.sources[rng.IntN(len(rb.sources))]
+		case p < mix.fromSource+mix.fromTracked:
+			from = rb.addrs[rng.IntN(len(rb.addrs))]
+		}
+		switch p := rng.Float64() * 100; {
+		case p < mix.toExchange:
+			to = rb.exchanges[rng.IntN(len(rb.exchanges))]
+		case p < mix.toExchange+mix.toTracked:
+			to = rb.addrs[rng.IntN(len(rb.addrs))]
+		}
+		amount := big.NewInt(rng.Int64N(1e18) + 1)
+		ms[i] = chains.Movement{Chain: "ethereum", Tx: fmt.Sprintf("0x%x", i),
+			Position: chains.PositionTx, Kind: chains.KindNative,
+			Block:   chains.BlockRef{Number: uint64(2 + i/200), Time: at},
+			Inputs:  []chains.Leg{{Address: from, Asset: "native", Amount: amount}},
+			Outputs: []chains.Leg{{Address: to, Asset: "native", Amount: amount}}}
+	}
+	return ms
+}
+
+// cacheFor is the worker's taint cache, warm, for rs judging ms: it holds the taint of
+// the keys of rs's models and knows that the other keys ms read have none, so the store is
+// never asked.
+func (rb *rulesBench) cacheFor(rs []rules.Rule, ms []chains.Movement) *taintCache {
+	models := rules.Models(rs)
+	known := make(map[string]*rules.Taint, len(rb.known))
+	for k, t := range rb.known {
+		if slices.Contains(models, modelOf(k)) {
+			known[k] = t
+		}
+	}
+	for j := range ms {
+		for _, k := range rules.Keys(rs, &ms[j]) {
+			if _, ok := known[k]; !ok {
+				known[k] = nil
+			}
+		}
+	}
+	cache := newTaintCache(len(known) + 1)
+	cache.chains["ethereum"] = &chainCache{known: known, counters: map[string]int64{}}
+	return cache
+}
+
+// modelOf is the model of a store key.
+func modelOf(key string) string {
+	switch {
+	case strings.HasPrefix(key, "h/"):
+		return rules.ModelHaircut
+	case strings.HasPrefix(key, "f/"):
+		return rules.ModelFIFO
+	}
+	return rules.ModelPoison
+}
+
+// bundledEVMEntries reads every bundled list for chain "ethereum" (EVM).
+func bundledEVMEntries() ([]watchlist.Entry, error) {
+	names, err := configs.Lists.ReadDir("lists")
+	if err != nil {
+		return nil, err
+	}
+	var all []watchlist.Entry
+	for _, n := range names {
+		name := "lists/" + n.Name()
+		f, err := configs.Lists.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		entries, _, err := watchlist.ReadFile(name, f,
+			func(c string) (chains.Family, string, bool) {
+				return chains.FamilyEVM, "", c == "ethereum"
+			})
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, entries...)
+	}
+	return all, nil
+}
+
+// BenchmarkRules measures, on one core, what the worker does to judge movements once their
+// taint is in its cache, a batch of benchBatch at a time: the keys they read, their lookup
+// in the cache (warm: every key known), and rules.Evaluate over the bundled lists and 1M
+// tracked addresses, under poison (with a direct-exposure rule) and under the three models
+// at once, for each mix of movements. "bare" is the baseline: a loop that only looks each
+// movement's sender and receiver up in a map of the same 1M addresses. Compare
+// movements/s; bench/rules.sh prints the ratios.
+func BenchmarkRules(b *testing.B) {
+	rb := loadRulesBench(b)
+	rule := func(name, model string) rules.Rule {
+		return rules.Rule{Name: name, Destinations: []string{"exchange", "mixer"},
+			MaxHops: 4, Model: model}
+	}
+	cases := []struct {
+		name string
+		rs   []rules.Rule
+	}{
+		{"poison", []rules.Rule{rule("p", rules.ModelPoison),
+			{Name: "d", Direct: true, SourceCategories: []string{"sanctioned"}}}},
+		{"three-models", []rules.Rule{rule("p", rules.ModelPoison),
+			rule("h", rules.ModelHaircut), rule("f", rules.ModelFIFO)}},
+	}
+	for _, mix := range benchMixes {
+		ms := rb.ms[mix.name]
+		runtime.GC() // the setup's garbage is not the benchmarks' to collect
+		b.Run("mix="+mix.name+"/bare", func(b *testing.B) {
+			hits := 0
+			for i := 0; b.Loop(); i++ {
+				m := &ms[i%len(ms)]
+				if _, ok := rb.tracked[m.Inputs[0].Address]; ok {
+					hits++
+				}
+				if _, ok := rb.tracked[m.Outputs[0].Address]; ok {
+					hits++
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "movements/s")
+			b.ReportMetric(float64(hits)/float64(b.N), "hits/movement")
+		})
+		for _, tc := range cases {
+			cache := rb.cacheFor(tc.rs, ms)
+			runtime.GC()
+			b.Run("mix="+mix.name+"/"+tc.name, func(b *testing.B) {
+				ctx := context.Background()
+				findings, taints := 0, 0
+				var keys []string
+				for i := 0; b.Loop(); i++ {
+					k := i % (len(ms) / benchBatch) * benchBatch
+					batch := ms[k : k+benchBatch]
+					keys = keys[:0]
+					for j := range batch {
+						keys = rules.AppendKeys(keys, tc.rs, &batch[j])
+					}
+					cc, err := cache.lookup(ctx, nil, "ethereum", keys)
+					if err != nil {
+						b.Fatal(err)
+					}
+					v := &view{lists: rb.lists, chain: "ethereum", cache: cc}
+					for j := range batch {
+						v.at = batch[j].Block.Time
+						d := rules.Evaluate(tc.rs, &batch[j], v)
+						findings += len(d.Findings)
+						taints += len(d.Taints)
+					}
+				}
+				n := float64(b.N * benchBatch)
+				b.ReportMetric(n/b.Elapsed().Seconds(), "movements/s")
+				b.ReportMetric(float64(findings)/n, "findings/movement")
+				b.ReportMetric(float64(taints)/n, "taints/movement")
+			})
+		}
+	}
+}
