@@ -93,3 +93,35 @@ func TestLoadExample(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesExample: the example rules load in place of the example config's rules.
+func TestRulesExample(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("..", "..", "configs", "flowwatch.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "configs", "rules.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := strings.Cut(string(base), "\nrules:")
+	_, tail, _ := strings.Cut(rest, "\nsinks:")
+	_, ruleList, _ := strings.Cut(string(rules), "\nrules:")
+	text := head + "\nrules:" + ruleList + "\nsinks:" + tail
+	env := map[string]string{"FLOWWATCH_REDIS_URL": "", "ETH_RPC_URL": "http://127.0.0.1:8545",
+		"FLOWWATCH_WEBHOOK_URL": "https://alerts.example/hook", "FLOWWATCH_WEBHOOK_SECRET": "x"}
+	c, err := Parse(strings.NewReader(text), func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	models := map[string]bool{}
+	for _, r := range c.Rules {
+		models[r.Model] = true
+	}
+	if len(c.Rules) != 4 || !models["poison"] || !models["haircut"] || !models["fifo"] {
+		t.Fatalf("rules %+v", c.Rules)
+	}
+}
