@@ -16,18 +16,7 @@ func AppendTransferJSONL(dst []byte, m *Movement) ([]byte, error) {
 	if len(m.Inputs) != 1 || len(m.Outputs) != 1 || m.Inputs[0].Amount == nil {
 		return dst, errors.New("not a one-input, one-output transfer")
 	}
-	dst = append(dst, `{"chain":`...)
-	dst = appendJSONString(dst, m.Chain)
-	dst = append(dst, `,"block":`...)
-	dst = strconv.AppendUint(dst, m.Block.Number, 10)
-	dst = append(dst, `,"block_hash":`...)
-	dst = appendJSONString(dst, m.Block.Hash)
-	dst = append(dst, `,"time":"`...)
-	dst = m.Block.Time.UTC().AppendFormat(dst, time.RFC3339)
-	dst = append(dst, `","tx":`...)
-	dst = appendJSONString(dst, m.Tx)
-	dst = append(dst, `,"position":`...)
-	dst = appendJSONString(dst, m.Position)
+	dst = appendHeaderJSON(dst, m)
 	dst = append(dst, `,"kind":`...)
 	dst = appendJSONString(dst, string(m.Kind))
 	dst = append(dst, `,"from":`...)
@@ -90,16 +79,9 @@ func AppendJSONL(dst []byte, m *Movement) ([]byte, error) {
 	return AppendTransferJSONL(dst, m)
 }
 
-// AppendUTXOJSONL appends the extract schema's object for a Bitcoin transaction, followed
-// by a newline:
-//
-//	{"chain":…,"block":N,"block_hash":…,"time":…,"tx":…,"position":"tx","kind":"utxo",
-//	 "inputs":[{"address":…,"amount":"<sat>","prev_tx":…,"prev_index":N} | {"coinbase":true}],
-//	 "outputs":[{"index":N,"address":…,"amount":"<sat>"[,"script_type":… if no address]}]}
-func AppendUTXOJSONL(dst []byte, m *Movement) ([]byte, error) {
-	if len(m.Outputs) == 0 {
-		return dst, errors.New("transaction without outputs")
-	}
+// appendHeaderJSON opens a movement's object with the fields every kind has: chain, block,
+// block_hash, time, tx, position.
+func appendHeaderJSON(dst []byte, m *Movement) []byte {
 	dst = append(dst, `{"chain":`...)
 	dst = appendJSONString(dst, m.Chain)
 	dst = append(dst, `,"block":`...)
@@ -112,6 +94,20 @@ func AppendUTXOJSONL(dst []byte, m *Movement) ([]byte, error) {
 	dst = appendJSONString(dst, m.Tx)
 	dst = append(dst, `,"position":`...)
 	dst = appendJSONString(dst, m.Position)
+	return dst
+}
+
+// AppendUTXOJSONL appends the extract schema's object for a Bitcoin transaction, followed
+// by a newline:
+//
+//	{"chain":…,"block":N,"block_hash":…,"time":…,"tx":…,"position":"tx","kind":"utxo",
+//	 "inputs":[{"address":…,"amount":"<sat>","prev_tx":…,"prev_index":N} | {"coinbase":true}],
+//	 "outputs":[{"index":N,"address":…,"amount":"<sat>"[,"script_type":… if no address]}]}
+func AppendUTXOJSONL(dst []byte, m *Movement) ([]byte, error) {
+	if len(m.Outputs) == 0 {
+		return dst, errors.New("transaction without outputs")
+	}
+	dst = appendHeaderJSON(dst, m)
 	dst = append(dst, `,"kind":"utxo","inputs":[`...)
 	for i, l := range m.Inputs {
 		if i > 0 {
