@@ -35,16 +35,6 @@ func recordHeader(hash, parent string, entries int) []byte {
 
 func entryPrefix(entry []byte) []byte { return binary.AppendUvarint(nil, uint64(len(entry))) }
 
-// encodeRecord returns the stored form of a block's record, as the append script builds it.
-func encodeRecord(hash, parent string, payloads [][]byte) []byte {
-	cs := chunks(payloads)
-	b := recordHeader(hash, parent, len(cs))
-	for _, c := range cs {
-		b = pack.AppendBytes(b, encodeEntry(c))
-	}
-	return b
-}
-
 // A stream entry's payloads, field "b" (version 1):
 //
 //	0x01, uvarint n, n × str payload

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowwatch/flowwatch/internal/pack"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
@@ -147,4 +148,15 @@ func TestDecodeRecordVersion1(t *testing.T) {
 		len(got[1]) != 0 {
 		t.Fatalf("got %q %q %q %v", hash, parent, got, err)
 	}
+}
+
+// encodeRecord returns the stored form of a block's record, as the append script builds it:
+// the reference the script's output is checked against.
+func encodeRecord(hash, parent string, payloads [][]byte) []byte {
+	cs := chunks(payloads)
+	b := recordHeader(hash, parent, len(cs))
+	for _, c := range cs {
+		b = pack.AppendBytes(b, encodeEntry(c))
+	}
+	return b
 }
