@@ -30,19 +30,20 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	held := false        // the sender holds watched funds under model
 	var tainted *big.Int // what leaves that is watched funds; nil: none
 	var lots []Lot       // FIFO: what leaves, in order; nil: all clean
+	fromKey := ModelKey(model, from)
 	if s, ok := v.Source(from); ok {
 		origin, held, tainted = Taint{Root: from, Source: s}, true, amount
 		if model == ModelFIFO {
 			lots = []Lot{{Amount: amount, Tainted: true}}
 		}
-	} else if t, ok := v.Taint(ModelKey(model, from)); ok {
+	} else if t, ok := v.Taint(fromKey); ok {
 		origin, held = t, true
 		if model == ModelPoison {
 			tainted = amount
 		} else if h, ok := t.holding(asset); ok {
 			var left Holding
 			tainted, lots, left = spend(model, h, amount)
-			d.Taints = append(d.Taints, NewTaint{Address: ModelKey(model, from),
+			d.Taints = append(d.Taints, NewTaint{Address: fromKey,
 				Taint: t.withHolding(left)})
 		}
 	}

@@ -1,0 +1,170 @@
+package watcher
+
+// How a worker judges what it read: a batch of movements through the rules to taint and
+// alerts, what was applied before skipped, and a removed movement undone.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// handleBatch evaluates a batch of (not removed) movements in order with one taint lookup,
+// one pipelined write of their effects and one pass through the alerting pipeline. Taint
+// that a movement creates is seen by the later movements of the same batch.
+func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
+	keys := make([]string, 0, 2*len(ms))
+	for i := range ms {
+		keys = rules.AppendKeys(keys, w.rules, &ms[i])
+	}
+	cc, err := w.cache.lookup(ctx, w.store, chain, keys)
+	if err != nil {
+		return err
+	}
+	var alerts []alerting.Alert
+	if cc.recheck {
+		if ms, alerts, err = w.skipApplied(ctx, chain, ms); err != nil {
+			return err
+		}
+		cc.recheck = len(ms) == 0
+	}
+	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
+		counts: map[string]int64{}}
+	var effects []taint.Effect
+	for i := range ms {
+		m := &ms[i]
+		v.at = m.Block.Time
+		d := rules.Evaluate(w.rules, m, v)
+		for _, c := range d.Capped {
+			w.capped(chain, c)
+		}
+		if len(d.Taints) == 0 && len(d.Findings) == 0 {
+			continue
+		}
+		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
+		for _, nt := range d.Taints {
+			if _, had := v.Taint(nt.Address); !had && nt.Counter != "" {
+				v.counts[nt.Counter]++
+			}
+			v.added[nt.Address] = nt.Taint // seen by the rest of the batch
+		}
+		if len(d.Findings) > 0 {
+			as := make([]alerting.Alert, 0, len(d.Findings))
+			for j := range d.Findings {
+				as = append(as, w.alert(&d.Findings[j]))
+			}
+			if e.Alerts, err = json.Marshal(as); err != nil {
+				return err
+			}
+			alerts = append(alerts, as...)
+		}
+		effects = append(effects, e)
+	}
+	fence := taint.Fence{}
+	if k := w.owner.OwnerKey(chain); k != "" {
+		fence = taint.Fence{Key: k, Holder: w.opts.Name}
+	}
+	if err := w.store.ApplyAll(ctx, chain, fence, effects); err != nil {
+		return err
+	}
+	w.cache.applied(chain, effects)
+	if len(alerts) == 0 {
+		return nil
+	}
+	_, err = w.pipeline.Exec(ctx, alerts...)
+	return err
+}
+
+// skipApplied drops the movements of ms that the store has applied already: entries
+// redelivered after a failure or a take-over, whose effects went through before their
+// acknowledgement did not. Judging them again would count their value twice (haircut and
+// FIFO move value out of the sender). Effects are applied in stream order, so they are a
+// prefix of ms: everything up to the last applied movement is skipped, and the alerts the
+// skipped ones raised are returned to be delivered again (the dedup stage drops those that
+// were delivered).
+func (w *Worker) skipApplied(ctx context.Context, chain string, ms []chains.Movement) (
+	[]chains.Movement, []alerting.Alert, error) {
+	keys := make([]string, len(ms))
+	for i := range ms {
+		keys[i] = ms[i].Key()
+	}
+	rec, err := w.store.Recorded(ctx, chain, keys...)
+	if err != nil || len(rec) == 0 {
+		return ms, nil, err
+	}
+	last := -1
+	var alerts []alerting.Alert
+	for i, k := range keys {
+		enc, ok := rec[k]
+		if !ok {
+			continue
+		}
+		last = i
+		if len(enc) == 0 {
+			continue
+		}
+		var as []alerting.Alert
+		if err := json.Unmarshal(enc, &as); err != nil {
+			return nil, nil, fmt.Errorf("recorded alerts of %s: %w", k, err)
+		}
+		alerts = append(alerts, as...)
+	}
+	w.log.Info("skipping movements applied before", zap.String("chain", chain),
+		zap.Int("skipped", last+1), zap.Int("alerts", len(alerts)))
+	return ms[last+1:], alerts, nil
+}
+
+// capped notes that a rule's cap on tracked addresses kept funds of a source from being
+// followed further: counted, and logged once per source and model.
+func (w *Worker) capped(chain, counter string) {
+	w.capHits.Add(1)
+	if w.cappedSeen[chain+"/"+counter] {
+		return
+	}
+	w.cappedSeen[chain+"/"+counter] = true
+	model, root, _ := strings.Cut(counter, "|")
+	w.log.Warn("tracked-address cap reached: funds of this source are no longer followed "+
+		"to new addresses", zap.String("chain", chain), zap.String("source", root),
+		zap.String("model", model))
+}
+
+// CapHits is how many times a rule's cap on tracked addresses kept an address from being
+// tracked. Safe for concurrent use.
+func (w *Worker) CapHits() uint64 { return w.capHits.Load() }
+
+// handle evaluates one movement, or undoes one that a reorg removed.
+func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {
+	if m.Removed {
+		return w.retract(ctx, m)
+	}
+	return w.handleBatch(ctx, m.Chain, []chains.Movement{*m})
+}
+
+// retract undoes what a movement that a reorg orphaned did: its taint, and its alerts,
+// which are sent again as retracted.
+func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
+	w.cache.forget(m.Chain) // the taint it deletes
+	enc, err := w.store.Undo(ctx, m.Chain, m.Key())
+	if err != nil || enc == nil {
+		return err
+	}
+	var alerts []alerting.Alert
+	if err := json.Unmarshal(enc, &alerts); err != nil {
+		return fmt.Errorf("recorded alerts of %s: %w", m.Key(), err)
+	}
+	for i := range alerts {
+		alerts[i].State = alerting.StateRetracted
+	}
+	if _, err := w.pipeline.Exec(ctx, alerts...); err != nil {
+		return err
+	}
+	return w.store.Forget(ctx, m.Chain, m.Key())
+}
