@@ -105,12 +105,7 @@ func TestPipelineBitcoin(t *testing.T) {
 		Category: "ransomware", List: "test"})
 	lists.AddLabel("bitcoin", exchange.EncodeAddress(), rules.Label{Entity: "Exchange X",
 		Category: "exchange"})
-	rule := func(model string) rules.Rule {
-		return rules.Rule{Name: model, Severity: "high", Destinations: []string{"exchange"},
-			MaxHops: 3, Model: model}
-	}
-	rs := []rules.Rule{rule(rules.ModelPoison), rule(rules.ModelHaircut),
-		rule(rules.ModelFIFO)}
+	rs := modelRules()
 	recv := &hookReceiver{}
 	pipeline := hookPipeline(t, recv, rdb, prefix)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})

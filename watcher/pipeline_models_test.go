@@ -49,12 +49,7 @@ func TestPipelineModels(t *testing.T) {
 	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
 		Category: "sanctioned", List: "test"})
 	lists.AddLabel("dev", addr(exchange), rules.Label{Entity: "Binance 14", Category: "exchange"})
-	rule := func(model string) rules.Rule {
-		return rules.Rule{Name: model, Destinations: []string{"exchange"}, MaxHops: 3,
-			Model: model}
-	}
-	rs := []rules.Rule{rule(rules.ModelPoison), rule(rules.ModelHaircut),
-		rule(rules.ModelFIFO)}
+	rs := modelRules()
 	recv := &hookReceiver{}
 	pipeline := hookPipeline(t, recv, rdb, prefix)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
@@ -158,6 +153,17 @@ func TestPipelineModels(t *testing.T) {
 	if retracted != 3 {
 		t.Fatalf("%d retractions, want 3 (B's payment to the exchange, per model)", retracted)
 	}
+}
+
+// modelRules are three rules alerting on funds that reach an exchange within 3 hops, one
+// per taint model, each named after its model.
+func modelRules() []rules.Rule {
+	var rs []rules.Rule
+	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
+		rs = append(rs, rules.Rule{Name: model, Severity: "high",
+			Destinations: []string{"exchange"}, MaxHops: 3, Model: model})
+	}
+	return rs
 }
 
 // amountSummaries returns per alert "<rule> <state> <amount> <tainted> | <hops>", amounts

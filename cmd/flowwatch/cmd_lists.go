@@ -72,8 +72,9 @@ func runListsInspect(_ context.Context, args []string, stdout, stderr io.Writer)
 		"entries by asset (as the file names it), chain, role and category, and every\n" +
 		"rejected entry with its file, line and reason. Formats: OFAC's SDN advanced XML\n" +
 		"(.xml), the per-asset lists derived from it (sanctioned_addresses_<ASSET>.txt or\n" +
-		".json), GraphSense TagPacks (.yaml) and flowwatch CSV (.csv; chain bitcoin is\n" +
-		"Bitcoin mainnet, other chains EVM)."
+		".json), GraphSense TagPacks (.yaml), flowwatch CSV (.csv; chain bitcoin is\n" +
+		"Bitcoin mainnet, other chains EVM) and plain text (.txt: an address per line,\n" +
+		"with # chain:, # role:, # category: directives)."
 	files, asJSON, code, ok := parseListsFlags("lists inspect", synopsis, args, stdout, stderr)
 	if !ok {
 		return code
