@@ -266,8 +266,8 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 				break
 			}
 		}
-		for j := range m.Outputs {
-			if anyDirect(rs) {
+		if anyDirect(rs) {
+			for j := range m.Outputs {
 				d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
 			}
 		}
