@@ -25,6 +25,9 @@ type Party struct {
 	Entity   string `json:"entity,omitempty"`
 	Category string `json:"category,omitempty"`
 	List     string `json:"list,omitempty"`
+	// Evidence is, for a label inferred from behaviour (an exchange's deposit address),
+	// the transaction that showed it.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Hop is one step of the path from the source to the destination.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -28,7 +29,7 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 		Source: alerting.Party{Address: f.Root, Entity: f.Source.Entity,
 			Category: f.Source.Category, List: f.Source.List},
 		Destination: alerting.Party{Address: f.Destination, Entity: f.Label.Entity,
-			Category: f.Label.Category, List: f.Label.List},
+			Category: f.Label.Category, List: f.Label.List, Evidence: f.Label.Evidence},
 		Asset:  out.Asset,
 		Amount: out.Amount.String(),
 	}
@@ -57,6 +58,9 @@ type view struct {
 	cache  *chainCache            // what the store held before the batch
 	added  map[string]rules.Taint // what the batch wrote so far
 	counts map[string]int64       // the keys the batch added, per counter
+	// inferred: the chain infers deposit addresses, and the batch's keys include the
+	// inferences about its addresses.
+	inferred bool
 }
 
 // A view is handed to the rules as a pointer: as a value it would be copied to the heap
@@ -64,7 +68,17 @@ type view struct {
 var _ rules.View = (*view)(nil)
 
 func (v *view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
-func (v *view) Label(a string) (rules.Label, bool)   { return v.lists.LabelAt(v.chain, a, v.at) }
+
+// Label is the address's label in the lists or, failing that, inferred.
+func (v *view) Label(a string) (rules.Label, bool) {
+	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok || !v.inferred {
+		return l, ok
+	}
+	if t, ok := v.Taint(deposit.Key(a)); ok {
+		return deposit.Label(t), true
+	}
+	return rules.Label{}, false
+}
 func (v *view) Taint(a string) (rules.Taint, bool) {
 	if t, ok := v.added[a]; ok {
 		return t, true

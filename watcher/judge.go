@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -22,8 +23,12 @@ import (
 // that a movement creates is seen by the later movements of the same batch.
 func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
 	keys := make([]string, 0, 2*len(ms))
+	infer := w.infer[chain]
 	for i := range ms {
 		keys = rules.AppendKeys(keys, w.rules, &ms[i])
+		if infer != nil {
+			keys = deposit.AppendKeys(keys, &ms[i])
+		}
 	}
 	cc, err := w.cache.lookup(ctx, w.store, chain, keys)
 	if err != nil {
@@ -37,12 +42,17 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		cc.recheck = len(ms) == 0
 	}
 	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
-		counts: map[string]int64{}}
+		counts: map[string]int64{}, inferred: infer != nil}
 	var effects []taint.Effect
 	for i := range ms {
 		m := &ms[i]
 		v.at = m.Block.Time
 		d := rules.Evaluate(w.rules, m, v)
+		if infer != nil {
+			if nt, ok := infer.Observe(m, v); ok {
+				d.Taints = append(d.Taints, nt)
+			}
+		}
 		for _, c := range d.Capped {
 			w.capped(chain, c)
 		}
@@ -152,6 +162,9 @@ func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {
 // which are sent again as retracted.
 func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
 	w.cache.forget(m.Chain) // the taint it deletes
+	if infer := w.infer[m.Chain]; infer != nil {
+		infer.Forget(m)
+	}
 	enc, err := w.store.Undo(ctx, m.Chain, m.Key())
 	if err != nil || enc == nil {
 		return err

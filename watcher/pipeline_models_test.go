@@ -16,6 +16,9 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -41,44 +44,17 @@ import (
 // left a debit or credit behind.
 func TestPipelineModels(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := redistest.New(t)
-	c, src := devChain(t)
-
-	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")
-	lists := watchlist.New()
-	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
-		Category: "sanctioned", List: "test"})
-	lists.AddLabel("dev", addr(exchange), rules.Label{Entity: "Binance 14", Category: "exchange"})
-	rs := modelRules()
-	recv := &hookReceiver{}
-	pipeline := hookPipeline(t, recv, rdb, prefix)
-	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
-	store := taint.NewRedis(rdb, prefix)
-	startPipeline(t, src, q, store, lists, rs, pipeline, "dev", 1)
-
-	key := func(seed string) (*ecdsaKey, common.Address) {
-		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(seed)))
-		return k, crypto.PubkeyToAddress(k.PublicKey)
-	}
+	lab := newLab(t)
+	c, src, q, store, recv, exchange := lab.chain, lab.src, lab.q, lab.store, lab.recv,
+		lab.exchange
+	key := labKey
 	ak, a := key("model-a")
 	bk, b := key("model-b")
-	send := func(k *ecdsaKey, to common.Address, v int64) {
-		t.Helper()
-		if r, err := c.Transfer(ctx, k, to, eth(v)); err != nil || r.Status != 1 {
-			t.Fatalf("transfer: %v", err)
-		}
-	}
+	send := func(k *ecdsaKey, to common.Address, v int64) { lab.send(t, k, to, eth(v)) }
 	send(c.Keys[0], a, 40)
 	send(c.Keys[3], a, 60)
 	send(ak, exchange, 30)
-	head, err := src.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forkPoint, err := src.Ref(ctx, head)
-	if err != nil {
-		t.Fatal(err)
-	}
+	forkPoint := lab.head(t)
 	send(ak, b, 50)
 	send(bk, exchange, 20)
 
@@ -153,6 +129,67 @@ func TestPipelineModels(t *testing.T) {
 	if retracted != 3 {
 		t.Fatalf("%d retractions, want 3 (B's payment to the exchange, per model)", retracted)
 	}
+}
+
+// lab is a pipeline on the simulated chain, its poller and one worker running until the
+// test ends, under modelRules, with Lazarus (the chain's first key) watched and Binance 14
+// labelled an exchange; alerts go through the real alerting pipeline to a webhook
+// receiver.
+type lab struct {
+	chain    *devnet.Chain
+	src      *ethereum.Source
+	q        *queue.Redis
+	store    *taint.Redis
+	recv     *hookReceiver
+	exchange common.Address
+}
+
+func newLab(t *testing.T, options ...func(*WorkerOptions)) *lab {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	c, src := devChain(t)
+	l := &lab{chain: c, src: src, q: queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}),
+		store: taint.NewRedis(rdb, prefix), recv: &hookReceiver{},
+		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")}
+	lists := watchlist.New()
+	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+		Category: "sanctioned", List: "test"})
+	lists.AddLabel("dev", addr(l.exchange), rules.Label{Entity: "Binance 14",
+		Category: "exchange", List: "test"})
+	startPipeline(t, src, l.q, l.store, lists, modelRules(),
+		hookPipeline(t, l.recv, rdb, prefix), "dev", 1, options...)
+	return l
+}
+
+// send pays v from k's account to `to` in a block of its own, and returns the transaction.
+func (l *lab) send(t *testing.T, k *ecdsaKey, to common.Address, v *big.Int) common.Hash {
+	t.Helper()
+	r, err := l.chain.Transfer(context.Background(), k, to, v)
+	if err != nil || r.Status != 1 {
+		t.Fatalf("transfer: %v", err)
+	}
+	return r.TxHash
+}
+
+// head is the chain's head block.
+func (l *lab) head(t *testing.T) chains.BlockRef {
+	t.Helper()
+	ctx := context.Background()
+	n, err := l.src.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := l.src.Ref(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// labKey is a key made from seed, and its address.
+func labKey(seed string) (*ecdsaKey, common.Address) {
+	k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(seed)))
+	return k, crypto.PubkeyToAddress(k.PublicKey)
 }
 
 // modelRules are three rules alerting on funds that reach an exchange within 3 hops, one

@@ -224,9 +224,11 @@ func waitSettled(t *testing.T, src chains.Source, q testQueue, chain string) {
 	t.Fatal("the pipeline did not settle on the head")
 }
 
-// startPipeline runs a poller of chain from start and one worker until the test ends.
+// startPipeline runs a poller of chain from start and one worker until the test ends;
+// options, if any, change the worker's.
 func startPipeline(t *testing.T, src chains.Source, q *queue.Redis, store taint.Store,
-	lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string, start uint64) {
+	lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string, start uint64,
+	options ...func(*WorkerOptions)) {
 	t.Helper()
 	log := zaptest.NewLogger(t)
 	poller, err := NewPoller(src, q, q, PollerOptions{Chain: chain, StartBlock: start,
@@ -234,8 +236,12 @@ func startPipeline(t *testing.T, src chains.Source, q *queue.Redis, store taint.
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker, err := NewWorker(q, q, lists, store, rs, pipeline, WorkerOptions{Name: "w1",
-		Chains: []string{chain}, Block: 20 * time.Millisecond, Logger: log})
+	opts := WorkerOptions{Name: "w1", Chains: []string{chain}, Block: 20 * time.Millisecond,
+		Logger: log}
+	for _, o := range options {
+		o(&opts)
+	}
+	worker, err := NewWorker(q, q, lists, store, rs, pipeline, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

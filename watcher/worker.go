@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -64,7 +65,10 @@ type WorkerOptions struct {
 	// (tainted or not) while it owns the chain; default DefaultTaintCache, < 0 none.
 	TaintCache int
 	// Explorers maps a chain to its explorer's transaction URL prefix.
-	Explorers    map[string]string
+	Explorers map[string]string
+	// Deposits maps an account chain to how its exchange deposit addresses are inferred
+	// (package deposit); a chain not named infers none.
+	Deposits     map[string]deposit.Options
 	DrainTimeout time.Duration
 	Logger       *zap.Logger
 }
@@ -133,6 +137,8 @@ type Worker struct {
 	// the counters already logged.
 	capHits    atomic.Uint64
 	cappedSeen map[string]bool
+	// infer holds the deposit-address inferrer of each chain that has one.
+	infer map[string]*deposit.Inferrer
 }
 
 // NewWorker returns a worker.
@@ -147,7 +153,15 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 			return nil, err
 		}
 	}
-	return &Worker{consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
+	infer := map[string]*deposit.Inferrer{}
+	for chain, d := range opts.Deposits {
+		in, err := deposit.New(d)
+		if err != nil {
+			return nil, fmt.Errorf("deposits of %s: %w", chain, err)
+		}
+		infer[chain] = in
+	}
+	return &Worker{infer: infer, consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
 		ahead: map[string][]queue.Message{},

@@ -31,12 +31,12 @@ const (
 // demoConfig is the embedded default: the dev chain standing in for Ethereum, the bundled
 // lists, two rules, and a sink the demo provides.
 func demoConfig(url, redisURL string) *config.Config {
-	zero := uint64(0)
+	zero, infer := uint64(0), true
 	return &config.Config{
 		Redis: config.Redis{URL: redisURL},
 		Chains: []config.Chain{{Name: demoChain, Family: chains.FamilyEVM, RPC: []string{url},
 			Confirmations: &zero, StartBlock: 1, PollInterval: demoPollInterval,
-			Traces: "on"}},
+			Traces: "on", Deposits: config.Deposits{Infer: &infer}}},
 		Lists: []config.List{{Path: "lists/ofac-ethereum.csv"},
 			{Path: "lists/labels-ethereum.csv"}},
 		Rules: []config.Rule{
@@ -57,12 +57,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"The embedded default. Starts an in-process Ethereum dev chain serving JSON-RPC on\n" +
 		"loopback, loads the bundled lists, and plays a DPRK-style laundering scenario: a\n" +
 		"theft into an attributed wallet, a fan-out to fresh wallets, a deposit into the\n" +
-		"Tornado Cash 100 ETH pool's address, a peel, and an exchange deposit address that\n" +
-		"sweeps to Binance's hot wallet. The watcher follows the chain over JSON-RPC like any\n" +
-		"node, and alerts print as they fire. When a btcd binary is at hand (on PATH, or\n" +
-		"built by the tests), a Bitcoin leg plays too on btcd in simnet: a ransom paid to an\n" +
-		"attributed address, peeled through fresh addresses, deposited at an exchange; the\n" +
-		"demo says so when it is not. Exits 0 once the expected alerts have arrived."
+		"Tornado Cash 100 ETH pool's address, a peel, and a payment to an exchange deposit\n" +
+		"address that no list names, inferred from its earlier sweep to Binance's hot wallet.\n" +
+		"The watcher follows the chain over JSON-RPC like any node, and alerts print as they\n" +
+		"fire. When a btcd binary is at hand (on PATH, or built by the tests), a Bitcoin leg\n" +
+		"plays too on btcd in simnet: a ransom paid to an attributed address, peeled through\n" +
+		"fresh addresses, deposited at an exchange; the demo says so when it is not. Exits 0\n" +
+		"once the expected alerts have arrived."
 	fs := newFlagSet("demo", synopsis, stderr)
 	asJSON := fs.Bool("json", false, "print alerts as JSON Lines")
 	redisURL := fs.String("redis", "", "use Redis at this `URL` instead of the in-memory queue")
@@ -94,7 +95,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	lists.AddSource(demoChain, lazarus, rules.Source{Entity: "Lazarus Group (demo stand-in)",
 		Category: "hack", List: "demo"})
 
-	want := map[string]bool{demoChain + "/mixer": false, demoChain + "/exchange": false}
+	want := map[string]bool{demoChain + "/mixer": false, demoChain + "/exchange_deposit": false}
 	var btc *btcScenario
 	btcNote := "off (--bitcoin off)"
 	if *btcMode == "auto" {

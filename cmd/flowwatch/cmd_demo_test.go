@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -15,8 +17,9 @@ import (
 
 // TestDemo runs `flowwatch demo --json` with the in-memory queue and with Redis, and wants
 // exactly the scenario's two alerts, with their paths: fresh wallet 1's deposit into the
-// Tornado Cash pool (2 hops) and the deposit address's sweep into Binance 14 (4 hops); the
-// unrelated user's payment to Binance must not alert. With btcd at hand, the Bitcoin leg
+// Tornado Cash pool (2 hops) and fresh wallet 5's payment into the deposit address (3 hops),
+// which the unrelated user's deposit there and its sweep to Binance 14 showed to be
+// Binance's; the unrelated user's deposit and the sweeps must not alert. With btcd at hand, the Bitcoin leg
 // adds one alert: the peeled ransom's deposit at the exchange, 3 hops from the ransom
 // address, naming the output.
 func TestDemo(t *testing.T) {
@@ -52,9 +55,10 @@ func TestDemo(t *testing.T) {
 					a.Destination.Address, a.Amount, big.NewInt(int64(len(a.Path))).String()}, " "))
 			}
 			sort.Strings(got)
+			depositAddr := strings.ToLower(crypto.PubkeyToAddress(freshKey(5).PublicKey).Hex())
 			want := []string{
-				"sanctioned-to-exchange Binance 14 " + strings.ToLower(binance14.Hex()) +
-					" 104000000000000000000 4",
+				"sanctioned-to-exchange Binance 14 " + depositAddr +
+					" 105000000000000000000 3",
 				"sanctioned-to-mixer Tornado Cash 100 ETH pool " +
 					strings.ToLower(tornado100ETH.Hex()) + " 100000000000000000000 2",
 			}

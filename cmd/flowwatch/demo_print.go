@@ -34,9 +34,13 @@ func (r *readable) Notify(_ context.Context, alerts ...alerting.Alert) (bool, er
 			name = func(addr string) (string, string) { return addr[:10] + "…", r.btc.label(addr) }
 		}
 		amount, _ := new(big.Int).SetString(a.Amount, 10)
+		what := a.Destination.Category
+		if a.Destination.Evidence != "" {
+			what += ", inferred from tx " + a.Destination.Evidence[:10] + "…"
+		}
 		fmt.Fprintf(r.w, "ALERT %-8s %s: %s %s from %s reached %s (%s) in %d hops\n",
 			a.Severity, a.Rule, formatUnits(amount, decimals), unit, a.Source.Entity,
-			a.Destination.Entity, a.Destination.Category, len(a.Path))
+			a.Destination.Entity, what, len(a.Path))
 		for i, h := range a.Path {
 			v, _ := new(big.Int).SetString(h.Amount, 10)
 			if i == 0 {

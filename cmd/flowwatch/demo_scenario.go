@@ -40,6 +40,8 @@ type scenario struct {
 
 func eth(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
 
+func milli(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e15)) }
+
 func newScenario(c *devnet.Chain) *scenario {
 	s := &scenario{chain: c, labels: map[common.Address]string{
 		c.Addrs[roleVictim]:  "bridge (victim)",
@@ -49,12 +51,18 @@ func newScenario(c *devnet.Chain) *scenario {
 		binance14:            "Binance 14 (hot wallet)",
 	}}
 	for i := range 6 { // fresh wallets the launderer makes on the way
-		key := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("demo/fresh/%d", i))))
+		key := freshKey(i)
 		s.fresh = append(s.fresh, key)
 		s.labels[crypto.PubkeyToAddress(key.PublicKey)] = fmt.Sprintf("fresh wallet %d", i+1)
 	}
-	s.labels[s.addr(5)] = "deposit address (unlabelled)"
+	s.labels[s.addr(5)] = "deposit address (inferred)"
 	return s
+}
+
+// freshKey is the key of the demo's fresh wallet i (from 0); the last is the deposit
+// address.
+func freshKey(i int) *ecdsa.PrivateKey {
+	return crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("demo/fresh/%d", i))))
 }
 
 func demoAlloc() types.GenesisAlloc {
@@ -87,9 +95,13 @@ func (s *scenario) play(ctx context.Context) error {
 		},
 		// Peel: fresh wallet 2 passes most of what it holds on to fresh wallet 5.
 		func() error { return s.transfer(ctx, s.fresh[1], s.addr(4), eth(110)) },
-		// Clean traffic that must not matter.
-		func() error { return s.transfer(ctx, c.Keys[roleClean], binance14, eth(3)) },
-		// Cash-out: fresh wallet 5 pays a deposit address, which sweeps to the hot wallet.
+		// Clean traffic that must not alert, and shows what the deposit address is: an
+		// unrelated customer deposits 3 ETH there, and the exchange sweeps it (less the
+		// fee) to its hot wallet, so the address is inferred to be Binance's.
+		func() error { return s.transfer(ctx, c.Keys[roleClean], s.addr(5), eth(3)) },
+		func() error { return s.transfer(ctx, s.fresh[5], binance14, milli(2999)) },
+		// Cash-out: fresh wallet 5 pays the deposit address (the alert fires here, before
+		// the sweep), which sweeps to the hot wallet.
 		func() error { return s.transfer(ctx, s.fresh[4], s.addr(5), eth(105)) },
 		func() error { return s.transfer(ctx, s.fresh[5], binance14, eth(104)) },
 	}

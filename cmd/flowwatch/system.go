@@ -23,6 +23,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/watcher"
 	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -203,7 +204,15 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 
 	var names []string
 	explorers := map[string]string{}
+	deposits := map[string]deposit.Options{}
 	for _, ch := range cfg.Chains {
+		if ch.Inferring() {
+			tol, err := ch.Deposits.Tolerances()
+			if err != nil {
+				return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+			}
+			deposits[ch.Name] = deposit.Options{Window: ch.Deposits.Window, Tolerance: tol}
+		}
 		src, err := s.source(ctx, ch, d.log)
 		if err != nil {
 			return nil, err
@@ -228,7 +237,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		}
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
-			Explorers: explorers, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
+			Explorers: explorers, Deposits: deposits, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
 		if err != nil {
 			return nil, err
 		}

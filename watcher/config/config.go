@@ -74,6 +74,30 @@ type Chain struct {
 	// CACert is a PEM file of certificates to trust for https RPC URLs (btcd's rpc.cert);
 	// relative to the config file.
 	CACert string `yaml:"ca_cert"`
+	// Deposits configures the inference of exchange deposit addresses (EVM chains).
+	Deposits Deposits `yaml:"deposits"`
+}
+
+// Deposits configures how a chain's exchange deposit addresses are inferred: an address
+// that forwards what it received to a labelled exchange within Window is that exchange's.
+type Deposits struct {
+	// Infer turns the inference on or off; default on for EVM chains, and it is not
+	// available on Bitcoin.
+	Infer *bool `yaml:"infer"`
+	// Window: how long after value arrived its forward still counts (default 24h).
+	Window time.Duration `yaml:"window"`
+	// Tolerance is, per asset ("native" or a token's address), how much less than what
+	// arrived the forward may be, in base units (default native: 0.01 coin of 18
+	// decimals; tokens: none).
+	Tolerance map[string]string `yaml:"tolerance"`
+}
+
+// Inferring says whether the chain infers deposit addresses.
+func (ch *Chain) Inferring() bool { return ch.Deposits.Infer != nil && *ch.Deposits.Infer }
+
+// Tolerances returns Deposits.Tolerance as amounts keyed by asset as movements name it.
+func (d *Deposits) Tolerances() (map[string]*big.Int, error) {
+	return assetAmounts("tolerance", d.Tolerance)
 }
 
 // List is a watchlist or label file (CSV: chain,address,role,category,entity,source,
@@ -220,6 +244,10 @@ func (c *Config) setDefaults() {
 		if ch.Family == chains.FamilyBitcoin && ch.Network == "" {
 			ch.Network = "mainnet"
 		}
+		if ch.Deposits.Infer == nil {
+			infer := ch.Family == chains.FamilyEVM
+			ch.Deposits.Infer = &infer
+		}
 	}
 	for i := range c.Rules {
 		r := &c.Rules[i]
@@ -278,6 +306,16 @@ func (c *Config) Validate() error {
 			if _, err := chains.BitcoinParams(ch.Network); err != nil {
 				return fmt.Errorf("%s.network: %w", key, err)
 			}
+		}
+		switch {
+		case ch.Family == chains.FamilyBitcoin && ch.Inferring():
+			return fmt.Errorf("%s.deposits.infer: not available on bitcoin chains", key)
+		case ch.Deposits.Window < 0:
+			return fmt.Errorf("%s.deposits.window: %s, want more than 0", key,
+				ch.Deposits.Window)
+		}
+		if _, err := ch.Deposits.Tolerances(); err != nil {
+			return fmt.Errorf("%s.deposits.%w", key, err)
 		}
 		names[ch.Name] = true
 	}
@@ -343,18 +381,23 @@ var tokenAddress = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
 // MinAmounts returns MinAmount as amounts keyed by asset as movements name it (token
 // addresses in lower case), or an error naming the bad entry.
 func (r *Rule) MinAmounts() (map[string]*big.Int, error) {
-	if len(r.MinAmount) == 0 {
+	return assetAmounts("min_amount", r.MinAmount)
+}
+
+// assetAmounts parses a map of asset to amount in base units, the key named field.
+func assetAmounts(field string, m map[string]string) (map[string]*big.Int, error) {
+	if len(m) == 0 {
 		return nil, nil
 	}
-	out := make(map[string]*big.Int, len(r.MinAmount))
-	for asset, v := range r.MinAmount {
+	out := make(map[string]*big.Int, len(m))
+	for asset, v := range m {
 		if asset != chains.AssetNative && !tokenAddress.MatchString(asset) {
-			return nil, fmt.Errorf("min_amount.%s: want native or a token's 0x address", asset)
+			return nil, fmt.Errorf("%s.%s: want native or a token's 0x address", field, asset)
 		}
 		n, ok := new(big.Int).SetString(strings.TrimSpace(v), 10)
 		if !ok || n.Sign() < 0 {
-			return nil, fmt.Errorf("min_amount.%s: %q, want a whole number of base units",
-				asset, v)
+			return nil, fmt.Errorf("%s.%s: %q, want a whole number of base units",
+				field, asset, v)
 		}
 		out[strings.ToLower(asset)] = n
 	}

@@ -29,6 +29,9 @@ func TestParse(t *testing.T) {
 		{"no-destinations.yaml", "rules[0].destinations: empty"},
 		{"bad-model.yaml", `rules[0].model: "lifo", want poison, haircut or fifo`},
 		{"bad-min-amount.yaml", `rules[0].min_amount.native: "0.5", want a whole number`},
+		{"bad-deposit-tolerance.yaml",
+			`chains[0].deposits.tolerance.native: "1e16", want a whole number`},
+		{"bitcoin-deposits.yaml", "chains[1].deposits.infer: not available on bitcoin"},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
 		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
@@ -66,6 +69,9 @@ func TestParse(t *testing.T) {
 				t.Errorf("rule defaults: %+v", c.Rules[0])
 			case c.Workers != 1:
 				t.Errorf("workers %d", c.Workers)
+			case !eth.Inferring() || btc.Inferring():
+				t.Errorf("deposit inference: ethereum %v, bitcoin %v; want on, off",
+					eth.Inferring(), btc.Inferring())
 			}
 			fifo := c.Rules[1]
 			min, err := fifo.MinAmounts()

@@ -74,7 +74,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			if !r.applies(model, origin.Source) || !r.within(path, asset, tainted) {
 				continue
 			}
-			if labelled && slices.Contains(r.Destinations, label.Category) {
+			if labelled && r.reaches(label) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
 					Source: origin.Source, Destination: to, Label: label, Path: path,
 					Tainted: new(big.Int).Set(tainted)})

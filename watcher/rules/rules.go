@@ -22,7 +22,18 @@ type Label struct {
 	Category string // exchange, exchange_deposit, mixer, bridge, dex, ...
 	Entity   string
 	List     string
+	// Evidence is, for a label inferred from behaviour, the transaction that showed it
+	// (the deposit address's forward to its exchange).
+	Evidence string
 }
+
+// Label categories the rules treat specially.
+const (
+	CategoryExchange = "exchange"
+	// CategoryExchangeDeposit is an exchange's deposit address (listed or inferred): it
+	// belongs to the exchange, so a rule that names CategoryExchange reaches it too.
+	CategoryExchangeDeposit = "exchange_deposit"
+)
 
 // Hop is one step of watched funds: a movement from one address to the next.
 type Hop struct {
@@ -142,6 +153,13 @@ func (r *Rule) model() string {
 func (r *Rule) applies(model string, s Source) bool {
 	return !r.Direct && r.model() == model && (len(r.SourceCategories) == 0 ||
 		slices.Contains(r.SourceCategories, s.Category))
+}
+
+// reaches says whether the rule alerts on funds arriving at an address labelled l: a
+// destination it names, or an exchange's deposit address when it names the exchange.
+func (r *Rule) reaches(l Label) bool {
+	return slices.Contains(r.Destinations, l.Category) ||
+		l.Category == CategoryExchangeDeposit && slices.Contains(r.Destinations, CategoryExchange)
 }
 
 // within says whether funds that took path (the last hop included), tainted by tainted of

@@ -144,3 +144,45 @@ func TestRuleValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestDestinationCategories: a rule that names the exchange reaches its deposit addresses
+// too (listed or inferred); one that names deposit addresses reaches only those.
+func TestDestinationCategories(t *testing.T) {
+	lazarus := Source{Entity: "Lazarus Group", Category: "sanctioned"}
+	view := mapView{sources: map[string]Source{"src": lazarus},
+		labels: map[string]Label{"hot": {Category: CategoryExchange, Entity: "Binance"},
+			"dep": {Category: CategoryExchangeDeposit, Entity: "Binance", List: "inferred",
+				Evidence: "0xsweep"}}}
+	rs := []Rule{
+		{Name: "exchange", Destinations: []string{CategoryExchange}, MaxHops: 2},
+		{Name: "deposit", Destinations: []string{CategoryExchangeDeposit}, MaxHops: 2},
+		{Name: "mixer", Destinations: []string{"mixer"}, MaxHops: 2},
+	}
+	tests := []struct {
+		name string
+		give string
+		want string // rules that alert
+	}{
+		{name: "hot wallet", give: "hot", want: "exchange"},
+		{name: "deposit address", give: "dep", want: "exchange deposit"},
+		{name: "unlabelled", give: "fresh", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Evaluate(rs, move("t1", "src", tt.give, 5), view)
+			var got []string
+			for _, f := range d.Findings {
+				got = append(got, f.Rule.Name)
+				if f.Label != view.labels[tt.give] {
+					t.Errorf("finding's label %+v", f.Label)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("alerting rules %q, want %q", got, tt.want)
+			}
+			if _, labelled := view.labels[tt.give]; labelled && len(d.Taints) > 0 {
+				t.Fatalf("a labelled destination is followed: %+v", d.Taints)
+			}
+		})
+	}
+}

@@ -147,7 +147,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 			if !r.applies(model, origin.origin.Source) || !r.within(path, out.Asset, tainted) {
 				continue
 			}
-			if labelled && slices.Contains(r.Destinations, label.Category) {
+			if labelled && r.reaches(label) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m,
 					Root: origin.origin.Root, Source: origin.origin.Source,
 					Destination: out.Address, Label: label, Path: path, Output: j,

@@ -1,0 +1,306 @@
+package deposit
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// Defaults for Options.
+const (
+	// DefaultWindow is how long after value arrived its forward still counts: exchanges
+	// sweep within hours.
+	DefaultWindow = 24 * time.Hour
+	// DefaultMaxReceipts bounds the addresses whose arrivals are remembered per chain, at
+	// about 650 bytes each (BenchmarkObserve): 170 MB, some hours of Ethereum mainnet's
+	// transfers. The window is in effect the shorter of Window and this many arrivals.
+	DefaultMaxReceipts = 1 << 18
+	// DefaultNativeTolerance is how much less than what arrived a forward of the chain's
+	// coin may be, in base units: 0.01 of a coin of 18 decimals, Victor's bound, which covers
+	// the forward's own fee.
+	DefaultNativeTolerance = 10_000_000_000_000_000
+)
+
+// List names the list of inferred labels.
+const List = "inferred"
+
+// keyPrefix starts the store key of an inference; no address or outpoint starts so.
+const keyPrefix = "d/"
+
+// Key is the store key of the inference about addr.
+func Key(addr string) string { return keyPrefix + addr }
+
+// Label is the label a stored inference gives its address: the exchange's deposit address,
+// with the forward that showed it as evidence.
+func Label(t rules.Taint) rules.Label {
+	l := rules.Label{Category: rules.CategoryExchangeDeposit, Entity: t.Source.Entity,
+		List: List}
+	if n := len(t.Path); n > 0 {
+		l.Evidence = t.Path[n-1].Tx
+	}
+	return l
+}
+
+// Options configure an Inferrer.
+type Options struct {
+	// Window is how long after value arrived at an address its forward to an exchange
+	// still shows a deposit address (between block times).
+	Window time.Duration
+	// Tolerance is, per asset (chains.AssetNative or a token's address), how much less
+	// than what arrived the forward may be, in base units. An asset not named must be
+	// forwarded in full, except the chain's coin (DefaultNativeTolerance).
+	Tolerance map[string]*big.Int
+	// MaxReceipts bounds the arrivals remembered.
+	MaxReceipts int
+}
+
+func (o *Options) setDefaults() {
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.MaxReceipts == 0 {
+		o.MaxReceipts = DefaultMaxReceipts
+	}
+	if _, ok := o.Tolerance[chains.AssetNative]; !ok {
+		t := make(map[string]*big.Int, len(o.Tolerance)+1)
+		for k, v := range o.Tolerance {
+			t[k] = v
+		}
+		t[chains.AssetNative] = big.NewInt(DefaultNativeTolerance)
+		o.Tolerance = t
+	}
+}
+
+// Validate reports the first invalid option, naming it.
+func (o *Options) Validate() error {
+	switch {
+	case o.Window < 0:
+		return fmt.Errorf("window %s: want more than 0", o.Window)
+	case o.MaxReceipts < 1:
+		return fmt.Errorf("max_receipts %d: want at least 1", o.MaxReceipts)
+	}
+	for asset, t := range o.Tolerance {
+		if t == nil || t.Sign() < 0 {
+			return fmt.Errorf("tolerance %s: want 0 or more", asset)
+		}
+	}
+	return nil
+}
+
+// View is what the Inferrer reads about addresses: watched sources, and labels (those
+// inferred before included).
+type View interface {
+	Source(addr string) (rules.Source, bool)
+	Label(addr string) (rules.Label, bool)
+}
+
+// Inferrer infers deposit addresses on one chain. See the package documentation.
+type Inferrer struct {
+	opts     Options
+	receipts map[slot]*receipt
+	order    []arrival // receipts' arrivals, oldest first, from head on
+	head     int
+	seq      int64 // numbers arrivals
+}
+
+// slot is an address's holding of one asset.
+type slot struct{ addr, asset string }
+
+// receipt is what arrived at an address of an asset since it last paid any of it. It is
+// kept small: a chain's traffic fills a window of them.
+type receipt struct {
+	last big.Int // the last arrival's amount
+	sum  big.Int // all arrivals' since the address last paid
+	// The last arrival: its movement (transaction and position), block and sender.
+	tx, pos, from string
+	block         uint64
+	when          int64 // block time, Unix seconds
+	stamp         int64 // its number
+	// paid is the payment that ended what arrived (tx "": none yet); the next arrival
+	// starts again.
+	paidTx, paidPos string
+}
+
+// by says whether the last arrival was m.
+func (r *receipt) by(m *chains.Movement) bool { return r.tx == m.Tx && r.pos == m.Position }
+
+// paidBy says whether m is the payment that ended what arrived.
+func (r *receipt) paidBy(m *chains.Movement) bool {
+	return r.paidTx == m.Tx && r.paidPos == m.Position
+}
+
+type arrival struct {
+	at    slot
+	when  int64 // Unix seconds
+	stamp int64
+}
+
+// New returns an Inferrer.
+func New(opts Options) (*Inferrer, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Inferrer{opts: opts, receipts: map[slot]*receipt{}}, nil
+}
+
+// transfer returns the one input and output of an account-chain transfer with value; ok is
+// false for anything else (Bitcoin transactions, zero-value transfers).
+func transfer(m *chains.Movement) (from, to *chains.Leg, ok bool) {
+	if m.Kind == chains.KindUTXO || len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+		return nil, nil, false
+	}
+	from, to = &m.Inputs[0], &m.Outputs[0]
+	if from.Address == "" || to.Address == "" || from.Address == to.Address ||
+		to.Amount == nil || to.Amount.Sign() <= 0 {
+		return nil, nil, false
+	}
+	return from, to, true
+}
+
+// AppendKeys appends the store keys Observe's View reads for m (the inferences about its
+// sender and receiver) to keys.
+func AppendKeys(keys []string, m *chains.Movement) []string {
+	if from, to, ok := transfer(m); ok {
+		keys = append(keys, Key(from.Address), Key(to.Address))
+	}
+	return keys
+}
+
+// Observe looks at one movement, in chain order. It returns the inference that the
+// movement shows, if it does: taint to store under Key(sender).
+func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
+	from, to, ok := transfer(m)
+	if !ok || m.Removed {
+		return rules.NewTaint{}, false
+	}
+	in.prune(m.Block.Time)
+	asset, amount := to.Asset, to.Amount
+	label, labelled := v.Label(to.Address)
+
+	var nt rules.NewTaint
+	found := false
+	if r := in.receipts[slot{from.Address, asset}]; r != nil && (r.paidTx == "" ||
+		r.paidBy(m)) {
+		// Any payment ends what arrived before (a deposit address forwards it all); it is
+		// kept, marked, for a reorg that removes the payment. The same payment judged
+		// again (after a failure) is judged as the first time.
+		r.paidTx, r.paidPos = m.Tx, m.Position
+		if labelled && label.Category == rules.CategoryExchange && in.matches(r, asset, amount) {
+			if _, ok := v.Label(from.Address); !ok {
+				if _, watched := v.Source(from.Address); !watched {
+					nt, found = in.inference(m, r, to, label), true
+				}
+			}
+		}
+	}
+	if !labelled {
+		if _, watched := v.Source(to.Address); !watched {
+			in.arrive(slot{to.Address, asset}, m, from.Address, amount)
+		}
+	}
+	return nt, found
+}
+
+// matches says whether amount forwards what r holds: the last arrival, or all since the
+// address last paid, less at most the asset's tolerance.
+func (in *Inferrer) matches(r *receipt, asset string, amount *big.Int) bool {
+	tol := in.opts.Tolerance[asset]
+	for _, got := range []*big.Int{&r.last, &r.sum} {
+		diff := new(big.Int).Sub(got, amount)
+		if diff.Sign() >= 0 && (diff.Sign() == 0 || tol != nil && diff.Cmp(tol) <= 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
+	l rules.Label) rules.NewTaint {
+	fwd := rules.Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
+		Position: m.Position, From: m.Inputs[0].Address, To: to.Address, Asset: to.Asset,
+		Amount: new(big.Int).Set(to.Amount)}
+	arrived := rules.Hop{Chain: m.Chain, Block: r.block, Time: time.Unix(r.when, 0).UTC(),
+		Tx:       r.tx,
+		Position: r.pos, From: r.from, To: fwd.From, Asset: fwd.Asset,
+		Amount: new(big.Int).Set(&r.last)}
+	return rules.NewTaint{Address: Key(fwd.From), Taint: rules.Taint{Root: to.Address,
+		Source: rules.Source{Entity: l.Entity, Category: l.Category, List: l.List},
+		Path:   []rules.Hop{arrived, fwd}, By: m.Key()}}
+}
+
+// arrive remembers that amount arrived at s by m, once per movement (a batch judged again
+// after a failure does not count twice what it counted last).
+func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.Int) {
+	r := in.receipts[s]
+	if r != nil && r.by(m) {
+		return
+	}
+	if r == nil || r.paidTx != "" {
+		r = &receipt{}
+		in.receipts[s] = r
+	}
+	r.last.Set(amount)
+	r.sum.Add(&r.sum, amount)
+	when := m.Block.Time.Unix()
+	r.tx, r.pos, r.from, r.block, r.when = m.Tx, m.Position, from, m.Block.Number, when
+	in.seq++
+	r.stamp = in.seq
+	in.order = append(in.order, arrival{at: s, when: when, stamp: in.seq})
+	for len(in.receipts) > in.opts.MaxReceipts {
+		in.dropOldest()
+	}
+}
+
+// prune forgets arrivals older than the window before now.
+func (in *Inferrer) prune(now time.Time) {
+	limit := now.Add(-in.opts.Window).Unix()
+	for in.head < len(in.order) && in.order[in.head].when < limit {
+		in.dropOldest()
+	}
+}
+
+// dropOldest forgets the oldest arrival: its receipt, unless a later arrival renewed it.
+func (in *Inferrer) dropOldest() {
+	if in.head >= len(in.order) {
+		return
+	}
+	a := in.order[in.head]
+	in.order[in.head] = arrival{}
+	in.head++
+	if r := in.receipts[a.at]; r != nil && r.stamp == a.stamp {
+		delete(in.receipts, a.at)
+	}
+	if in.head > len(in.order)/2 && in.head > 1024 { // compact
+		n := copy(in.order, in.order[in.head:])
+		in.order = in.order[:n]
+		in.head = 0
+	}
+}
+
+// Forget takes back what a movement that a reorg removed did: its arrival is forgotten,
+// and what its payment ended arrives again (the payment may be mined again).
+func (in *Inferrer) Forget(m *chains.Movement) {
+	from, to, ok := transfer(m)
+	if !ok {
+		return
+	}
+	if r := in.receipts[slot{from.Address, from.Asset}]; r != nil && r.paidBy(m) {
+		r.paidTx, r.paidPos = "", ""
+	}
+	s := slot{to.Address, to.Asset}
+	if r := in.receipts[s]; r != nil && r.by(m) && r.paidTx == "" {
+		delete(in.receipts, s)
+	}
+}
+
+// Len is how many addresses' arrivals the Inferrer remembers (those a payment ended
+// included, until they leave the window).
+func (in *Inferrer) Len() int { return len(in.receipts) }
+
+// IsKey says whether a store key is an inference's.
+func IsKey(key string) bool { return strings.HasPrefix(key, keyPrefix) }
