@@ -28,6 +28,21 @@ const (
 	KindInternal Kind = "internal"
 	// KindUTXO is a Bitcoin transaction with its inputs and outputs.
 	KindUTXO Kind = "utxo"
+	// KindEvent is a contract's log that says a depositor paid the contract
+	// (Movement.Event) where no value movement of the depositor's in the transaction
+	// carries the deposit: from the depositor (input) to the contract (output), with the
+	// amount the log names or the transaction's value (0 when neither shows it). It is not
+	// a movement of value: it is not in `extract`'s output.
+	KindEvent Kind = "event"
+)
+
+// Events a source recognizes in contract logs (Movement.Event).
+const (
+	// EventMixerDeposit: a Tornado Cash pool's Deposit(bytes32,uint32,uint256) log.
+	EventMixerDeposit = "mixer_deposit"
+	// EventBridgeDeposit: a bridge's deposit log (Movement.ToChain names the destination
+	// when the log does).
+	EventBridgeDeposit = "bridge_deposit"
 )
 
 // AssetNative names a chain's own coin in Leg.Asset.
@@ -89,6 +104,17 @@ type Movement struct {
 	Outputs  []Leg
 	// Removed marks a movement of a block that a reorg orphaned.
 	Removed bool
+	// Event is what a contract's log in the same transaction says this movement is, when
+	// the source recognized one (EventMixerDeposit, EventBridgeDeposit): the depositor's
+	// value movement into the contract, or into a router that passed it on, carries it;
+	// failing that a KindEvent movement is made for it. "" for most movements.
+	Event string
+	// EventContract is the contract that emitted the log: the mixer pool or bridge the
+	// value reached (through a router when it is not the movement's recipient).
+	EventContract string
+	// ToChain is, for a bridge deposit whose log names it, the destination chain's id
+	// (decimal, as the bridge numbers chains: EIP-155 ids for EVM chains).
+	ToChain string
 }
 
 // Key returns the identity of the movement, "<chain>/<tx>/<position>", used for

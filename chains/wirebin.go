@@ -13,8 +13,9 @@ import (
 //	0x01                          version
 //	str chain, str block hash, str parent hash, str tx, str position, str kind
 //	uvarint block number, varint time (Unix s), uvarint time (ns), uvarint tx index
-//	byte flags (1: removed)
+//	byte flags (1: removed, 2: event)
 //	uvarint n, n × leg (inputs); uvarint n, n × leg (outputs)
+//	with flag 2: str event, str event contract, str to chain
 //
 //	leg: str address, str asset, bytes amount (big-endian, no sign), str prev tx,
 //	     uvarint prev index, uvarint index, str script type, byte flags (1: coinbase)
@@ -42,6 +43,9 @@ func marshalBinary(b []byte, m *Movement) ([]byte, error) {
 	if m.Removed {
 		flags |= 1
 	}
+	if m.Event != "" || m.EventContract != "" || m.ToChain != "" {
+		flags |= 2
+	}
 	b = append(b, flags)
 	for _, legs := range [2][]Leg{m.Inputs, m.Outputs} {
 		b = binary.AppendUvarint(b, uint64(len(legs)))
@@ -51,6 +55,11 @@ func marshalBinary(b []byte, m *Movement) ([]byte, error) {
 				return nil, err
 			}
 		}
+	}
+	if flags&2 != 0 {
+		b = pack.AppendString(b, m.Event)
+		b = pack.AppendString(b, m.EventContract)
+		b = pack.AppendString(b, m.ToChain)
 	}
 	return b, nil
 }
@@ -130,12 +139,17 @@ func unmarshalBinary(b []byte, like *Movement) (Movement, error) {
 	m.Block.Time = time.Unix(sec, int64(nsec)).UTC()
 	m.TxIndex = uint(r.Uvarint())
 	flags := r.Byte()
-	if flags&^1 != 0 {
+	if flags&^3 != 0 {
 		r.Fail(fmt.Errorf("unknown flags %#x", flags))
 	}
 	m.Removed = flags&1 != 0
 	m.Inputs = readLegs(r, like.Inputs)
 	m.Outputs = readLegs(r, like.Outputs)
+	if flags&2 != 0 {
+		m.Event = r.StringLike(like.Event)
+		m.EventContract = r.String()
+		m.ToChain = r.String()
+	}
 	if err := r.Done(); err != nil {
 		return Movement{}, fmt.Errorf("decode movement: %w", err)
 	}

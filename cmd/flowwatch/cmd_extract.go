@@ -125,6 +125,9 @@ func extract(ctx context.Context, src chains.Source, from, to uint64, concurrenc
 	var buf []byte
 	err := chains.Stream(ctx, src, from, to, concurrency, func(b *chains.Block) error {
 		for i := range b.Movements {
+			if b.Movements[i].Kind == chains.KindEvent {
+				continue // a recognized log, not a movement of value
+			}
 			var err error
 			if buf, err = chains.AppendJSONL(buf[:0], &b.Movements[i]); err != nil {
 				return fmt.Errorf("block %d: %w", b.Ref.Number, err)
