@@ -65,6 +65,9 @@ type Alert struct {
 	TaintedAmount string `json:"tainted_amount,omitempty"`
 	Path          []Hop  `json:"path"`
 	Explorer      string `json:"explorer,omitempty"` // link to the transaction
+	// ToChain is, for a bridge deposit whose log names it, the destination chain's id
+	// (EIP-155 for EVM chains), where the funds are to be looked for next.
+	ToChain string `json:"to_chain,omitempty"`
 }
 
 // AlertID returns the stable id of the alert a rule raises on a movement.

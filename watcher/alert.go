@@ -30,8 +30,9 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 			Category: f.Source.Category, List: f.Source.List},
 		Destination: alerting.Party{Address: f.Destination, Entity: f.Label.Entity,
 			Category: f.Label.Category, List: f.Label.List, Evidence: f.Label.Evidence},
-		Asset:  out.Asset,
-		Amount: out.Amount.String(),
+		Asset:   out.Asset,
+		Amount:  out.Amount.String(),
+		ToChain: m.ToChain,
 	}
 	if f.Tainted != nil && f.Tainted.Cmp(out.Amount) != 0 {
 		a.TaintedAmount = f.Tainted.String()

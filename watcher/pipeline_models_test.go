@@ -142,23 +142,40 @@ type lab struct {
 	store    *taint.Redis
 	recv     *hookReceiver
 	exchange common.Address
+	lists    *watchlist.Lists
+	rdb      *redis.Client
+	prefix   string
 }
 
 func newLab(t *testing.T, options ...func(*WorkerOptions)) *lab {
+	t.Helper()
+	l := newIdleLab(t)
+	l.start(t, modelRules(), options...)
+	return l
+}
+
+// newIdleLab is a lab whose pipeline is not started yet: contracts can be deployed and
+// labelled first.
+func newIdleLab(t *testing.T) *lab {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	c, src := devChain(t)
 	l := &lab{chain: c, src: src, q: queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}),
 		store: taint.NewRedis(rdb, prefix), recv: &hookReceiver{},
-		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")}
-	lists := watchlist.New()
-	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		lists:    watchlist.New(), rdb: rdb, prefix: prefix}
+	l.lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
 		Category: "sanctioned", List: "test"})
-	lists.AddLabel("dev", addr(l.exchange), rules.Label{Entity: "Binance 14",
+	l.lists.AddLabel("dev", addr(l.exchange), rules.Label{Entity: "Binance 14",
 		Category: "exchange", List: "test"})
-	startPipeline(t, src, l.q, l.store, lists, modelRules(),
-		hookPipeline(t, l.recv, rdb, prefix), "dev", 1, options...)
 	return l
+}
+
+// start runs the lab's pipeline under rs until the test ends.
+func (l *lab) start(t *testing.T, rs []rules.Rule, options ...func(*WorkerOptions)) {
+	t.Helper()
+	startPipeline(t, l.src, l.q, l.store, l.lists, rs,
+		hookPipeline(t, l.recv, l.rdb, l.prefix), "dev", 1, options...)
 }
 
 // send pays v from k's account to `to` in a block of its own, and returns the transaction.

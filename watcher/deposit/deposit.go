@@ -151,7 +151,8 @@ func New(opts Options) (*Inferrer, error) {
 // transfer returns the one input and output of an account-chain transfer with value; ok is
 // false for anything else (Bitcoin transactions, zero-value transfers).
 func transfer(m *chains.Movement) (from, to *chains.Leg, ok bool) {
-	if m.Kind == chains.KindUTXO || len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+	if m.Kind == chains.KindUTXO || m.Kind == chains.KindEvent || len(m.Inputs) != 1 ||
+		len(m.Outputs) != 1 {
 		return nil, nil, false
 	}
 	from, to = &m.Inputs[0], &m.Outputs[0]

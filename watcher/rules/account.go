@@ -43,8 +43,10 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 		} else if h, ok := t.holding(asset); ok {
 			var left Holding
 			tainted, lots, left = spend(model, h, amount)
-			d.Taints = append(d.Taints, NewTaint{Address: fromKey,
-				Taint: t.withHolding(left)})
+			if m.Kind != chains.KindEvent { // an event moved nothing of the sender's
+				d.Taints = append(d.Taints, NewTaint{Address: fromKey,
+					Taint: t.withHolding(left)})
+			}
 		}
 	}
 	toKey := ModelKey(model, to)
@@ -58,7 +60,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 		}
 	}
 
-	label, labelled := v.Label(to)
+	dest, label, labelled := destination(m, v)
 	var path []Hop
 	follow, capped := false, false
 	if tainted != nil && tainted.Sign() > 0 {
@@ -76,7 +78,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			}
 			if labelled && r.reaches(label) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
-					Source: origin.Source, Destination: to, Label: label, Path: path,
+					Source: origin.Source, Destination: dest, Label: label, Path: path,
 					Tainted: new(big.Int).Set(tainted)})
 			}
 			if len(path) < r.MaxHops {
@@ -87,8 +89,8 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 		}
 	}
 
-	// A service (exchange, mixer, bridge, ...) is a destination, never followed; a source
-	// is watched already.
+	// A service (exchange, mixer, bridge, ...) is a destination, never followed, and so is
+	// a router that passed a deposit on to one; a source is watched already.
 	if labelled {
 		return
 	}
@@ -119,4 +121,34 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	}
 	d.Taints = append(d.Taints, NewTaint{Address: toKey, Taint: nt,
 		Counter: Counter(model, origin.Root)})
+}
+
+// destination is where a transfer's value ends, and what that is: for a transfer that a
+// recognized deposit log marks (m.Event), the contract that emitted the log, labelled as
+// the lists say or, failing that, as the log shows (EventLabel); for any other, the
+// recipient and its label.
+func destination(m *chains.Movement, v View) (string, Label, bool) {
+	if m.EventContract == "" {
+		to := m.Outputs[0].Address
+		l, ok := v.Label(to)
+		return to, l, ok
+	}
+	if l, ok := v.Label(m.EventContract); ok {
+		return m.EventContract, l, true
+	}
+	l, ok := EventLabel(m.Event)
+	return m.EventContract, l, ok
+}
+
+// EventLabel is the label a recognized deposit log gives the contract that emitted it.
+func EventLabel(event string) (Label, bool) {
+	switch event {
+	case chains.EventMixerDeposit:
+		return Label{Category: CategoryMixer, Entity: "mixer pool (Tornado Cash Deposit log)",
+			List: ListEvent}, true
+	case chains.EventBridgeDeposit:
+		return Label{Category: CategoryBridge, Entity: "bridge (deposit log)",
+			List: ListEvent}, true
+	}
+	return Label{}, false
 }

@@ -29,11 +29,16 @@ type Label struct {
 
 // Label categories the rules treat specially.
 const (
+	CategoryMixer    = "mixer"
+	CategoryBridge   = "bridge"
 	CategoryExchange = "exchange"
 	// CategoryExchangeDeposit is an exchange's deposit address (listed or inferred): it
 	// belongs to the exchange, so a rule that names CategoryExchange reaches it too.
 	CategoryExchangeDeposit = "exchange_deposit"
 )
+
+// ListEvent is the List of a label that a contract's log gave it (EventLabel).
+const ListEvent = "event"
 
 // Hop is one step of watched funds: a movement from one address to the next.
 type Hop struct {

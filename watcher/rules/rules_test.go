@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math/big"
+	"sort"
 	"strings"
 	"testing"
 
@@ -182,6 +183,69 @@ func TestDestinationCategories(t *testing.T) {
 			}
 			if _, labelled := view.labels[tt.give]; labelled && len(d.Taints) > 0 {
 				t.Fatalf("a labelled destination is followed: %+v", d.Taints)
+			}
+		})
+	}
+}
+
+// TestDepositLogs: a transfer that a recognized deposit log marks reaches the contract that
+// emitted it (labelled by the lists, or by the log), not the router it paid; an event
+// movement alerts with the sender's tainted share but debits nothing (it moved nothing).
+func TestDepositLogs(t *testing.T) {
+	lazarus := Source{Entity: "Lazarus Group", Category: "sanctioned"}
+	held := Taint{Root: "src", Source: lazarus, Path: []Hop{{Tx: "t0", From: "src", To: "a",
+		Amount: big.NewInt(100)}}, Holdings: []Holding{{Asset: "native",
+		Balance: big.NewInt(100), Tainted: big.NewInt(40)}}}
+	view := mapView{sources: map[string]Source{"src": lazarus},
+		labels: map[string]Label{"pool": {Category: "mixer", Entity: "Tornado Cash 1 ETH pool",
+			List: "tornado-cli"}},
+		taints: map[string]Taint{"a": held, "h/a": held}}
+	rs := []Rule{{Name: "poison", Destinations: []string{"mixer", "bridge"}, MaxHops: 3},
+		{Name: "haircut", Destinations: []string{"mixer", "bridge"}, MaxHops: 3,
+			Model: ModelHaircut}}
+	marked := func(kind chains.Kind, to, event, contract string) *chains.Movement {
+		m := move("t1", "a", to, 10)
+		m.Kind, m.Event, m.EventContract = kind, event, contract
+		return m
+	}
+	tests := []struct {
+		name       string
+		give       *chains.Movement
+		want       string // per finding "rule destination entity tainted"
+		wantTaints string // keys written, sorted
+	}{
+		{name: "through a router into a listed pool",
+			give: marked(chains.KindNative, "router", chains.EventMixerDeposit, "pool"),
+			want: "poison pool Tornado Cash 1 ETH pool 10, haircut pool Tornado Cash 1 ETH " +
+				"pool 4", wantTaints: "h/a"}, // A's haircut debit; the router is not followed
+		{name: "into a pool no list names",
+			give: marked(chains.KindNative, "pool2", chains.EventMixerDeposit, "pool2"),
+			want: "poison pool2 mixer pool (Tornado Cash Deposit log) 10, haircut pool2 " +
+				"mixer pool (Tornado Cash Deposit log) 4", wantTaints: "h/a"},
+		{name: "an event movement",
+			give: marked(chains.KindEvent, "bridge", chains.EventBridgeDeposit, "bridge"),
+			want: "poison bridge bridge (deposit log) 10, haircut bridge bridge (deposit log) 4"},
+		{name: "the same payment unmarked", give: move("t1", "a", "router", 10),
+			wantTaints: "h/a h/router router"}, // the debit; the router followed
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Evaluate(rs, tt.give, view)
+			var got []string
+			for _, f := range d.Findings {
+				got = append(got, f.Rule.Name+" "+f.Destination+" "+f.Label.Entity+" "+
+					f.Tainted.String())
+			}
+			if strings.Join(got, ", ") != tt.want {
+				t.Fatalf("findings %q, want %q", strings.Join(got, ", "), tt.want)
+			}
+			var keys []string
+			for _, nt := range d.Taints {
+				keys = append(keys, nt.Address)
+			}
+			sort.Strings(keys)
+			if strings.Join(keys, " ") != tt.wantTaints {
+				t.Fatalf("taints written on %q, want %q", keys, tt.wantTaints)
 			}
 		})
 	}

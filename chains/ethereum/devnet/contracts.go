@@ -30,6 +30,10 @@ var (
 	Forwarder = mustContract("Forwarder")
 	Rejecter  = mustContract("Rejecter")
 	MixerPool = mustContract("MixerPool")
+	// MixerRouter passes a deposit on to a MixerPool, as Tornado Cash's router does.
+	MixerRouter = mustContract("MixerRouter")
+	// HopBridge logs Hop's TransferSentToL2 for the ether it takes.
+	HopBridge = mustContract("HopBridge")
 )
 
 func mustContract(name string) *Contract {

@@ -109,3 +109,31 @@ contract MixerPool {
         nextIndex++;
     }
 }
+
+/// Stands in for the Tornado Cash router (TornadoProxy): passes a deposit on to a pool, so
+/// that the depositor's transaction pays the router, not the pool.
+contract MixerRouter {
+    function deposit(address pool, bytes32 commitment) external payable {
+        MixerPool(pool).deposit{value: msg.value}(commitment);
+    }
+}
+
+/// Stands in for a Hop L1 bridge: takes ether and logs Hop's TransferSentToL2, which names
+/// the destination chain.
+contract HopBridge {
+    event TransferSentToL2(
+        uint256 indexed chainId,
+        address indexed recipient,
+        uint256 amount,
+        uint256 amountOutMin,
+        uint256 deadline,
+        address indexed relayer,
+        uint256 relayerFee
+    );
+
+    function sendToL2(uint256 chainId, address recipient, uint256 amountOutMin,
+        uint256 deadline, address relayer, uint256 relayerFee) external payable {
+        emit TransferSentToL2(chainId, recipient, msg.value, amountOutMin, deadline, relayer,
+            relayerFee);
+    }
+}
