@@ -126,8 +126,14 @@ type Rule struct {
 	MaxTracked int64 `yaml:"max_tracked"`
 	// Direct: alert on every payment to an address designated (at the payment's time) as a
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
-	Direct bool     `yaml:"direct"`
-	Sinks  []string `yaml:"sinks"`
+	Direct bool `yaml:"direct"`
+	// Pattern makes the rule a pattern rule: fan_out (Count fresh addresses within
+	// Window) or dormant (a source moves after Idle still); destinations and max_hops do
+	// not apply.
+	Pattern string        `yaml:"pattern"`
+	Count   int           `yaml:"count"`
+	Idle    time.Duration `yaml:"idle"`
+	Sinks   []string      `yaml:"sinks"`
 }
 
 // Sink is an alert destination.
@@ -346,8 +352,16 @@ func (c *Config) Validate() error {
 		switch {
 		case r.Name == "":
 			return fmt.Errorf("%s.name: empty", key)
-		case len(r.Destinations) == 0 && !r.Direct:
-			return fmt.Errorf("%s.destinations: empty (or direct: true)", key)
+		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
+			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)
+		case r.Pattern != "" && r.Pattern != "fan_out" && r.Pattern != "dormant":
+			return fmt.Errorf("%s.pattern: %q, want fan_out or dormant", key, r.Pattern)
+		case r.Pattern == "fan_out" && r.Count < 2:
+			return fmt.Errorf("%s.count: %d, want at least 2 for a fan_out", key, r.Count)
+		case r.Pattern == "fan_out" && r.Window <= 0:
+			return fmt.Errorf("%s.window: want more than 0 for a fan_out", key)
+		case r.Pattern == "dormant" && r.Idle <= 0:
+			return fmt.Errorf("%s.idle: want more than 0 for dormant", key)
 		case r.MaxHops < 1:
 			return fmt.Errorf("%s.max_hops: %d, want at least 1", key, r.MaxHops)
 		case r.Model != "" && r.Model != "poison" && r.Model != "haircut" && r.Model != "fifo":

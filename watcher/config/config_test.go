@@ -32,6 +32,7 @@ func TestParse(t *testing.T) {
 		{"bad-deposit-tolerance.yaml",
 			`chains[0].deposits.tolerance.native: "1e16", want a whole number`},
 		{"bitcoin-deposits.yaml", "chains[1].deposits.infer: not available on bitcoin"},
+		{"fan-out-count.yaml", "rules[0].count: 0, want at least 2 for a fan_out"},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
 		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
@@ -127,7 +128,9 @@ func TestRulesExample(t *testing.T) {
 	for _, r := range c.Rules {
 		models[r.Model] = true
 	}
-	if len(c.Rules) != 4 || !models["poison"] || !models["haircut"] || !models["fifo"] {
+	if len(c.Rules) != 6 || !models["poison"] || !models["haircut"] || !models["fifo"] ||
+		c.Rules[4].Pattern != "fan_out" || c.Rules[4].Count != 5 ||
+		c.Rules[5].Idle != 2160*time.Hour {
 		t.Fatalf("rules %+v", c.Rules)
 	}
 }

@@ -104,6 +104,15 @@ type Rule struct {
 	// (any category when empty), whoever pays and whatever the funds' origin. Destinations,
 	// the budgets and Model do not apply.
 	Direct bool
+	// Pattern makes the rule a pattern rule (PatternFanOut, PatternDormant: see
+	// pattern.go), with its thresholds Count, Window and Idle. Destinations, MaxHops and
+	// Model do not apply.
+	Pattern string
+	// Count is how many fresh addresses make a fan-out.
+	Count int
+	// Idle is how long a source must have been still for its next movement to alert
+	// (PatternDormant).
+	Idle time.Duration
 }
 
 // Taint models.
@@ -125,6 +134,8 @@ func (r *Rule) Validate() error {
 		return errors.New("name: empty")
 	case r.Direct:
 		return nil
+	case r.Pattern != "":
+		return r.validatePattern()
 	case len(r.Destinations) == 0:
 		return fmt.Errorf("rule %s: destinations: empty", r.Name)
 	case r.MaxHops < 1:
@@ -146,6 +157,9 @@ func (r *Rule) Validate() error {
 	return nil
 }
 
+// follows says whether the rule follows funds to destinations (not Direct, no Pattern).
+func (r *Rule) follows() bool { return !r.Direct && r.Pattern == "" }
+
 // model returns the rule's model, poison when unset.
 func (r *Rule) model() string {
 	if r.Model == "" {
@@ -156,7 +170,7 @@ func (r *Rule) model() string {
 
 // applies says whether the rule follows funds of the source under model.
 func (r *Rule) applies(model string, s Source) bool {
-	return !r.Direct && r.model() == model && (len(r.SourceCategories) == 0 ||
+	return r.follows() && r.model() == model && (len(r.SourceCategories) == 0 ||
 		slices.Contains(r.SourceCategories, s.Category))
 }
 
@@ -196,7 +210,7 @@ func Models(rs []Rule) []string {
 // uses says whether a rule of rs follows funds under model.
 func uses(rs []Rule, model string) bool {
 	for i := range rs {
-		if !rs[i].Direct && rs[i].model() == model {
+		if rs[i].follows() && rs[i].model() == model {
 			return true
 		}
 	}
@@ -294,6 +308,14 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 				d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
 			}
 		}
+		if _, dormant := patternsUsed(rs); dormant {
+			for _, in := range m.Inputs {
+				if s, ok := v.Source(in.Address); ok && in.Address != "" && len(m.Outputs) > 0 {
+					evaluateDormant(rs, m, v, &d, in.Address, s, m.Outputs[0])
+					break
+				}
+			}
+		}
 		for _, model := range models {
 			if uses(rs, model) {
 				evaluateUTXO(rs, model, m, v, &d)
@@ -309,6 +331,9 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	}
 	if m.Inputs[0].Address == m.Outputs[0].Address || m.Outputs[0].Amount == nil {
 		return d
+	}
+	if m.Kind != chains.KindEvent {
+		evaluatePatterns(rs, m, v, &d)
 	}
 	for _, model := range models {
 		if uses(rs, model) {

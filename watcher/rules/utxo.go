@@ -21,6 +21,18 @@ func Keys(rs []Rule, m *chains.Movement) []string { return AppendKeys(nil, rs, m
 
 // AppendKeys appends Keys(rs, m) to keys.
 func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
+	if fanOut, dormant := patternsUsed(rs); fanOut || dormant {
+		switch {
+		case m.Kind == chains.KindUTXO:
+			for _, in := range m.Inputs {
+				if in.Address != "" && dormant {
+					keys = append(keys, PatternKey(PatternDormant, in.Address))
+				}
+			}
+		case len(m.Inputs) > 0:
+			keys = appendPatternKeys(keys, rs, m.Inputs[0].Address, m.Outputs)
+		}
+	}
 	for _, model := range models {
 		if !uses(rs, model) {
 			continue

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -72,6 +73,7 @@ type Chain struct {
 	mu     sync.Mutex
 	commit func() common.Hash
 	fork   func(common.Hash) error
+	adjust func(time.Duration) error
 	close  func() error
 }
 
@@ -136,7 +138,7 @@ func (c *Chain) startSimulated(alloc types.GenesisAlloc, port int) (err error) {
 		return errors.Join(err, b.Close())
 	}
 	c.Client = client
-	c.commit, c.fork = b.Commit, b.Fork
+	c.commit, c.fork, c.adjust = b.Commit, b.Fork, b.AdjustTime
 	c.close = func() error {
 		client.Close()
 		return b.Close()
@@ -177,7 +179,7 @@ func (c *Chain) startTracing(alloc types.GenesisAlloc, port int) error {
 	}
 	c.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	c.Client = ethclient.NewClient(stack.Attach())
-	c.commit, c.fork = beacon.Commit, beacon.Fork
+	c.commit, c.fork, c.adjust = beacon.Commit, beacon.Fork, beacon.AdjustTime
 	c.close = func() error {
 		c.Client.Close()
 		return errors.Join(beacon.Stop(), stack.Close())
@@ -207,6 +209,14 @@ func (c *Chain) Fork(parent common.Hash) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.fork(parent)
+}
+
+// AdjustTime seals an empty block d later than the head (the pool must be empty): block
+// times after it are d further on, as if the chain had been quiet that long.
+func (c *Chain) AdjustTime(d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.adjust(d)
 }
 
 // Close stops the chain.

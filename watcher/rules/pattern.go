@@ -1,0 +1,206 @@
+package rules
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// Pattern rules: shapes of laundering that no single hop shows. Each keeps what it has seen
+// in the taint store, under PatternKey, as a Taint whose Path is the evidence so far, so
+// that it survives restarts and a reorg undoes it with the movement that wrote it.
+const (
+	// PatternFanOut: watched funds split into at least Count fresh addresses (unlabelled,
+	// not watched, not yet followed) within Window.
+	PatternFanOut = "fan_out"
+	// PatternDormant: a watched source moves after at least Idle without moving (as far as
+	// flowwatch has seen it: its first movement seen sets the clock).
+	PatternDormant = "dormant"
+)
+
+// PatternKey is the store key of what pattern has seen of addr.
+func PatternKey(pattern, addr string) string { return "p/" + pattern + "/" + addr }
+
+// validatePattern reports what is wrong with a pattern rule.
+func (r *Rule) validatePattern() error {
+	switch r.Pattern {
+	case PatternFanOut:
+		if r.Count < 2 {
+			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
+		}
+		if r.Window <= 0 {
+			return fmt.Errorf("rule %s: window: want more than 0 for a fan-out", r.Name)
+		}
+	case PatternDormant:
+		if r.Idle <= 0 {
+			return fmt.Errorf("rule %s: idle: want more than 0", r.Name)
+		}
+	default:
+		return fmt.Errorf("rule %s: pattern %q: want %s or %s", r.Name, r.Pattern,
+			PatternFanOut, PatternDormant)
+	}
+	return nil
+}
+
+// patternsUsed returns which patterns rs use.
+func patternsUsed(rs []Rule) (fanOut, dormant bool) {
+	for i := range rs {
+		fanOut = fanOut || rs[i].Pattern == PatternFanOut
+		dormant = dormant || rs[i].Pattern == PatternDormant
+	}
+	return fanOut, dormant
+}
+
+// appendPatternKeys appends the store keys the pattern rules read for a movement paid by
+// payer to receivers.
+func appendPatternKeys(keys []string, rs []Rule, payer string, receivers []chains.Leg) []string {
+	fanOut, dormant := patternsUsed(rs)
+	if payer == "" {
+		return keys
+	}
+	if dormant {
+		keys = append(keys, PatternKey(PatternDormant, payer))
+	}
+	if fanOut {
+		keys = append(keys, payer, PatternKey(PatternFanOut, payer))
+		for _, o := range receivers {
+			if o.Address != "" {
+				keys = append(keys, o.Address)
+			}
+		}
+	}
+	return keys
+}
+
+// evaluatePatterns applies the pattern rules to a transfer on an account chain.
+func evaluatePatterns(rs []Rule, m *chains.Movement, v View, d *Decision) {
+	fanOut, dormant := patternsUsed(rs)
+	from, to := m.Inputs[0].Address, m.Outputs[0].Address
+	if dormant {
+		if s, ok := v.Source(from); ok {
+			evaluateDormant(rs, m, v, d, from, s, m.Outputs[0])
+		}
+	}
+	if fanOut {
+		evaluateFanOut(rs, m, v, d, from, to)
+	}
+}
+
+// hopOf is the hop m makes from `from` to output o.
+func hopOf(m *chains.Movement, from string, o chains.Leg) Hop {
+	pos := m.Position
+	if m.Kind == chains.KindUTXO {
+		pos = chains.PositionVout(o.Index)
+	}
+	return Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
+		Position: pos, From: from, To: o.Address, Asset: o.Asset,
+		Amount: new(big.Int).Set(o.Amount)}
+}
+
+// evaluateDormant notes that source s moved (paying o) and alerts per dormant rule when it
+// had been still for the rule's Idle or longer.
+func evaluateDormant(rs []Rule, m *chains.Movement, v View, d *Decision, from string,
+	s Source, o chains.Leg) {
+	key := PatternKey(PatternDormant, from)
+	now := hopOf(m, from, o)
+	last, seen := v.Taint(key)
+	if seen && len(last.Path) > 0 {
+		prev := last.Path[len(last.Path)-1]
+		if prev.Tx == m.Tx { // a later output or log of the same transaction
+			return
+		}
+		still := m.Block.Time.Sub(prev.Time)
+		for i := range rs {
+			r := &rs[i]
+			if r.Pattern != PatternDormant || still < r.Idle || len(r.SourceCategories) > 0 &&
+				!slices.Contains(r.SourceCategories, s.Category) {
+				continue
+			}
+			d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: from,
+				Source: s, Destination: from, Label: Label{Category: PatternDormant,
+					Entity: "moved after " + days(still) + " still"},
+				Path: []Hop{prev, now}, Tainted: new(big.Int).Set(o.Amount)})
+		}
+	}
+	d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: from, Source: s,
+		Path: []Hop{now}, By: m.Key()}})
+}
+
+func days(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	return d.Round(time.Minute).String()
+}
+
+// evaluateFanOut counts, for a sender that holds watched funds (a source, or an address
+// followed under poison), the fresh addresses it paid within the window, and alerts per
+// fan-out rule when the count reaches the rule's Count.
+func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to string) {
+	o := m.Outputs[0]
+	if o.Amount.Sign() <= 0 {
+		return
+	}
+	origin, held := Taint{}, false
+	if s, ok := v.Source(from); ok {
+		origin, held = Taint{Root: from, Source: s}, true
+	} else if t, ok := v.Taint(from); ok {
+		origin, held = t, true
+	}
+	if !held || !fresh(v, to) {
+		return
+	}
+	key := PatternKey(PatternFanOut, from)
+	rec, _ := v.Taint(key)
+	var window time.Duration
+	for i := range rs {
+		if rs[i].Pattern == PatternFanOut && rs[i].Window > window {
+			window = rs[i].Window
+		}
+	}
+	hops := make([]Hop, 0, len(rec.Path)+1)
+	for _, h := range rec.Path {
+		if m.Block.Time.Sub(h.Time) <= window && h.To != to {
+			hops = append(hops, h)
+		}
+	}
+	hops = append(hops, hopOf(m, from, o))
+	d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
+		Source: origin.Source, Path: hops, By: m.Key()}})
+	for i := range rs {
+		r := &rs[i]
+		if r.Pattern != PatternFanOut || len(r.SourceCategories) > 0 &&
+			!slices.Contains(r.SourceCategories, origin.Source.Category) {
+			continue
+		}
+		var in []Hop // the hops inside this rule's window
+		for _, h := range hops {
+			if m.Block.Time.Sub(h.Time) <= r.Window {
+				in = append(in, h)
+			}
+		}
+		if len(in) != r.Count { // alert once, on the Count-th fresh address
+			continue
+		}
+		d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
+			Source: origin.Source, Destination: from, Label: Label{Category: PatternFanOut,
+				Entity: fmt.Sprintf("split into %d fresh addresses", len(in))},
+			Path: in, Tainted: new(big.Int).Set(o.Amount)})
+	}
+}
+
+// fresh says whether addr is new to flowwatch: not a labelled service, not watched, not
+// followed yet.
+func fresh(v View, addr string) bool {
+	if _, ok := v.Label(addr); ok {
+		return false
+	}
+	if _, ok := v.Source(addr); ok {
+		return false
+	}
+	_, followed := v.Taint(addr)
+	return !followed
+}

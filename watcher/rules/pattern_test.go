@@ -1,0 +1,153 @@
+package rules
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// step is a transfer at a minute of block time.
+type step struct {
+	min      int
+	from, to string
+}
+
+// playSteps evaluates steps in order, storing each decision's taint in v as the worker does,
+// and returns per finding "<rule> <subject> <evidence hops' receivers>".
+func playSteps(rs []Rule, v mapView, steps []step) []string {
+	var out []string
+	for i, s := range steps {
+		m := move(fmt.Sprintf("t%d", i), s.from, s.to, 10)
+		m.Block.Time = time.Unix(0, 0).Add(time.Duration(s.min) * time.Minute)
+		d := Evaluate(rs, m, v)
+		for _, nt := range d.Taints {
+			v.taints[nt.Address] = nt.Taint
+		}
+		for _, f := range d.Findings {
+			var to []string
+			for _, h := range f.Path {
+				to = append(to, h.To)
+			}
+			out = append(out, f.Rule.Name+" "+f.Destination+" "+strings.Join(to, ","))
+		}
+	}
+	return out
+}
+
+func TestFanOut(t *testing.T) {
+	rs := []Rule{{Name: "fan", Pattern: PatternFanOut, Count: 3, Window: time.Hour},
+		{Name: "to-exchange", Destinations: []string{"exchange"}, MaxHops: 3}}
+	tests := []struct {
+		name  string
+		steps []step
+		want  string
+	}{
+		{name: "three fresh addresses within the hour", want: "fan src a,b,c", steps: []step{
+			{0, "src", "a"}, {10, "src", "b"}, {20, "src", "c"}, {30, "src", "d"}}},
+		{name: "a followed address fans out", want: "fan a x,y,z", steps: []step{
+			{0, "src", "a"}, {70, "a", "x"}, {71, "a", "y"}, {72, "a", "z"}}},
+		{name: "spread over more than the hour", steps: []step{
+			{0, "src", "a"}, {40, "src", "b"}, {80, "src", "c"}, {120, "src", "d"}}},
+		{name: "the same address paid again", steps: []step{
+			{0, "src", "a"}, {1, "src", "a"}, {2, "src", "b"}}},
+		{name: "services and followed addresses are not fresh",
+			want: "to-exchange binance binance", steps: []step{
+				{0, "src", "a"}, {1, "src", "binance"}, {2, "src", "b"}, {3, "src", "a"}}},
+		{name: "clean wallet paying many (payroll)", steps: []step{
+			{0, "clean", "a"}, {1, "clean", "b"}, {2, "clean", "c"}, {3, "clean", "d"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := mapView{sources: map[string]Source{"src": {Category: "hack"}},
+				labels: map[string]Label{"binance": {Category: "exchange"}},
+				taints: map[string]Taint{}}
+			if got := strings.Join(playSteps(rs, v, tt.steps), "; "); got != tt.want {
+				t.Fatalf("findings %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDormant(t *testing.T) {
+	rs := []Rule{{Name: "dormant", Pattern: PatternDormant, Idle: 7 * 24 * time.Hour}}
+	const day = 24 * 60
+	tests := []struct {
+		name  string
+		steps []step
+		want  string
+	}{
+		{name: "still for ten days", want: "dormant src x,y", steps: []step{
+			{0, "src", "x"}, {10 * day, "src", "y"}, {12 * day, "src", "z"}}},
+		{name: "still for six days", steps: []step{{0, "src", "x"}, {6 * day, "src", "y"}}},
+		{name: "first movement seen", steps: []step{{100 * day, "src", "x"}}},
+		{name: "an unwatched address", steps: []step{{0, "a", "x"}, {10 * day, "a", "y"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := mapView{sources: map[string]Source{"src": {Category: "sanctioned"}},
+				taints: map[string]Taint{}}
+			if got := strings.Join(playSteps(rs, v, tt.steps), "; "); got != tt.want {
+				t.Fatalf("findings %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDormantBitcoin(t *testing.T) {
+	rs := []Rule{{Name: "dormant", Pattern: PatternDormant, Idle: 30 * 24 * time.Hour}}
+	v := mapView{sources: map[string]Source{"bc1src": {Category: "ransomware"}},
+		taints: map[string]Taint{}}
+	spend := func(tx string, at time.Time) *chains.Movement {
+		return &chains.Movement{Chain: "bitcoin", Tx: tx, Kind: chains.KindUTXO,
+			Position: chains.PositionTx, Block: chains.BlockRef{Time: at},
+			Inputs: []chains.Leg{{Address: "bc1src", Asset: "native", Amount: big.NewInt(9),
+				PrevTx: "p", PrevIndex: 0}},
+			Outputs: []chains.Leg{{Address: "bc1out", Asset: "native", Amount: big.NewInt(8),
+				Index: 0}}}
+	}
+	t0 := time.Date(2017, 5, 12, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{t0, t0.AddDate(0, 2, 0)} {
+		d := Evaluate(rs, spend(fmt.Sprintf("t%d", i), at), v)
+		for _, nt := range d.Taints {
+			v.taints[nt.Address] = nt.Taint
+		}
+		if want := i; len(d.Findings) != want {
+			t.Fatalf("spend %d: %d findings, want %d", i, len(d.Findings), want)
+		}
+		if i == 1 && (d.Findings[0].Path[1].Position != "vout:0" ||
+			d.Findings[0].Label.Entity != "moved after 61 days still") {
+			t.Fatalf("finding %+v", d.Findings[0])
+		}
+	}
+}
+
+func TestPatternValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    Rule
+		wantErr string
+	}{
+		{name: "fan-out", give: Rule{Name: "f", Pattern: PatternFanOut, Count: 5,
+			Window: time.Hour}},
+		{name: "fan-out of one", give: Rule{Name: "f", Pattern: PatternFanOut, Count: 1,
+			Window: time.Hour}, wantErr: "count 1"},
+		{name: "fan-out without window", give: Rule{Name: "f", Pattern: PatternFanOut,
+			Count: 5}, wantErr: "window"},
+		{name: "dormant without idle", give: Rule{Name: "d", Pattern: PatternDormant},
+			wantErr: "idle"},
+		{name: "unknown", give: Rule{Name: "u", Pattern: "zigzag"}, wantErr: `"zigzag"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.give.Validate()
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" &&
+				(err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
