@@ -194,7 +194,8 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
 			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops,
 			Model: r.Model, MinAmount: min, Window: r.Window, MaxTracked: r.MaxTracked,
-			Direct: r.Direct, Pattern: r.Pattern, Count: r.Count, Idle: r.Idle})
+			Direct: r.Direct, Pattern: r.Pattern, Count: r.Count, Idle: r.Idle,
+			PeelPercent: r.PeelPercent})
 	}
 	next := alerting.Sequence{route}
 	if audit != nil {

@@ -128,12 +128,15 @@ type Rule struct {
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
 	Direct bool `yaml:"direct"`
 	// Pattern makes the rule a pattern rule: fan_out (Count fresh addresses within
-	// Window) or dormant (a source moves after Idle still); destinations and max_hops do
-	// not apply.
+	// Window), dormant (a source moves after Idle still) or peel_chain (Count peels in a
+	// row, Bitcoin); destinations and max_hops do not apply.
 	Pattern string        `yaml:"pattern"`
 	Count   int           `yaml:"count"`
 	Idle    time.Duration `yaml:"idle"`
-	Sinks   []string      `yaml:"sinks"`
+	// PeelPercent: a peel_chain's peels are at most this share of their outputs (1-49;
+	// default 25).
+	PeelPercent int      `yaml:"peel_percent"`
+	Sinks       []string `yaml:"sinks"`
 }
 
 // Sink is an alert destination.
@@ -354,10 +357,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.name: empty", key)
 		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
 			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)
-		case r.Pattern != "" && r.Pattern != "fan_out" && r.Pattern != "dormant":
-			return fmt.Errorf("%s.pattern: %q, want fan_out or dormant", key, r.Pattern)
-		case r.Pattern == "fan_out" && r.Count < 2:
-			return fmt.Errorf("%s.count: %d, want at least 2 for a fan_out", key, r.Count)
+		case r.Pattern != "" && r.Pattern != "fan_out" && r.Pattern != "dormant" &&
+			r.Pattern != "peel_chain":
+			return fmt.Errorf("%s.pattern: %q, want fan_out, dormant or peel_chain", key,
+				r.Pattern)
+		case (r.Pattern == "fan_out" || r.Pattern == "peel_chain") && r.Count < 2:
+			return fmt.Errorf("%s.count: %d, want at least 2 for a %s", key, r.Count, r.Pattern)
+		case r.PeelPercent < 0 || r.PeelPercent >= 50:
+			return fmt.Errorf("%s.peel_percent: %d, want 1 to 49 (0: 25)", key, r.PeelPercent)
 		case r.Pattern == "fan_out" && r.Window <= 0:
 			return fmt.Errorf("%s.window: want more than 0 for a fan_out", key)
 		case r.Pattern == "dormant" && r.Idle <= 0:

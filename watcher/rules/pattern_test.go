@@ -27,13 +27,20 @@ func playSteps(rs []Rule, v mapView, steps []step) []string {
 		for _, nt := range d.Taints {
 			v.taints[nt.Address] = nt.Taint
 		}
-		for _, f := range d.Findings {
-			var to []string
-			for _, h := range f.Path {
-				to = append(to, h.To)
-			}
-			out = append(out, f.Rule.Name+" "+f.Destination+" "+strings.Join(to, ","))
+		out = append(out, findingSummaries(d)...)
+	}
+	return out
+}
+
+// findingSummaries is per finding "<rule> <subject> <evidence hops' receivers>".
+func findingSummaries(d Decision) []string {
+	var out []string
+	for _, f := range d.Findings {
+		var to []string
+		for _, h := range f.Path {
+			to = append(to, h.To)
 		}
+		out = append(out, f.Rule.Name+" "+f.Destination+" "+strings.Join(to, ","))
 	}
 	return out
 }
@@ -147,6 +154,68 @@ func TestPatternValidate(t *testing.T) {
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" &&
 				(err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// peelTx spends prev:index (paid to from) into a peel of peel satoshi to peelTo and the
+// rest to restTo (output 1).
+func peelTx(tx, prev string, index uint32, from, peelTo, restTo string, peel,
+	rest int64) *chains.Movement {
+	return &chains.Movement{Chain: "bitcoin", Tx: tx, Kind: chains.KindUTXO,
+		Position: chains.PositionTx,
+		Inputs: []chains.Leg{{Address: from, Asset: "native", Amount: big.NewInt(peel + rest + 1),
+			PrevTx: prev, PrevIndex: index}},
+		Outputs: []chains.Leg{
+			{Address: peelTo, Asset: "native", Amount: big.NewInt(peel), Index: 0},
+			{Address: restTo, Asset: "native", Amount: big.NewInt(rest), Index: 1}}}
+}
+
+func TestPeelChain(t *testing.T) {
+	rs := []Rule{{Name: "peel", Pattern: PatternPeel, Count: 3}}
+	tests := []struct {
+		name  string
+		from  string // who starts the run
+		peels [][2]int64
+		want  string
+	}{
+		{name: "three peels from a watched address", from: "src",
+			peels: [][2]int64{{10, 90}, {10, 79}, {10, 68}, {10, 57}},
+			want:  "peel r3 p1,p2,p3"},
+		{name: "the rest is the first output", from: "src",
+			peels: [][2]int64{{90, 10}, {79, 10}, {68, 10}},
+			want:  "peel r3 p1,p2,p3"},
+		{name: "a clean run", from: "clean", peels: [][2]int64{{10, 90}, {10, 79}, {10, 68}}},
+		{name: "an even split breaks the run", from: "src",
+			peels: [][2]int64{{10, 90}, {40, 49}, {10, 38}, {10, 27}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := mapView{sources: map[string]Source{"src": {Category: "ransomware"}},
+				taints: map[string]Taint{}}
+			var got []string
+			prev, index, from := "funding", uint32(0), tt.from
+			for i, p := range tt.peels {
+				peelTo, restTo := fmt.Sprintf("p%d", i+1), fmt.Sprintf("r%d", i+1)
+				m := peelTx(fmt.Sprintf("t%d", i+1), prev, index, from, peelTo, restTo, p[0],
+					p[1])
+				if p[0] > p[1] { // the rest is output 0
+					m.Outputs[0].Address, m.Outputs[1].Address = restTo, peelTo
+				}
+				d := Evaluate(rs, m, v)
+				for _, nt := range d.Taints {
+					v.taints[nt.Address] = nt.Taint
+				}
+				got = append(got, findingSummaries(d)...)
+				prev, from = m.Tx, restTo
+				index = 1
+				if p[0] > p[1] {
+					index = 0
+				}
+			}
+			if g := strings.Join(got, "; "); g != tt.want {
+				t.Fatalf("findings %q, want %q", g, tt.want)
 			}
 		})
 	}

@@ -113,6 +113,9 @@ type Rule struct {
 	// Idle is how long a source must have been still for its next movement to alert
 	// (PatternDormant).
 	Idle time.Duration
+	// PeelPercent is the largest share of a peel transaction's outputs its peel may be
+	// (PatternPeel); 0: DefaultPeelPercent.
+	PeelPercent int
 }
 
 // Taint models.
@@ -307,6 +310,9 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 			for j := range m.Outputs {
 				d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
 			}
+		}
+		if usesPattern(rs, PatternPeel) {
+			evaluatePeel(rs, m, v, &d)
 		}
 		if _, dormant := patternsUsed(rs); dormant {
 			for _, in := range m.Inputs {

@@ -21,6 +21,9 @@ func Keys(rs []Rule, m *chains.Movement) []string { return AppendKeys(nil, rs, m
 
 // AppendKeys appends Keys(rs, m) to keys.
 func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
+	if m.Kind == chains.KindUTXO && usesPattern(rs, PatternPeel) {
+		keys = appendPeelKeys(keys, m)
+	}
 	if fanOut, dormant := patternsUsed(rs); fanOut || dormant {
 		switch {
 		case m.Kind == chains.KindUTXO:
