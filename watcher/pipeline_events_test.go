@@ -31,12 +31,7 @@ func TestPipelineMixerAndBridge(t *testing.T) {
 	lab := newIdleLab(t)
 	c := lab.chain
 	deploy := func(ct *devnet.Contract, args ...any) common.Address {
-		t.Helper()
-		a, err := c.Deploy(ctx, c.Keys[6], ct, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return lab.deploy(t, c.Keys[6], ct, args...)
 	}
 	listed := deploy(devnet.MixerPool, eth(1))
 	unlisted := deploy(devnet.MixerPool, eth(1))
@@ -56,10 +51,7 @@ func TestPipelineMixerAndBridge(t *testing.T) {
 	_, b := labKey("events-b")
 	call := func(k *ecdsaKey, to common.Address, ct *devnet.Contract, v *big.Int,
 		method string, args ...any) {
-		t.Helper()
-		if r, err := c.Call(ctx, k, to, ct, v, method, args...); err != nil || r.Status != 1 {
-			t.Fatalf("%s: %v", method, err)
-		}
+		lab.call(t, k, to, ct, v, method, args...)
 	}
 	lab.send(t, c.Keys[0], a, eth(10))
 	call(ak, router, devnet.MixerRouter, eth(1), "deposit", listed, [32]byte{1})

@@ -188,6 +188,28 @@ func (l *lab) send(t *testing.T, k *ecdsaKey, to common.Address, v *big.Int) com
 	return r.TxHash
 }
 
+// deploy deploys ct from key's account and returns its address.
+func (l *lab) deploy(t *testing.T, key *ecdsaKey, ct *devnet.Contract,
+	args ...any) common.Address {
+	t.Helper()
+	a, err := l.chain.Deploy(context.Background(), key, ct, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// call calls method on the contract ct at `to` from k's account with value (nil: none),
+// and wants it to succeed.
+func (l *lab) call(t *testing.T, k *ecdsaKey, to common.Address, ct *devnet.Contract,
+	value *big.Int, method string, args ...any) {
+	t.Helper()
+	r, err := l.chain.Call(context.Background(), k, to, ct, value, method, args...)
+	if err != nil || r.Status != 1 {
+		t.Fatalf("%s: %v", method, err)
+	}
+}
+
 // head is the chain's head block.
 func (l *lab) head(t *testing.T) chains.BlockRef {
 	t.Helper()

@@ -128,8 +128,9 @@ type Rule struct {
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
 	Direct bool `yaml:"direct"`
 	// Pattern makes the rule a pattern rule: fan_out (Count fresh addresses within
-	// Window), dormant (a source moves after Idle still) or peel_chain (Count peels in a
-	// row, Bitcoin); destinations and max_hops do not apply.
+	// Window), dormant (a source moves after Idle still), peel_chain (Count peels in a
+	// row, Bitcoin) or token_swap (watched funds swapped at a DEX for another asset);
+	// destinations and max_hops do not apply.
 	Pattern string        `yaml:"pattern"`
 	Count   int           `yaml:"count"`
 	Idle    time.Duration `yaml:"idle"`
@@ -357,10 +358,10 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.name: empty", key)
 		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
 			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)
-		case r.Pattern != "" && r.Pattern != "fan_out" && r.Pattern != "dormant" &&
-			r.Pattern != "peel_chain":
-			return fmt.Errorf("%s.pattern: %q, want fan_out, dormant or peel_chain", key,
-				r.Pattern)
+		case r.Pattern != "" && !slices.Contains([]string{"fan_out", "dormant", "peel_chain",
+			"token_swap"}, r.Pattern):
+			return fmt.Errorf("%s.pattern: %q, want fan_out, dormant, peel_chain or "+
+				"token_swap", key, r.Pattern)
 		case (r.Pattern == "fan_out" || r.Pattern == "peel_chain") && r.Count < 2:
 			return fmt.Errorf("%s.count: %d, want at least 2 for a %s", key, r.Count, r.Pattern)
 		case r.PeelPercent < 0 || r.PeelPercent >= 50:

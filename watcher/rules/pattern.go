@@ -23,7 +23,14 @@ const (
 	// funds, each paying a small part (at most PeelPercent of its outputs) to one address
 	// and the rest to another, whose output the next one spends.
 	PatternPeel = "peel_chain"
+	// PatternSwap: watched funds paid to a DEX (an address labelled CategoryDEX) and
+	// another asset paid by a DEX in the same transaction to the payer or a fresh address:
+	// the taint crosses to the other asset (under poison: the receiver is followed).
+	PatternSwap = "token_swap"
 )
+
+// CategoryDEX is the label category of decentralized exchanges (routers, pools).
+const CategoryDEX = "dex"
 
 // DefaultPeelPercent is the largest share of a peel transaction's outputs the peel may be.
 const DefaultPeelPercent = 25
@@ -45,6 +52,7 @@ func (r *Rule) validatePattern() error {
 		if r.Idle <= 0 {
 			return fmt.Errorf("rule %s: idle: want more than 0", r.Name)
 		}
+	case PatternSwap:
 	case PatternPeel:
 		if r.Count < 2 {
 			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
@@ -54,8 +62,8 @@ func (r *Rule) validatePattern() error {
 				r.PeelPercent, DefaultPeelPercent)
 		}
 	default:
-		return fmt.Errorf("rule %s: pattern %q: want %s, %s or %s", r.Name, r.Pattern,
-			PatternFanOut, PatternDormant, PatternPeel)
+		return fmt.Errorf("rule %s: pattern %q: want %s, %s, %s or %s", r.Name, r.Pattern,
+			PatternFanOut, PatternDormant, PatternPeel, PatternSwap)
 	}
 	return nil
 }
@@ -180,12 +188,19 @@ func outputIndex(m *chains.Movement, index uint32) int {
 	return 0
 }
 
-// appendPatternKeys appends the store keys the pattern rules read for a movement paid by
-// payer to receivers.
-func appendPatternKeys(keys []string, rs []Rule, payer string, receivers []chains.Leg) []string {
+// appendPatternKeys appends the store keys the pattern rules read for a movement m paid
+// by payer to receivers.
+func appendPatternKeys(keys []string, rs []Rule, m *chains.Movement, payer string,
+	receivers []chains.Leg) []string {
 	fanOut, dormant := patternsUsed(rs)
 	if payer == "" {
 		return keys
+	}
+	if usesPattern(rs, PatternSwap) {
+		keys = append(keys, PatternKey(PatternSwap, m.Tx), payer)
+		for _, o := range receivers {
+			keys = append(keys, o.Address)
+		}
 	}
 	if dormant {
 		keys = append(keys, PatternKey(PatternDormant, payer))
@@ -212,6 +227,56 @@ func evaluatePatterns(rs []Rule, m *chains.Movement, v View, d *Decision) {
 	}
 	if fanOut {
 		evaluateFanOut(rs, m, v, d, from, to)
+	}
+	if usesPattern(rs, PatternSwap) {
+		evaluateSwap(rs, m, v, d, from, to)
+	}
+}
+
+// evaluateSwap follows watched funds through a swap, within one transaction. When an
+// address holding watched funds (a source, or followed under poison) pays a DEX, the hop is
+// kept under the transaction's PatternKey; when a DEX then pays, in the same transaction,
+// another asset to that payer or to a fresh address, the receiver holds the swapped funds:
+// it is followed (poison) with the swap in its path, and each token-swap rule alerts.
+func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to string) {
+	o := m.Outputs[0]
+	if o.Amount.Sign() <= 0 {
+		return
+	}
+	key := PatternKey(PatternSwap, m.Tx)
+	fromLabel, fromLabelled := v.Label(from)
+	if rec, ok := v.Taint(key); ok && fromLabelled && fromLabel.Category == CategoryDEX {
+		in := rec.Path[len(rec.Path)-1] // the payment into the DEX
+		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
+			return
+		}
+		path := append(slices.Clip(rec.Path), hopOf(m, from, o))
+		if to != in.From {
+			d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: rec.Root,
+				Source: rec.Source, Path: path, By: m.Key()},
+				Counter: Counter(ModelPoison, rec.Root)})
+		}
+		for i := range rs {
+			r := &rs[i]
+			if r.Pattern != PatternSwap || len(r.SourceCategories) > 0 &&
+				!slices.Contains(r.SourceCategories, rec.Source.Category) {
+				continue
+			}
+			d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: rec.Root,
+				Source: rec.Source, Destination: to, Label: Label{Category: PatternSwap,
+					Entity: "swapped at " + fromLabel.Entity},
+				Path: path, Tainted: new(big.Int).Set(o.Amount)})
+		}
+		return
+	}
+	if l, ok := v.Label(to); !ok || l.Category != CategoryDEX {
+		return
+	}
+	origin, held := holder(v, from)
+	if held {
+		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
+			Source: origin.Source, Path: append(slices.Clip(origin.Path), hopOf(m, from, o)),
+			By: m.Key()}})
 	}
 }
 
@@ -270,12 +335,7 @@ func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to
 	if o.Amount.Sign() <= 0 {
 		return
 	}
-	origin, held := Taint{}, false
-	if s, ok := v.Source(from); ok {
-		origin, held = Taint{Root: from, Source: s}, true
-	} else if t, ok := v.Taint(from); ok {
-		origin, held = t, true
-	}
+	origin, held := holder(v, from)
 	if !held || !fresh(v, to) {
 		return
 	}
@@ -329,4 +389,13 @@ func fresh(v View, addr string) bool {
 	}
 	_, followed := v.Taint(addr)
 	return !followed
+}
+
+// holder returns where the watched funds an address holds come from: itself, if it is a
+// source, or its taint under poison; held is false if it holds none.
+func holder(v View, addr string) (origin Taint, held bool) {
+	if s, ok := v.Source(addr); ok {
+		return Taint{Root: addr, Source: s}, true
+	}
+	return v.Taint(addr)
 }

@@ -32,7 +32,7 @@ func playSteps(rs []Rule, v mapView, steps []step) []string {
 	return out
 }
 
-// findingSummaries is per finding "<rule> <subject> <evidence hops' receivers>".
+// findingSummaries is per finding "<rule> <subject> <the receivers of its path's hops>".
 func findingSummaries(d Decision) []string {
 	var out []string
 	for _, f := range d.Findings {
@@ -213,6 +213,61 @@ func TestPeelChain(t *testing.T) {
 				if p[0] > p[1] {
 					index = 0
 				}
+			}
+			if g := strings.Join(got, "; "); g != tt.want {
+				t.Fatalf("findings %q, want %q", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestTokenSwap(t *testing.T) {
+	rs := []Rule{{Name: "swap", Pattern: PatternSwap},
+		{Name: "to-exchange", Destinations: []string{"exchange"}, MaxHops: 4}}
+	type leg struct{ from, to, asset string }
+	tests := []struct {
+		name string
+		give []leg // one transaction's movements, in order
+		then leg   // a later transaction
+		want string
+	}{
+		{name: "watched tokens swapped to a fresh address",
+			give: []leg{{"src", "dex", "usdt"}, {"dex", "fresh", "weth"}},
+			then: leg{"fresh", "binance", "weth"},
+			want: "swap fresh dex,fresh; to-exchange binance dex,fresh,binance"},
+		{name: "swapped back to the payer",
+			give: []leg{{"a", "dex", "usdt"}, {"dex", "a", "weth"}},
+			want: "swap a a,dex,a"},
+		{name: "same asset back (not a swap)",
+			give: []leg{{"src", "dex", "usdt"}, {"dex", "fresh", "usdt"}}},
+		{name: "a clean wallet's swap",
+			give: []leg{{"clean", "dex", "usdt"}, {"dex", "fresh", "weth"}},
+			then: leg{"fresh", "binance", "weth"}},
+		{name: "paid by a non-DEX",
+			give: []leg{{"src", "dex", "usdt"}, {"shop", "fresh", "weth"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := mapView{sources: map[string]Source{"src": {Category: "hack"}},
+				labels: map[string]Label{"dex": {Category: CategoryDEX, Entity: "Uniswap"},
+					"binance": {Category: "exchange"}},
+				taints: map[string]Taint{"a": {Root: "src", Path: []Hop{{From: "src",
+					To: "a"}}}}}
+			var got []string
+			run := func(tx string, l leg) {
+				m := move(tx, l.from, l.to, 10)
+				m.Inputs[0].Asset, m.Outputs[0].Asset = l.asset, l.asset
+				d := Evaluate(rs, m, v)
+				for _, nt := range d.Taints {
+					v.taints[nt.Address] = nt.Taint
+				}
+				got = append(got, findingSummaries(d)...)
+			}
+			for _, l := range tt.give {
+				run("t1", l)
+			}
+			if tt.then.from != "" {
+				run("t2", tt.then)
 			}
 			if g := strings.Join(got, "; "); g != tt.want {
 				t.Fatalf("findings %q, want %q", g, tt.want)

@@ -24,7 +24,8 @@ func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
 	if m.Kind == chains.KindUTXO && usesPattern(rs, PatternPeel) {
 		keys = appendPeelKeys(keys, m)
 	}
-	if fanOut, dormant := patternsUsed(rs); fanOut || dormant {
+	if fanOut, dormant := patternsUsed(rs); fanOut || dormant ||
+		usesPattern(rs, PatternSwap) {
 		switch {
 		case m.Kind == chains.KindUTXO:
 			for _, in := range m.Inputs {
@@ -33,7 +34,7 @@ func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
 				}
 			}
 		case len(m.Inputs) > 0:
-			keys = appendPatternKeys(keys, rs, m.Inputs[0].Address, m.Outputs)
+			keys = appendPatternKeys(keys, rs, m, m.Inputs[0].Address, m.Outputs)
 		}
 	}
 	for _, model := range models {

@@ -34,6 +34,8 @@ var (
 	MixerRouter = mustContract("MixerRouter")
 	// HopBridge logs Hop's TransferSentToL2 for the ether it takes.
 	HopBridge = mustContract("HopBridge")
+	// SimpleDex swaps one Token for another in one transaction.
+	SimpleDex = mustContract("SimpleDex")
 )
 
 func mustContract(name string) *Contract {

@@ -137,3 +137,15 @@ contract HopBridge {
             relayerFee);
     }
 }
+
+/// Stands in for a DEX router: swaps one token for another in one transaction, taking the
+/// input from the caller and paying the output from its own balance.
+contract SimpleDex {
+    /// Takes amountIn of tokenIn from the caller and pays amountOut of tokenOut to `to`
+    /// (the rate is the caller's to choose: a stand-in, not a market).
+    function swap(Token tokenIn, uint256 amountIn, Token tokenOut, uint256 amountOut,
+        address to) external {
+        require(tokenIn.transferFrom(msg.sender, address(this), amountIn), "in");
+        require(tokenOut.transfer(to, amountOut), "out");
+    }
+}
