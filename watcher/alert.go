@@ -6,6 +6,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -62,6 +63,17 @@ type view struct {
 	// inferred: the chain infers deposit addresses, and the batch's keys include the
 	// inferences about its addresses.
 	inferred bool
+	senders  *fanin.Tracker // nil: no fan-in rule
+}
+
+var _ rules.SenderView = (*view)(nil)
+
+// Senders implements rules.SenderView.
+func (v *view) Senders(a string) []rules.Hop {
+	if v.senders == nil {
+		return nil
+	}
+	return v.senders.Senders(a, v.at)
 }
 
 // A view is handed to the rules as a pointer: as a value it would be copied to the heap

@@ -41,8 +41,9 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		}
 		cc.recheck = len(ms) == 0
 	}
+	senders := w.senders[chain]
 	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
-		counts: map[string]int64{}, inferred: infer != nil}
+		counts: map[string]int64{}, inferred: infer != nil, senders: senders}
 	var effects []taint.Effect
 	for i := range ms {
 		m := &ms[i]
@@ -52,6 +53,9 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 			if nt, ok := infer.Observe(m, v); ok {
 				d.Taints = append(d.Taints, nt)
 			}
+		}
+		if senders != nil {
+			senders.Observe(m)
 		}
 		for _, c := range d.Capped {
 			w.capped(chain, c)
@@ -164,6 +168,9 @@ func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
 	w.cache.forget(m.Chain) // the taint it deletes
 	if infer := w.infer[m.Chain]; infer != nil {
 		infer.Forget(m)
+	}
+	if senders := w.senders[m.Chain]; senders != nil {
+		senders.Forget(m)
 	}
 	enc, err := w.store.Undo(ctx, m.Chain, m.Key())
 	if err != nil || enc == nil {

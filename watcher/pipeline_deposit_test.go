@@ -39,7 +39,7 @@ func TestPipelineDepositInference(t *testing.T) {
 	ak, a := key("deposit-a")
 	dk, d := key("deposit-d")
 	pk, p := key("deposit-p")
-	milli := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e15)) }
+	milli := milliEth
 	send := func(k *ecdsaKey, to common.Address, v *big.Int) common.Hash {
 		return lab.send(t, k, to, v)
 	}

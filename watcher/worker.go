@@ -12,6 +12,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -139,6 +140,8 @@ type Worker struct {
 	cappedSeen map[string]bool
 	// infer holds the deposit-address inferrer of each chain that has one.
 	infer map[string]*deposit.Inferrer
+	// senders holds, when a fan-in rule needs them, who paid whom lately, per chain.
+	senders map[string]*fanin.Tracker
 }
 
 // NewWorker returns a worker.
@@ -161,11 +164,32 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 		}
 		infer[chain] = in
 	}
-	return &Worker{infer: infer, consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
+	senders := map[string]*fanin.Tracker{}
+	if window := fanInWindow(rs); window > 0 {
+		for _, chain := range opts.Chains {
+			tr, err := fanin.New(fanin.Options{Window: window})
+			if err != nil {
+				return nil, err
+			}
+			senders[chain] = tr
+		}
+	}
+	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
 		ahead: map[string][]queue.Message{},
 		cache: newTaintCache(opts.TaintCache), cappedSeen: map[string]bool{}}, nil
+}
+
+// fanInWindow is the longest window of rs's fan-in rules; 0 if there are none.
+func fanInWindow(rs []rules.Rule) time.Duration {
+	var w time.Duration
+	for i := range rs {
+		if rs[i].Pattern == rules.PatternFanIn && rs[i].Window > w {
+			w = rs[i].Window
+		}
+	}
+	return w
 }
 
 // Run processes entries of the chains it owns until ctx ends; the entries it holds then are

@@ -128,8 +128,9 @@ type Rule struct {
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
 	Direct bool `yaml:"direct"`
 	// Pattern makes the rule a pattern rule: fan_out (Count fresh addresses within
-	// Window), dormant (a source moves after Idle still), peel_chain (Count peels in a
-	// row, Bitcoin) or token_swap (watched funds swapped at a DEX for another asset);
+	// Window), fan_in (Count senders within Window pooled, then paid to watched funds),
+	// dormant (a source moves after Idle still), peel_chain (Count peels in a row,
+	// Bitcoin) or token_swap (watched funds swapped at a DEX for another asset);
 	// destinations and max_hops do not apply.
 	Pattern string        `yaml:"pattern"`
 	Count   int           `yaml:"count"`
@@ -358,16 +359,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.name: empty", key)
 		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
 			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)
-		case r.Pattern != "" && !slices.Contains([]string{"fan_out", "dormant", "peel_chain",
-			"token_swap"}, r.Pattern):
-			return fmt.Errorf("%s.pattern: %q, want fan_out, dormant, peel_chain or "+
+		case r.Pattern != "" && !slices.Contains([]string{"fan_out", "fan_in", "dormant",
+			"peel_chain", "token_swap"}, r.Pattern):
+			return fmt.Errorf("%s.pattern: %q, want fan_out, fan_in, dormant, peel_chain or "+
 				"token_swap", key, r.Pattern)
-		case (r.Pattern == "fan_out" || r.Pattern == "peel_chain") && r.Count < 2:
+		case slices.Contains([]string{"fan_out", "fan_in", "peel_chain"}, r.Pattern) &&
+			r.Count < 2:
 			return fmt.Errorf("%s.count: %d, want at least 2 for a %s", key, r.Count, r.Pattern)
 		case r.PeelPercent < 0 || r.PeelPercent >= 50:
 			return fmt.Errorf("%s.peel_percent: %d, want 1 to 49 (0: 25)", key, r.PeelPercent)
-		case r.Pattern == "fan_out" && r.Window <= 0:
-			return fmt.Errorf("%s.window: want more than 0 for a fan_out", key)
+		case (r.Pattern == "fan_out" || r.Pattern == "fan_in") && r.Window <= 0:
+			return fmt.Errorf("%s.window: want more than 0 for a %s", key, r.Pattern)
 		case r.Pattern == "dormant" && r.Idle <= 0:
 			return fmt.Errorf("%s.idle: want more than 0 for dormant", key)
 		case r.MaxHops < 1:

@@ -128,7 +128,7 @@ func TestRulesExample(t *testing.T) {
 	for _, r := range c.Rules {
 		models[r.Model] = true
 	}
-	if len(c.Rules) != 8 || c.Rules[6].PeelPercent != 25 || !models["poison"] || !models["haircut"] || !models["fifo"] ||
+	if len(c.Rules) != 9 || c.Rules[6].PeelPercent != 25 || !models["poison"] || !models["haircut"] || !models["fifo"] ||
 		c.Rules[4].Pattern != "fan_out" || c.Rules[4].Count != 5 ||
 		c.Rules[5].Idle != 2160*time.Hour {
 		t.Fatalf("rules %+v", c.Rules)

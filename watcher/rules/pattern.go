@@ -27,7 +27,20 @@ const (
 	// another asset paid by a DEX in the same transaction to the payer or a fresh address:
 	// the taint crosses to the other asset (under poison: the receiver is followed).
 	PatternSwap = "token_swap"
+	// PatternFanIn: an address that was paid by at least Count distinct senders within
+	// Window pays a watched source or an address followed under poison. Every payer of a
+	// watched source is recorded as its counterparty (PatternCounterparty).
+	PatternFanIn = "fan_in"
+	// PatternCounterparty keys the record of an address's latest payment to a watched
+	// source (its outgoing exposure, for screening).
+	PatternCounterparty = "counterparty"
 )
+
+// SenderView is what a View that remembers recent payments (the worker's does) tells the
+// fan-in rule: an address's distinct senders, their latest payments, oldest first.
+type SenderView interface {
+	Senders(addr string) []Hop
+}
 
 // CategoryDEX is the label category of decentralized exchanges (routers, pools).
 const CategoryDEX = "dex"
@@ -53,6 +66,13 @@ func (r *Rule) validatePattern() error {
 			return fmt.Errorf("rule %s: idle: want more than 0", r.Name)
 		}
 	case PatternSwap:
+	case PatternFanIn:
+		if r.Count < 2 {
+			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
+		}
+		if r.Window <= 0 {
+			return fmt.Errorf("rule %s: window: want more than 0 for a fan-in", r.Name)
+		}
 	case PatternPeel:
 		if r.Count < 2 {
 			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
@@ -62,8 +82,8 @@ func (r *Rule) validatePattern() error {
 				r.PeelPercent, DefaultPeelPercent)
 		}
 	default:
-		return fmt.Errorf("rule %s: pattern %q: want %s, %s, %s or %s", r.Name, r.Pattern,
-			PatternFanOut, PatternDormant, PatternPeel, PatternSwap)
+		return fmt.Errorf("rule %s: pattern %q: want %s, %s, %s, %s or %s", r.Name,
+			r.Pattern, PatternFanOut, PatternFanIn, PatternDormant, PatternPeel, PatternSwap)
 	}
 	return nil
 }
@@ -196,6 +216,12 @@ func appendPatternKeys(keys []string, rs []Rule, m *chains.Movement, payer strin
 	if payer == "" {
 		return keys
 	}
+	if usesPattern(rs, PatternFanIn) {
+		keys = append(keys, PatternKey(PatternFanIn, payer))
+		for _, o := range receivers {
+			keys = append(keys, o.Address)
+		}
+	}
 	if usesPattern(rs, PatternSwap) {
 		keys = append(keys, PatternKey(PatternSwap, m.Tx), payer)
 		for _, o := range receivers {
@@ -230,6 +256,60 @@ func evaluatePatterns(rs []Rule, m *chains.Movement, v View, d *Decision) {
 	}
 	if usesPattern(rs, PatternSwap) {
 		evaluateSwap(rs, m, v, d, from, to)
+	}
+	if usesPattern(rs, PatternFanIn) {
+		evaluateFanIn(rs, m, v, d, from, to)
+	}
+}
+
+// evaluateFanIn records a payer of a watched source as its counterparty, and alerts per
+// fan-in rule, once per pooling address, when an address that Count or more distinct
+// senders paid within the rule's window pays a watched source or a followed address.
+func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to string) {
+	o := m.Outputs[0]
+	if o.Amount.Sign() <= 0 {
+		return
+	}
+	pay := hopOf(m, from, o)
+	if s, ok := v.Source(to); ok {
+		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternCounterparty, from),
+			Taint: Taint{Root: to, Source: s, Path: []Hop{pay}, By: m.Key()}})
+	}
+	target, ok := holder(v, to)
+	sv, remembers := v.(SenderView)
+	if !ok || !remembers {
+		return
+	}
+	marker := PatternKey(PatternFanIn, from)
+	if _, done := v.Taint(marker); done {
+		return
+	}
+	senders := sv.Senders(from)
+	fired := false
+	for i := range rs {
+		r := &rs[i]
+		if r.Pattern != PatternFanIn || len(r.SourceCategories) > 0 &&
+			!slices.Contains(r.SourceCategories, target.Source.Category) {
+			continue
+		}
+		var in []Hop
+		for _, h := range senders {
+			if h.From != to && m.Block.Time.Sub(h.Time) <= r.Window {
+				in = append(in, h)
+			}
+		}
+		if len(in) < r.Count {
+			continue
+		}
+		fired = true
+		d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: target.Root,
+			Source: target.Source, Destination: from, Label: Label{Category: PatternFanIn,
+				Entity: fmt.Sprintf("pooled from %d senders", len(in))},
+			Path: append(in, pay), Tainted: new(big.Int).Set(o.Amount)})
+	}
+	if fired {
+		d.Taints = append(d.Taints, NewTaint{Address: marker, Taint: Taint{Root: target.Root,
+			Source: target.Source, Path: []Hop{pay}, By: m.Key()}})
 	}
 }
 

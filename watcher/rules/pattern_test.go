@@ -275,3 +275,75 @@ func TestTokenSwap(t *testing.T) {
 		})
 	}
 }
+
+// senderView adds what the worker remembers of recent payments to a mapView.
+type senderView struct {
+	mapView
+	senders map[string][]Hop
+}
+
+func (v senderView) Senders(a string) []Hop { return v.senders[a] }
+
+func TestFanIn(t *testing.T) {
+	rs := []Rule{{Name: "fan-in", Pattern: PatternFanIn, Count: 3, Window: time.Hour}}
+	paid := func(min int, from string) Hop {
+		return Hop{From: from, To: "c", Amount: big.NewInt(1),
+			Time: time.Unix(0, 0).Add(time.Duration(min) * time.Minute)}
+	}
+	tests := []struct {
+		name    string
+		senders []Hop
+		to      string
+		want    string
+		wantCP  bool // the payer is recorded as the watched address's counterparty
+	}{
+		{name: "three senders pooled, paid to a source", to: "src", wantCP: true,
+			senders: []Hop{paid(0, "e1"), paid(1, "e2"), paid(2, "e3")},
+			want:    "fan-in c e1,e2,e3,c->src"},
+		{name: "paid to a followed address", to: "tainted",
+			senders: []Hop{paid(0, "e1"), paid(1, "e2"), paid(2, "e3")},
+			want:    "fan-in c e1,e2,e3,c->tainted"},
+		{name: "two senders", to: "src", wantCP: true,
+			senders: []Hop{paid(0, "e1"), paid(1, "e2")}},
+		{name: "one sender too old", to: "src", wantCP: true,
+			senders: []Hop{paid(-120, "e1"), paid(1, "e2"), paid(2, "e3")}},
+		{name: "paid to a clean address", to: "clean",
+			senders: []Hop{paid(0, "e1"), paid(1, "e2"), paid(2, "e3")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := senderView{mapView: mapView{sources: map[string]Source{"src": {}},
+				taints: map[string]Taint{"tainted": {Root: "src"}}},
+				senders: map[string][]Hop{"c": tt.senders}}
+			m := move("t9", "c", tt.to, 5)
+			m.Block.Time = time.Unix(0, 0).Add(10 * time.Minute)
+			d := Evaluate(rs, m, v)
+			var got []string
+			for _, f := range d.Findings {
+				var from []string
+				for _, h := range f.Path {
+					from = append(from, h.From)
+				}
+				got = append(got, f.Rule.Name+" "+f.Destination+" "+strings.Join(from, ",")+
+					"->"+f.Path[len(f.Path)-1].To)
+			}
+			if g := strings.Join(got, "; "); g != tt.want {
+				t.Fatalf("findings %q, want %q", g, tt.want)
+			}
+			cp := false
+			for _, nt := range d.Taints {
+				cp = cp || nt.Address == PatternKey(PatternCounterparty, "c")
+			}
+			if cp != tt.wantCP {
+				t.Fatalf("counterparty recorded %v, want %v", cp, tt.wantCP)
+			}
+			// Once alerted, the pooling address does not alert again.
+			for _, nt := range d.Taints {
+				v.taints[nt.Address] = nt.Taint
+			}
+			if d2 := Evaluate(rs, m, v); len(d2.Findings) != 0 {
+				t.Fatalf("alerted again: %+v", d2.Findings)
+			}
+		})
+	}
+}

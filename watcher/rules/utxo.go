@@ -25,7 +25,7 @@ func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
 		keys = appendPeelKeys(keys, m)
 	}
 	if fanOut, dormant := patternsUsed(rs); fanOut || dormant ||
-		usesPattern(rs, PatternSwap) {
+		usesPattern(rs, PatternSwap) || usesPattern(rs, PatternFanIn) {
 		switch {
 		case m.Kind == chains.KindUTXO:
 			for _, in := range m.Inputs {

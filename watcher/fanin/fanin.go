@@ -1,0 +1,175 @@
+package fanin
+
+import (
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// Defaults for Options.
+const (
+	DefaultWindow       = 30 * 24 * time.Hour
+	DefaultMaxAddresses = 1 << 18
+	DefaultMaxSenders   = 32
+)
+
+// Options configure a Tracker.
+type Options struct {
+	// Window is how long a payment counts.
+	Window time.Duration
+	// MaxAddresses bounds the receivers remembered.
+	MaxAddresses int
+	// MaxSenders bounds the distinct senders remembered per receiver (the latest kept).
+	MaxSenders int
+}
+
+func (o *Options) setDefaults() {
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.MaxAddresses == 0 {
+		o.MaxAddresses = DefaultMaxAddresses
+	}
+	if o.MaxSenders == 0 {
+		o.MaxSenders = DefaultMaxSenders
+	}
+}
+
+// Validate reports the first invalid option, naming it.
+func (o *Options) Validate() error {
+	switch {
+	case o.Window < 0:
+		return fmt.Errorf("window %s: want more than 0", o.Window)
+	case o.MaxAddresses < 1:
+		return fmt.Errorf("max_addresses %d: want at least 1", o.MaxAddresses)
+	case o.MaxSenders < 1:
+		return fmt.Errorf("max_senders %d: want at least 1", o.MaxSenders)
+	}
+	return nil
+}
+
+// Tracker remembers who paid whom lately on one chain. See the package documentation.
+type Tracker struct {
+	opts  Options
+	recv  map[string]*inbox
+	order []entry // receivers by their last payment, oldest first, from head on
+	head  int
+	seq   int64
+}
+
+// inbox is a receiver's latest payments, one per sender, oldest first.
+type inbox struct {
+	hops  []rules.Hop
+	stamp int64
+}
+
+type entry struct {
+	addr  string
+	stamp int64
+}
+
+// New returns a Tracker.
+func New(opts Options) (*Tracker, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Tracker{opts: opts, recv: map[string]*inbox{}}, nil
+}
+
+// Observe notes a movement, in chain order: a transfer with value from one address to
+// another (Bitcoin transactions and event movements are not counted).
+func (tr *Tracker) Observe(m *chains.Movement) {
+	if m.Removed || m.Kind == chains.KindUTXO || m.Kind == chains.KindEvent ||
+		len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+		return
+	}
+	from, o := m.Inputs[0].Address, m.Outputs[0]
+	if from == "" || o.Address == "" || from == o.Address || o.Amount == nil ||
+		o.Amount.Sign() <= 0 {
+		return
+	}
+	in := tr.recv[o.Address]
+	if in == nil {
+		in = &inbox{}
+		tr.recv[o.Address] = in
+	}
+	for i, h := range in.hops { // one per sender: the latest
+		if h.From == from {
+			if h.Tx == m.Tx && h.Position == m.Position {
+				return // the same movement again (a batch judged again)
+			}
+			in.hops = append(in.hops[:i], in.hops[i+1:]...)
+			break
+		}
+	}
+	in.hops = append(in.hops, rules.Hop{Chain: m.Chain, Block: m.Block.Number,
+		Time: m.Block.Time, Tx: m.Tx, Position: m.Position, From: from, To: o.Address,
+		Asset: o.Asset, Amount: new(big.Int).Set(o.Amount)})
+	if len(in.hops) > tr.opts.MaxSenders {
+		in.hops = in.hops[len(in.hops)-tr.opts.MaxSenders:]
+	}
+	tr.seq++
+	in.stamp = tr.seq
+	tr.order = append(tr.order, entry{addr: o.Address, stamp: tr.seq})
+	for len(tr.recv) > tr.opts.MaxAddresses {
+		tr.dropOldest()
+	}
+}
+
+// Senders returns addr's distinct senders whose latest payment is within the window
+// before now, oldest first: the payment hops.
+func (tr *Tracker) Senders(addr string, now time.Time) []rules.Hop {
+	in := tr.recv[addr]
+	if in == nil {
+		return nil
+	}
+	var out []rules.Hop
+	for _, h := range in.hops {
+		if now.Sub(h.Time) <= tr.opts.Window {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Forget takes back a movement that a reorg removed.
+func (tr *Tracker) Forget(m *chains.Movement) {
+	if len(m.Outputs) != 1 {
+		return
+	}
+	in := tr.recv[m.Outputs[0].Address]
+	if in == nil {
+		return
+	}
+	for i, h := range in.hops {
+		if h.Tx == m.Tx && h.Position == m.Position {
+			in.hops = append(in.hops[:i], in.hops[i+1:]...)
+			return
+		}
+	}
+}
+
+// dropOldest forgets the receiver paid longest ago, unless it was paid again since.
+func (tr *Tracker) dropOldest() {
+	if tr.head >= len(tr.order) {
+		return
+	}
+	e := tr.order[tr.head]
+	tr.order[tr.head] = entry{}
+	tr.head++
+	if in := tr.recv[e.addr]; in != nil && in.stamp == e.stamp {
+		delete(tr.recv, e.addr)
+	}
+	if tr.head > len(tr.order)/2 && tr.head > 1024 {
+		n := copy(tr.order, tr.order[tr.head:])
+		tr.order = tr.order[:n]
+		tr.head = 0
+	}
+}
+
+// Len is how many receivers the Tracker remembers.
+func (tr *Tracker) Len() int { return len(tr.recv) }
