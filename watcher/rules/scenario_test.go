@@ -102,7 +102,7 @@ func playScenario(t *testing.T, file string) (got, want []string) {
 			}
 			m := &chains.Movement{Chain: "ethereum", Tx: fields[1],
 				Position: fmt.Sprintf("log:%d", n), Kind: chains.KindToken,
-				Block: chains.BlockRef{Number: uint64(n), Time: at},
+				Block:   chains.BlockRef{Number: uint64(n), Time: at},
 				Inputs:  []chains.Leg{{Address: fields[2], Asset: asset, Amount: amount}},
 				Outputs: []chains.Leg{{Address: fields[3], Asset: asset, Amount: amount}}}
 			d := Evaluate(rs, m, v)
