@@ -9,5 +9,8 @@
 // It also owns the rules Worker: it reads a chain's movements from the queue, judges them
 // against shared taint with the rules, records taint and hands alerts to the alerting
 // pipeline, then acknowledges. Of several workers, the one that owns a chain (queue.Owners)
-// processes it, so that hops are judged in stream order; see Worker for the contract.
+// processes it, so that hops are judged in stream order; see Worker for the contract. Per
+// chain it also keeps, in memory, what arrived lately at each address, to infer exchange
+// deposit addresses (package deposit) and to count the senders a fan-in rule asks about
+// (package fanin); what they conclude is stored with the taint, so it is undone with it.
 package watcher

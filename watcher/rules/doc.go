@@ -10,6 +10,12 @@
 // use, so that they disagree where they should, and the caps on tracked addresses per
 // source (MaxTracked, counted by Counter) bound how far a source's funds spread.
 //
+// A transfer that a recognized deposit log marks (chains.Movement.Event) reaches the mixer
+// pool or bridge that emitted the log, even through a router; such a contract is a
+// destination, labelled by the lists or by the log (EventLabel). Pattern rules (pattern.go:
+// fan-out, fan-in, dormant reactivation, peel chains, token swaps) alert on shapes rather
+// than destinations; they keep their state and evidence in the store under PatternKey.
+//
 // Evaluate is a pure function of the movement, the rules and a View of what is known about
 // addresses (watched sources, labels, taint, counters); applying its Decision (storing
 // taint, raising alerts) is the caller's business. It never changes what the View returned.
