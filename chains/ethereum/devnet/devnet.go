@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,7 +217,17 @@ func (c *Chain) Fork(parent common.Hash) error {
 func (c *Chain) AdjustTime(d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.adjust(d)
+	// The pool drops what the last block mined when it catches up with the head, which
+	// geth does asynchronously (see poolLag): until then it looks non-empty.
+	deadline := time.Now().Add(poolLag)
+	for {
+		err := c.adjust(d)
+		if err == nil || time.Now().After(deadline) ||
+			!strings.Contains(err.Error(), "non-empty block") {
+			return err
+		}
+		time.Sleep(poolLagPoll) // polling a condition with a deadline
+	}
 }
 
 // Close stops the chain.
