@@ -25,10 +25,20 @@ import (
 //	B through a forwarding contract that logs nothing (the contract is followed, no alert).
 //
 // Each deposit alerts once per model, at the pool or bridge (not at the router), with the
-// destination chain for the bridge; the router is never followed.
+// destination chain for the bridge; the router is never followed. The same holds with call
+// traces, where the router's payment to the pool is a movement of its own, and the
+// forwarder's payment to B is seen (B is followed).
 func TestPipelineMixerAndBridge(t *testing.T) {
+	for _, traced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("traces=%v", traced), func(t *testing.T) {
+			testMixerAndBridge(t, traced)
+		})
+	}
+}
+
+func testMixerAndBridge(t *testing.T, traced bool) {
 	ctx := context.Background()
-	lab := newIdleLab(t)
+	lab := newIdleLabTraced(t, traced)
 	c := lab.chain
 	deploy := func(ct *devnet.Contract, args ...any) common.Address {
 		return lab.deploy(t, c.Keys[6], ct, args...)
@@ -43,7 +53,7 @@ func TestPipelineMixerAndBridge(t *testing.T) {
 	var rs []rules.Rule
 	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
 		rs = append(rs, rules.Rule{Name: model, Severity: "critical",
-			Destinations: []string{"mixer", "bridge"}, MaxHops: 3, Model: model})
+			Destinations: []string{"mixer", "bridge"}, MaxHops: 4, Model: model})
 	}
 	lab.start(t, rs)
 
@@ -93,13 +103,16 @@ func TestPipelineMixerAndBridge(t *testing.T) {
 		t.Fatalf("alerts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	stored, err := lab.store.Taints(ctx, "dev", addr(router), "h/"+addr(router),
-		"f/"+addr(router), addr(forwarder))
+		"f/"+addr(router), addr(forwarder), addr(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// (Without traces the forwarder's payment to B is not seen, so B is not followed.)
-	if got := keysOf(stored); strings.Join(got, " ") != addr(forwarder) {
-		t.Fatalf("followed %v, want the forwarder (poison) and never the router", got)
+	want = []string{addr(forwarder)}
+	if traced { // without traces the forwarder's payment to B is not seen
+		want = keysOf(map[string]rules.Taint{addr(forwarder): {}, addr(b): {}})
+	}
+	if got := keysOf(stored); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("followed %v, want %v (poison) and never the router", got, want)
 	}
 }
 

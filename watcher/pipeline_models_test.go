@@ -158,8 +158,14 @@ func newLab(t *testing.T, options ...func(*WorkerOptions)) *lab {
 // labelled first.
 func newIdleLab(t *testing.T) *lab {
 	t.Helper()
+	return newIdleLabTraced(t, false)
+}
+
+// newIdleLabTraced is newIdleLab on a chain that serves call traces, read when traced.
+func newIdleLabTraced(t *testing.T, traced bool) *lab {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
-	c, src := devChain(t)
+	c, src := devChainTraced(t, traced)
 	l := &lab{chain: c, src: src, q: queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}),
 		store: taint.NewRedis(rdb, prefix), recv: &hookReceiver{},
 		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),

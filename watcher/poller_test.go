@@ -39,13 +39,23 @@ func queues(t *testing.T) map[string]func(t *testing.T) testQueue {
 // back-off), both stopped when the test ends.
 func devChain(t *testing.T) (*devnet.Chain, *ethereum.Source) {
 	t.Helper()
-	c, err := devnet.Start(devnet.Options{})
+	return devChainTraced(t, false)
+}
+
+// devChainTraced is devChain, with call traces served and read when traced.
+func devChainTraced(t *testing.T, traced bool) (*devnet.Chain, *ethereum.Source) {
+	t.Helper()
+	c, err := devnet.Start(devnet.Options{Tracers: traced})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	mode := ethereum.TracesOff
+	if traced {
+		mode = ethereum.TracesOn
+	}
 	src, err := ethereum.Dial(context.Background(), c.URL, ethereum.Options{Chain: "dev",
-		Traces: ethereum.TracesOff, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Traces: mode, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
 		Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
