@@ -83,8 +83,9 @@ func TestWorkerRedeliveryCountsOnce(t *testing.T) {
 }
 
 // TestWorkerCleanTraffic: thousands of transfers among unlabelled addresses and into an
-// exchange, none from watched funds, judged under the three models and a direct-exposure
-// rule by the real worker on Redis: no alert, and nothing tracked.
+// exchange, none from watched funds, judged under the three models, a direct-exposure rule
+// and every pattern rule by the real worker on Redis (the 200 wallets pay and pool among
+// themselves, the shapes the patterns look for): no alert, and nothing tracked.
 func TestWorkerCleanTraffic(t *testing.T) {
 	const movements = 2000
 	e := newWorkerEnv(t)
@@ -93,7 +94,11 @@ func TestWorkerCleanTraffic(t *testing.T) {
 		{Name: "haircut", Destinations: []string{"exchange"}, MaxHops: 4,
 			Model: rules.ModelHaircut},
 		{Name: "fifo", Destinations: []string{"exchange"}, MaxHops: 4, Model: rules.ModelFIFO},
-		{Name: "direct", Direct: true}}
+		{Name: "direct", Direct: true},
+		{Name: "fan-out", Pattern: rules.PatternFanOut, Count: 3, Window: time.Hour},
+		{Name: "fan-in", Pattern: rules.PatternFanIn, Count: 3, Window: 720 * time.Hour},
+		{Name: "dormant", Pattern: rules.PatternDormant, Idle: time.Minute},
+		{Name: "swap", Pattern: rules.PatternSwap}}
 	rng := mrand.New(mrand.NewPCG(7, 8))
 	wallet := func() string { return fmt.Sprintf("0xc%039x", rng.IntN(200)) }
 	var ts []transfer
