@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/evict"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -102,9 +103,7 @@ type View interface {
 type Inferrer struct {
 	opts     Options
 	receipts map[slot]*receipt
-	order    []arrival // receipts' arrivals, oldest first, from head on
-	head     int
-	seq      int64 // numbers arrivals
+	order    evict.Queue[slot] // the receipts' arrivals, Unix seconds
 }
 
 // slot is an address's holding of one asset.
@@ -119,7 +118,7 @@ type receipt struct {
 	tx, pos, from string
 	block         uint64
 	when          int64 // block time, Unix seconds
-	stamp         int64 // its number
+	stamp         int64 // its stamp in the order
 	// paid is the payment that ended what arrived (tx "": none yet); the next arrival
 	// starts again.
 	paidTx, paidPos string
@@ -131,12 +130,6 @@ func (r *receipt) by(m *chains.Movement) bool { return r.tx == m.Tx && r.pos == 
 // paidBy says whether m is the payment that ended what arrived.
 func (r *receipt) paidBy(m *chains.Movement) bool {
 	return r.paidTx == m.Tx && r.paidPos == m.Position
-}
-
-type arrival struct {
-	at    slot
-	when  int64 // Unix seconds
-	stamp int64
 }
 
 // New returns an Inferrer.
@@ -249,9 +242,7 @@ func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.
 	r.sum.Add(&r.sum, amount)
 	when := m.Block.Time.Unix()
 	r.tx, r.pos, r.from, r.block, r.when = m.Tx, m.Position, from, m.Block.Number, when
-	in.seq++
-	r.stamp = in.seq
-	in.order = append(in.order, arrival{at: s, when: when, stamp: in.seq})
+	r.stamp = in.order.Touch(s, when)
 	for len(in.receipts) > in.opts.MaxReceipts {
 		in.dropOldest()
 	}
@@ -260,26 +251,23 @@ func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.
 // prune forgets arrivals older than the window before now.
 func (in *Inferrer) prune(now time.Time) {
 	limit := now.Add(-in.opts.Window).Unix()
-	for in.head < len(in.order) && in.order[in.head].when < limit {
+	for {
+		if _, when, _, ok := in.order.Oldest(); !ok || when >= limit {
+			return
+		}
 		in.dropOldest()
 	}
 }
 
 // dropOldest forgets the oldest arrival: its receipt, unless a later arrival renewed it.
 func (in *Inferrer) dropOldest() {
-	if in.head >= len(in.order) {
+	s, _, stamp, ok := in.order.Oldest()
+	if !ok {
 		return
 	}
-	a := in.order[in.head]
-	in.order[in.head] = arrival{}
-	in.head++
-	if r := in.receipts[a.at]; r != nil && r.stamp == a.stamp {
-		delete(in.receipts, a.at)
-	}
-	if in.head > len(in.order)/2 && in.head > 1024 { // compact
-		n := copy(in.order, in.order[in.head:])
-		in.order = in.order[:n]
-		in.head = 0
+	in.order.Pop()
+	if r := in.receipts[s]; r != nil && r.stamp == stamp {
+		delete(in.receipts, s)
 	}
 }
 
@@ -303,5 +291,6 @@ func (in *Inferrer) Forget(m *chains.Movement) {
 // included, until they leave the window).
 func (in *Inferrer) Len() int { return len(in.receipts) }
 
-// IsKey says whether a store key is an inference's.
-func IsKey(key string) bool { return strings.HasPrefix(key, keyPrefix) }
+// Addr returns the address a store key holds the inference about; ok is false for a key
+// that is not an inference's.
+func Addr(key string) (addr string, ok bool) { return strings.CutPrefix(key, keyPrefix) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/evict"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -55,19 +56,12 @@ func (o *Options) Validate() error {
 type Tracker struct {
 	opts  Options
 	recv  map[string]*inbox
-	order []entry // receivers by their last payment, oldest first, from head on
-	head  int
-	seq   int64
+	order evict.Queue[string] // receivers by their last payment
 }
 
 // inbox is a receiver's latest payments, one per sender, oldest first.
 type inbox struct {
 	hops  []rules.Hop
-	stamp int64
-}
-
-type entry struct {
-	addr  string
 	stamp int64
 }
 
@@ -112,9 +106,7 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 	if len(in.hops) > tr.opts.MaxSenders {
 		in.hops = in.hops[len(in.hops)-tr.opts.MaxSenders:]
 	}
-	tr.seq++
-	in.stamp = tr.seq
-	tr.order = append(tr.order, entry{addr: o.Address, stamp: tr.seq})
+	in.stamp = tr.order.Touch(o.Address, 0)
 	for len(tr.recv) > tr.opts.MaxAddresses {
 		tr.dropOldest()
 	}
@@ -155,19 +147,13 @@ func (tr *Tracker) Forget(m *chains.Movement) {
 
 // dropOldest forgets the receiver paid longest ago, unless it was paid again since.
 func (tr *Tracker) dropOldest() {
-	if tr.head >= len(tr.order) {
+	addr, _, stamp, ok := tr.order.Oldest()
+	if !ok {
 		return
 	}
-	e := tr.order[tr.head]
-	tr.order[tr.head] = entry{}
-	tr.head++
-	if in := tr.recv[e.addr]; in != nil && in.stamp == e.stamp {
-		delete(tr.recv, e.addr)
-	}
-	if tr.head > len(tr.order)/2 && tr.head > 1024 {
-		n := copy(tr.order, tr.order[tr.head:])
-		tr.order = tr.order[:n]
-		tr.head = 0
+	tr.order.Pop()
+	if in := tr.recv[addr]; in != nil && in.stamp == stamp {
+		delete(tr.recv, addr)
 	}
 }
 
