@@ -60,10 +60,21 @@ type view struct {
 	cache  *chainCache            // what the store held before the batch
 	added  map[string]rules.Taint // what the batch wrote so far
 	counts map[string]int64       // the keys the batch added, per counter
-	// inferred: the chain infers deposit addresses, and the batch's keys include the
-	// inferences about its addresses.
-	inferred bool
+	// deposits holds, when the chain infers deposit addresses, the inferred labels of the
+	// batch's addresses (read with the batch's keys, and written by the batch); nil when
+	// it does not.
+	deposits map[string]rules.Label
 	senders  *fanin.Tracker // nil: no fan-in rule
+}
+
+// noteDeposit makes an inference the batch read or wrote visible to Label.
+func (v *view) noteDeposit(key string, t *rules.Taint) {
+	if v.deposits == nil {
+		return
+	}
+	if a, ok := deposit.Addr(key); ok {
+		v.deposits[a] = deposit.Label(*t)
+	}
 }
 
 var _ rules.SenderView = (*view)(nil)
@@ -84,13 +95,11 @@ func (v *view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v
 
 // Label is the address's label in the lists or, failing that, inferred.
 func (v *view) Label(a string) (rules.Label, bool) {
-	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok || !v.inferred {
-		return l, ok
+	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
+		return l, true
 	}
-	if t, ok := v.Taint(deposit.Key(a)); ok {
-		return deposit.Label(t), true
-	}
-	return rules.Label{}, false
+	l, ok := v.deposits[a]
+	return l, ok
 }
 func (v *view) Taint(a string) (rules.Taint, bool) {
 	if t, ok := v.added[a]; ok {

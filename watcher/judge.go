@@ -43,7 +43,13 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	}
 	senders := w.senders[chain]
 	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
-		counts: map[string]int64{}, inferred: infer != nil, senders: senders}
+		counts: map[string]int64{}, senders: senders}
+	if infer != nil {
+		v.deposits = map[string]rules.Label{}
+		for k, t := range cc.batch { // what the store holds: the lookup's keys with taint
+			v.noteDeposit(k, t)
+		}
+	}
 	var effects []taint.Effect
 	for i := range ms {
 		m := &ms[i]
@@ -69,6 +75,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 				v.counts[nt.Counter]++
 			}
 			v.added[nt.Address] = nt.Taint // seen by the rest of the batch
+			v.noteDeposit(nt.Address, &nt.Taint)
 		}
 		if len(d.Findings) > 0 {
 			as := make([]alerting.Alert, 0, len(d.Findings))

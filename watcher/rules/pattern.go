@@ -88,75 +88,75 @@ func (r *Rule) validatePattern() error {
 	return nil
 }
 
-// patternsUsed returns which patterns rs use.
-func patternsUsed(rs []Rule) (fanOut, dormant bool) {
-	for i := range rs {
-		fanOut = fanOut || rs[i].Pattern == PatternFanOut
-		dormant = dormant || rs[i].Pattern == PatternDormant
-	}
-	return fanOut, dormant
-}
+// patternSet says which patterns a rule set uses.
+type patternSet struct{ fanOut, fanIn, dormant, peel, swap bool }
 
-// usesPattern says whether a rule of rs is of pattern p.
-func usesPattern(rs []Rule, p string) bool {
+// patternsOf returns the patterns rs use, in one pass over the rules.
+func patternsOf(rs []Rule) patternSet {
+	var p patternSet
 	for i := range rs {
-		if rs[i].Pattern == p {
-			return true
+		switch rs[i].Pattern {
+		case PatternFanOut:
+			p.fanOut = true
+		case PatternFanIn:
+			p.fanIn = true
+		case PatternDormant:
+			p.dormant = true
+		case PatternPeel:
+			p.peel = true
+		case PatternSwap:
+			p.swap = true
 		}
 	}
-	return false
+	return p
 }
 
-// appendPatternKeys appends the store keys the pattern rules read for a movement m paid
-// by payer to receivers.
-func appendPatternKeys(keys []string, rs []Rule, m *chains.Movement, payer string,
-	receivers []chains.Leg) []string {
-	fanOut, dormant := patternsUsed(rs)
+// appendAccountPatternKeys appends the store keys the pattern rules p read for a transfer
+// m on an account chain: the payer's and receivers' taint (is the payer a holder of
+// watched funds, are the receivers fresh or followed) once, and the patterns' records.
+func appendAccountPatternKeys(keys []string, p patternSet, m *chains.Movement) []string {
+	payer := m.Inputs[0].Address
 	if payer == "" {
 		return keys
 	}
-	if usesPattern(rs, PatternFanIn) {
-		keys = append(keys, PatternKey(PatternFanIn, payer))
-		for _, o := range receivers {
-			keys = append(keys, o.Address)
-		}
-	}
-	if usesPattern(rs, PatternSwap) {
-		keys = append(keys, PatternKey(PatternSwap, m.Tx), payer)
-		for _, o := range receivers {
-			keys = append(keys, o.Address)
-		}
-	}
-	if dormant {
-		keys = append(keys, PatternKey(PatternDormant, payer))
-	}
-	if fanOut {
-		keys = append(keys, payer, PatternKey(PatternFanOut, payer))
-		for _, o := range receivers {
+	if p.fanOut || p.fanIn || p.swap {
+		keys = append(keys, payer)
+		for _, o := range m.Outputs {
 			if o.Address != "" {
 				keys = append(keys, o.Address)
 			}
 		}
 	}
+	if p.fanOut {
+		keys = append(keys, PatternKey(PatternFanOut, payer))
+	}
+	if p.fanIn {
+		keys = append(keys, PatternKey(PatternFanIn, payer))
+	}
+	if p.swap {
+		keys = append(keys, PatternKey(PatternSwap, m.Tx))
+	}
+	if p.dormant {
+		keys = append(keys, PatternKey(PatternDormant, payer))
+	}
 	return keys
 }
 
-// evaluatePatterns applies the pattern rules to a transfer on an account chain.
-func evaluatePatterns(rs []Rule, m *chains.Movement, v View, d *Decision) {
-	fanOut, dormant := patternsUsed(rs)
+// evaluatePatterns applies the pattern rules p (of rs) to a transfer on an account chain.
+func evaluatePatterns(rs []Rule, p patternSet, m *chains.Movement, v View, d *Decision) {
 	from, to := m.Inputs[0].Address, m.Outputs[0].Address
-	if dormant {
+	if p.dormant {
 		if s, ok := v.Source(from); ok {
 			evaluateDormant(rs, m, v, d, from, s, m.Outputs[0])
 		}
 	}
-	if fanOut {
+	if p.fanOut {
 		evaluateFanOut(rs, m, v, d, from, to)
 	}
-	if usesPattern(rs, PatternSwap) {
+	if p.swap {
 		evaluateSwap(rs, m, v, d, from, to)
 	}
-	if usesPattern(rs, PatternFanIn) {
+	if p.fanIn {
 		evaluateFanIn(rs, m, v, d, from, to)
 	}
 }

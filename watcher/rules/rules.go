@@ -311,10 +311,11 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 				d.Findings = directFindings(rs, m, v, j, payer, d.Findings)
 			}
 		}
-		if usesPattern(rs, PatternPeel) {
+		p := patternsOf(rs)
+		if p.peel {
 			evaluatePeel(rs, m, v, &d)
 		}
-		if _, dormant := patternsUsed(rs); dormant {
+		if p.dormant {
 			for _, in := range m.Inputs {
 				if s, ok := v.Source(in.Address); ok && in.Address != "" && len(m.Outputs) > 0 {
 					evaluateDormant(rs, m, v, &d, in.Address, s, m.Outputs[0])
@@ -339,7 +340,7 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 		return d
 	}
 	if m.Kind != chains.KindEvent {
-		evaluatePatterns(rs, m, v, &d)
+		evaluatePatterns(rs, patternsOf(rs), m, v, &d)
 	}
 	for _, model := range models {
 		if uses(rs, model) {

@@ -21,21 +21,18 @@ func Keys(rs []Rule, m *chains.Movement) []string { return AppendKeys(nil, rs, m
 
 // AppendKeys appends Keys(rs, m) to keys.
 func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
-	if m.Kind == chains.KindUTXO && usesPattern(rs, PatternPeel) {
-		keys = appendPeelKeys(keys, m)
-	}
-	if fanOut, dormant := patternsUsed(rs); fanOut || dormant ||
-		usesPattern(rs, PatternSwap) || usesPattern(rs, PatternFanIn) {
-		switch {
-		case m.Kind == chains.KindUTXO:
-			for _, in := range m.Inputs {
-				if in.Address != "" && dormant {
-					keys = append(keys, PatternKey(PatternDormant, in.Address))
-				}
-			}
-		case len(m.Inputs) > 0:
-			keys = appendPatternKeys(keys, rs, m, m.Inputs[0].Address, m.Outputs)
+	switch p := patternsOf(rs); {
+	case m.Kind == chains.KindUTXO:
+		if p.peel {
+			keys = appendPeelKeys(keys, m)
 		}
+		for _, in := range m.Inputs {
+			if in.Address != "" && p.dormant {
+				keys = append(keys, PatternKey(PatternDormant, in.Address))
+			}
+		}
+	case len(m.Inputs) == 1 && len(m.Outputs) == 1:
+		keys = appendAccountPatternKeys(keys, p, m)
 	}
 	for _, model := range models {
 		if !uses(rs, model) {
