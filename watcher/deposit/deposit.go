@@ -215,9 +215,7 @@ func (in *Inferrer) matches(r *receipt, asset string, amount *big.Int) bool {
 
 func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
 	l rules.Label) rules.NewTaint {
-	fwd := rules.Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
-		Position: m.Position, From: m.Inputs[0].Address, To: to.Address, Asset: to.Asset,
-		Amount: new(big.Int).Set(to.Amount)}
+	fwd := rules.HopOf(m, m.Inputs[0].Address, *to)
 	arrived := rules.Hop{Chain: m.Chain, Block: r.block, Time: time.Unix(r.when, 0).UTC(),
 		Tx:       r.tx,
 		Position: r.pos, From: r.from, To: fwd.From, Asset: fwd.Asset,

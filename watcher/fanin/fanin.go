@@ -2,7 +2,6 @@ package fanin
 
 import (
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
@@ -100,9 +99,7 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 			break
 		}
 	}
-	in.hops = append(in.hops, rules.Hop{Chain: m.Chain, Block: m.Block.Number,
-		Time: m.Block.Time, Tx: m.Tx, Position: m.Position, From: from, To: o.Address,
-		Asset: o.Asset, Amount: new(big.Int).Set(o.Amount)})
+	in.hops = append(in.hops, rules.HopOf(m, from, o))
 	if len(in.hops) > tr.opts.MaxSenders {
 		in.hops = in.hops[len(in.hops)-tr.opts.MaxSenders:]
 	}

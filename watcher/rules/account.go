@@ -64,9 +64,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	var path []Hop
 	follow, capped := false, false
 	if tainted != nil && tainted.Sign() > 0 {
-		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
-			Position: m.Position, From: from, To: to, Asset: asset,
-			Amount: new(big.Int).Set(amount)}
+		hop := HopOf(m, from, m.Outputs[0])
 		if model != ModelPoison {
 			hop.Tainted = new(big.Int).Set(tainted)
 		}

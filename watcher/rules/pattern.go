@@ -169,7 +169,7 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 	if o.Amount.Sign() <= 0 {
 		return
 	}
-	pay := hopOf(m, from, o)
+	pay := HopOf(m, from, o)
 	if s, ok := v.Source(to); ok {
 		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternCounterparty, from),
 			Taint: Taint{Root: to, Source: s, Path: []Hop{pay}, By: m.Key()}})
@@ -229,7 +229,7 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
 			return
 		}
-		path := append(slices.Clip(rec.Path), hopOf(m, from, o))
+		path := append(slices.Clip(rec.Path), HopOf(m, from, o))
 		if to != in.From {
 			d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: rec.Root,
 				Source: rec.Source, Path: path, By: m.Key()},
@@ -254,20 +254,9 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	origin, held := holder(v, from)
 	if held {
 		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
-			Source: origin.Source, Path: append(slices.Clip(origin.Path), hopOf(m, from, o)),
+			Source: origin.Source, Path: append(slices.Clip(origin.Path), HopOf(m, from, o)),
 			By: m.Key()}})
 	}
-}
-
-// hopOf is the hop m makes from `from` to output o.
-func hopOf(m *chains.Movement, from string, o chains.Leg) Hop {
-	pos := m.Position
-	if m.Kind == chains.KindUTXO {
-		pos = chains.PositionVout(o.Index)
-	}
-	return Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
-		Position: pos, From: from, To: o.Address, Asset: o.Asset,
-		Amount: new(big.Int).Set(o.Amount)}
 }
 
 // evaluateDormant notes that source s moved (paying o) and alerts per dormant rule when it
@@ -275,7 +264,7 @@ func hopOf(m *chains.Movement, from string, o chains.Leg) Hop {
 func evaluateDormant(rs []Rule, m *chains.Movement, v View, d *Decision, from string,
 	s Source, o chains.Leg) {
 	key := PatternKey(PatternDormant, from)
-	now := hopOf(m, from, o)
+	now := HopOf(m, from, o)
 	last, seen := v.Taint(key)
 	if seen && len(last.Path) > 0 {
 		prev := last.Path[len(last.Path)-1]
@@ -332,7 +321,7 @@ func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to
 			hops = append(hops, h)
 		}
 	}
-	hops = append(hops, hopOf(m, from, o))
+	hops = append(hops, HopOf(m, from, o))
 	d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
 		Source: origin.Source, Path: hops, By: m.Key()}})
 	for i := range rs {

@@ -80,7 +80,7 @@ func evaluatePeel(rs []Rule, m *chains.Movement, v View, d *Decision) {
 	if !found {
 		return
 	}
-	path := append(slices.Clip(run.Path), hopOf(m, payer, peel))
+	path := append(slices.Clip(run.Path), HopOf(m, payer, peel))
 	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternPeel,
 		OutpointKey(m.Tx, rest.Index)), Taint: Taint{Root: run.Root, Source: run.Source,
 		Path: path, By: m.Key()}})

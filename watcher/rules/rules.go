@@ -55,6 +55,18 @@ type Hop struct {
 	Tainted *big.Int
 }
 
+// HopOf is the hop m makes from `from` to its output o (named by its output index on
+// Bitcoin).
+func HopOf(m *chains.Movement, from string, o chains.Leg) Hop {
+	pos := m.Position
+	if m.Kind == chains.KindUTXO {
+		pos = chains.PositionVout(o.Index)
+	}
+	return Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
+		Position: pos, From: from, To: o.Address, Asset: o.Asset,
+		Amount: new(big.Int).Set(o.Amount)}
+}
+
 // Taint is what the rules keep on one store key under one model (see ModelKey): how watched
 // funds reached an address (account chains) or a Bitcoin output, and, for the models that
 // count value, how much of what it holds is watched funds.
@@ -368,12 +380,7 @@ func directFindings(rs []Rule, m *chains.Movement, v View, j int, payer string,
 			!slices.Contains(r.SourceCategories, s.Category) {
 			continue
 		}
-		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
-			Position: m.Position, From: payer, To: o.Address, Asset: o.Asset,
-			Amount: new(big.Int).Set(o.Amount)}
-		if m.Kind == chains.KindUTXO {
-			hop.Position = chains.PositionVout(o.Index)
-		}
+		hop := HopOf(m, payer, *o)
 		out = append(out, Finding{Rule: r, Movement: m, Root: payer, Destination: o.Address,
 			Label: Label{Category: s.Category, Entity: s.Entity, List: s.List},
 			Path:  []Hop{hop}, Output: j, Tainted: new(big.Int).Set(o.Amount)})

@@ -145,9 +145,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 		if tainted.Sign() == 0 {
 			continue
 		}
-		hop := Hop{Chain: m.Chain, Block: m.Block.Number, Time: m.Block.Time, Tx: m.Tx,
-			Position: chains.PositionVout(out.Index), From: origin.from, To: out.Address,
-			Asset: out.Asset, Amount: new(big.Int).Set(out.Amount)}
+		hop := HopOf(m, origin.from, *out)
 		if model != ModelPoison {
 			hop.Tainted = new(big.Int).Set(tainted)
 		}
