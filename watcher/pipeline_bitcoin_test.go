@@ -61,6 +61,18 @@ func payTo(t *testing.T, node *simnet.Node, to btcaddr.Address, amount int64) *c
 	return h
 }
 
+// dialSimnet is a Bitcoin source on node, closed when the test ends.
+func dialSimnet(t *testing.T, node *simnet.Node) *bitcoin.Source {
+	t.Helper()
+	src, err := bitcoin.Dial(context.Background(), node.URL(), bitcoin.Options{
+		Network: "simnet", Certificates: node.Certificates(), Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	return src
+}
+
 func mine(t *testing.T, node *simnet.Node, n uint32) {
 	t.Helper()
 	if _, err := node.Client.Generate(n); err != nil {
@@ -87,13 +99,7 @@ func TestPipelineBitcoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rdb, prefix := redistest.New(t)
-	log := zaptest.NewLogger(t)
-	src, err := bitcoin.Dial(ctx, a.URL(), bitcoin.Options{Network: "simnet",
-		Certificates: a.Certificates(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
+	src := dialSimnet(t, a)
 
 	watched, clean, fresh := newBTCKey(t), newBTCKey(t), newBTCKey(t)
 	exchange, err := a.NewAddress()

@@ -8,9 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil/v2"
 	"github.com/btcsuite/btcd/chainhash/v2"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -28,12 +26,7 @@ func TestPipelinePeelChain(t *testing.T) {
 	ctx := context.Background()
 	node := simnet.Start(t)
 	rdb, prefix := redistest.New(t)
-	src, err := bitcoin.Dial(ctx, node.URL(), bitcoin.Options{Network: "simnet",
-		Certificates: node.Certificates(), Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
+	src := dialSimnet(t, node)
 	watched, clean := newBTCKey(t), newBTCKey(t)
 	lists := watchlist.New()
 	lists.AddSource("bitcoin", watched.Addr.EncodeAddress(), rules.Source{Entity: "Andariel",
