@@ -145,12 +145,7 @@ func play(rs []Rule, view mapView, ms ...*chains.Movement) string {
 	var finds []string
 	for _, m := range ms {
 		d := Evaluate(rs, m, view)
-		for _, nt := range d.Taints {
-			if _, ok := view.taints[nt.Address]; !ok && nt.Counter != "" {
-				view.tracked[nt.Counter]++
-			}
-			view.taints[nt.Address] = nt.Taint
-		}
+		view.store(d)
 		for _, f := range d.Findings {
 			finds = append(finds, m.Tx+":"+f.Rule.Name+"="+f.Tainted.String())
 		}

@@ -54,25 +54,18 @@ func PatternKey(pattern, addr string) string { return "p/" + pattern + "/" + add
 // validatePattern reports what is wrong with a pattern rule.
 func (r *Rule) validatePattern() error {
 	switch r.Pattern {
-	case PatternFanOut:
+	case PatternFanOut, PatternFanIn:
 		if r.Count < 2 {
 			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
 		}
 		if r.Window <= 0 {
-			return fmt.Errorf("rule %s: window: want more than 0 for a fan-out", r.Name)
+			return fmt.Errorf("rule %s: window: want more than 0 for a %s", r.Name, r.Pattern)
 		}
 	case PatternDormant:
 		if r.Idle <= 0 {
 			return fmt.Errorf("rule %s: idle: want more than 0", r.Name)
 		}
 	case PatternSwap:
-	case PatternFanIn:
-		if r.Count < 2 {
-			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)
-		}
-		if r.Window <= 0 {
-			return fmt.Errorf("rule %s: window: want more than 0 for a fan-in", r.Name)
-		}
 	case PatternPeel:
 		if r.Count < 2 {
 			return fmt.Errorf("rule %s: count %d: want at least 2", r.Name, r.Count)

@@ -24,9 +24,7 @@ func playSteps(rs []Rule, v mapView, steps []step) []string {
 		m := move(fmt.Sprintf("t%d", i), s.from, s.to, 10)
 		m.Block.Time = time.Unix(0, 0).Add(time.Duration(s.min) * time.Minute)
 		d := Evaluate(rs, m, v)
-		for _, nt := range d.Taints {
-			v.taints[nt.Address] = nt.Taint
-		}
+		v.store(d)
 		out = append(out, findingSummaries(d)...)
 	}
 	return out
@@ -119,9 +117,7 @@ func TestDormantBitcoin(t *testing.T) {
 	t0 := time.Date(2017, 5, 12, 0, 0, 0, 0, time.UTC)
 	for i, at := range []time.Time{t0, t0.AddDate(0, 2, 0)} {
 		d := Evaluate(rs, spend(fmt.Sprintf("t%d", i), at), v)
-		for _, nt := range d.Taints {
-			v.taints[nt.Address] = nt.Taint
-		}
+		v.store(d)
 		if want := i; len(d.Findings) != want {
 			t.Fatalf("spend %d: %d findings, want %d", i, len(d.Findings), want)
 		}
@@ -204,9 +200,7 @@ func TestPeelChain(t *testing.T) {
 					m.Outputs[0].Address, m.Outputs[1].Address = restTo, peelTo
 				}
 				d := Evaluate(rs, m, v)
-				for _, nt := range d.Taints {
-					v.taints[nt.Address] = nt.Taint
-				}
+				v.store(d)
 				got = append(got, findingSummaries(d)...)
 				prev, from = m.Tx, restTo
 				index = 1
@@ -258,9 +252,7 @@ func TestTokenSwap(t *testing.T) {
 				m := move(tx, l.from, l.to, 10)
 				m.Inputs[0].Asset, m.Outputs[0].Asset = l.asset, l.asset
 				d := Evaluate(rs, m, v)
-				for _, nt := range d.Taints {
-					v.taints[nt.Address] = nt.Taint
-				}
+				v.store(d)
 				got = append(got, findingSummaries(d)...)
 			}
 			for _, l := range tt.give {
@@ -338,9 +330,7 @@ func TestFanIn(t *testing.T) {
 				t.Fatalf("counterparty recorded %v, want %v", cp, tt.wantCP)
 			}
 			// Once alerted, the pooling address does not alert again.
-			for _, nt := range d.Taints {
-				v.taints[nt.Address] = nt.Taint
-			}
+			v.store(d)
 			if d2 := Evaluate(rs, m, v); len(d2.Findings) != 0 {
 				t.Fatalf("alerted again: %+v", d2.Findings)
 			}

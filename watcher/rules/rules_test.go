@@ -22,6 +22,17 @@ func (v mapView) Label(a string) (Label, bool)   { l, ok := v.labels[a]; return 
 func (v mapView) Taint(a string) (Taint, bool)   { t, ok := v.taints[a]; return t, ok }
 func (v mapView) Tracked(c string) int64         { return v.tracked[c] }
 
+// store applies what d writes, as the worker's store does: each taint replaces what its
+// key held, and a key new to the view adds to its counter (when the view counts).
+func (v mapView) store(d Decision) {
+	for _, nt := range d.Taints {
+		if _, had := v.taints[nt.Address]; !had && nt.Counter != "" && v.tracked != nil {
+			v.tracked[nt.Counter]++
+		}
+		v.taints[nt.Address] = nt.Taint
+	}
+}
+
 func move(tx, from, to string, amount int64) *chains.Movement {
 	return &chains.Movement{Chain: "ethereum", Tx: tx, Position: "tx", Kind: chains.KindNative,
 		Block:   chains.BlockRef{Number: 7},

@@ -106,12 +106,7 @@ func playScenario(t *testing.T, file string) (got, want []string) {
 				Inputs:  []chains.Leg{{Address: fields[2], Asset: asset, Amount: amount}},
 				Outputs: []chains.Leg{{Address: fields[3], Asset: asset, Amount: amount}}}
 			d := Evaluate(rs, m, v)
-			for _, nt := range d.Taints {
-				if _, had := v.taints[nt.Address]; !had && nt.Counter != "" {
-					v.tracked[nt.Counter]++
-				}
-				v.taints[nt.Address] = nt.Taint
-			}
+			v.store(d)
 			for _, fd := range d.Findings {
 				var to []string
 				for _, h := range fd.Path {
