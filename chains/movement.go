@@ -121,6 +121,21 @@ type Movement struct {
 // idempotency and deduplication.
 func (m *Movement) Key() string { return m.Chain + "/" + m.Tx + "/" + m.Position }
 
+// Transfer returns the sender and receiver of an account-chain transfer of value between
+// two addresses; ok is false for anything else: a Bitcoin transaction, an event movement,
+// a zero-value transfer, a payment to oneself.
+func (m *Movement) Transfer() (from, to *Leg, ok bool) {
+	if m.Kind == KindUTXO || m.Kind == KindEvent || len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+		return nil, nil, false
+	}
+	from, to = &m.Inputs[0], &m.Outputs[0]
+	if from.Address == "" || to.Address == "" || from.Address == to.Address ||
+		to.Amount == nil || to.Amount.Sign() <= 0 {
+		return nil, nil, false
+	}
+	return from, to, true
+}
+
 // Clone returns a deep copy of the movement.
 func (m *Movement) Clone() Movement {
 	c := *m

@@ -141,25 +141,10 @@ func New(opts Options) (*Inferrer, error) {
 	return &Inferrer{opts: opts, receipts: map[slot]*receipt{}}, nil
 }
 
-// transfer returns the one input and output of an account-chain transfer with value; ok is
-// false for anything else (Bitcoin transactions, zero-value transfers).
-func transfer(m *chains.Movement) (from, to *chains.Leg, ok bool) {
-	if m.Kind == chains.KindUTXO || m.Kind == chains.KindEvent || len(m.Inputs) != 1 ||
-		len(m.Outputs) != 1 {
-		return nil, nil, false
-	}
-	from, to = &m.Inputs[0], &m.Outputs[0]
-	if from.Address == "" || to.Address == "" || from.Address == to.Address ||
-		to.Amount == nil || to.Amount.Sign() <= 0 {
-		return nil, nil, false
-	}
-	return from, to, true
-}
-
 // AppendKeys appends the store keys Observe's View reads for m (the inferences about its
 // sender and receiver) to keys.
 func AppendKeys(keys []string, m *chains.Movement) []string {
-	if from, to, ok := transfer(m); ok {
+	if from, to, ok := m.Transfer(); ok {
 		keys = append(keys, Key(from.Address), Key(to.Address))
 	}
 	return keys
@@ -168,7 +153,7 @@ func AppendKeys(keys []string, m *chains.Movement) []string {
 // Observe looks at one movement, in chain order. It returns the inference that the
 // movement shows, if it does: taint to store under Key(sender).
 func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
-	from, to, ok := transfer(m)
+	from, to, ok := m.Transfer()
 	if !ok || m.Removed {
 		return rules.NewTaint{}, false
 	}
@@ -272,7 +257,7 @@ func (in *Inferrer) dropOldest() {
 // Forget takes back what a movement that a reorg removed did: its arrival is forgotten,
 // and what its payment ended arrives again (the payment may be mined again).
 func (in *Inferrer) Forget(m *chains.Movement) {
-	from, to, ok := transfer(m)
+	from, to, ok := m.Transfer()
 	if !ok {
 		return
 	}

@@ -76,15 +76,11 @@ func New(opts Options) (*Tracker, error) {
 // Observe notes a movement, in chain order: a transfer with value from one address to
 // another (Bitcoin transactions and event movements are not counted).
 func (tr *Tracker) Observe(m *chains.Movement) {
-	if m.Removed || m.Kind == chains.KindUTXO || m.Kind == chains.KindEvent ||
-		len(m.Inputs) != 1 || len(m.Outputs) != 1 {
+	sender, o, ok := m.Transfer()
+	if !ok || m.Removed {
 		return
 	}
-	from, o := m.Inputs[0].Address, m.Outputs[0]
-	if from == "" || o.Address == "" || from == o.Address || o.Amount == nil ||
-		o.Amount.Sign() <= 0 {
-		return
-	}
+	from := sender.Address
 	in := tr.recv[o.Address]
 	if in == nil {
 		in = &inbox{}
@@ -99,7 +95,7 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 			break
 		}
 	}
-	in.hops = append(in.hops, rules.HopOf(m, from, o))
+	in.hops = append(in.hops, rules.HopOf(m, from, *o))
 	if len(in.hops) > tr.opts.MaxSenders {
 		in.hops = in.hops[len(in.hops)-tr.opts.MaxSenders:]
 	}
