@@ -13,7 +13,6 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -22,72 +21,9 @@ import (
 // one pipelined write of their effects and one pass through the alerting pipeline. Taint
 // that a movement creates is seen by the later movements of the same batch.
 func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Movement) error {
-	keys := make([]string, 0, 2*len(ms))
-	infer := w.infer[chain]
-	for i := range ms {
-		keys = rules.AppendKeys(keys, w.rules, &ms[i])
-		if infer != nil {
-			keys = deposit.AppendKeys(keys, &ms[i])
-		}
-	}
-	cc, err := w.cache.lookup(ctx, w.store, chain, keys)
+	effects, alerts, err := w.judge(ctx, chain, ms)
 	if err != nil {
 		return err
-	}
-	var alerts []alerting.Alert
-	if cc.recheck {
-		if ms, alerts, err = w.skipApplied(ctx, chain, ms); err != nil {
-			return err
-		}
-		cc.recheck = len(ms) == 0
-	}
-	senders := w.senders[chain]
-	v := &view{lists: w.lists, chain: chain, cache: cc, added: map[string]rules.Taint{},
-		counts: map[string]int64{}, senders: senders}
-	if infer != nil {
-		v.deposits = map[string]rules.Label{}
-		for k, t := range cc.batch { // what the store holds: the lookup's keys with taint
-			v.noteDeposit(k, t)
-		}
-	}
-	var effects []taint.Effect
-	for i := range ms {
-		m := &ms[i]
-		v.at = m.Block.Time
-		d := rules.Evaluate(w.rules, m, v)
-		if infer != nil {
-			if nt, ok := infer.Observe(m, v); ok {
-				d.Taints = append(d.Taints, nt)
-			}
-		}
-		if senders != nil {
-			senders.Observe(m)
-		}
-		for _, c := range d.Capped {
-			w.capped(chain, c)
-		}
-		if len(d.Taints) == 0 && len(d.Findings) == 0 {
-			continue
-		}
-		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
-		for _, nt := range d.Taints {
-			if _, had := v.Taint(nt.Address); !had && nt.Counter != "" {
-				v.counts[nt.Counter]++
-			}
-			v.added[nt.Address] = nt.Taint // seen by the rest of the batch
-			v.noteDeposit(nt.Address, &nt.Taint)
-		}
-		if len(d.Findings) > 0 {
-			as := make([]alerting.Alert, 0, len(d.Findings))
-			for j := range d.Findings {
-				as = append(as, w.alert(&d.Findings[j]))
-			}
-			if e.Alerts, err = json.Marshal(as); err != nil {
-				return err
-			}
-			alerts = append(alerts, as...)
-		}
-		effects = append(effects, e)
 	}
 	fence := taint.Fence{}
 	if k := w.owner.OwnerKey(chain); k != "" {
@@ -104,22 +40,100 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	return err
 }
 
-// skipApplied drops the movements of ms that the store has applied already: entries
+// judge evaluates a batch of (not removed) movements in order and returns what they change
+// and the alerts they raise (with those of movements applied before, to deliver again).
+// A movement whose bases hold nothing and are on no list is not evaluated: the rules would
+// decide nothing (rules.AppendBases); nearly every movement is such.
+func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) (
+	[]taint.Effect, []alerting.Alert, error) {
+	w.bases, w.ends = w.bases[:0], w.ends[:0]
+	for i := range ms {
+		w.bases = rules.AppendBases(w.bases, w.rules, &ms[i])
+		w.ends = append(w.ends, len(w.bases))
+	}
+	cc, flags, err := w.cache.lookup(ctx, w.store, chain, w.bases, w.flags[:0])
+	w.flags = flags
+	if err != nil {
+		return nil, nil, err
+	}
+	first := 0 // the first movement not applied before
+	var alerts []alerting.Alert
+	if cc.recheck {
+		if first, alerts, err = w.skipApplied(ctx, chain, ms); err != nil {
+			return nil, nil, err
+		}
+		cc.recheck = first == len(ms)
+	}
+	infer, senders := w.infer[chain], w.senders[chain]
+	v := &view{lists: w.lists, chain: chain, cache: cc, held: map[string]bool{},
+		added: map[string]rules.Taint{}, counts: map[string]int64{}, infer: infer != nil,
+		senders: senders}
+	for i, f := range flags {
+		if f&baseHeld != 0 {
+			v.held[w.bases[i]] = true
+		}
+	}
+	var effects []taint.Effect
+	for i := first; i < len(ms); i++ {
+		m := &ms[i]
+		v.at = m.Block.Time
+		start := 0
+		if i > 0 {
+			start = w.ends[i-1]
+		}
+		var d rules.Decision
+		if !v.quiet(w.bases[start:w.ends[i]], flags[start:w.ends[i]]) {
+			d = rules.Evaluate(w.rules, m, v)
+		}
+		if infer != nil {
+			if nt, ok := infer.Observe(m, v); ok {
+				d.Taints = append(d.Taints, nt)
+			}
+		}
+		if senders != nil {
+			senders.Observe(m)
+		}
+		for _, c := range d.Capped {
+			w.capped(chain, c)
+		}
+		if len(d.Taints) == 0 && len(d.Findings) == 0 {
+			continue
+		}
+		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
+		for _, nt := range d.Taints {
+			v.add(nt) // seen by the rest of the batch
+		}
+		if len(d.Findings) > 0 {
+			as := make([]alerting.Alert, 0, len(d.Findings))
+			for j := range d.Findings {
+				as = append(as, w.alert(&d.Findings[j]))
+			}
+			if e.Alerts, err = json.Marshal(as); err != nil {
+				return nil, nil, err
+			}
+			alerts = append(alerts, as...)
+		}
+		effects = append(effects, e)
+	}
+	return effects, alerts, nil
+}
+
+// skipApplied finds the movements of ms that the store has applied already: entries
 // redelivered after a failure or a take-over, whose effects went through before their
 // acknowledgement did not. Judging them again would count their value twice (haircut and
 // FIFO move value out of the sender). Effects are applied in stream order, so they are a
-// prefix of ms: everything up to the last applied movement is skipped, and the alerts the
-// skipped ones raised are returned to be delivered again (the dedup stage drops those that
-// were delivered).
+// prefix of ms: it returns the index of the first movement after the last applied one, and
+// the alerts the applied ones raised, to be delivered again (the dedup stage drops those
+// that were delivered).
 func (w *Worker) skipApplied(ctx context.Context, chain string, ms []chains.Movement) (
-	[]chains.Movement, []alerting.Alert, error) {
+	int, []alerting.Alert, error) {
 	keys := make([]string, len(ms))
 	for i := range ms {
 		keys[i] = ms[i].Key()
 	}
 	rec, err := w.store.Recorded(ctx, chain, keys...)
 	if err != nil || len(rec) == 0 {
-		return ms, nil, err
+		return 0, nil, err
 	}
 	last := -1
 	var alerts []alerting.Alert
@@ -134,13 +148,13 @@ func (w *Worker) skipApplied(ctx context.Context, chain string, ms []chains.Move
 		}
 		var as []alerting.Alert
 		if err := json.Unmarshal(enc, &as); err != nil {
-			return nil, nil, fmt.Errorf("recorded alerts of %s: %w", k, err)
+			return 0, nil, fmt.Errorf("recorded alerts of %s: %w", k, err)
 		}
 		alerts = append(alerts, as...)
 	}
 	w.log.Info("skipping movements applied before", zap.String("chain", chain),
 		zap.Int("skipped", last+1), zap.Int("alerts", len(alerts)))
-	return ms[last+1:], alerts, nil
+	return last + 1, alerts, nil
 }
 
 // capped notes that a rule's cap on tracked addresses kept funds of a source from being

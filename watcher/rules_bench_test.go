@@ -8,13 +8,13 @@ import (
 	mrand "math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
@@ -139,38 +139,48 @@ func (rb *rulesBench) movements(rng *mrand.Rand, mix benchMix) []chains.Movement
 	return ms
 }
 
-// cacheFor is the worker's taint cache, warm, for rs judging ms: it holds the taint of
-// the keys of rs's models and knows that the other keys ms read have none, so the store is
-// never asked.
-func (rb *rulesBench) cacheFor(rs []rules.Rule, ms []chains.Movement) *taintCache {
-	models := rules.Models(rs)
-	known := make(map[string]*rules.Taint, len(rb.known))
+// workerFor is a worker judging ms under rs with its taint cache warm: it knows the state
+// of every base ms have, so the store is never asked. With infer, the chain infers deposit
+// addresses (the default on EVM chains).
+func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movement,
+	infer bool) *Worker {
+	opts := WorkerOptions{Name: "bench", Chains: []string{"ethereum"}}
+	if infer {
+		opts.Deposits = map[string]deposit.Options{"ethereum": {}}
+	}
+	w, err := NewWorker(nil, nil, rb.lists, nil, rs, nil, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prefixes := w.cache.prefixes
+	cc := &chainCache{seen: map[string]uint8{}, known: map[string]*rules.Taint{},
+		counters: map[string]int64{}}
+	see := func(base string, held bool) {
+		f := cc.seen[base]
+		if held {
+			f |= baseHeld
+		}
+		if rb.lists.Listed("ethereum", base) {
+			f |= baseListed
+		}
+		cc.seen[base] = f
+	}
 	for k, t := range rb.known {
-		if slices.Contains(models, modelOf(k)) {
-			known[k] = t
+		if p, base := rules.SplitKey(k); slices.Contains(prefixes, p) {
+			see(base, true)
+			cc.known[k] = t
 		}
 	}
+	var bases []string
 	for j := range ms {
-		for _, k := range rules.Keys(rs, &ms[j]) {
-			if _, ok := known[k]; !ok {
-				known[k] = nil
-			}
+		bases = rules.AppendBases(bases[:0], rs, &ms[j])
+		for _, base := range bases {
+			see(base, false)
 		}
 	}
-	cache := newTaintCache(len(known) + 1)
-	cache.chains["ethereum"] = &chainCache{known: known, counters: map[string]int64{}}
-	return cache
-}
-
-// modelOf is the model of a store key.
-func modelOf(key string) string {
-	switch {
-	case strings.HasPrefix(key, "h/"):
-		return rules.ModelHaircut
-	case strings.HasPrefix(key, "f/"):
-		return rules.ModelFIFO
-	}
-	return rules.ModelPoison
+	w.cache.max = len(cc.seen) + len(ms)
+	w.cache.chains["ethereum"] = cc
+	return w
 }
 
 // bundledEVMEntries reads every bundled list for chain "ethereum" (EVM).
@@ -200,26 +210,31 @@ func bundledEVMEntries() ([]watchlist.Entry, error) {
 }
 
 // BenchmarkRules measures, on one core, what the worker does to judge movements once their
-// taint is in its cache, a batch of benchBatch at a time: the keys they read, their lookup
-// in the cache (warm: every key known), and rules.Evaluate over the bundled lists and 1M
-// tracked addresses, under poison (with a direct-exposure rule) and under the three models
-// at once, for each mix of movements. "bare" is the baseline: a loop that only looks each
-// movement's sender and receiver up in a map of the same 1M addresses. Compare
-// movements/s; bench/rules.sh prints the ratios.
+// state is in its cache, a batch of benchBatch at a time (Worker.judge): the bases they
+// read, their lookup in the cache (warm: every base known), the lists, and rules.Evaluate
+// for the movements that touch anything, over the bundled lists and 1M tracked addresses,
+// under poison (with a direct-exposure rule), under the three models at once, and under
+// poison with deposit-address inference (the default on EVM chains), for each mix of
+// movements. "bare" is the baseline: a loop that only looks each movement's sender and
+// receiver up in a map of the same 1M addresses. Compare movements/s; bench/rules.sh prints
+// the ratios.
 func BenchmarkRules(b *testing.B) {
 	rb := loadRulesBench(b)
 	rule := func(name, model string) rules.Rule {
 		return rules.Rule{Name: name, Destinations: []string{"exchange", "mixer"},
 			MaxHops: 4, Model: model}
 	}
+	poison := []rules.Rule{rule("p", rules.ModelPoison),
+		{Name: "d", Direct: true, SourceCategories: []string{"sanctioned"}}}
 	cases := []struct {
-		name string
-		rs   []rules.Rule
+		name  string
+		rs    []rules.Rule
+		infer bool
 	}{
-		{"poison", []rules.Rule{rule("p", rules.ModelPoison),
-			{Name: "d", Direct: true, SourceCategories: []string{"sanctioned"}}}},
+		{"poison", poison, false},
 		{"three-models", []rules.Rule{rule("p", rules.ModelPoison),
-			rule("h", rules.ModelHaircut), rule("f", rules.ModelFIFO)}},
+			rule("h", rules.ModelHaircut), rule("f", rules.ModelFIFO)}, false},
+		{"poison+infer", poison, true},
 	}
 	for _, mix := range benchMixes {
 		ms := rb.ms[mix.name]
@@ -239,35 +254,24 @@ func BenchmarkRules(b *testing.B) {
 			b.ReportMetric(float64(hits)/float64(b.N), "hits/movement")
 		})
 		for _, tc := range cases {
-			cache := rb.cacheFor(tc.rs, ms)
+			w := rb.workerFor(b, tc.rs, ms, tc.infer)
 			runtime.GC()
 			b.Run("mix="+mix.name+"/"+tc.name, func(b *testing.B) {
 				ctx := context.Background()
-				findings, taints := 0, 0
-				var keys []string
+				effects, alerts := 0, 0
 				for i := 0; b.Loop(); i++ {
 					k := i % (len(ms) / benchBatch) * benchBatch
-					batch := ms[k : k+benchBatch]
-					keys = keys[:0]
-					for j := range batch {
-						keys = rules.AppendKeys(keys, tc.rs, &batch[j])
-					}
-					cc, err := cache.lookup(ctx, nil, "ethereum", keys)
+					es, as, err := w.judge(ctx, "ethereum", ms[k:k+benchBatch])
 					if err != nil {
 						b.Fatal(err)
 					}
-					v := &view{lists: rb.lists, chain: "ethereum", cache: cc}
-					for j := range batch {
-						v.at = batch[j].Block.Time
-						d := rules.Evaluate(tc.rs, &batch[j], v)
-						findings += len(d.Findings)
-						taints += len(d.Taints)
-					}
+					effects += len(es)
+					alerts += len(as)
 				}
 				n := float64(b.N * benchBatch)
 				b.ReportMetric(n/b.Elapsed().Seconds(), "movements/s")
-				b.ReportMetric(float64(findings)/n, "findings/movement")
-				b.ReportMetric(float64(taints)/n, "taints/movement")
+				b.ReportMetric(float64(alerts)/n, "alerts/movement")
+				b.ReportMetric(float64(effects)/n, "effects/movement")
 			})
 		}
 	}

@@ -7,36 +7,52 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
-// DefaultTaintCache is how many keys per chain a worker remembers the taint of.
+// DefaultTaintCache is how many bases (addresses, outpoints) per chain a worker remembers
+// the state of.
 const DefaultTaintCache = 1 << 20
 
-// taintCache is what a worker knows of the taint of its chains' keys, tainted or not, and
-// of their counters, so that it does not ask the store again. It is sound because one
-// worker owns a chain (Owner) and only the owner writes the chain's taint: what the owner
-// read or wrote stays true while it keeps the chain. It is emptied when the worker takes a
-// chain over or loses it, after a failure (a write may or may not have gone through) and
-// after a retraction (which restores older taint). It is bounded: when a chain's map is
-// full it is emptied and refills from the store. Run's goroutine only.
+// taintCache is what a worker knows of its chains' state in the taint store, and of their
+// counters, so that it does not ask the store again. It is kept by base (rules.SplitKey):
+// for each base looked up, whether it holds anything under the prefixes the worker reads
+// and whether the lists name it, and the state of each of its keys that holds some. Nearly
+// every base holds nothing and is on no list, and one lookup of the base says so: the rules
+// need not be asked about a movement whose bases are all such (rules.AppendBases).
+//
+// It is sound because one worker owns a chain (Owner) and only the owner writes the chain's
+// state: what the owner read or wrote stays true while it keeps the chain. It is emptied
+// when the worker takes a chain over or loses it, after a failure (a write may or may not
+// have gone through) and after a retraction (which restores older state). It is bounded:
+// when a chain's bases reach max it is emptied and refills from the store; and it starts
+// again when the lists change (a reload). Run's goroutine only.
 type taintCache struct {
-	max    int // entries per chain; < 0: no cache
-	chains map[string]*chainCache
+	max      int      // bases per chain; < 0: no cache
+	prefixes []string // the prefixes of the keys read
+	lists    Lists
+	version  uint64 // of the lists the cache's listed flags come from
+	chains   map[string]*chainCache
 }
 
+// What a chain cache knows of a base.
+const (
+	baseHeld   = 1 << iota // it holds something under the prefixes read
+	baseListed             // a list names it (Lists.Listed)
+)
+
 type chainCache struct {
-	// known holds a key's taint, or nil for a key known to have none. (Pointers keep the
-	// map's slots small: lookups touch fewer cache lines, and the collector scans less.)
-	known map[string]*rules.Taint
-	// batch holds, of the keys of the last lookup, those with taint: the rules read this
-	// small map, not the large one, for a movement's keys.
-	batch    map[string]*rules.Taint
+	// seen holds, for every base looked up, what is known of it (baseHeld, baseListed).
+	seen map[string]uint8
+	// known holds the state of the keys (prefix and base, of the bases seen) that hold
+	// some. (Pointers keep the map's slots small.)
+	known    map[string]*rules.Taint
 	counters map[string]int64
 	// recheck: the cache was emptied, so the entries about to be processed may be ones
 	// that were applied before (redelivered after a failure or a take-over).
 	recheck bool
 }
 
-func newTaintCache(max int) *taintCache {
-	return &taintCache{max: max, chains: map[string]*chainCache{}}
+func newTaintCache(max int, prefixes []string, lists Lists) *taintCache {
+	return &taintCache{max: max, prefixes: prefixes, lists: lists,
+		version: lists.Version(), chains: map[string]*chainCache{}}
 }
 
 // forget empties what the cache knows of chain.
@@ -45,72 +61,93 @@ func (c *taintCache) forget(chain string) { delete(c.chains, chain) }
 // chain returns what is known of chain, loading its counters when nothing is.
 func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) (
 	*chainCache, error) {
+	if v := c.lists.Version(); v != c.version { // reloaded: the listed flags are stale
+		for _, cc := range c.chains {
+			cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
+		}
+		c.version = v
+	}
 	cc := c.chains[name]
-	if cc != nil && (c.max < 0 || len(cc.known) < c.max) {
+	if cc != nil && (c.max < 0 || len(cc.seen) < c.max) {
 		return cc, nil
 	}
 	if cc != nil { // full: start again from the store, keeping what needs no read
-		cc.known = map[string]*rules.Taint{}
+		cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
 		return cc, nil
 	}
 	counters, err := store.Tracked(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	cc = &chainCache{known: map[string]*rules.Taint{}, counters: counters, recheck: true}
+	cc = &chainCache{seen: map[string]uint8{}, known: map[string]*rules.Taint{},
+		counters: counters, recheck: true}
 	c.chains[name] = cc
 	return cc, nil
 }
 
-// lookup makes sure the cache knows the taint of keys, asking store only about those it
-// does not know, and returns what it knows of the chain. That is good until the next call.
+// lookup makes sure the cache knows the state of bases, asking the store only about bases
+// it has not seen (every prefix of each), and appends to flags, per base, what is known of
+// it (baseHeld, baseListed). What it returns is good until the next call.
 func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string,
-	keys []string) (*chainCache, error) {
+	bases []string, flags []uint8) (*chainCache, []uint8, error) {
 	cc, err := c.chain(ctx, store, chain)
 	if err != nil {
-		return nil, err
+		return nil, flags, err
 	}
 	if c.max < 0 { // no cache: what is read serves this batch only
-		cc.known = map[string]*rules.Taint{}
+		cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
 	}
-	if cc.batch == nil {
-		cc.batch = map[string]*rules.Taint{}
-	}
-	clear(cc.batch)
+	start := len(flags)
 	var ask []string
-	for _, a := range keys {
-		t, ok := cc.known[a]
-		switch {
-		case !ok:
-			cc.known[a] = nil // asked below; may pass max by one batch
-			ask = append(ask, a)
-		case t != nil:
-			cc.batch[a] = t
+	for _, b := range bases {
+		f, ok := cc.seen[b]
+		if !ok {
+			if c.lists.Listed(chain, b) {
+				f = baseListed
+			}
+			cc.seen[b] = f // and what the store holds, asked below; may pass max by a batch
+			for _, p := range c.prefixes {
+				ask = append(ask, p+b)
+			}
+		}
+		flags = append(flags, f)
+	}
+	if len(ask) == 0 {
+		return cc, flags, nil
+	}
+	got, err := store.Taints(ctx, chain, ask...)
+	if err != nil {
+		c.forget(chain) // the placeholders are not known
+		return nil, flags, err
+	}
+	if len(got) == 0 {
+		return cc, flags, nil
+	}
+	held := make(map[string]bool, len(got))
+	for k, t := range got {
+		_, b := rules.SplitKey(k)
+		cc.seen[b] |= baseHeld
+		cc.known[k], held[b] = &t, true
+	}
+	for i, b := range bases { // a base asked for may come more than once
+		if held[b] {
+			flags[start+i] |= baseHeld
 		}
 	}
-	if len(ask) > 0 {
-		got, err := store.Taints(ctx, chain, ask...)
-		if err != nil {
-			c.forget(chain) // the placeholders are not known
-			return nil, err
-		}
-		for a, t := range got {
-			cc.known[a], cc.batch[a] = &t, &t
-		}
-	}
-	return cc, nil
+	return cc, flags, nil
 }
 
-// taint returns the taint of one of the last lookup's keys.
+// taint returns the state of a key of a base looked up.
 func (cc *chainCache) taint(key string) (rules.Taint, bool) {
-	if t := cc.batch[key]; t != nil {
+	if t := cc.known[key]; t != nil {
 		return *t, true
 	}
 	return rules.Taint{}, false
 }
 
-// applied records taint that the store accepted: each write replaces what the key held,
-// and a key new to the store adds to its counter, as in the store.
+// applied records state that the store accepted: each write replaces what the key held,
+// and a key new to the store adds to its counter, as in the store. Writes under prefixes
+// the worker does not read are not kept.
 func (c *taintCache) applied(chain string, effects []taint.Effect) {
 	cc := c.chains[chain]
 	if cc == nil {
@@ -118,10 +155,29 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 	}
 	for _, e := range effects {
 		for _, nt := range e.Taints {
+			p, b := rules.SplitKey(nt.Address)
+			if !c.reads(p) {
+				continue
+			}
+			if _, ok := cc.seen[b]; !ok { // the store alone knows the base's other keys
+				c.forget(chain)
+				return
+			}
 			if cc.known[nt.Address] == nil && nt.Counter != "" {
 				cc.counters[nt.Counter]++
 			}
+			cc.seen[b] |= baseHeld
 			cc.known[nt.Address] = &nt.Taint
 		}
 	}
+}
+
+// reads says whether keys under prefix are read.
+func (c *taintCache) reads(prefix string) bool {
+	for _, p := range c.prefixes {
+		if p == prefix {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
 // Defaults for WorkerOptions.
@@ -29,11 +30,19 @@ const (
 )
 
 // Lists is what the worker reads about addresses from the watchlists: what was valid at
-// the movement's block time.
+// the movement's block time, whether an address is listed at all, and a Version that
+// changes when the lists do (the worker caches what Listed says).
 type Lists interface {
 	SourceAt(chain, addr string, at time.Time) (rules.Source, bool)
 	LabelAt(chain, addr string, at time.Time) (rules.Label, bool)
+	Listed(chain, addr string) bool
+	Version() uint64
 }
+
+var (
+	_ Lists = (*watchlist.Lists)(nil)
+	_ Lists = (*watchlist.Live)(nil)
+)
 
 // Owner hands a chain to one worker at a time (queue.Owners implements it). OwnerKey names
 // the key that holds a chain's owner ("" if none), with which the worker fences its taint
@@ -142,6 +151,12 @@ type Worker struct {
 	infer map[string]*deposit.Inferrer
 	// senders holds, when a fan-in rule needs them, who paid whom lately, per chain.
 	senders map[string]*fanin.Tracker
+	// A batch's bases (rules.AppendBases), movement i's ending at ends[i], and what the
+	// cache knows of each (baseHeld, baseListed); kept from batch to batch to spare
+	// allocations.
+	bases []string
+	ends  []int
+	flags []uint8
 }
 
 // NewWorker returns a worker.
@@ -177,8 +192,19 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
-		ahead: map[string][]queue.Message{},
-		cache: newTaintCache(opts.TaintCache), cappedSeen: map[string]bool{}}, nil
+		ahead:      map[string][]queue.Message{},
+		cache:      newTaintCache(opts.TaintCache, readPrefixes(rs, len(infer) > 0), lists),
+		cappedSeen: map[string]bool{}}, nil
+}
+
+// readPrefixes are the prefixes of the store keys a worker reads: the rules', and the
+// deposit inferences' when a chain infers them.
+func readPrefixes(rs []rules.Rule, infer bool) []string {
+	ps := rules.Prefixes(rs)
+	if infer {
+		ps = append(ps, deposit.Key(""))
+	}
+	return ps
 }
 
 // fanInWindow is the longest window of rs's fan-in rules; 0 if there are none.

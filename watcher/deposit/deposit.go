@@ -3,7 +3,6 @@ package deposit
 import (
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
@@ -93,7 +92,8 @@ func (o *Options) Validate() error {
 }
 
 // View is what the Inferrer reads about addresses: watched sources, and labels (those
-// inferred before included).
+// inferred before included: the caller reads them under Key of the transfer's sender and
+// receiver, the only addresses Observe asks about).
 type View interface {
 	Source(addr string) (rules.Source, bool)
 	Label(addr string) (rules.Label, bool)
@@ -139,15 +139,6 @@ func New(opts Options) (*Inferrer, error) {
 		return nil, err
 	}
 	return &Inferrer{opts: opts, receipts: map[slot]*receipt{}}, nil
-}
-
-// AppendKeys appends the store keys Observe's View reads for m (the inferences about its
-// sender and receiver) to keys.
-func AppendKeys(keys []string, m *chains.Movement) []string {
-	if from, to, ok := m.Transfer(); ok {
-		keys = append(keys, Key(from.Address), Key(to.Address))
-	}
-	return keys
 }
 
 // Observe looks at one movement, in chain order. It returns the inference that the
@@ -273,7 +264,3 @@ func (in *Inferrer) Forget(m *chains.Movement) {
 // Len is how many addresses' arrivals the Inferrer remembers (those a payment ended
 // included, until they leave the window).
 func (in *Inferrer) Len() int { return len(in.receipts) }
-
-// Addr returns the address a store key holds the inference about; ok is false for a key
-// that is not an inference's.
-func Addr(key string) (addr string, ok bool) { return strings.CutPrefix(key, keyPrefix) }

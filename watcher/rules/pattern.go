@@ -104,37 +104,6 @@ func patternsOf(rs []Rule) patternSet {
 	return p
 }
 
-// appendAccountPatternKeys appends the store keys the pattern rules p read for a transfer
-// m on an account chain: the payer's and receivers' taint (is the payer a holder of
-// watched funds, are the receivers fresh or followed) once, and the patterns' records.
-func appendAccountPatternKeys(keys []string, p patternSet, m *chains.Movement) []string {
-	payer := m.Inputs[0].Address
-	if payer == "" {
-		return keys
-	}
-	if p.fanOut || p.fanIn || p.swap {
-		keys = append(keys, payer)
-		for _, o := range m.Outputs {
-			if o.Address != "" {
-				keys = append(keys, o.Address)
-			}
-		}
-	}
-	if p.fanOut {
-		keys = append(keys, PatternKey(PatternFanOut, payer))
-	}
-	if p.fanIn {
-		keys = append(keys, PatternKey(PatternFanIn, payer))
-	}
-	if p.swap {
-		keys = append(keys, PatternKey(PatternSwap, m.Tx))
-	}
-	if p.dormant {
-		keys = append(keys, PatternKey(PatternDormant, payer))
-	}
-	return keys
-}
-
 // evaluatePatterns applies the pattern rules p (of rs) to a transfer on an account chain.
 func evaluatePatterns(rs []Rule, p patternSet, m *chains.Movement, v View, d *Decision) {
 	from, to := m.Inputs[0].Address, m.Outputs[0].Address

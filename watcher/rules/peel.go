@@ -10,18 +10,6 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 )
 
-// appendPeelKeys appends the store keys the peel-chain rules read for a Bitcoin
-// transaction: per input, its outpoint's run and taint.
-func appendPeelKeys(keys []string, m *chains.Movement) []string {
-	for _, in := range m.Inputs {
-		if !in.Coinbase {
-			op := OutpointKey(in.PrevTx, in.PrevIndex)
-			keys = append(keys, op, PatternKey(PatternPeel, op))
-		}
-	}
-	return keys
-}
-
 // evaluatePeel extends, for a Bitcoin transaction shaped as a peel (two outputs to
 // addresses, the smaller at most the rules' largest PeelPercent of both), the run of peels
 // whose rest output it spends, or starts one when it spends watched funds; the run is

@@ -105,7 +105,7 @@ func playScenario(t *testing.T, file string) (got, want []string) {
 				Block:   chains.BlockRef{Number: uint64(n), Time: at},
 				Inputs:  []chains.Leg{{Address: fields[2], Asset: asset, Amount: amount}},
 				Outputs: []chains.Leg{{Address: fields[3], Asset: asset, Amount: amount}}}
-			d := Evaluate(rs, m, v)
+			d, _ := evaluateChecked(t, rs, m, v)
 			v.store(d)
 			for _, fd := range d.Findings {
 				var to []string

@@ -14,49 +14,6 @@ func OutpointKey(tx string, index uint32) string {
 	return tx + ":" + strconv.FormatUint(uint64(index), 10)
 }
 
-// Keys returns the taint-store keys that evaluating m under rs reads, for each model rs
-// use (see ModelKey): on account chains its sender and receiver, on Bitcoin the outputs its
-// inputs spend and the outputs it creates.
-func Keys(rs []Rule, m *chains.Movement) []string { return AppendKeys(nil, rs, m) }
-
-// AppendKeys appends Keys(rs, m) to keys.
-func AppendKeys(keys []string, rs []Rule, m *chains.Movement) []string {
-	switch p := patternsOf(rs); {
-	case m.Kind == chains.KindUTXO:
-		if p.peel {
-			keys = appendPeelKeys(keys, m)
-		}
-		for _, in := range m.Inputs {
-			if in.Address != "" && p.dormant {
-				keys = append(keys, PatternKey(PatternDormant, in.Address))
-			}
-		}
-	case len(m.Inputs) == 1 && len(m.Outputs) == 1:
-		keys = appendAccountPatternKeys(keys, p, m)
-	}
-	for _, model := range models {
-		if !uses(rs, model) {
-			continue
-		}
-		if m.Kind != chains.KindUTXO {
-			if len(m.Inputs) > 0 && len(m.Outputs) > 0 {
-				keys = append(keys, ModelKey(model, m.Inputs[0].Address),
-					ModelKey(model, m.Outputs[len(m.Outputs)-1].Address))
-			}
-			continue
-		}
-		for _, in := range m.Inputs {
-			if !in.Coinbase {
-				keys = append(keys, ModelKey(model, OutpointKey(in.PrevTx, in.PrevIndex)))
-			}
-		}
-		for _, o := range m.Outputs {
-			keys = append(keys, ModelKey(model, OutpointKey(m.Tx, o.Index)))
-		}
-	}
-	return keys
-}
-
 // taintedInput is an input that spends watched funds.
 type taintedInput struct {
 	origin Taint
@@ -68,8 +25,11 @@ type taintedInput struct {
 // it is watched funds: all of it when it spends a source's output or, under poison, a
 // tainted output; the stored tainted part under haircut; the stored lots under FIFO.
 func inputLots(model string, in *chains.Leg, v View) ([]Lot, *Taint) {
-	if s, ok := v.Source(in.Address); ok && in.Address != "" {
-		return []Lot{{Amount: in.Amount, Tainted: true}}, &Taint{Root: in.Address, Source: s}
+	if in.Address != "" { // an output with no address is no source's
+		if s, ok := v.Source(in.Address); ok {
+			return []Lot{{Amount: in.Amount, Tainted: true}},
+				&Taint{Root: in.Address, Source: s}
+		}
 	}
 	t, ok := v.Taint(ModelKey(model, OutpointKey(in.PrevTx, in.PrevIndex)))
 	if !ok {
@@ -150,8 +110,11 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 			hop.Tainted = new(big.Int).Set(tainted)
 		}
 		path := append(slices.Clip(origin.origin.Path), hop)
-		label, labelled := v.Label(out.Address)
-		labelled = labelled && out.Address != ""
+		var label Label
+		labelled := false
+		if out.Address != "" {
+			label, labelled = v.Label(out.Address)
+		}
 		follow, capped := false, false
 		for i := range rs {
 			r := &rs[i]

@@ -143,26 +143,6 @@ func TestEvaluateUTXO(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
-	m := utxo("tx", []in{{"A", "p:3", 1}}, []out{{"B", 1}, {"", 0}})
-	m.Inputs = append(m.Inputs, chains.Leg{Coinbase: true, Amount: new(big.Int)})
-	poison := []Rule{{Name: "p"}}
-	if got := strings.Join(Keys(poison, m), " "); got != "p:3 tx:0 tx:1" {
-		t.Fatalf("keys %q", got)
-	}
-	if got := strings.Join(Keys(poison, move("0xt", "0xa", "0xb", 1)), " "); got != "0xa 0xb" {
-		t.Fatalf("keys %q", got)
-	}
-	two := []Rule{{Name: "f", Model: ModelFIFO}, {Name: "p"}, {Name: "d", Direct: true}}
-	if got := strings.Join(Keys(two, move("0xt", "0xa", "0xb", 1)), " "); got !=
-		"0xa 0xb f/0xa f/0xb" {
-		t.Fatalf("keys %q", got)
-	}
-	if got := Keys([]Rule{{Name: "d", Direct: true}}, m); len(got) != 0 {
-		t.Fatalf("direct rules read no taint: %q", got)
-	}
-}
-
 // TestDirectRule: a direct-exposure rule alerts on each output paying a designated address
 // of its categories, whoever pays, on either model of chain; self-payments and other
 // categories do not count.

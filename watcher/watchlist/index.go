@@ -34,6 +34,11 @@ func (x *index) len() int { return len(x.evm) + len(x.other) }
 
 func (x *index) get(addr string) (uint32, bool) {
 	k, isEVM := evmKey(addr)
+	return x.getKey(k, isEVM, addr)
+}
+
+// getKey is get of an address already decoded by evmKey.
+func (x *index) getKey(k [20]byte, isEVM bool, addr string) (uint32, bool) {
 	if !x.maybe(x.hash(k, isEVM, addr)) { // most lookups end here
 		return 0, false
 	}

@@ -35,3 +35,9 @@ func (lv *Live) SourceAt(chain, addr string, at time.Time) (rules.Source, bool) 
 func (lv *Live) LabelAt(chain, addr string, at time.Time) (rules.Label, bool) {
 	return lv.cur.Load().LabelAt(chain, addr, at)
 }
+
+// Listed is Lists.Listed on the lists in use.
+func (lv *Live) Listed(chain, addr string) bool { return lv.cur.Load().Listed(chain, addr) }
+
+// Version is Lists.Version of the lists in use: it changes when a reload replaces them.
+func (lv *Live) Version() uint64 { return lv.cur.Load().Version() }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
@@ -24,7 +25,13 @@ type Lists struct {
 	// multi holds the value ids of addresses that more than one entry names (one address
 	// in several files, or designated twice): an index id with multiBit set points here.
 	multi [][]uint32
+	// version identifies the content (Version).
+	version uint64
 }
+
+// versions numbers the states of all Lists in the process: a new Lists and every change
+// to one takes the next number, so no two states share one.
+var versions atomic.Uint64
 
 // dated is a value with its validity; zero times are open ends.
 type dated[V comparable] struct {
@@ -41,8 +48,14 @@ const multiBit = 1 << 31
 
 // New returns empty lists.
 func New() *Lists {
-	return &Lists{sources: map[string]*index{}, labels: map[string]*index{}}
+	return &Lists{sources: map[string]*index{}, labels: map[string]*index{},
+		version: versions.Add(1)}
 }
+
+// Version identifies what the lists hold: it changes with every entry added, and no other
+// Lists in the process ever has it. A cache of what the lists say keeps it to know when to
+// start again.
+func (l *Lists) Version() uint64 { return l.version }
 
 // Source returns a designation of a watched address, whenever valid.
 func (l *Lists) Source(chain, addr string) (rules.Source, bool) {
@@ -62,6 +75,21 @@ func (l *Lists) Label(chain, addr string) (rules.Label, bool) {
 // LabelAt returns what an address was at time at.
 func (l *Lists) LabelAt(chain, addr string, at time.Time) (rules.Label, bool) {
 	return lookup(l, l.labels[chain], &l.lblVals, addr, at)
+}
+
+// Listed says whether the lists name addr on chain, as a source or with a label, at any
+// time.
+func (l *Lists) Listed(chain, addr string) bool {
+	k, isEVM := evmKey(addr)
+	for _, x := range [2]*index{l.sources[chain], l.labels[chain]} {
+		if x == nil {
+			continue
+		}
+		if _, ok := x.getKey(k, isEVM, addr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func lookup[V comparable](l *Lists, x *index, t *table[dated[V]], addr string,
@@ -123,6 +151,7 @@ func (l *Lists) addLabel(chain, addr string, v dated[rules.Label]) {
 
 // put records that addr has value id, beside the values it already has.
 func (l *Lists) put(x *index, addr string, id uint32) {
+	l.version = versions.Add(1)
 	old, ok := x.get(addr)
 	switch {
 	case !ok:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -115,5 +116,65 @@ func TestIndexFilter(t *testing.T) {
 	}
 	if passed > n/8 { // 2 × 20,000 held at >= 16 bits each: about 1 in 16 or fewer
 		t.Fatalf("the filter let %d of %d absent addresses through", passed, n)
+	}
+}
+
+// TestListed: an address is listed on its chain as a source or with a label, whatever its
+// validity; nothing else is.
+func TestListed(t *testing.T) {
+	l := New()
+	ended := time.Date(2025, 3, 21, 0, 0, 0, 0, time.UTC)
+	l.Add(Entry{Chain: "ethereum", Address: "0x8589427373d6d84e98730d7795d8f6f8731fda16",
+		Role: RoleSource, Category: "sanctioned", ValidTo: ended},
+		Entry{Chain: "ethereum", Address: "0x28c6c06298d514db089934071355e5743bf21d60",
+			Role: RoleLabel, Category: "exchange"},
+		Entry{Chain: "bitcoin", Address: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+			Role: RoleSource, Category: "ransomware"})
+	tests := []struct {
+		name, chain, give string
+		want              bool
+	}{
+		{"a source no longer designated", "ethereum",
+			"0x8589427373d6d84e98730d7795d8f6f8731fda16", true},
+		{"a label", "ethereum", "0x28c6c06298d514db089934071355e5743bf21d60", true},
+		{"a source kept as text", "bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", true},
+		{"another chain's", "ethereum", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", false},
+		{"a chain with no lists", "tron", "0x28c6c06298d514db089934071355e5743bf21d60", false},
+		{"an address on no list", "ethereum", "0x38c6c06298d514db089934071355e5743bf21d60",
+			false},
+		{"an outpoint", "bitcoin", "ab01:0", false},
+		{"empty", "ethereum", "", false},
+	}
+	for _, tt := range tests {
+		if got := l.Listed(tt.chain, tt.give); got != tt.want {
+			t.Errorf("%s: Listed(%s, %s) = %v", tt.name, tt.chain, tt.give, got)
+		}
+		if got := NewLive(l).Listed(tt.chain, tt.give); got != tt.want {
+			t.Errorf("%s: Live.Listed = %v", tt.name, got)
+		}
+	}
+}
+
+// TestVersion: every change to lists, and every other Lists, has another version; a Live
+// has the version of the lists in use.
+func TestVersion(t *testing.T) {
+	a, b := New(), New()
+	v0 := a.Version()
+	if b.Version() == v0 {
+		t.Fatal("two lists share a version")
+	}
+	a.AddLabel("ethereum", "0x28c6c06298d514db089934071355e5743bf21d60",
+		rules.Label{Category: "exchange"})
+	v1 := a.Version()
+	if v1 == v0 || v1 == b.Version() {
+		t.Fatalf("adding kept version %d (other lists %d)", v1, b.Version())
+	}
+	lv := NewLive(a)
+	if lv.Version() != v1 {
+		t.Fatalf("live %d, lists %d", lv.Version(), v1)
+	}
+	lv.Store(b)
+	if lv.Version() != b.Version() {
+		t.Fatalf("after a reload live %d, lists %d", lv.Version(), b.Version())
 	}
 }

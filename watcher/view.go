@@ -1,0 +1,108 @@
+package watcher
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// view is what the rules see of one batch's movements: the lists at the movement's time,
+// the store's state as the batch found it, and what the batch wrote so far.
+type view struct {
+	lists  Lists
+	chain  string
+	at     time.Time              // the movement's block time
+	cache  *chainCache            // what the store held before the batch
+	held   map[string]bool        // the batch's bases that hold anything in the cache
+	added  map[string]rules.Taint // what the batch wrote so far
+	counts map[string]int64       // the keys the batch added, per counter
+	// infer: the chain infers deposit addresses; Label reads the inferences stored.
+	infer   bool
+	senders *fanin.Tracker // nil: no fan-in rule
+	key     []byte         // scratch for a key looked up
+}
+
+// add makes taint the batch wrote visible to the rest of the batch.
+func (v *view) add(nt rules.NewTaint) {
+	if _, had := v.Taint(nt.Address); !had && nt.Counter != "" {
+		v.counts[nt.Counter]++
+	}
+	v.added[nt.Address] = nt.Taint
+	_, b := rules.SplitKey(nt.Address)
+	v.held[b] = true
+}
+
+// quiet says whether the rules can decide nothing about a movement with these bases (see
+// rules.AppendBases): none holds anything in the store or is listed (flags, from the
+// cache's lookup), and none holds anything the batch wrote.
+func (v *view) quiet(bases []string, flags []uint8) bool {
+	for i, b := range bases {
+		if flags[i] != 0 || v.held[b] {
+			return false
+		}
+	}
+	return true
+}
+
+var _ rules.SenderView = (*view)(nil)
+
+// Senders implements rules.SenderView.
+func (v *view) Senders(a string) []rules.Hop {
+	if v.senders == nil {
+		return nil
+	}
+	return v.senders.Senders(a, v.at)
+}
+
+// A view is handed to the rules as a pointer: as a value it would be copied to the heap
+// for every movement.
+var _ rules.View = (*view)(nil)
+
+func (v *view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
+
+// Label is the address's label in the lists or, failing that, inferred.
+func (v *view) Label(a string) (rules.Label, bool) {
+	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
+		return l, true
+	}
+	if !v.infer {
+		return rules.Label{}, false
+	}
+	v.key = append(append(v.key[:0], deposit.Key("")...), a...)
+	t, ok := v.state(v.key)
+	if !ok {
+		return rules.Label{}, false
+	}
+	return deposit.Label(t), true
+}
+
+// Taint returns the state of a key of the batch's bases: the batch's, else the store's.
+// Most bases hold nothing, which the small held map says without the cache's large one.
+func (v *view) Taint(key string) (rules.Taint, bool) {
+	if _, b := rules.SplitKey(key); !v.held[b] {
+		return rules.Taint{}, false
+	}
+	if t, ok := v.added[key]; ok {
+		return t, true
+	}
+	return v.cache.taint(key)
+}
+
+// state is Taint of a key given as bytes, which it does not copy.
+func (v *view) state(key []byte) (rules.Taint, bool) {
+	if !v.held[string(key[bytes.LastIndexByte(key, '/')+1:])] {
+		return rules.Taint{}, false
+	}
+	if t, ok := v.added[string(key)]; ok {
+		return t, true
+	}
+	if t := v.cache.known[string(key)]; t != nil {
+		return *t, true
+	}
+	return rules.Taint{}, false
+}
+
+func (v *view) Tracked(c string) int64 { return v.cache.counters[c] + v.counts[c] }
