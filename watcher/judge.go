@@ -65,15 +65,17 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		cc.recheck = first == len(ms)
 	}
 	infer, senders := w.infer[chain], w.senders[chain]
-	v := &view{lists: w.lists, chain: chain, cache: cc, held: map[string]bool{},
-		added: map[string]rules.Taint{}, counts: map[string]int64{}, infer: infer != nil,
-		senders: senders}
+	v := &w.view
+	v.reset(w.lists, chain, cc, infer != nil, senders)
 	for i, f := range flags {
 		if f&baseHeld != 0 {
 			v.held[w.bases[i]] = true
 		}
 	}
-	var effects []taint.Effect
+	// The effects, and their taints laid end to end in w.taints, are the next batch's to
+	// reuse: nothing keeps them past ApplyAll (the cache copies what it keeps).
+	w.taints, w.effects = w.taints[:0], w.effects[:0]
+	d := &w.decision
 	for i := first; i < len(ms); i++ {
 		m := &ms[i]
 		v.at = m.Block.Time
@@ -81,9 +83,10 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		if i > 0 {
 			start = w.ends[i-1]
 		}
-		var d rules.Decision
-		if !v.quiet(w.bases[start:w.ends[i]], flags[start:w.ends[i]]) {
-			d = rules.Evaluate(w.rules, m, v)
+		if v.quiet(w.bases[start:w.ends[i]], flags[start:w.ends[i]]) {
+			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
+		} else {
+			rules.EvaluateTo(d, w.rules, m, v)
 		}
 		if infer != nil {
 			if nt, ok := infer.Observe(m, v); ok {
@@ -99,9 +102,11 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		if len(d.Taints) == 0 && len(d.Findings) == 0 {
 			continue
 		}
-		e := taint.Effect{Key: m.Key(), Taints: d.Taints}
-		for _, nt := range d.Taints {
-			v.add(nt) // seen by the rest of the batch
+		at := len(w.taints)
+		w.taints = append(w.taints, d.Taints...)
+		e := taint.Effect{Key: m.Key(), Taints: w.taints[at:len(w.taints):len(w.taints)]}
+		for j := range e.Taints {
+			v.add(&e.Taints[j]) // seen by the rest of the batch
 		}
 		if len(d.Findings) > 0 {
 			as := make([]alerting.Alert, 0, len(d.Findings))
@@ -113,9 +118,9 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 			}
 			alerts = append(alerts, as...)
 		}
-		effects = append(effects, e)
+		w.effects = append(w.effects, e)
 	}
-	return effects, alerts, nil
+	return w.effects, alerts, nil
 }
 
 // skipApplied finds the movements of ms that the store has applied already: entries

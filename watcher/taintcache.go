@@ -137,14 +137,6 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 	return cc, flags, nil
 }
 
-// taint returns the state of a key of a base looked up.
-func (cc *chainCache) taint(key string) (rules.Taint, bool) {
-	if t := cc.known[key]; t != nil {
-		return *t, true
-	}
-	return rules.Taint{}, false
-}
-
 // applied records state that the store accepted: each write replaces what the key held,
 // and a key new to the store adds to its counter, as in the store. Writes under prefixes
 // the worker does not read are not kept.
@@ -154,7 +146,7 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 		return
 	}
 	for _, e := range effects {
-		for _, nt := range e.Taints {
+		for _, nt := range e.Taints { // a copy: the worker reuses the effects' taints
 			p, b := rules.SplitKey(nt.Address)
 			if !c.reads(p) {
 				continue

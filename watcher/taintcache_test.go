@@ -99,7 +99,7 @@ func TestTaintCache(t *testing.T) {
 				tt.wantFlags, tt.wantAsked)
 		}
 		for _, k := range tt.wantKnown {
-			if got, ok := cc.taint(k); !ok || got.Root != "0xroot" {
+			if got := cc.known[k]; got == nil || got.Root != "0xroot" {
 				t.Fatalf("%s: %s not known", tt.name, k)
 			}
 		}

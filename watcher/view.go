@@ -1,7 +1,6 @@
 package watcher
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/flowwatch/flowwatch/watcher/deposit"
@@ -14,24 +13,38 @@ import (
 type view struct {
 	lists  Lists
 	chain  string
-	at     time.Time              // the movement's block time
-	cache  *chainCache            // what the store held before the batch
-	held   map[string]bool        // the batch's bases that hold anything in the cache
-	added  map[string]rules.Taint // what the batch wrote so far
-	counts map[string]int64       // the keys the batch added, per counter
+	at     time.Time               // the movement's block time
+	cache  *chainCache             // what the store held before the batch
+	held   map[string]bool         // the batch's bases that hold anything, before or now
+	added  map[string]*rules.Taint // what the batch wrote so far
+	counts map[string]int64        // the keys the batch added, per counter
 	// infer: the chain infers deposit addresses; Label reads the inferences stored.
 	infer   bool
 	senders *fanin.Tracker // nil: no fan-in rule
 	key     []byte         // scratch for a key looked up
 }
 
-// add makes taint the batch wrote visible to the rest of the batch.
-func (v *view) add(nt rules.NewTaint) {
-	if _, had := v.Taint(nt.Address); !had && nt.Counter != "" {
+// reset readies v for a batch on chain, over what cc knows, keeping its maps' room.
+func (v *view) reset(lists Lists, chain string, cc *chainCache, infer bool,
+	senders *fanin.Tracker) {
+	if v.held == nil {
+		v.held, v.added, v.counts = map[string]bool{}, map[string]*rules.Taint{},
+			map[string]int64{}
+	}
+	clear(v.held)
+	clear(v.added)
+	clear(v.counts)
+	v.lists, v.chain, v.cache, v.infer, v.senders = lists, chain, cc, infer, senders
+}
+
+// add makes taint the batch wrote visible to the rest of the batch; nt must stay as it is
+// until the batch ends.
+func (v *view) add(nt *rules.NewTaint) {
+	p, b := rules.SplitKey(nt.Address)
+	if _, had := v.Taint(p, b); !had && nt.Counter != "" {
 		v.counts[nt.Counter]++
 	}
-	v.added[nt.Address] = nt.Taint
-	_, b := rules.SplitKey(nt.Address)
+	v.added[nt.Address] = &nt.Taint
 	v.held[b] = true
 }
 
@@ -71,8 +84,7 @@ func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.infer {
 		return rules.Label{}, false
 	}
-	v.key = append(append(v.key[:0], deposit.Key("")...), a...)
-	t, ok := v.state(v.key)
+	t, ok := v.Taint(deposit.Key(""), a)
 	if !ok {
 		return rules.Label{}, false
 	}
@@ -80,26 +92,17 @@ func (v *view) Label(a string) (rules.Label, bool) {
 }
 
 // Taint returns the state of a key of the batch's bases: the batch's, else the store's.
-// Most bases hold nothing, which the small held map says without the cache's large one.
-func (v *view) Taint(key string) (rules.Taint, bool) {
-	if _, b := rules.SplitKey(key); !v.held[b] {
+// Most bases hold nothing, which the small held map says without the cache's large one;
+// the key is put together (in a scratch buffer) only for a base that holds something.
+func (v *view) Taint(prefix, base string) (rules.Taint, bool) {
+	if !v.held[base] {
 		return rules.Taint{}, false
 	}
-	if t, ok := v.added[key]; ok {
-		return t, true
+	v.key = append(append(v.key[:0], prefix...), base...)
+	if t := v.added[string(v.key)]; t != nil {
+		return *t, true
 	}
-	return v.cache.taint(key)
-}
-
-// state is Taint of a key given as bytes, which it does not copy.
-func (v *view) state(key []byte) (rules.Taint, bool) {
-	if !v.held[string(key[bytes.LastIndexByte(key, '/')+1:])] {
-		return rules.Taint{}, false
-	}
-	if t, ok := v.added[string(key)]; ok {
-		return t, true
-	}
-	if t := v.cache.known[string(key)]; t != nil {
+	if t := v.cache.known[string(v.key)]; t != nil {
 		return *t, true
 	}
 	return rules.Taint{}, false

@@ -151,12 +151,16 @@ type Worker struct {
 	infer map[string]*deposit.Inferrer
 	// senders holds, when a fan-in rule needs them, who paid whom lately, per chain.
 	senders map[string]*fanin.Tracker
-	// A batch's bases (rules.AppendBases), movement i's ending at ends[i], and what the
-	// cache knows of each (baseHeld, baseListed); kept from batch to batch to spare
-	// allocations.
-	bases []string
-	ends  []int
-	flags []uint8
+	// judge's scratch, kept from batch to batch to spare allocations: the batch's bases
+	// (rules.AppendBases), movement i's ending at ends[i], and what the cache knows of
+	// each (baseHeld, baseListed); the view, a decision, the effects and their taints.
+	bases    []string
+	ends     []int
+	flags    []uint8
+	view     view
+	decision rules.Decision
+	effects  []taint.Effect
+	taints   []rules.NewTaint
 }
 
 // NewWorker returns a worker.

@@ -30,13 +30,13 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	held := false        // the sender holds watched funds under model
 	var tainted *big.Int // what leaves that is watched funds; nil: none
 	var lots []Lot       // FIFO: what leaves, in order; nil: all clean
-	fromKey := ModelKey(model, from)
+	prefix := modelPrefix(model)
 	if s, ok := v.Source(from); ok {
 		origin, held, tainted = Taint{Root: from, Source: s}, true, amount
 		if model == ModelFIFO {
 			lots = []Lot{{Amount: amount, Tainted: true}}
 		}
-	} else if t, ok := v.Taint(fromKey); ok {
+	} else if t, ok := v.Taint(prefix, from); ok {
 		origin, held = t, true
 		if model == ModelPoison {
 			tainted = amount
@@ -44,18 +44,17 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			var left Holding
 			tainted, lots, left = spend(model, h, amount)
 			if m.Kind != chains.KindEvent { // an event moved nothing of the sender's
-				d.Taints = append(d.Taints, NewTaint{Address: fromKey,
+				d.Taints = append(d.Taints, NewTaint{Address: prefix + from,
 					Taint: t.withHolding(left)})
 			}
 		}
 	}
-	toKey := ModelKey(model, to)
 	if !held {
 		// Clean value: it only matters to a tracked receiver's holding (haircut, FIFO).
 		if model == ModelPoison {
 			return
 		}
-		if _, ok := v.Taint(toKey); !ok {
+		if _, ok := v.Taint(prefix, to); !ok {
 			return
 		}
 	}
@@ -95,14 +94,14 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	if _, watched := v.Source(to); watched {
 		return
 	}
-	if rec, ok := v.Taint(toKey); ok {
+	if rec, ok := v.Taint(prefix, to); ok {
 		if model != ModelPoison { // credit what arrives, tainted or clean
 			if lots == nil {
 				lots = []Lot{{Amount: amount}}
 			}
 			h, _ := rec.holding(asset)
 			h.Asset = asset
-			d.Taints = append(d.Taints, NewTaint{Address: toKey,
+			d.Taints = append(d.Taints, NewTaint{Address: prefix + to,
 				Taint: rec.withHolding(receive(model, h, amount, orZero(tainted), lots))})
 		}
 		return
@@ -117,7 +116,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	if model != ModelPoison {
 		nt.Holdings = []Holding{receive(model, Holding{Asset: asset}, amount, tainted, lots)}
 	}
-	d.Taints = append(d.Taints, NewTaint{Address: toKey, Taint: nt,
+	d.Taints = append(d.Taints, NewTaint{Address: prefix + to, Taint: nt,
 		Counter: Counter(model, origin.Root)})
 }
 

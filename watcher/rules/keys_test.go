@@ -93,9 +93,9 @@ func (v *readsView) Label(a string) (Label, bool) {
 	return v.View.Label(a)
 }
 
-func (v *readsView) Taint(k string) (Taint, bool) {
-	v.keys = append(v.keys, k)
-	return v.View.Taint(k)
+func (v *readsView) Taint(p, b string) (Taint, bool) {
+	v.keys = append(v.keys, p+b)
+	return v.View.Taint(p, b)
 }
 
 func (v *readsView) Senders(a string) []Hop {
@@ -119,7 +119,7 @@ func evaluateChecked(t testing.TB, rs []Rule, m *chains.Movement, v View) (Decis
 		_, label := v.Label(b)
 		quiet = quiet && !source && !label
 		for _, p := range prefixes {
-			_, held := v.Taint(p + b)
+			_, held := v.Taint(p, b)
 			quiet = quiet && !held
 		}
 	}

@@ -49,7 +49,26 @@ const CategoryDEX = "dex"
 const DefaultPeelPercent = 25
 
 // PatternKey is the store key of what pattern has seen of addr.
-func PatternKey(pattern, addr string) string { return "p/" + pattern + "/" + addr }
+func PatternKey(pattern, addr string) string { return patternPrefix(pattern) + addr }
+
+// patternPrefix is the prefix of pattern's store keys, a constant for the patterns here.
+func patternPrefix(pattern string) string {
+	switch pattern {
+	case PatternFanOut:
+		return "p/fan_out/"
+	case PatternFanIn:
+		return "p/fan_in/"
+	case PatternDormant:
+		return "p/dormant/"
+	case PatternPeel:
+		return "p/peel_chain/"
+	case PatternSwap:
+		return "p/token_swap/"
+	case PatternCounterparty:
+		return "p/counterparty/"
+	}
+	return "p/" + pattern + "/"
+}
 
 // validatePattern reports what is wrong with a pattern rule.
 func (r *Rule) validatePattern() error {
@@ -141,8 +160,7 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 	if !ok || !remembers {
 		return
 	}
-	marker := PatternKey(PatternFanIn, from)
-	if _, done := v.Taint(marker); done {
+	if _, done := v.Taint(patternPrefix(PatternFanIn), from); done {
 		return
 	}
 	senders := sv.Senders(from)
@@ -169,7 +187,7 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 			Path: append(in, pay), Tainted: new(big.Int).Set(o.Amount)})
 	}
 	if fired {
-		d.Taints = append(d.Taints, NewTaint{Address: marker, Taint: Taint{Root: target.Root,
+		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanIn, from), Taint: Taint{Root: target.Root,
 			Source: target.Source, Path: []Hop{pay}, By: m.Key()}})
 	}
 }
@@ -184,9 +202,8 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	if o.Amount.Sign() <= 0 {
 		return
 	}
-	key := PatternKey(PatternSwap, m.Tx)
 	fromLabel, fromLabelled := v.Label(from)
-	if rec, ok := v.Taint(key); ok && fromLabelled && fromLabel.Category == CategoryDEX {
+	if rec, ok := v.Taint(patternPrefix(PatternSwap), m.Tx); ok && fromLabelled && fromLabel.Category == CategoryDEX {
 		in := rec.Path[len(rec.Path)-1] // the payment into the DEX
 		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
 			return
@@ -215,9 +232,9 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	}
 	origin, held := holder(v, from)
 	if held {
-		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
-			Source: origin.Source, Path: append(slices.Clip(origin.Path), HopOf(m, from, o)),
-			By: m.Key()}})
+		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternSwap, m.Tx),
+			Taint: Taint{Root: origin.Root, Source: origin.Source,
+				Path: append(slices.Clip(origin.Path), HopOf(m, from, o)), By: m.Key()}})
 	}
 }
 
@@ -225,9 +242,8 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 // had been still for the rule's Idle or longer.
 func evaluateDormant(rs []Rule, m *chains.Movement, v View, d *Decision, from string,
 	s Source, o chains.Leg) {
-	key := PatternKey(PatternDormant, from)
 	now := HopOf(m, from, o)
-	last, seen := v.Taint(key)
+	last, seen := v.Taint(patternPrefix(PatternDormant), from)
 	if seen && len(last.Path) > 0 {
 		prev := last.Path[len(last.Path)-1]
 		if prev.Tx == m.Tx { // a later output or log of the same transaction
@@ -246,8 +262,8 @@ func evaluateDormant(rs []Rule, m *chains.Movement, v View, d *Decision, from st
 				Path: []Hop{prev, now}, Tainted: new(big.Int).Set(o.Amount)})
 		}
 	}
-	d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: from, Source: s,
-		Path: []Hop{now}, By: m.Key()}})
+	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternDormant, from),
+		Taint: Taint{Root: from, Source: s, Path: []Hop{now}, By: m.Key()}})
 }
 
 func days(d time.Duration) string {
@@ -269,8 +285,7 @@ func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to
 	if !held || !fresh(v, to) {
 		return
 	}
-	key := PatternKey(PatternFanOut, from)
-	rec, _ := v.Taint(key)
+	rec, _ := v.Taint(patternPrefix(PatternFanOut), from)
 	var window time.Duration
 	for i := range rs {
 		if rs[i].Pattern == PatternFanOut && rs[i].Window > window {
@@ -284,8 +299,8 @@ func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to
 		}
 	}
 	hops = append(hops, HopOf(m, from, o))
-	d.Taints = append(d.Taints, NewTaint{Address: key, Taint: Taint{Root: origin.Root,
-		Source: origin.Source, Path: hops, By: m.Key()}})
+	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanOut, from),
+		Taint: Taint{Root: origin.Root, Source: origin.Source, Path: hops, By: m.Key()}})
 	for i := range rs {
 		r := &rs[i]
 		if r.Pattern != PatternFanOut || len(r.SourceCategories) > 0 &&
@@ -317,7 +332,7 @@ func fresh(v View, addr string) bool {
 	if _, ok := v.Source(addr); ok {
 		return false
 	}
-	_, followed := v.Taint(addr)
+	_, followed := v.Taint("", addr)
 	return !followed
 }
 
@@ -327,5 +342,5 @@ func holder(v View, addr string) (origin Taint, held bool) {
 	if s, ok := v.Source(addr); ok {
 		return Taint{Root: addr, Source: s}, true
 	}
-	return v.Taint(addr)
+	return v.Taint("", addr)
 }

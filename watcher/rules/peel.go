@@ -55,13 +55,13 @@ func evaluatePeel(rs []Rule, m *chains.Movement, v View, d *Decision) {
 			payer = in.Address
 		}
 		op := OutpointKey(in.PrevTx, in.PrevIndex)
-		if t, ok := v.Taint(PatternKey(PatternPeel, op)); ok {
+		if t, ok := v.Taint(patternPrefix(PatternPeel), op); ok {
 			run, found = t, true
 			break
 		}
 		if s, ok := v.Source(in.Address); ok && in.Address != "" {
 			run, found = Taint{Root: in.Address, Source: s}, true
-		} else if t, ok := v.Taint(op); ok && !found {
+		} else if t, ok := v.Taint("", op); ok && !found {
 			run, found = Taint{Root: t.Root, Source: t.Source}, true
 		}
 	}

@@ -245,14 +245,17 @@ func anyDirect(rs []Rule) bool {
 // ModelKey is the store key of key's taint under model: poison keeps the bare key (as
 // earlier versions stored it), the others a prefix ("h/", "f/") no address or outpoint
 // has.
-func ModelKey(model, key string) string {
+func ModelKey(model, key string) string { return modelPrefix(model) + key }
+
+// modelPrefix is the prefix of the store keys of model's taint.
+func modelPrefix(model string) string {
 	switch model {
 	case ModelHaircut:
-		return "h/" + key
+		return "h/"
 	case ModelFIFO:
-		return "f/" + key
+		return "f/"
 	}
-	return key
+	return ""
 }
 
 // Counter names the count of keys tracked under model for funds of root.
@@ -263,8 +266,9 @@ func Counter(model, root string) string { return model + "|" + root }
 type View interface {
 	Source(addr string) (Source, bool)
 	Label(addr string) (Label, bool)
-	// Taint returns the taint stored on a key (see ModelKey).
-	Taint(key string) (Taint, bool)
+	// Taint returns what is stored on the key prefix+base (see SplitKey, ModelKey and
+	// PatternKey).
+	Taint(prefix, base string) (Taint, bool)
 	// Tracked returns how many keys a Counter counts.
 	Tracked(counter string) int64
 }
@@ -307,8 +311,16 @@ type Decision struct {
 // and raised).
 func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 	var d Decision
+	EvaluateTo(&d, rs, m, v)
+	return d
+}
+
+// EvaluateTo is Evaluate into d, whose slices it empties and reuses: a caller judging many
+// movements allocates them once.
+func EvaluateTo(d *Decision, rs []Rule, m *chains.Movement, v View) {
+	d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 	if m.Removed {
-		return d
+		return
 	}
 	if m.Kind == chains.KindUTXO {
 		payer := ""
@@ -325,41 +337,43 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 		}
 		p := patternsOf(rs)
 		if p.peel {
-			evaluatePeel(rs, m, v, &d)
+			evaluatePeel(rs, m, v, d)
 		}
 		if p.dormant {
 			for _, in := range m.Inputs {
-				if s, ok := v.Source(in.Address); ok && in.Address != "" && len(m.Outputs) > 0 {
-					evaluateDormant(rs, m, v, &d, in.Address, s, m.Outputs[0])
+				if in.Address == "" || len(m.Outputs) == 0 {
+					continue
+				}
+				if s, ok := v.Source(in.Address); ok {
+					evaluateDormant(rs, m, v, d, in.Address, s, m.Outputs[0])
 					break
 				}
 			}
 		}
 		for _, model := range models {
 			if uses(rs, model) {
-				evaluateUTXO(rs, model, m, v, &d)
+				evaluateUTXO(rs, model, m, v, d)
 			}
 		}
-		return d
+		return
 	}
 	if len(m.Inputs) != 1 || len(m.Outputs) != 1 {
-		return d
+		return
 	}
 	if anyDirect(rs) {
 		d.Findings = directFindings(rs, m, v, 0, m.Inputs[0].Address, d.Findings)
 	}
 	if m.Inputs[0].Address == m.Outputs[0].Address || m.Outputs[0].Amount == nil {
-		return d
+		return
 	}
 	if m.Kind != chains.KindEvent {
-		evaluatePatterns(rs, patternsOf(rs), m, v, &d)
+		evaluatePatterns(rs, patternsOf(rs), m, v, d)
 	}
 	for _, model := range models {
 		if uses(rs, model) {
-			evaluateAccount(rs, model, m, v, &d)
+			evaluateAccount(rs, model, m, v, d)
 		}
 	}
-	return d
 }
 
 // directFindings appends the direct-exposure rules' findings on output j of m, paid by

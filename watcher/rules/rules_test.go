@@ -17,10 +17,10 @@ type mapView struct {
 	tracked map[string]int64
 }
 
-func (v mapView) Source(a string) (Source, bool) { s, ok := v.sources[a]; return s, ok }
-func (v mapView) Label(a string) (Label, bool)   { l, ok := v.labels[a]; return l, ok }
-func (v mapView) Taint(a string) (Taint, bool)   { t, ok := v.taints[a]; return t, ok }
-func (v mapView) Tracked(c string) int64         { return v.tracked[c] }
+func (v mapView) Source(a string) (Source, bool)  { s, ok := v.sources[a]; return s, ok }
+func (v mapView) Label(a string) (Label, bool)    { l, ok := v.labels[a]; return l, ok }
+func (v mapView) Taint(p, b string) (Taint, bool) { t, ok := v.taints[p+b]; return t, ok }
+func (v mapView) Tracked(c string) int64          { return v.tracked[c] }
 
 // store applies what d writes, as the worker's store does: each taint replaces what its
 // key held, and a key new to the view adds to its counter (when the view counts).

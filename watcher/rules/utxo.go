@@ -31,7 +31,7 @@ func inputLots(model string, in *chains.Leg, v View) ([]Lot, *Taint) {
 				&Taint{Root: in.Address, Source: s}
 		}
 	}
-	t, ok := v.Taint(ModelKey(model, OutpointKey(in.PrevTx, in.PrevIndex)))
+	t, ok := v.Taint(modelPrefix(model), OutpointKey(in.PrevTx, in.PrevIndex))
 	if !ok {
 		return []Lot{{Amount: in.Amount}}, nil
 	}
@@ -138,8 +138,8 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 		if _, watched := v.Source(out.Address); watched {
 			continue
 		}
-		key := ModelKey(model, OutpointKey(m.Tx, out.Index))
-		if _, tracked := v.Taint(key); tracked {
+		op := OutpointKey(m.Tx, out.Index)
+		if _, tracked := v.Taint(modelPrefix(model), op); tracked {
 			continue
 		}
 		if !follow {
@@ -156,6 +156,6 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 		case ModelFIFO:
 			nt.Lots = lots
 		}
-		d.Taints = append(d.Taints, NewTaint{Address: key, Taint: nt, Counter: counter})
+		d.Taints = append(d.Taints, NewTaint{Address: modelPrefix(model) + op, Taint: nt, Counter: counter})
 	}
 }
