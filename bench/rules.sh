@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: rules throughput on one core (GOMAXPROCS=1) with 1M tracked tainted addresses
-# and the bundled lists, beside a bare loop that only looks each movement's sender and
-# receiver up in a map of the same addresses, in the same run (BenchmarkRules in
+# and the bundled lists: the worker judging batches (Worker.judge, its cache warm) under
+# poison with a direct rule, the three models at once, and poison with deposit-address
+# inference; beside a bare loop that only looks each movement's sender and receiver up in a
+# map of the same addresses, in the same run (BenchmarkRules in
 # watcher/rules_bench_test.go). Two mixes of movements: "mainnet" (2% of senders and of
 # receivers tracked, 0.1% sources, 3% to exchanges) and "stress" (30%, 1%, 10%, 5%).
 # Prints movements/s per case and its ratio to the bare loop of its mix (goal: >= 0.5).

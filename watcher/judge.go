@@ -78,12 +78,12 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 	d := &w.decision
 	for i := first; i < len(ms); i++ {
 		m := &ms[i]
-		v.at = m.Block.Time
 		start := 0
 		if i > 0 {
 			start = w.ends[i-1]
 		}
-		if v.quiet(w.bases[start:w.ends[i]], flags[start:w.ends[i]]) {
+		v.judging(m.Block.Time, w.bases[start:w.ends[i]], flags[start:w.ends[i]])
+		if v.quiet() {
 			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 		} else {
 			rules.EvaluateTo(d, w.rules, m, v)

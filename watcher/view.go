@@ -16,8 +16,14 @@ type view struct {
 	at     time.Time               // the movement's block time
 	cache  *chainCache             // what the store held before the batch
 	held   map[string]bool         // the batch's bases that hold anything, before or now
+	wrote  map[string]bool         // the bases the batch wrote to so far
 	added  map[string]*rules.Taint // what the batch wrote so far
 	counts map[string]int64        // the keys the batch added, per counter
+	// cur are the bases of the movement being judged, and what the cache knows of each
+	// (curFlags): Source and Label answer for one that no list names without the lists.
+	// (A reload of the lists takes effect from the next batch.)
+	cur      []string
+	curFlags []uint8
 	// infer: the chain infers deposit addresses; Label reads the inferences stored.
 	infer   bool
 	senders *fanin.Tracker // nil: no fan-in rule
@@ -28,10 +34,11 @@ type view struct {
 func (v *view) reset(lists Lists, chain string, cc *chainCache, infer bool,
 	senders *fanin.Tracker) {
 	if v.held == nil {
-		v.held, v.added, v.counts = map[string]bool{}, map[string]*rules.Taint{},
-			map[string]int64{}
+		v.held, v.wrote, v.added, v.counts = map[string]bool{}, map[string]bool{},
+			map[string]*rules.Taint{}, map[string]int64{}
 	}
 	clear(v.held)
+	clear(v.wrote)
 	clear(v.added)
 	clear(v.counts)
 	v.lists, v.chain, v.cache, v.infer, v.senders = lists, chain, cc, infer, senders
@@ -45,15 +52,15 @@ func (v *view) add(nt *rules.NewTaint) {
 		v.counts[nt.Counter]++
 	}
 	v.added[nt.Address] = &nt.Taint
-	v.held[b] = true
+	v.held[b], v.wrote[b] = true, true
 }
 
-// quiet says whether the rules can decide nothing about a movement with these bases (see
-// rules.AppendBases): none holds anything in the store or is listed (flags, from the
-// cache's lookup), and none holds anything the batch wrote.
-func (v *view) quiet(bases []string, flags []uint8) bool {
-	for i, b := range bases {
-		if flags[i] != 0 || v.held[b] {
+// quiet says whether the rules can decide nothing about the movement being judged (see
+// rules.AppendBases): none of its bases holds anything in the store or is listed (as the
+// cache's lookup found), and none holds anything the batch wrote.
+func (v *view) quiet() bool {
+	for i, b := range v.cur {
+		if v.curFlags[i] != 0 || len(v.wrote) > 0 && v.wrote[b] {
 			return false
 		}
 	}
@@ -74,12 +81,34 @@ func (v *view) Senders(a string) []rules.Hop {
 // for every movement.
 var _ rules.View = (*view)(nil)
 
-func (v *view) Source(a string) (rules.Source, bool) { return v.lists.SourceAt(v.chain, a, v.at) }
+// judging readies v for the movement at time at with bases and their flags.
+func (v *view) judging(at time.Time, bases []string, flags []uint8) {
+	v.at, v.cur, v.curFlags = at, bases, flags
+}
+
+// unlisted says whether a is a base of the movement being judged that no list names.
+func (v *view) unlisted(a string) bool {
+	for i, b := range v.cur {
+		if b == a {
+			return v.curFlags[i]&baseListed == 0
+		}
+	}
+	return false
+}
+
+func (v *view) Source(a string) (rules.Source, bool) {
+	if v.unlisted(a) {
+		return rules.Source{}, false
+	}
+	return v.lists.SourceAt(v.chain, a, v.at)
+}
 
 // Label is the address's label in the lists or, failing that, inferred.
 func (v *view) Label(a string) (rules.Label, bool) {
-	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
-		return l, true
+	if !v.unlisted(a) {
+		if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
+			return l, true
+		}
 	}
 	if !v.infer {
 		return rules.Label{}, false
