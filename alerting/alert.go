@@ -3,6 +3,7 @@ package alerting
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"time"
 )
 
@@ -68,6 +69,19 @@ type Alert struct {
 	// ToChain is, for a bridge deposit whose log names it, the destination chain's id
 	// (EIP-155 for EVM chains), where the funds are to be looked for next.
 	ToChain string `json:"to_chain,omitempty"`
+	// Incident is, in a notification, the incident the alert belongs to (the same for
+	// every alert of the notification); nil in the alert log.
+	Incident *Incident `json:"incident,omitempty"`
+}
+
+// NotificationKey identifies a notification to its receivers (a webhook's
+// Idempotency-Key): the incident and the notification's number in it; without an
+// incident, the alert's DedupKey.
+func (a *Alert) NotificationKey() string {
+	if a.Incident == nil {
+		return a.DedupKey()
+	}
+	return a.Incident.ID + ":" + strconv.Itoa(a.Incident.Seq)
 }
 
 // AlertID returns the stable id of the alert a rule raises on a movement.

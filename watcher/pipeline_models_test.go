@@ -298,18 +298,20 @@ func holdingString(t rules.Taint) string {
 	return "all"
 }
 
-// hookPipeline is the alerting pipeline of the end-to-end tests: dedup in Redis, an alert
-// log, and a signed webhook to recv with retries.
+// hookPipeline is the alerting pipeline of the end-to-end tests: the alert log in Redis
+// (which drops what it logged before), then straight to a signed webhook to recv with
+// retries. (flowwatch run puts the dispatcher between them: see the cmd tests.)
 func hookPipeline(t *testing.T, recv *hookReceiver, rdb *redis.Client,
 	prefix string) alerting.Stage {
 	t.Helper()
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
-	hook, err := webhook.New(srv.URL, hookSecret, nil, nil)
+	hook, err := webhook.New(webhook.Config{URL: srv.URL, Secret: string(hookSecret)}, nil,
+		nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
-		Next: alerting.Sequence{&alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"},
-			&alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}}
+	return alerting.Sequence{
+		alerting.JournalStage{Journal: alerting.NewRedisJournal(rdb, prefix, nil)},
+		&alerting.Retry{Name: "webhook", Notifier: hook, Min: time.Millisecond}}
 }

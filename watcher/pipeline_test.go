@@ -47,13 +47,13 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	var a alerting.Alert
-	if err := json.Unmarshal(body, &a); err != nil {
+	var p webhook.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
 		h.bad++
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h.got = append(h.got, a)
+	h.got = append(h.got, p.Alerts...)
 }
 
 // summaries returns "<rule> <state> <hops> <destination>" per notification, sorted.
@@ -195,8 +195,9 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if recv.bad != 0 {
 		t.Fatalf("%d notifications failed verification", recv.bad)
 	}
-	if n := rdb.XLen(ctx, prefix+":alerts:log").Val(); n != int64(len(want)) {
-		t.Fatalf("alert log has %d entries, want %d", n, len(want))
+	r, err := alerting.Verify(ctx, alerting.NewRedisJournal(rdb, prefix, nil))
+	if err != nil || !r.OK() || r.Entries != uint64(len(want)) {
+		t.Fatalf("alert log: %+v, %v; want %d entries, chained", r, err, len(want))
 	}
 }
 

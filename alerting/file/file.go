@@ -1,5 +1,7 @@
-// Package file is the sink that writes alerts as JSON Lines to a writer: a file or stdout.
-// A Sink is safe for concurrent use: lines are never interleaved.
+// Package file is the sink that writes alerts as JSON Lines (one alert, with its incident,
+// per line) to stdout or to a file that it rotates by size: path, path.1, ... path.N, the
+// oldest dropped. A notification's lines are written at once, never split across files or
+// interleaved with another's. A Sink is safe for concurrent use.
 package file
 
 import (
@@ -7,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"sync"
 
 	"github.com/flowwatch/flowwatch/alerting"
@@ -16,15 +20,18 @@ var _ alerting.Notifier = (*Sink)(nil)
 
 // Sink writes one JSON object per alert and line.
 type Sink struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer // stdout, or f
+	f    *os.File
+	cfg  Config
+	size int64 // of f
 }
 
-// New returns a sink writing to w.
-func New(w io.Writer) *Sink { return &Sink{w: w} }
+// NewWriter returns a sink writing to w, never rotated (stdout).
+func NewWriter(w io.Writer) *Sink { return &Sink{w: w} }
 
 // Notify implements alerting.Notifier. A write error is worth retrying (a full disk may
-// clear); a marshalling error is not.
+// clear); an encoding error is not.
 func (s *Sink) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -39,8 +46,60 @@ func (s *Sink) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.w.Write(buf); err != nil {
+	if s.f != nil && s.size > 0 && s.size+int64(len(buf)) > s.cfg.MaxSize {
+		if err := s.rotate(); err != nil {
+			return true, err
+		}
+	}
+	n, err := s.w.Write(buf)
+	s.size += int64(n)
+	if err != nil {
 		return true, fmt.Errorf("write alerts: %w", err)
 	}
 	return false, nil
+}
+
+// rotate shifts path.i to path.i+1 (dropping the last), path to path.1, and starts path
+// anew.
+func (s *Sink) rotate() error {
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("rotate %s: %w", s.cfg.Path, err)
+	}
+	name := func(i int) string {
+		if i == 0 {
+			return s.cfg.Path
+		}
+		return s.cfg.Path + "." + strconv.Itoa(i)
+	}
+	_ = os.Remove(name(s.cfg.MaxFiles))
+	for i := s.cfg.MaxFiles - 1; i >= 0; i-- {
+		if err := os.Rename(name(i), name(i+1)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("rotate %s: %w", s.cfg.Path, err)
+		}
+	}
+	return s.open()
+}
+
+func (s *Sink) open() error {
+	f, err := os.OpenFile(s.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open alert file: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open alert file: %w", err)
+	}
+	s.f, s.w, s.size = f, f, st.Size()
+	return nil
+}
+
+// Close closes the file (nothing for stdout).
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
 }

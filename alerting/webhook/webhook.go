@@ -1,24 +1,30 @@
-// Package webhook is the sink that POSTs each alert as JSON to an HTTPS endpoint, signed
-// with HMAC-SHA256 so that the receiver can tell it came from this flowwatch.
+// Package webhook is the sink that POSTs each notification as JSON to an HTTP(S) endpoint,
+// signed with HMAC-SHA256 so that the receiver can tell it came from this flowwatch.
 //
-// Each request carries:
+// Each request carries one notification (Payload):
 //
 //	Content-Type: application/json
 //	X-Flowwatch-Timestamp: <unix seconds>
 //	X-Flowwatch-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
-//	Idempotency-Key: <alert id>:<state>
+//	Idempotency-Key: <incident id>:<notification number>
+//
+//	{"version": 2, "key": "<the Idempotency-Key>",
+//	 "incident": {"id", "seq", "reason", "status", "rule", "chain", "severity", "source",
+//	              "destination", "opened", "updated", "alerts", "retracted", "totals",
+//	              "max_hops"},
+//	 "alerts": [<the alerts the notification tells: new ones, retractions; in a reminder
+//	            the latest>]}
 //
 // To verify, recompute the HMAC over the timestamp header, a dot and the raw body with the
 // shared secret, compare it in constant time with the signature header, and reject
 // timestamps more than a few minutes old (replays). Verify below does exactly that. A
 // receiver should drop a repeated Idempotency-Key: delivery is at least once.
 //
-// 2xx is success; 408, 429 and 5xx are retried; other statuses are refused for good.
-// A Sink is safe for concurrent use.
+// 2xx is success; 408, 429 and 5xx are retried (after the Retry-After the receiver
+// gives); other statuses are refused for good. A Sink is safe for concurrent use.
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -26,13 +32,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/alerting/internal/post"
 )
 
 var _ alerting.Notifier = (*Sink)(nil)
@@ -44,33 +49,23 @@ const (
 	HeaderIdempotency = "Idempotency-Key"
 )
 
-// DefaultTimeout bounds one delivery.
-const DefaultTimeout = 10 * time.Second
+// PayloadVersion is the Payload's version.
+const PayloadVersion = 2
 
-// Sink posts alerts to one URL.
+// Payload is the body of a request: one notification.
+type Payload struct {
+	Version  int                `json:"version"`
+	Key      string             `json:"key"`
+	Incident *alerting.Incident `json:"incident,omitempty"`
+	Alerts   []alerting.Alert   `json:"alerts"`
+}
+
+// Sink posts notifications to one URL.
 type Sink struct {
 	url    string
 	secret []byte
 	client *http.Client
 	now    func() time.Time
-}
-
-// New returns a sink for url signing with secret; client nil means a client with
-// DefaultTimeout; now nil means time.Now.
-func New(url string, secret []byte, client *http.Client, now func() time.Time) (*Sink, error) {
-	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-		return nil, fmt.Errorf("webhook url: want http(s)://, got %q", url)
-	}
-	if len(secret) == 0 {
-		return nil, errors.New("webhook secret: empty")
-	}
-	if client == nil {
-		client = &http.Client{Timeout: DefaultTimeout}
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Sink{url: url, secret: secret, client: client, now: now}, nil
 }
 
 // Sign returns the signature header value for a body sent at timestamp ts.
@@ -99,47 +94,48 @@ func Verify(secret []byte, ts, signature string, body []byte, now time.Time,
 	return nil
 }
 
-// Notify implements alerting.Notifier: one signed POST per alert.
-func (s *Sink) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, error) {
-	for i := range alerts {
-		if retry, err := s.post(ctx, &alerts[i]); err != nil {
-			return retry, err
+// NewPayload is the payload of a notification: its alerts share the incident, told once.
+func NewPayload(alerts ...alerting.Alert) Payload {
+	p := Payload{Version: PayloadVersion, Alerts: make([]alerting.Alert, len(alerts))}
+	for i, a := range alerts {
+		if p.Incident == nil {
+			p.Incident = a.Incident
 		}
+		a.Incident = nil
+		p.Alerts[i] = a
 	}
-	return false, nil
+	if len(alerts) > 0 {
+		p.Key = alerts[0].NotificationKey()
+	}
+	return p
 }
 
-func (s *Sink) post(ctx context.Context, a *alerting.Alert) (bool, error) {
-	body, err := json.Marshal(a)
-	if err != nil {
-		return false, fmt.Errorf("encode alert %s: %w", a.ID, err)
+// AlertsWithIncident returns the payload's alerts with their incident, as the sink was
+// given them.
+func (p *Payload) AlertsWithIncident() []alerting.Alert {
+	out := make([]alerting.Alert, len(p.Alerts))
+	for i, a := range p.Alerts {
+		a.Incident = p.Incident
+		out[i] = a
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	return out
+}
+
+// Notify implements alerting.Notifier: one signed POST for the notification.
+func (s *Sink) Notify(ctx context.Context, alerts ...alerting.Alert) (bool, error) {
+	if len(alerts) == 0 {
+		return false, nil
+	}
+	p := NewPayload(alerts...)
+	body, err := json.Marshal(&p)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("encode notification %s: %w", p.Key, err)
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(s.secret, ts, body))
-	req.Header.Set(HeaderIdempotency, a.DedupKey())
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return ctx.Err() == nil, fmt.Errorf("post alert %s: %w", a.ID, redact(err, s.url))
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	switch c := resp.StatusCode; {
-	case c >= 200 && c < 300:
-		return false, nil
-	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return true, fmt.Errorf("post alert %s: %s", a.ID, resp.Status)
-	default:
-		return false, fmt.Errorf("post alert %s: refused: %s", a.ID, resp.Status)
-	}
-}
-
-// redact keeps the URL (which may hold a token) out of errors.
-func redact(err error, url string) error {
-	return errors.New(strings.ReplaceAll(err.Error(), url, "<webhook url>"))
+	h := http.Header{}
+	h.Set(HeaderTimestamp, ts)
+	h.Set(HeaderSignature, Sign(s.secret, ts, body))
+	h.Set(HeaderIdempotency, p.Key)
+	return post.JSON(ctx, s.client, s.url, json.RawMessage(body), h,
+		"post notification "+p.Key, string(s.secret))
 }

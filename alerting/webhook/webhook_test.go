@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,131 +16,130 @@ import (
 	"github.com/flowwatch/flowwatch/alerting/sinktest"
 )
 
-var secret = []byte("s3cret-shared-with-the-receiver")
+const secret = "s3cret-shared-with-the-receiver"
 
-// receiver is a real HTTP endpoint that verifies each request as the README tells
-// receivers to, answers with the queued statuses (then 200), and keeps what it accepted.
-type receiver struct {
+// Receiver is a real HTTP endpoint that verifies each request as the README tells
+// receivers to, answers with the statuses queued by Refuse (then 200), and keeps what it
+// accepted.
+type Receiver struct {
 	mu       sync.Mutex
-	statuses []int
-	accepted []alerting.Alert
-	keys     []string
+	refusals []refusal
+	accepted []Payload
 	requests int
 	bad      []string
 }
 
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+type refusal struct {
+	status     int
+	retryAfter string
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	if err := Verify(secret, req.Header.Get(HeaderTimestamp), req.Header.Get(HeaderSignature),
-		body, time.Now(), 5*time.Minute); err != nil {
+	if err := Verify([]byte(secret), req.Header.Get(HeaderTimestamp),
+		req.Header.Get(HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
 		r.bad = append(r.bad, err.Error())
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	if len(r.statuses) > 0 {
-		code := r.statuses[0]
-		r.statuses = r.statuses[1:]
-		if code != http.StatusOK {
-			http.Error(w, http.StatusText(code), code)
-			return
+	if len(r.refusals) > 0 {
+		f := r.refusals[0]
+		r.refusals = r.refusals[1:]
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
 		}
-	}
-	var a alerting.Alert
-	if err := json.Unmarshal(body, &a); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, http.StatusText(f.status)+" token=topsecret", f.status)
 		return
 	}
-	r.accepted = append(r.accepted, a)
-	r.keys = append(r.keys, req.Header.Get(HeaderIdempotency))
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil || p.Version != PayloadVersion ||
+		p.Key != req.Header.Get(HeaderIdempotency) {
+		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	r.accepted = append(r.accepted, p)
 }
 
-func (r *receiver) delivered() []alerting.Alert {
+func (r *Receiver) delivered() []alerting.Alert {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]alerting.Alert(nil), r.accepted...)
+	var out []alerting.Alert
+	for _, p := range r.accepted {
+		out = append(out, p.AlertsWithIncident()...)
+	}
+	return out
 }
 
-func start(t *testing.T, statuses ...int) (*receiver, *Sink, string) {
+func (r *Receiver) keys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, p := range r.accepted {
+		out = append(out, p.Key)
+	}
+	return out
+}
+
+func (r *Receiver) refuse(transient bool, retryAfter time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := refusal{status: http.StatusBadRequest}
+	switch {
+	case transient && retryAfter > 0:
+		f = refusal{http.StatusTooManyRequests, strconv.Itoa(int(retryAfter.Seconds()))}
+	case transient:
+		f.status = http.StatusServiceUnavailable
+	}
+	r.refusals = append(r.refusals, f)
+}
+
+func start(t *testing.T) (*Receiver, *Sink, *httptest.Server) {
 	t.Helper()
-	r := &receiver{statuses: statuses}
+	r := &Receiver{}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	s, err := New(srv.URL+"/hook?token=abc", secret, nil, nil)
+	s, err := New(Config{URL: srv.URL + "/hook?token=topsecret", Secret: secret,
+		Timeout: 5 * time.Second}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, s, srv.URL
+	return r, s, srv
 }
 
 func TestSinkSuite(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
-		r, s, _ := start(t)
-		return sinktest.Harness{Sink: s, Delivered: r.delivered}
+		r, s, srv := start(t)
+		return sinktest.Harness{Sink: s, Delivered: r.delivered, Keys: r.keys,
+			Refuse: r.refuse, RetryAfter: true, Down: srv.Close,
+			Secrets: []string{secret, "topsecret"}}
 	})
 }
 
-// TestRetryThroughOutage: a receiver answering 503 twice, then 200, gets the alert exactly
-// once, with the idempotency key of the alert's state.
-func TestRetryThroughOutage(t *testing.T) {
-	r, s, _ := start(t, http.StatusServiceUnavailable, http.StatusServiceUnavailable)
-	stage := &alerting.Retry{Name: "webhook", Notifier: s, Min: time.Millisecond,
-		Max: 2 * time.Millisecond}
-	a := sinktest.Alerts(1)
-	if _, err := stage.Exec(context.Background(), a...); err != nil {
+// TestOneRequestPerNotification: the alerts of a notification go in one signed request,
+// their incident once.
+func TestOneRequestPerNotification(t *testing.T) {
+	r, s, _ := start(t)
+	as := sinktest.Alerts(5)
+	if _, err := s.Notify(context.Background(), as...); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.accepted) != 1 || r.requests != 3 {
-		t.Fatalf("accepted %d after %d requests, want 1 after 3", len(r.accepted), r.requests)
+	if r.requests != 1 || len(r.accepted) != 1 || len(r.accepted[0].Alerts) != 5 ||
+		r.accepted[0].Incident == nil || r.accepted[0].Alerts[0].Incident != nil {
+		t.Fatalf("%d requests, accepted %+v", r.requests, r.accepted)
 	}
-	if r.keys[0] != a[0].DedupKey() || !strings.HasPrefix(r.keys[0], a[0].ID+":confirmed") {
-		t.Fatalf("idempotency key %q", r.keys[0])
+	if r.accepted[0].Key != as[0].Incident.ID+":1" {
+		t.Fatalf("key %q", r.accepted[0].Key)
 	}
-}
-
-func TestRefusalsAndSecrets(t *testing.T) {
-	tests := []struct {
-		name      string
-		status    int
-		wantRetry bool
-	}{
-		{"400 is final", http.StatusBadRequest, false},
-		{"404 is final", http.StatusNotFound, false},
-		{"429 is retried", http.StatusTooManyRequests, true},
-		{"502 is retried", http.StatusBadGateway, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, s, _ := start(t, tt.status)
-			retry, err := s.Notify(context.Background(), sinktest.Alerts(1)...)
-			if err == nil || retry != tt.wantRetry {
-				t.Fatalf("retry %v, err %v; want retry %v and an error", retry, err,
-					tt.wantRetry)
-			}
-		})
-	}
-	t.Run("unreachable: retried, URL and token not in the error", func(t *testing.T) {
-		_, _, url := start(t)
-		s, err := New(url+"/x?token=topsecret", secret, &http.Client{Timeout: time.Second}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.url = "http://127.0.0.1:1/x?token=topsecret"
-		retry, err := s.Notify(context.Background(), sinktest.Alerts(1)...)
-		if err == nil || !retry || strings.Contains(err.Error(), "topsecret") ||
-			strings.Contains(err.Error(), string(secret)) {
-			t.Fatalf("retry %v, err %v", retry, err)
-		}
-	})
 }
 
 func TestVerify(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	body := []byte(`{"id":"x"}`)
 	ts := "1700000000"
-	sig := Sign(secret, ts, body)
+	sig := Sign([]byte(secret), ts, body)
 	tests := []struct {
 		name    string
 		ts, sig string
@@ -149,12 +149,12 @@ func TestVerify(t *testing.T) {
 		{"valid", ts, sig, string(body), ""},
 		{"edited body", ts, sig, `{"id":"y"}`, "bad signature"},
 		{"other secret", ts, Sign([]byte("x"), ts, body), string(body), "bad signature"},
-		{"replayed later", "1699990000", Sign(secret, "1699990000", body), string(body),
-			"from now"},
+		{"replayed later", "1699990000", Sign([]byte(secret), "1699990000", body),
+			string(body), "from now"},
 		{"bad timestamp", "yesterday", sig, string(body), "bad timestamp"},
 	}
 	for _, tt := range tests {
-		err := Verify(secret, tt.ts, tt.sig, []byte(tt.body), now, 5*time.Minute)
+		err := Verify([]byte(secret), tt.ts, tt.sig, []byte(tt.body), now, 5*time.Minute)
 		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(),
 			tt.wantErr)) {
 			t.Errorf("%s: got %v, want %q", tt.name, err, tt.wantErr)
@@ -162,11 +162,24 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestNewErrors(t *testing.T) {
-	if _, err := New("ftp://x", secret, nil, nil); err == nil {
-		t.Error("want an error for a non-http url")
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    Config
+		wantErr string
+	}{
+		{"valid", Config{URL: "https://x.example/h", Secret: "s"}, ""},
+		{"not http", Config{URL: "ftp://x", Secret: "s"}, "url:"},
+		{"no host", Config{URL: "https://", Secret: "s"}, "url:"},
+		{"no secret", Config{URL: "https://x.example/h"}, "secret: empty"},
+		{"negative timeout", Config{URL: "https://x.example/h", Secret: "s", Timeout: -1},
+			"timeout"},
 	}
-	if _, err := New("https://x", nil, nil, nil); err == nil {
-		t.Error("want an error for an empty secret")
+	for _, tt := range tests {
+		_, err := New(tt.give, nil, nil)
+		if (err == nil) != (tt.wantErr == "") || err != nil &&
+			!strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.wantErr)
+		}
 	}
 }

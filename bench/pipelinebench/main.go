@@ -156,7 +156,7 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	store := taint.NewRedis(rdb, prefix)
 	pipeline := &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
-		Next: alerting.Sequence{&alerting.Retry{Name: "null", Notifier: file.New(io.Discard)}}}
+		Next: alerting.Sequence{&alerting.Retry{Name: "null", Notifier: file.NewWriter(io.Discard)}}}
 	dest := "exchange"
 	if noAlerts {
 		dest = "bridge"

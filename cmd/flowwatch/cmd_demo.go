@@ -116,7 +116,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var out alerting.Notifier = &readable{w: stdout, sc: sc, btc: btc}
 	if *asJSON {
-		out = file.New(stdout)
+		out = file.NewWriter(stdout)
 	}
 	arrived := &watchFor{next: out, want: want, done: make(chan struct{})}
 	if *redisURL != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
@@ -31,7 +32,8 @@ import (
 
 const killRounds = 20
 
-// deliveries counts, per Idempotency-Key, the verified notifications a receiver got.
+// deliveries counts, per alert notification (Alert.DedupKey), the times a receiver got it in
+// a verified request.
 type deliveries struct {
 	mu     sync.Mutex
 	byKey  map[string]int
@@ -49,7 +51,15 @@ func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	d.byKey[r.Header.Get(webhook.HeaderIdempotency)]++
+	var p webhook.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		d.bad++
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, a := range p.Alerts {
+		d.byKey[a.DedupKey()]++
+	}
 }
 
 func (d *deliveries) snapshot() (map[string]int, int) {

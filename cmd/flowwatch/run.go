@@ -28,6 +28,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"alerts", "list, show, export and verify the alert log", runAlerts},
 		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
 		{"lists", "inspect watchlist and label files", runLists},

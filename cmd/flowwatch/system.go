@@ -120,6 +120,14 @@ func newRedis(ctx context.Context, c config.Redis) (*redis.Client, error) {
 	return rdb, nil
 }
 
+// redisPrefix is the prefix of the config's Redis keys.
+func redisPrefix(cfg *config.Config) string {
+	if cfg.Redis.Prefix == "" {
+		return config.DefaultRedisPrefix
+	}
+	return cfg.Redis.Prefix
+}
+
 type queueImpl interface {
 	queue.Journal
 	queue.Consumer
@@ -145,10 +153,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			return nil, err
 		}
 		s.closers = append(s.closers, rdb.Close)
-		prefix := cfg.Redis.Prefix
-		if prefix == "" {
-			prefix = config.DefaultRedisPrefix
-		}
+		prefix := redisPrefix(cfg)
 		rq := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 		q = rq
 		for _, ch := range cfg.Chains {
@@ -304,17 +309,14 @@ func endpointName(i int, raw string) string {
 func (s *system) notifier(sc config.Sink, stdout io.Writer) (alerting.Notifier, error) {
 	switch sc.Type {
 	case "file":
-		if sc.Path == "-" {
-			return file.New(stdout), nil
-		}
-		f, err := os.OpenFile(sc.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := file.New(file.Config{Path: sc.Path}, stdout)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
 		s.closers = append(s.closers, f.Close)
-		return file.New(f), nil
+		return f, nil
 	case "webhook":
-		n, err := webhook.New(sc.URL, []byte(sc.Secret), nil, nil)
+		n, err := webhook.New(webhook.Config{URL: sc.URL, Secret: sc.Secret}, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
