@@ -164,7 +164,8 @@ func startServer(t *testing.T, implicit bool) (*mailServer, string, string, func
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Serve(l) }()
 	var once sync.Once
-	stop := func() { once.Do(func() { s.Close(); <-done }) }
+	// Close the listener too: Close alone misses one that Serve has not taken yet.
+	stop := func() { once.Do(func() { s.Close(); l.Close(); <-done }) }
 	t.Cleanup(stop)
 	return m, l.Addr().String(), caFile, stop
 }
