@@ -25,6 +25,9 @@ func (e *RetryAfter) Unwrap() error { return e.Err }
 // MaxRetryAfter caps a wait a sink asks for.
 const MaxRetryAfter = 10 * time.Minute
 
+// DrainTimeout bounds finishing a delivery under way when the dispatcher stops.
+const DrainTimeout = 15 * time.Second
+
 // SinkOptions are a sink and how it is delivered to.
 type SinkOptions struct {
 	Notifier Notifier
@@ -113,10 +116,11 @@ func (dl *deliverer) deliver(ctx context.Context, q Queued, tries *int,
 	if err := dl.limit.Wait(ctx); err != nil {
 		return 0, ctx.Err()
 	}
-	retry, err := dl.opts.Notifier.Notify(ctx, q.Alerts...)
-	if ctx.Err() != nil {
-		return 0, ctx.Err()
-	}
+	// A delivery under way is finished, and marked, even when ctx ends (a graceful stop):
+	// cut off, the receiver might have it and the next leader would send it again.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
+	defer cancel()
+	retry, err := dl.opts.Notifier.Notify(dctx, q.Alerts...)
 	failure := ""
 	if err != nil && !retry {
 		failure = err.Error()
@@ -136,7 +140,7 @@ func (dl *deliverer) deliver(ctx context.Context, q Queued, tries *int,
 		return wait, nil
 	}
 	*tries, *backoff = 0, dl.opts.RetryMin
-	if err := dl.store.Done(ctx, dl.name, q.ID, failure); err != nil {
+	if err := dl.store.Done(dctx, dl.name, q.ID, failure); err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
