@@ -69,6 +69,9 @@ type Alert struct {
 	// ToChain is, for a bridge deposit whose log names it, the destination chain's id
 	// (EIP-155 for EVM chains), where the funds are to be looked for next.
 	ToChain string `json:"to_chain,omitempty"`
+	// Note says, for an alert about flowwatch itself (a chain's pipeline falling behind),
+	// what happened, in words.
+	Note string `json:"note,omitempty"`
 	// Incident is, in a notification, the incident the alert belongs to (the same for
 	// every alert of the notification); nil in the alert log.
 	Incident *Incident `json:"incident,omitempty"`

@@ -15,6 +15,10 @@ import (
 // entry shows (Verify). It is also the outbox of delivery: a worker's alerts are accepted
 // once they are in the journal, and the dispatcher reads them from it.
 
+// DefaultDedupTTL is how long the journal remembers a notification it appended, to drop a
+// repeat (a movement redelivered after a failure).
+const DefaultDedupTTL = 30 * 24 * time.Hour
+
 // GenesisHash is the Prev of the first entry.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -66,17 +70,27 @@ type Journal interface {
 	// Entries returns up to n entries with a sequence number above after, in order, as
 	// stored (a deleted entry leaves a gap).
 	Entries(ctx context.Context, after uint64, n int) ([]Entry, error)
+	// Head returns the last entry's sequence number and hash (0 and GenesisHash when
+	// empty): kept elsewhere, it shows a truncated tail.
+	Head(ctx context.Context) (uint64, string, error)
 }
 
 // JournalStage is the stage that appends alerts to a Journal and passes on those it
 // appended: the accepting end of the workers' pipeline, where dedup happens too.
-type JournalStage struct{ Journal Journal }
+type JournalStage struct {
+	Journal Journal
+	// Appended, if set, is called after alerts were appended (the dispatcher's Wake).
+	Appended func()
+}
 
 // Exec implements Stage.
 func (s JournalStage) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 	es, err := s.Journal.Append(ctx, alerts...)
 	if err != nil {
 		return nil, fmt.Errorf("alert log: %w", err)
+	}
+	if len(es) > 0 && s.Appended != nil {
+		s.Appended()
 	}
 	out := make([]Alert, len(es))
 	for i := range es {

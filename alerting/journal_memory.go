@@ -68,6 +68,19 @@ func (j *MemoryJournal) Append(ctx context.Context, alerts ...Alert) ([]Entry, e
 	return es, nil
 }
 
+// Head implements Journal.
+func (j *MemoryJournal) Head(ctx context.Context) (uint64, string, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, "", err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if n := len(j.entries); n > 0 {
+		return j.entries[n-1].Seq, j.entries[n-1].Hash, nil
+	}
+	return 0, GenesisHash, nil
+}
+
 // Entries implements Journal.
 func (j *MemoryJournal) Entries(ctx context.Context, after uint64, n int) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {

@@ -131,6 +131,15 @@ func parseHead(vals []any) (uint64, string, error) {
 	return seq, h, nil
 }
 
+// Head implements Journal.
+func (j *RedisJournal) Head(ctx context.Context) (uint64, string, error) {
+	vals, err := j.rdb.HMGet(ctx, j.key("head"), "seq", "hash").Result()
+	if err != nil {
+		return 0, "", fmt.Errorf("read alert log head: %w", err)
+	}
+	return parseHead(vals)
+}
+
 // Entries implements Journal.
 func (j *RedisJournal) Entries(ctx context.Context, after uint64, n int) ([]Entry, error) {
 	msgs, err := j.rdb.XRangeN(ctx, j.key("log"), strconv.FormatUint(after+1, 10)+"-0", "+",

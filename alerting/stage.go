@@ -41,31 +41,10 @@ func (s Sequence) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 	return alerts, nil
 }
 
-// Fanout runs stages side by side on the same alerts; it fails if any fails, and passes
-// on the alerts unchanged.
-type Fanout []Stage
-
-// Exec implements Stage.
-func (f Fanout) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
-	errs := make([]error, len(f))
-	done := make(chan struct{}, len(f))
-	for i, st := range f {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			_, errs[i] = st.Exec(ctx, alerts...)
-		}()
-	}
-	for range f {
-		<-done
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return alerts, nil
-}
-
-// Notifier delivers alerts somewhere. retry says whether trying again may help (a 503, a
-// timeout) as opposed to a permanent refusal (a 400).
+// Notifier delivers alerts somewhere: a sink. retry says whether trying again may help (a
+// 503, a timeout) as opposed to a permanent refusal (a 400); an error that knows when to
+// try again is a *RetryAfter. The alerts of one call are one notification: they share an
+// Incident, when they have one, and the sink sends them as one message where it can.
 type Notifier interface {
 	Notify(ctx context.Context, alerts ...Alert) (retry bool, err error)
 }
@@ -77,8 +56,11 @@ const (
 	DefaultRetryAttempts = 8
 )
 
-// Retry is the stage that delivers to one Notifier, trying again with exponential backoff
-// and jitter while the notifier says so, up to Attempts tries.
+// Retry is the stage that delivers to one Notifier at once, trying again with exponential
+// backoff and jitter (or after the Retry-After the sink gave) while the notifier says so,
+// up to Attempts tries. It holds its caller up while it tries: flowwatch run delivers
+// through the Dispatcher instead, off the workers' path; Retry is for simple embeddings
+// and tests.
 type Retry struct {
 	Name     string
 	Notifier Notifier
@@ -115,6 +97,9 @@ func (r *Retry) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 		log.Warn("sink failed; retrying", zap.String("sink", r.Name), zap.Int("try", try),
 			zap.Error(err))
 		wait := d/2 + rand.N(d/2+1)
+		if ra := (*RetryAfter)(nil); errors.As(err, &ra) {
+			wait = min(ra.Wait, MaxRetryAfter)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("sink %s: %w (gave up: %v)", r.Name, err, ctx.Err())
@@ -122,44 +107,4 @@ func (r *Retry) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
 		}
 		d = min(2*d, hi)
 	}
-}
-
-// Route sends each alert on to the stage of its rule, or to Default (nil: nowhere), as
-// Alertmanager's routing tree does at its simplest.
-type Route struct {
-	ByRule  map[string]Stage
-	Default Stage
-}
-
-// Exec implements Stage. It passes on every alert that a route accepted.
-func (r *Route) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
-	const dflt = "\x00default"
-	groups := map[string][]Alert{}
-	var order []string
-	for _, a := range alerts {
-		key := a.Rule
-		if _, ok := r.ByRule[key]; !ok {
-			if r.Default == nil {
-				continue
-			}
-			key = dflt
-		}
-		if _, seen := groups[key]; !seen {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], a)
-	}
-	var out []Alert
-	for _, key := range order {
-		st := r.Default
-		if key != dflt {
-			st = r.ByRule[key]
-		}
-		passed, err := st.Exec(ctx, groups[key]...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, passed...)
-	}
-	return out, nil
 }

@@ -4,7 +4,7 @@
 #
 # pipelinebench runs three times: "phased" publishes every block first (the poller's atomic
 # append: XADDs, block records, cursor, in one script per 8 blocks), then times the rules
-# workers draining the stream (read, taint lookup, rules, taint writes, dedup, a null sink,
+# workers draining the stream (read, taint lookup, rules, taint writes, the alert log,
 # ack); "concurrent" runs both at once and times publish to last ack (end to end);
 # "queue only" does the same with consumers that only read, decode and acknowledge: Redis
 # Streams as the transport, without rules. A stream entry carries up to 256 movements of one

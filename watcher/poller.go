@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -102,6 +103,36 @@ type Poller struct {
 	backlog backlogReader // nil: no back-pressure
 	opts    PollerOptions
 	log     *zap.Logger
+
+	mu     sync.Mutex
+	status PollerStatus
+}
+
+// PollerStatus is where a poller is: what the heartbeat reports and watches.
+type PollerStatus struct {
+	Chain string
+	// Head is the node's head when last asked; Published the newest block published.
+	Head, Published uint64
+	// AtHead is when the poller last found nothing left to publish (zero: never yet):
+	// a quiet chain keeps it fresh, a stalled node or poller lets it age.
+	AtHead time.Time
+	// Err is the last round's error, "" once a round succeeds.
+	Err string
+}
+
+// Status returns where the poller is. Safe for concurrent use.
+func (p *Poller) Status() PollerStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.status
+	s.Chain = p.opts.Chain
+	return s
+}
+
+func (p *Poller) note(f func(s *PollerStatus)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.status)
 }
 
 // NewPoller returns a poller that reads src and writes journal; backlog, if not nil, is
@@ -125,6 +156,15 @@ var errReorg = errors.New("reorg")
 func (p *Poller) Run(ctx context.Context) error {
 	for {
 		caughtUp, err := p.step(ctx)
+		p.note(func(s *PollerStatus) {
+			s.Err = ""
+			if err != nil && ctx.Err() == nil {
+				s.Err = err.Error()
+			}
+			if err == nil && caughtUp {
+				s.AtHead = time.Now()
+			}
+		})
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -166,6 +206,7 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	p.note(func(s *PollerStatus) { s.Head, s.Published = head, tip.Number })
 	next := p.opts.StartBlock
 	if tip.Valid {
 		next = tip.Number + 1
@@ -195,6 +236,7 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 			return journalError{err}
 		}
 		published, pending = tip, pending[:0]
+		p.note(func(s *PollerStatus) { s.Published = tip.Number })
 		return nil
 	}
 	err = chains.Stream(ctx, p.src, next, last, p.opts.Inflight, func(b *chains.Block) error {

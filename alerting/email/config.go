@@ -38,7 +38,8 @@ type Config struct {
 	Timeout  time.Duration `yaml:"timeout"`
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in what is unset with the defaults.
+func (c *Config) SetDefaults() {
 	if c.Port == 0 {
 		c.Port = DefaultPort
 	}
@@ -89,7 +90,7 @@ func local(host string) bool {
 
 // New returns a sink; now nil means time.Now.
 func New(c Config, now func() time.Time) (*Sink, error) {
-	c.setDefaults()
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

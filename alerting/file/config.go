@@ -22,7 +22,8 @@ type Config struct {
 	MaxFiles int   `yaml:"max_files"`
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in what is unset with the defaults.
+func (c *Config) SetDefaults() {
 	if c.MaxSize == 0 {
 		c.MaxSize = DefaultMaxSize
 	}
@@ -46,7 +47,7 @@ func (c *Config) Validate() error {
 
 // New returns a sink for c, writing "-" to stdout.
 func New(c Config, stdout io.Writer) (*Sink, error) {
-	c.setDefaults()
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

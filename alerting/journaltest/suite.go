@@ -37,6 +37,9 @@ func Run(t *testing.T, newJournal func(t *testing.T) alerting.Journal) {
 			!got[0].Time.Equal(es[0].Time) {
 			t.Fatalf("read back %+v", got)
 		}
+		if seq, hash, err := j.Head(ctx); err != nil || seq != 3 || hash != es[2].Hash {
+			t.Fatalf("head %d %s, %v", seq, hash, err)
+		}
 		verifyOK(t, j, 3)
 	})
 	t.Run("a notification is appended once", func(t *testing.T) {
@@ -61,6 +64,9 @@ func Run(t *testing.T, newJournal func(t *testing.T) alerting.Journal) {
 	})
 	t.Run("entries are read a page at a time", func(t *testing.T) {
 		j := newJournal(t)
+		if seq, hash, err := j.Head(ctx); err != nil || seq != 0 || hash != alerting.GenesisHash {
+			t.Fatalf("empty head %d %s, %v", seq, hash, err)
+		}
 		if _, err := j.Append(ctx, sinktest.Alerts(5)...); err != nil {
 			t.Fatal(err)
 		}

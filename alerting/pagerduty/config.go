@@ -24,7 +24,8 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in what is unset with the defaults.
+func (c *Config) SetDefaults() {
 	if c.URL == "" {
 		c.URL = DefaultURL
 	}
@@ -52,7 +53,7 @@ func (c *Config) Validate() error {
 
 // New returns a sink; client nil means one with the config's timeout.
 func New(c Config, client *http.Client) (*Sink, error) {
-	c.setDefaults()
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

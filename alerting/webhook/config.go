@@ -20,7 +20,8 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in what is unset with the defaults.
+func (c *Config) SetDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
@@ -43,7 +44,7 @@ func (c *Config) Validate() error {
 // New returns a sink; client nil means a client with the config's timeout; now nil means
 // time.Now.
 func New(c Config, client *http.Client, now func() time.Time) (*Sink, error) {
-	c.setDefaults()
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 // Command pipelinebench measures sustained movements/s through the pipeline on Redis: a
 // journal publishing blocks of synthetic EVM movements (the poller's atomic append), and
 // rules workers reading them from Redis Streams, evaluating the rules against shared taint,
-// delivering alerts (dedup, a file sink to /dev/null) and acknowledging. bench/pipeline.sh
+// logging alerts in the hash-chained alert log (the workers' end of alerting) and
+// acknowledging. bench/pipeline.sh
 // prints it beside redis-benchmark's XADD rate on the same server.
 //
 //	pipelinebench -redis URL -movements 50000 -block 100 -workers 2
@@ -13,7 +14,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
@@ -24,7 +24,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
-	"github.com/flowwatch/flowwatch/alerting/file"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -155,8 +154,9 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	store := taint.NewRedis(rdb, prefix)
-	pipeline := &alerting.Dedup{Seen: &alerting.RedisSeen{RDB: rdb, Prefix: prefix},
-		Next: alerting.Sequence{&alerting.Retry{Name: "null", Notifier: file.NewWriter(io.Discard)}}}
+	// The workers' end of alerting, as flowwatch run has it: the hash-chained alert log
+	// (delivery is the dispatcher's, off the workers' path).
+	pipeline := alerting.JournalStage{Journal: alerting.NewRedisJournal(rdb, prefix, nil)}
 	dest := "exchange"
 	if noAlerts {
 		dest = "bridge"

@@ -37,15 +37,22 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	limit := fs.Int("limit", 50, "list: at most this many entries")
 	format := fs.String("format", "json", "export: json (one entry per line) or csv")
 	out := fs.String("out", "", "export: write to this `file` (default stdout)")
-	if code, ok := parseFlagsArgs(fs, rest, stdout); !ok {
-		return code
+	var pos []string // arguments, with flags before or after them
+	for {
+		if code, ok := parseFlagsArgs(fs, rest, stdout); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
 	cmd := "alerts " + sub
 	if *path == "" {
 		return usageError(stderr, cmd, "--config is required")
 	}
-	if want := map[string]int{"show": 1}[sub]; fs.NArg() != want {
-		return usageError(stderr, cmd, "want %d argument(s), got %d", want, fs.NArg())
+	if want := map[string]int{"show": 1}[sub]; len(pos) != want {
+		return usageError(stderr, cmd, "want %d argument(s), got %d", want, len(pos))
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -60,7 +67,7 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case "list":
 		err = listAlerts(ctx, j, *after, *limit, stdout)
 	case "show":
-		err = showAlert(ctx, j, fs.Arg(0), stdout)
+		err = showAlert(ctx, j, pos[0], stdout)
 	case "export":
 		err = exportAlerts(ctx, j, *after, *format, *out, stdout)
 	case "verify":

@@ -47,6 +47,7 @@ func demoConfig(url, redisURL string) *config.Config {
 				Sources:      []string{"sanctioned", "hack", "ransomware"},
 				Destinations: []string{"exchange"}, MaxHops: 5, Sinks: []string{"out"}},
 		},
+		Alerting:  demoAlerting(),
 		Workers:   1,
 		ClaimIdle: config.DefaultClaimIdle,
 	}

@@ -129,6 +129,9 @@ sinks:
     type: webhook
     url: %s
     secret: kill-test-secret
+alerting:
+  group_wait: 0s
+  group_interval: 100ms
 claim_idle: 200ms
 `, redisURL, prefix, chain.URL, srv.URL))
 

@@ -16,8 +16,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
-	"github.com/flowwatch/flowwatch/alerting/file"
-	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
@@ -39,6 +37,10 @@ type system struct {
 	trimmers []func(context.Context) error
 	closers  []func() error
 	log      *zap.Logger
+	// dispatcher delivers what the workers logged in journal; notifiers are the sinks.
+	dispatcher *alerting.Dispatcher
+	journal    alerting.Journal
+	notifiers  map[string]alerting.Notifier
 }
 
 // Stream trimming: every trimInterval, acknowledged entries beyond the newest streamKeep
@@ -144,54 +146,34 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	var (
 		q     queueImpl
 		store taint.Store
-		seen  alerting.Seen
-		audit alerting.Stage
+		rdb   redis.UniversalClient // nil: in memory
 	)
 	if cfg.Redis.URL != "" {
-		rdb, err := newRedis(ctx, cfg.Redis)
+		c, err := newRedis(ctx, cfg.Redis)
 		if err != nil {
 			return nil, err
 		}
-		s.closers = append(s.closers, rdb.Close)
+		s.closers = append(s.closers, c.Close)
+		rdb = c
 		prefix := redisPrefix(cfg)
-		rq := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+		rq := queue.NewRedis(c, queue.RedisOptions{Prefix: prefix})
 		q = rq
 		for _, ch := range cfg.Chains {
 			s.trimmers = append(s.trimmers, func(ctx context.Context) error {
 				return trimLoop(ctx, rq, ch.Name, d.log)
 			})
 		}
-		store = taint.NewRedis(rdb, prefix)
-		seen = &alerting.RedisSeen{RDB: rdb, Prefix: prefix}
-		audit = &alerting.RedisLog{RDB: rdb, Stream: prefix + ":alerts:log"}
+		store = taint.NewRedis(c, prefix)
 	} else {
 		q = queue.NewMemory(nil)
 		store = taint.NewMemory()
-		seen = &alerting.MemorySeen{}
 	}
-	sinks := map[string]alerting.Stage{}
-	for _, sc := range cfg.Sinks {
-		n, err := s.notifier(sc, d.stdout)
-		if err != nil {
-			return nil, err
-		}
-		sinks[sc.Name] = &alerting.Retry{Name: sc.Name, Notifier: n, Logger: d.log}
+	pipeline, err := s.buildAlerting(cfg, d, rdb)
+	if err != nil {
+		return nil, err
 	}
-	for name, n := range d.extra {
-		sinks[name] = &alerting.Retry{Name: name, Notifier: n, Logger: d.log}
-	}
-	route := &alerting.Route{ByRule: map[string]alerting.Stage{}}
 	var rs []rules.Rule
 	for _, r := range cfg.Rules {
-		var fan alerting.Fanout
-		for _, name := range r.Sinks {
-			st, ok := sinks[name]
-			if !ok {
-				return nil, fmt.Errorf("rule %s: no sink %q", r.Name, name)
-			}
-			fan = append(fan, st)
-		}
-		route.ByRule[r.Name] = fan
 		min, err := r.MinAmounts()
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
@@ -202,11 +184,6 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			Direct: r.Direct, Pattern: r.Pattern, Count: r.Count, Idle: r.Idle,
 			PeelPercent: r.PeelPercent})
 	}
-	next := alerting.Sequence{route}
-	if audit != nil {
-		next = alerting.Sequence{audit, route}
-	}
-	pipeline := &alerting.Dedup{Seen: seen, Next: next}
 
 	var names []string
 	explorers := map[string]string{}
@@ -248,6 +225,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			return nil, err
 		}
 		s.workers = append(s.workers, w)
+	}
+	if err := s.buildHeartbeat(cfg, pipeline, d); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -306,25 +286,6 @@ func endpointName(i int, raw string) string {
 	return fmt.Sprintf("rpc[%d] %s", i, host)
 }
 
-func (s *system) notifier(sc config.Sink, stdout io.Writer) (alerting.Notifier, error) {
-	switch sc.Type {
-	case "file":
-		f, err := file.New(file.Config{Path: sc.Path}, stdout)
-		if err != nil {
-			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		s.closers = append(s.closers, f.Close)
-		return f, nil
-	case "webhook":
-		n, err := webhook.New(webhook.Config{URL: sc.URL, Secret: sc.Secret}, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		return n, nil
-	}
-	return nil, fmt.Errorf("sink %s: unknown type %q", sc.Name, sc.Type)
-}
-
 // run runs pollers and workers until ctx ends; workers finish the entries they hold.
 func (s *system) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -340,6 +301,7 @@ func (s *system) run(ctx context.Context) error {
 	for _, f := range s.extra {
 		g.Go(func() error { return f(gctx) })
 	}
+	g.Go(func() error { return s.dispatcher.Run(gctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // asked to stop

@@ -39,12 +39,14 @@ const (
 
 // Config is the whole file.
 type Config struct {
-	Redis   Redis   `yaml:"redis"`
-	Chains  []Chain `yaml:"chains"`
-	Lists   []List  `yaml:"lists"`
-	Rules   []Rule  `yaml:"rules"`
-	Sinks   []Sink  `yaml:"sinks"`
-	Workers int     `yaml:"workers"`
+	Redis  Redis   `yaml:"redis"`
+	Chains []Chain `yaml:"chains"`
+	Lists  []List  `yaml:"lists"`
+	Rules  []Rule  `yaml:"rules"`
+	Sinks  []Sink  `yaml:"sinks"`
+	// Alerting is how alerts become notifications: incidents, escalation, routing.
+	Alerting Alerting `yaml:"alerting"`
+	Workers  int      `yaml:"workers"`
 	// ClaimIdle: a worker silent this long is taken for dead; another takes its chains and
 	// the entries it left unacknowledged over.
 	ClaimIdle time.Duration `yaml:"claim_idle"`
@@ -139,15 +141,6 @@ type Rule struct {
 	// default 25).
 	PeelPercent int      `yaml:"peel_percent"`
 	Sinks       []string `yaml:"sinks"`
-}
-
-// Sink is an alert destination.
-type Sink struct {
-	Name   string `yaml:"name"`
-	Type   string `yaml:"type"` // file, webhook
-	Path   string `yaml:"path"` // file: a path, or - for stdout
-	URL    string `yaml:"url"`  // webhook
-	Secret string `yaml:"secret"`
 }
 
 var (
@@ -331,23 +324,24 @@ func (c *Config) Validate() error {
 		names[ch.Name] = true
 	}
 	sinks := map[string]bool{}
-	for i, s := range c.Sinks {
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
 		key := fmt.Sprintf("sinks[%d]", i)
 		switch {
 		case s.Name == "":
 			return fmt.Errorf("%s.name: empty", key)
 		case sinks[s.Name]:
 			return fmt.Errorf("%s.name: %q configured twice", key, s.Name)
-		case s.Type == "file" && s.Path == "":
-			return fmt.Errorf("%s.path: empty (a path, or - for stdout)", key)
-		case s.Type == "webhook" && !strings.HasPrefix(s.URL, "http"):
-			return fmt.Errorf("%s.url: want http(s)://", key)
-		case s.Type == "webhook" && s.Secret == "":
-			return fmt.Errorf("%s.secret: empty (set it from the environment: ${NAME})", key)
-		case s.Type != "file" && s.Type != "webhook":
-			return fmt.Errorf("%s.type: %q, want file or webhook", key, s.Type)
+		case s.Rate < 0 || s.Burst < 0:
+			return fmt.Errorf("%s.rate, burst: want 0 (no limit) or more", key)
+		}
+		if err := s.decode(); err != nil {
+			return fmt.Errorf("%s.%w (sink %s)", key, err, s.Name)
 		}
 		sinks[s.Name] = true
+	}
+	if err := c.validateAlerting(sinks); err != nil {
+		return err
 	}
 	if len(c.Rules) == 0 {
 		return errors.New("rules: none configured")
@@ -380,8 +374,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.window: %s, want 0 (none) or more", key, r.Window)
 		case r.MaxTracked < 0:
 			return fmt.Errorf("%s.max_tracked: %d, want 0 (none) or more", key, r.MaxTracked)
-		case len(r.Sinks) == 0:
-			return fmt.Errorf("%s.sinks: empty", key)
+		case len(r.Sinks) == 0 && c.Alerting.Route == nil:
+			return fmt.Errorf("%s.sinks: empty (and no alerting.route)", key)
+		case !slices.Contains(Severities, r.Severity):
+			return fmt.Errorf("%s.severity: %q, want %s", key, r.Severity,
+				strings.Join(Severities, ", "))
 		}
 		if _, err := r.MinAmounts(); err != nil {
 			return fmt.Errorf("%s.%w", key, err)

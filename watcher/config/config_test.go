@@ -36,6 +36,15 @@ func TestParse(t *testing.T) {
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
 		{"duplicate-chain.yaml", `chains[1].name: "ethereum" configured twice`},
+		{"alerting-valid.yaml", ""},
+		{"sink-unknown-key.yaml", "sinks[2].channel: unknown key of a slack sink (line"},
+		{"sink-bad-type.yaml", `sinks[2].type: "teams", want file, webhook, slack`},
+		{"sink-email-no-to.yaml", "sinks[4].to: empty (sink mail)"},
+		{"route-bad-sink.yaml", `alerting.route.routes[0].sinks[0]: no sink named "opsgenie"`},
+		{"route-bad-rule.yaml", `alerting.route.routes[0].match.rule: no rule named "to-bridge"`},
+		{"escalate-bad.yaml", `alerting.escalate[0].to: "urgent"`},
+		{"rule-bad-severity.yaml", `rules[1].severity: "sev1"`},
+		{"no-route-no-sinks.yaml", "rules[0].sinks: empty (and no alerting.route)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -54,12 +63,16 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.give == "alerting-valid.yaml" {
+				checkAlerting(t, c)
+				return
+			}
 			eth, _ := c.Chain("ethereum")
 			btc, _ := c.Chain("bitcoin")
 			switch {
 			case c.Redis.URL != "rediss://user:pw@redis.internal:6380/0":
 				t.Errorf("redis url %q", c.Redis.URL)
-			case c.Sinks[1].Secret != "s3cret":
+			case c.Sinks[1].Webhook == nil || c.Sinks[1].Webhook.Secret != "s3cret":
 				t.Errorf("secret not expanded")
 			case *eth.Confirmations != 0 || eth.PollInterval != 2*time.Second:
 				t.Errorf("ethereum: an explicit 0 confirmations or the interval was lost: %+v", eth)
@@ -132,5 +145,38 @@ func TestRulesExample(t *testing.T) {
 		c.Rules[4].Pattern != "fan_out" || c.Rules[4].Count != 5 ||
 		c.Rules[5].Idle != 2160*time.Hour {
 		t.Fatalf("rules %+v", c.Rules)
+	}
+}
+
+// checkAlerting checks what alerting-valid.yaml sets: each sink's own keys in its config,
+// secrets expanded, the grouping, escalation and routing tree.
+func checkAlerting(t *testing.T, c *Config) {
+	t.Helper()
+	a := &c.Alerting
+	esc, err := a.Escalations()
+	switch {
+	case err != nil || len(esc) != 1 || esc[0].Over.String() != "100000000000000000000":
+		t.Errorf("escalations %+v, %v", esc, err)
+	case a.GroupWait == nil || *a.GroupWait != 0 || a.GroupInterval != 2*time.Minute ||
+		a.RepeatInterval == nil || *a.RepeatInterval != 0 || a.GroupWindow != 12*time.Hour:
+		t.Errorf("grouping %+v", a)
+	case a.Route == nil || len(a.Route.Routes) != 2 || !a.Route.Routes[0].Continue ||
+		a.Route.Routes[1].Match.Category[1] != "bridge":
+		t.Errorf("route %+v", a.Route)
+	case a.Heartbeat == nil || a.Heartbeat.Sink != "slack" || a.Heartbeat.MaxLag != 10*time.Minute:
+		t.Errorf("heartbeat %+v", a.Heartbeat)
+	case c.Sinks[0].File == nil || c.Sinks[0].File.Path != "-":
+		t.Errorf("file sink %+v", c.Sinks[0])
+	case c.Sinks[1].Webhook == nil || c.Sinks[1].Webhook.Secret != "s3cret" ||
+		c.Sinks[1].Rate != 2 || c.Sinks[1].Burst != 5:
+		t.Errorf("webhook sink %+v", c.Sinks[1])
+	case c.Sinks[2].Slack == nil || c.Sinks[3].PagerDuty == nil ||
+		c.Sinks[3].PagerDuty.URL == "":
+		t.Errorf("slack, pagerduty sinks %+v %+v", c.Sinks[2], c.Sinks[3])
+	case c.Sinks[4].Email == nil || c.Sinks[4].Email.Port != 587 ||
+		c.Sinks[4].Email.Password != "s3cret" || c.Sinks[4].Email.TLS != "starttls":
+		t.Errorf("email sink %+v", c.Sinks[4].Email)
+	case c.Rules[0].Sinks != nil || c.Rules[1].Severity != "critical":
+		t.Errorf("rules %+v", c.Rules)
 	}
 }

@@ -149,6 +149,9 @@ func Explorer(a alerting.Alert, tx string) string {
 
 // AlertLine is one alert as people read it: its state, amount, transaction and path.
 func AlertLine(a alerting.Alert) string {
+	if a.Note != "" {
+		return strings.ToUpper(string(a.State)) + ": " + a.Note
+	}
 	amt := Amount(a.Chain, a.Asset, a.Amount)
 	if a.TaintedAmount != "" {
 		amt = Amount(a.Chain, a.Asset, a.TaintedAmount) + " watched of " + amt
