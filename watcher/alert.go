@@ -10,6 +10,12 @@ import (
 // destination; under haircut and FIFO it says, for the movement and each hop, the part of
 // the amount that is watched funds.
 func (w *Worker) alert(f *rules.Finding) alerting.Alert {
+	return alertOf(f, alerting.StateConfirmed, w.opts.Explorers)
+}
+
+// alertOf is the alert a finding raises, in state; explorers give, per chain, the prefix
+// of a transaction's link.
+func alertOf(f *rules.Finding, state alerting.State, explorers map[string]string) alerting.Alert {
 	m := f.Movement
 	out := &m.Outputs[f.Output]
 	position := m.Position
@@ -20,7 +26,7 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 		ID:       alerting.AlertID(f.Rule.Name, m.Chain, m.Tx, position),
 		Rule:     f.Rule.Name,
 		Severity: f.Rule.Severity,
-		State:    alerting.StateConfirmed,
+		State:    state,
 		Chain:    m.Chain, Block: m.Block.Number, BlockHash: m.Block.Hash, Time: m.Block.Time,
 		Tx: m.Tx, Position: position,
 		Source: alerting.Party{Address: f.Root, Entity: f.Source.Entity,
@@ -42,7 +48,7 @@ func (w *Worker) alert(f *rules.Finding) alerting.Alert {
 		}
 		a.Path = append(a.Path, hop)
 	}
-	if prefix, ok := w.opts.Explorers[m.Chain]; ok {
+	if prefix, ok := explorers[m.Chain]; ok {
 		a.Explorer = prefix + m.Tx
 	}
 	return a

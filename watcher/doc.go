@@ -13,4 +13,9 @@
 // chain it also keeps, in memory, what arrived lately at each address, to infer exchange
 // deposit addresses (package deposit) and to count the senders a fan-in rule asks about
 // (package fanin); what they conclude is stored with the taint, so it is undone with it.
+//
+// Beside them: a Scout per chain raises provisional alerts (early warning) on the blocks
+// not yet published, writing nothing to the store, and retracts them when a reorg removes
+// their block first; a Heartbeat tells a sink that the pipeline is alive and raises an
+// alert when a chain's poller stops reaching its node's head. Each is a Run(ctx) loop.
 package watcher

@@ -172,7 +172,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	if err != nil {
 		return nil, err
 	}
-	var rs []rules.Rule
+	var rs, early []rules.Rule
 	for _, r := range cfg.Rules {
 		min, err := r.MinAmounts()
 		if err != nil {
@@ -183,6 +183,13 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			Model: r.Model, MinAmount: min, Window: r.Window, MaxTracked: r.MaxTracked,
 			Direct: r.Direct, Pattern: r.Pattern, Count: r.Count, Idle: r.Idle,
 			PeelPercent: r.PeelPercent})
+		if r.EarlyWarning {
+			early = append(early, rs[len(rs)-1])
+		}
+	}
+	var lists watcher.Lists = d.lists
+	if d.live != nil {
+		lists = d.live
 	}
 
 	var names []string
@@ -211,13 +218,18 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		if ch.Explorer != "" {
 			explorers[ch.Name] = ch.Explorer
 		}
+		if len(early) > 0 && *ch.Confirmations > 0 {
+			sc, err := watcher.NewScout(src, q, store, lists, early, pipeline,
+				watcher.ScoutOptions{Chain: ch.Name, PollInterval: ch.PollInterval,
+					Explorers: explorers, Logger: d.log})
+			if err != nil {
+				return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+			}
+			s.extra = append(s.extra, sc.Run)
+		}
 	}
 	host, _ := os.Hostname()
 	for i := range cfg.Workers {
-		var lists watcher.Lists = d.lists
-		if d.live != nil {
-			lists = d.live
-		}
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
 			Explorers: explorers, Deposits: deposits, ClaimIdle: cfg.ClaimIdle, Logger: d.log})

@@ -129,6 +129,9 @@ type Rule struct {
 	// Direct: alert on every payment to an address designated (at the payment's time) as a
 	// source of one of Sources, whoever pays; destinations and max_hops do not apply.
 	Direct bool `yaml:"direct"`
+	// EarlyWarning: also raise provisional alerts on blocks that do not have the chain's
+	// confirmations yet (retracted if a reorg removes them first).
+	EarlyWarning bool `yaml:"early_warning"`
 	// Pattern makes the rule a pattern rule: fan_out (Count fresh addresses within
 	// Window), fan_in (Count senders within Window pooled, then paid to watched funds),
 	// dormant (a source moves after Idle still), peel_chain (Count peels in a row,

@@ -89,8 +89,8 @@ func TestParse(t *testing.T) {
 			}
 			fifo := c.Rules[1]
 			min, err := fifo.MinAmounts()
-			if err != nil || fifo.Model != "fifo" || fifo.Window != 720*time.Hour ||
-				fifo.MaxTracked != 100000 || min["native"].String() != "100000000000000000" ||
+			if err != nil || fifo.Model != "fifo" || !fifo.EarlyWarning ||
+				c.Rules[0].EarlyWarning || fifo.Window != 720*time.Hour || fifo.MaxTracked != 100000 || min["native"].String() != "100000000000000000" ||
 				min["0xdac17f958d2ee523a2206206994597c13d831ec7"].String() != "1000000000" {
 				t.Errorf("fifo rule %+v: min %v, %v", fifo, min, err)
 			}

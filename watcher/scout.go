@@ -1,0 +1,264 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// tipReader says which block the poller published last (queue.Journal has it).
+type tipReader interface {
+	Tip(ctx context.Context, chain string) (queue.Tip, error)
+}
+
+// ScoutOptions configure a Scout.
+type ScoutOptions struct {
+	Chain        string
+	PollInterval time.Duration // default DefaultPollInterval (the poller's)
+	Explorers    map[string]string
+	Logger       *zap.Logger
+}
+
+// Scout raises provisional alerts: early warnings, for the rules that ask for them, on the
+// blocks a chain's poller has not published yet (fewer confirmations than the chain asks
+// for). Each round it judges those blocks' movements in order with the store's taint as the
+// workers left it and, in memory only, what the earlier unconfirmed movements would add; it
+// writes nothing to the store. A provisional alert goes to the alert stage (the log, and on
+// to the sinks) under the id the confirmed alert will have, so the incident shows it
+// confirmed when the workers raise it. A provisional alert whose block a reorg removed
+// before it was confirmed is retracted; once its block is published, the workers' confirmed
+// alert takes over.
+type Scout struct {
+	src    chains.Source
+	tips   tipReader
+	store  taint.Store
+	lists  Lists
+	rules  []rules.Rule // the early-warning rules
+	alerts alerting.Stage
+	opts   ScoutOptions
+	log    *zap.Logger
+	raised map[string]alerting.Alert // provisional alerts in force, by DedupKey
+	blocks map[uint64]*chains.Block  // the unconfirmed blocks, by number (a cache)
+}
+
+// NewScout returns a scout of one chain; rs are the rules with early warning.
+func NewScout(src chains.Source, tips tipReader, store taint.Store, lists Lists,
+	rs []rules.Rule, alerts alerting.Stage, opts ScoutOptions) (*Scout, error) {
+	if opts.Chain == "" || len(rs) == 0 {
+		return nil, errors.New("scout: a chain and early-warning rules are needed")
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	return &Scout{src: src, tips: tips, store: store, lists: lists, rules: rs, alerts: alerts,
+		opts: opts, log: opts.Logger.With(zap.String("chain", opts.Chain),
+			zap.String("scout", "early warning")),
+		raised: map[string]alerting.Alert{}, blocks: map[uint64]*chains.Block{}}, nil
+}
+
+// Run scouts until ctx ends; it returns ctx's error. Failures are logged and retried.
+func (s *Scout) Run(ctx context.Context) error {
+	for {
+		if err := s.Round(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("early warning round failed; retrying", zap.Error(err))
+		}
+		if err := sleep(ctx, s.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// Round judges the unconfirmed blocks once: it raises the provisional alerts they show
+// and retracts those whose block is no longer the chain's.
+func (s *Scout) Round(ctx context.Context) error {
+	tip, err := s.tips.Tip(ctx, s.opts.Chain)
+	if err != nil {
+		return err
+	}
+	head, err := s.src.Head(ctx)
+	if err != nil {
+		return err
+	}
+	first := uint64(0)
+	if tip.Valid {
+		first = tip.Number + 1
+	}
+	var ms []chains.Movement
+	canonical := map[uint64]string{} // the unconfirmed blocks' hashes now
+	for n := first; n <= head; n++ {
+		b, err := s.block(ctx, n)
+		if err != nil {
+			return fmt.Errorf("block %d: %w", n, err)
+		}
+		canonical[n] = b.Ref.Hash
+		ms = append(ms, b.Movements...)
+	}
+	for n := range s.blocks {
+		if n < first || n > head {
+			delete(s.blocks, n)
+		}
+	}
+	var out []alerting.Alert
+	found, err := s.judge(ctx, ms)
+	if err != nil {
+		return err
+	}
+	for k, a := range found {
+		if _, ok := s.raised[k]; !ok {
+			out = append(out, a)
+		}
+	}
+	var gone []string
+	for k, a := range s.raised {
+		switch h, unconfirmed := canonical[a.Block]; {
+		case unconfirmed && h == a.BlockHash:
+			// still on the chain, still unconfirmed
+		case !unconfirmed && a.Block < first && s.published(ctx, a):
+			gone = append(gone, k) // confirmed: the workers' alert takes over
+		default: // its block left the chain before it was confirmed
+			r := a
+			r.State = alerting.StateRetracted
+			out, gone = append(out, r), append(gone, k)
+		}
+	}
+	if len(out) == 0 && len(gone) == 0 {
+		return nil
+	}
+	if len(out) > 0 {
+		if _, err := s.alerts.Exec(ctx, out...); err != nil {
+			return err
+		}
+	}
+	for _, a := range out {
+		if a.State == alerting.StateProvisional {
+			s.raised[a.DedupKey()] = a
+		}
+	}
+	for _, k := range gone {
+		delete(s.raised, k)
+	}
+	return nil
+}
+
+// published says whether the alert's block is the chain's at its height (so the poller
+// published it as it was).
+func (s *Scout) published(ctx context.Context, a alerting.Alert) bool {
+	ref, err := s.src.Ref(ctx, a.Block)
+	return err == nil && ref.Hash == a.BlockHash
+}
+
+// block returns unconfirmed block n, from the cache while its hash is the node's.
+func (s *Scout) block(ctx context.Context, n uint64) (*chains.Block, error) {
+	if b := s.blocks[n]; b != nil {
+		ref, err := s.src.Ref(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if ref.Hash == b.Ref.Hash {
+			return b, nil
+		}
+	}
+	b, err := s.src.Block(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	s.blocks[n] = b
+	return b, nil
+}
+
+// judge evaluates ms in order with the early-warning rules over the store's taint and what
+// the earlier of ms would add, and returns the provisional alerts, by DedupKey.
+func (s *Scout) judge(ctx context.Context, ms []chains.Movement) (map[string]alerting.Alert,
+	error) {
+	found := map[string]alerting.Alert{}
+	if len(ms) == 0 {
+		return found, nil
+	}
+	var bases []string
+	for i := range ms {
+		bases = rules.AppendBases(bases, s.rules, &ms[i])
+	}
+	var keys []string
+	for _, p := range append(rules.Prefixes(s.rules), deposit.Key("")) {
+		for _, b := range bases {
+			keys = append(keys, p+b)
+		}
+	}
+	stored, err := s.store.Taints(ctx, s.opts.Chain, keys...)
+	if err != nil {
+		return nil, err
+	}
+	counters, err := s.store.Tracked(ctx, s.opts.Chain)
+	if err != nil {
+		return nil, err
+	}
+	v := &overlayView{lists: s.lists, chain: s.opts.Chain, stored: stored,
+		added: map[string]rules.Taint{}, counters: counters}
+	for i := range ms {
+		m := &ms[i]
+		v.at = m.Block.Time
+		d := rules.Evaluate(s.rules, m, v)
+		for _, nt := range d.Taints {
+			if _, had := v.Taint(rules.SplitKey(nt.Address)); !had && nt.Counter != "" {
+				v.counters[nt.Counter]++
+			}
+			v.added[nt.Address] = nt.Taint
+		}
+		for j := range d.Findings {
+			a := alertOf(&d.Findings[j], alerting.StateProvisional, s.opts.Explorers)
+			found[a.DedupKey()] = a
+		}
+	}
+	return found, nil
+}
+
+// overlayView is what the scout's rules see: the lists at the movement's time, the store's
+// taint, and over it what the unconfirmed movements judged so far would write.
+type overlayView struct {
+	lists    Lists
+	chain    string
+	at       time.Time
+	stored   map[string]rules.Taint
+	added    map[string]rules.Taint
+	counters map[string]int64
+}
+
+var _ rules.View = (*overlayView)(nil)
+
+func (v *overlayView) Source(a string) (rules.Source, bool) {
+	return v.lists.SourceAt(v.chain, a, v.at)
+}
+
+// Label is the address's label in the lists or, failing that, inferred (as stored).
+func (v *overlayView) Label(a string) (rules.Label, bool) {
+	if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
+		return l, true
+	}
+	if t, ok := v.Taint(deposit.Key(""), a); ok {
+		return deposit.Label(t), true
+	}
+	return rules.Label{}, false
+}
+
+func (v *overlayView) Taint(prefix, base string) (rules.Taint, bool) {
+	if t, ok := v.added[prefix+base]; ok {
+		return t, true
+	}
+	t, ok := v.stored[prefix+base]
+	return t, ok
+}
+
+func (v *overlayView) Tracked(c string) int64 { return v.counters[c] }

@@ -1,0 +1,153 @@
+package watcher
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"go.uber.org/zap/zaptest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+// TestScoutEarlyWarning, on the simulated chain with real Redis and a poller that waits for
+// two confirmations: a two-hop flow into a mixer is told as provisional while its blocks are
+// unconfirmed (the first hop's taint exists only in the scout's memory then), and confirmed
+// by the workers under the same alert id once published; a provisional alert whose block a
+// reorg removes before its confirmation is retracted. Nothing is written to the taint store
+// by the scout.
+func TestScoutEarlyWarning(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	c, src := devChain(t)
+	mixer := common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")
+	lists := watchlist.New()
+	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+		Category: "sanctioned", List: "test"})
+	lists.AddLabel("dev", addr(mixer), rules.Label{Entity: "Tornado Cash", Category: "mixer"})
+	rs := []rules.Rule{{Name: "to-mixer", Severity: "critical",
+		Destinations: []string{"mixer"}, MaxHops: 3}}
+	j := alerting.NewRedisJournal(rdb, prefix, nil)
+	stage := alerting.JournalStage{Journal: j}
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	store := taint.NewRedis(rdb, prefix)
+	log := zaptest.NewLogger(t)
+	poller, err := NewPoller(src, q, q, PollerOptions{Chain: "dev", StartBlock: 1,
+		Confirmations: 2, PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := NewWorker(q, q, lists, store, rs, stage, WorkerOptions{Name: "w1",
+		Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(rctx)
+	g.Go(func() error { return poller.Run(gctx) })
+	g.Go(func() error { return worker.Run(gctx) })
+	t.Cleanup(func() { cancel(); _ = g.Wait() })
+	scout, err := NewScout(src, q, store, lists, rs, stage, ScoutOptions{Chain: "dev",
+		Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	round := func() {
+		t.Helper()
+		if err := scout.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logged := func() []alerting.Entry {
+		es, err := j.Entries(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	send := func(k *ecdsaKey, to common.Address, n int64) {
+		t.Helper()
+		if r, err := c.Transfer(ctx, k, to, eth(n)); err != nil || r.Status != 1 {
+			t.Fatalf("transfer: %v", err)
+		}
+	}
+	fk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("scout fresh")))
+	fresh := crypto.PubkeyToAddress(fk.PublicKey)
+
+	send(c.Keys[0], fresh, 10) // lazarus -> fresh
+	send(fk, mixer, 5)         // fresh -> mixer: two hops, both blocks unconfirmed
+	round()
+	es := logged()
+	if len(es) != 1 || es[0].Alert.State != alerting.StateProvisional ||
+		len(es[0].Alert.Path) != 2 || es[0].Alert.Destination.Entity != "Tornado Cash" {
+		t.Fatalf("after the flow: %+v", es)
+	}
+	if ts, _ := store.Taints(ctx, "dev", addr(fresh)); len(ts) != 0 {
+		t.Fatal("the scout wrote taint, or the workers judged an unconfirmed block")
+	}
+	provisional := es[0].Alert
+	send(c.Keys[3], c.Addrs[4], 1) // two more blocks: the flow is confirmed
+	send(c.Keys[3], c.Addrs[4], 1)
+	waitLogged(t, j, 2)
+	round()
+	if es = logged(); len(es) != 2 || es[1].Alert.State != alerting.StateConfirmed ||
+		es[1].Alert.ID != provisional.ID {
+		t.Fatalf("after confirmation: %+v", es)
+	}
+
+	// A reorg removes a block with a provisional alert before it is confirmed.
+	send(c.Keys[0], mixer, 5)
+	round()
+	es = logged()
+	if len(es) != 3 || es[2].Alert.State != alerting.StateProvisional {
+		t.Fatalf("direct deposit: %+v", es)
+	}
+	orphan := es[2].Alert
+	parent, err := src.Ref(ctx, orphan.Block-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Fork(common.HexToHash(parent.Hash)); err != nil {
+		t.Fatal(err)
+	}
+	send(c.Keys[4], c.Addrs[5], 1) // the new branch, longer
+	send(c.Keys[4], c.Addrs[5], 1)
+	round()
+	retracted := false
+	for _, e := range logged() {
+		if e.Alert.ID == orphan.ID && e.Alert.BlockHash == orphan.BlockHash &&
+			e.Alert.State == alerting.StateRetracted {
+			retracted = true
+		}
+	}
+	if !retracted {
+		t.Fatalf("the orphaned provisional alert was not retracted: %+v", logged())
+	}
+}
+
+// waitLogged waits until the alert log has n entries.
+func waitLogged(t *testing.T, j alerting.Journal, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		seq, _, err := j.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the alert log has %d entries, want %d", seq, n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+}
