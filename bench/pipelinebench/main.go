@@ -224,7 +224,10 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 	total, consumed := time.Since(start), time.Since(consumeStart)
 	stop()
 	_ = g.Wait()
-	alerted, _ := rdb.Keys(ctx, prefix+":sent:*").Result()
+	alerted, _, err := alerting.NewRedisJournal(rdb, prefix, nil).Head(ctx)
+	if err != nil {
+		return err
+	}
 	mode := "concurrent"
 	if phased {
 		mode = "phased"
@@ -236,7 +239,7 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 	fmt.Printf("mode %s movements %d blocks %d workers %d entry_bytes %d publish_per_s %.0f "+
 		"consume_per_s %.0f end_to_end_per_s %.0f alerts %d\n", mode, n, len(blocks), workers,
 		entryBytes/n, float64(n)/published.Seconds(), float64(n)/consumed.Seconds(),
-		float64(n)/total.Seconds(), len(alerted))
+		float64(n)/total.Seconds(), alerted)
 	return nil
 }
 
