@@ -328,8 +328,8 @@ claim_idle: 200ms
 			wantAlerts)
 	}
 	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements, "+
-		"each once in the stream; %d alerts, each under one idempotency key; %d repeated "+
-		"deliveries (kill between a 2xx and the dedup mark)", killRounds,
+		"each once in the stream; %d alerts, each delivered in one notification; %d repeated "+
+		"deliveries (kill between a 2xx and the queue's mark)", killRounds,
 		leftPending, len(want), wantAlerts, repeats)
 }
 
