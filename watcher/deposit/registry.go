@@ -207,4 +207,3 @@ func (r *Registry) Run(ctx context.Context, interval time.Duration, warn func(er
 		}
 	}
 }
-

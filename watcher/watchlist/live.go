@@ -41,3 +41,8 @@ func (lv *Live) Listed(chain, addr string) bool { return lv.cur.Load().Listed(ch
 
 // Version is Lists.Version of the lists in use: it changes when a reload replaces them.
 func (lv *Live) Version() uint64 { return lv.cur.Load().Version() }
+
+// Describe is Lists.Describe on the lists in use.
+func (lv *Live) Describe(chain, addr string) ([]Dated[rules.Source], []Dated[rules.Label]) {
+	return lv.cur.Load().Describe(chain, addr)
+}

@@ -114,6 +114,39 @@ func lookup[V comparable](l *Lists, x *index, t *table[dated[V]], addr string,
 	return zero, false
 }
 
+// Dated is a list value with the interval it is valid in (zero times: open ends).
+type Dated[V any] struct {
+	V        V
+	From, To time.Time
+}
+
+// Describe returns every designation and label the lists hold for addr on chain, whenever
+// valid, in the order they were added.
+func (l *Lists) Describe(chain, addr string) ([]Dated[rules.Source], []Dated[rules.Label]) {
+	return describe(l, l.sources[chain], &l.srcVals, addr),
+		describe(l, l.labels[chain], &l.lblVals, addr)
+}
+
+func describe[V comparable](l *Lists, x *index, t *table[dated[V]], addr string) []Dated[V] {
+	if x == nil {
+		return nil
+	}
+	id, ok := x.get(addr)
+	if !ok {
+		return nil
+	}
+	ids := []uint32{id}
+	if id&multiBit != 0 {
+		ids = l.multi[id&^multiBit]
+	}
+	out := make([]Dated[V], 0, len(ids))
+	for _, id := range ids {
+		v := &t.vals[id]
+		out = append(out, Dated[V]{V: v.V, From: v.From, To: v.To})
+	}
+	return out
+}
+
 // Len returns the number of sources and labels.
 func (l *Lists) Len() (sources, labels int) {
 	for _, x := range l.sources {

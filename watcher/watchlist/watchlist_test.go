@@ -178,3 +178,26 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("after a reload live %d, lists %d", lv.Version(), b.Version())
 	}
 }
+
+// TestDescribe: every entry of an address, with its validity, however many files name it.
+func TestDescribe(t *testing.T) {
+	l := New()
+	a := "0x8589427373d6d84e98730d7795d8f6f8731fda16"
+	from := time.Date(2022, 8, 8, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2025, 3, 21, 0, 0, 0, 0, time.UTC)
+	l.Add(Entry{Chain: "ethereum", Address: a, Role: RoleSource, Category: "sanctioned",
+		Entity: "Tornado Cash", ValidFrom: from, ValidTo: to, Origin: Origin{List: "OFAC SDN"}},
+		Entry{Chain: "ethereum", Address: a, Role: RoleLabel, Category: "mixer",
+			Entity: "Tornado Cash"},
+		Entry{Chain: "ethereum", Address: a, Role: RoleSource, Category: "hack",
+			Entity: "someone else"})
+	srcs, lbls := NewLive(l).Describe("ethereum", a)
+	if len(srcs) != 2 || srcs[0].V.Category != "sanctioned" || !srcs[0].To.Equal(to) ||
+		!srcs[0].From.Equal(from) || srcs[1].V.Category != "hack" || len(lbls) != 1 ||
+		lbls[0].V.Category != "mixer" {
+		t.Fatalf("sources %+v labels %+v", srcs, lbls)
+	}
+	if s, l := l.Describe("ethereum", "0x00"); s != nil || l != nil {
+		t.Fatal("an unlisted address has entries")
+	}
+}
