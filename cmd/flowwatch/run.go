@@ -29,10 +29,13 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"alerts", "list, show, export and verify the alert log", runAlerts},
+		{"api-key", "make an API key for the screening API", runAPIKey},
 		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
 		{"lists", "inspect watchlist and label files", runLists},
 		{"run", "follow the configured chains and raise alerts", runRun},
+		{"screen", "screen addresses from the command line", runScreen},
+		{"serve", "serve the screening API only", runServe},
 		{"validate", "check a config file and its lists", runValidate},
 		{"version", "print the version", runVersion},
 	}

@@ -41,6 +41,7 @@ type system struct {
 	dispatcher *alerting.Dispatcher
 	journal    alerting.Journal
 	notifiers  map[string]alerting.Notifier
+	apiAddr    string // where the screening API listens; "": none
 }
 
 // Stream trimming: every trimInterval, acknowledged entries beyond the newest streamKeep
@@ -187,10 +188,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			early = append(early, rs[len(rs)-1])
 		}
 	}
-	var lists watcher.Lists = d.lists
-	if d.live != nil {
-		lists = d.live
-	}
+	reg := s.buildRegistry(cfg, rdb, d.log)
+	// The workers take the deposit addresses exchanges registered for labels.
+	lists := &watcher.WithRegistry{Lists: d.listsAPI(), Registry: reg}
 
 	var names []string
 	explorers := map[string]string{}
@@ -239,6 +239,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		s.workers = append(s.workers, w)
 	}
 	if err := s.buildHeartbeat(cfg, pipeline, d); err != nil {
+		return nil, err
+	}
+	if err := s.buildAPI(cfg, d, store, reg, rdb); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -313,7 +316,9 @@ func (s *system) run(ctx context.Context) error {
 	for _, f := range s.extra {
 		g.Go(func() error { return f(gctx) })
 	}
-	g.Go(func() error { return s.dispatcher.Run(gctx) })
+	if s.dispatcher != nil {
+		g.Go(func() error { return s.dispatcher.Run(gctx) })
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // asked to stop

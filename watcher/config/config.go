@@ -46,7 +46,9 @@ type Config struct {
 	Sinks  []Sink  `yaml:"sinks"`
 	// Alerting is how alerts become notifications: incidents, escalation, routing.
 	Alerting Alerting `yaml:"alerting"`
-	Workers  int      `yaml:"workers"`
+	// API is the screening API.
+	API     API `yaml:"api"`
+	Workers int `yaml:"workers"`
 	// ClaimIdle: a worker silent this long is taken for dead; another takes its chains and
 	// the entries it left unacknowledged over.
 	ClaimIdle time.Duration `yaml:"claim_idle"`
@@ -171,6 +173,11 @@ func Load(path string) (*Config, error) {
 			c.Chains[i].CACert = filepath.Join(filepath.Dir(path), p)
 		}
 	}
+	for _, p := range []*string{&c.API.TLSCert, &c.API.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(path), *p)
+		}
+	}
 	return c, nil
 }
 
@@ -224,6 +231,7 @@ func expand(raw []byte, lookup func(string) (string, bool)) ([]byte, error) {
 }
 
 func (c *Config) setDefaults() {
+	c.API.setDefaults()
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
@@ -277,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClaimIdle < 0 {
 		return errors.New("claim_idle: negative")
+	}
+	if err := c.API.validate(); err != nil {
+		return err
 	}
 	if strings.ContainsAny(c.Redis.Prefix, "{}: ") {
 		return fmt.Errorf("redis.prefix: %q, must not contain {, }, : or spaces", c.Redis.Prefix)

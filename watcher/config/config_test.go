@@ -45,6 +45,10 @@ func TestParse(t *testing.T) {
 		{"escalate-bad.yaml", `alerting.escalate[0].to: "urgent"`},
 		{"rule-bad-severity.yaml", `rules[1].severity: "sev1"`},
 		{"no-route-no-sinks.yaml", "rules[0].sinks: empty (and no alerting.route)"},
+		{"api-valid.yaml", ""},
+		{"api-no-keys.yaml", "api.keys: none"},
+		{"api-bad-key.yaml", "api.keys[0].key exchange-backend: sha256: want the 64 hex"},
+		{"api-bad-risk.yaml", `api.risk.sources.ransomware: "extreme"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -65,6 +69,14 @@ func TestParse(t *testing.T) {
 			}
 			if tt.give == "alerting-valid.yaml" {
 				checkAlerting(t, c)
+				return
+			}
+			if tt.give == "api-valid.yaml" {
+				if a := c.API; len(a.Keys) != 1 || a.Keys[0].Rate != 20 ||
+					a.Risk.HopsPerLevel != 3 || a.Risk.MinShareBP != 100 ||
+					a.MaxLag != DefaultAPIMaxLag {
+					t.Errorf("api %+v", a)
+				}
 				return
 			}
 			eth, _ := c.Chain("ethereum")

@@ -1,0 +1,147 @@
+package main
+
+// The screening API of a process: the deposit-address registry (which the workers read
+// too) and the HTTP server.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/watcher"
+	"github.com/flowwatch/flowwatch/watcher/api"
+	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+)
+
+// listsAPI is what both the workers and the API read of the lists.
+type listsAPI interface {
+	watcher.Lists
+	api.Describer
+}
+
+// lists returns the lists d provides: live (reloaded) if it has them.
+func (d deps) listsAPI() listsAPI {
+	if d.live != nil {
+		return d.live
+	}
+	return d.lists
+}
+
+// buildRegistry makes the deposit-address registry, in rdb when not nil, kept in sync
+// with what other processes register.
+func (s *system) buildRegistry(cfg *config.Config, rdb redis.UniversalClient,
+	log *zap.Logger) *deposit.Registry {
+	reg := deposit.NewRegistry(rdb, redisPrefix(cfg))
+	if rdb != nil {
+		s.extra = append(s.extra, func(ctx context.Context) error {
+			return reg.Run(ctx, 0, func(err error) {
+				log.Warn("deposit registry sync", zap.Error(err))
+			})
+		})
+	}
+	return reg
+}
+
+// buildAPI makes the screening API cfg asks for, if any, listening at once (so that a
+// taken port fails the start); it serves when the system runs.
+func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
+	reg *deposit.Registry, rdb redis.UniversalClient) error {
+	a := cfg.API
+	if a.Listen == "" {
+		return nil
+	}
+	cs := map[string]api.Chain{}
+	for _, ch := range cfg.Chains {
+		cs[ch.Name] = api.Chain{Family: ch.Family, Network: ch.Network}
+	}
+	screen, err := api.NewScreener(cs, d.listsAPI(), store, reg, a.Risk, nil)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(screen, reg, api.Options{Keys: a.Keys, MaxBody: a.MaxBody,
+		MaxBatch: a.MaxBatch, Logger: d.log, Ready: s.ready(rdb, a.MaxLag)})
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	ln, err := net.Listen("tcp", a.Listen)
+	if err != nil {
+		return fmt.Errorf("api.listen: %w", err)
+	}
+	s.apiAddr = ln.Addr().String()
+	s.closers = append(s.closers, func() error { // if it never served
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: zap.NewStdLog(d.log)}
+	s.extra = append(s.extra, func(ctx context.Context) error {
+		d.log.Info("api listening", zap.String("addr", s.apiAddr),
+			zap.Bool("tls", a.TLSCert != ""))
+		return serveHTTP(ctx, hs, ln, a.TLSCert, a.TLSKey)
+	})
+	return nil
+}
+
+// serveHTTP serves on ln until ctx ends, then shuts down within a grace period; it
+// returns ctx's error, or the server's.
+func serveHTTP(ctx context.Context, hs *http.Server, ln net.Listener, cert, key string) error {
+	errc := make(chan error, 1)
+	go func() {
+		if cert != "" {
+			errc <- hs.ServeTLS(ln, cert, key)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: %w", err)
+	}
+	return ctx.Err()
+}
+
+// ready is /readyz's check: Redis answers, and every chain's poller reached its node's
+// head within maxLag.
+func (s *system) ready(rdb redis.UniversalClient, maxLag time.Duration) func(
+	context.Context) error {
+	return func(ctx context.Context) error {
+		var problems []string
+		if rdb != nil {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				problems = append(problems, "redis: "+err.Error())
+			}
+		}
+		for _, p := range s.pollers {
+			st := p.Status()
+			switch {
+			case st.AtHead.IsZero():
+				problems = append(problems, st.Chain+": not at its node's head yet")
+			case time.Since(st.AtHead) > maxLag:
+				problems = append(problems, fmt.Sprintf("%s: not at its node's head for %s",
+					st.Chain, time.Since(st.AtHead).Round(time.Second)))
+			}
+		}
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+		return nil
+	}
+}

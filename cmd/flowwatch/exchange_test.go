@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/watcher/api"
+)
+
+// TestExchangeJourney is what an exchange does from the README: it makes API keys, starts
+// flowwatch run with the API on, registers a deposit address of a customer, screens
+// addresses; Lazarus funds reach the deposit address through a fresh wallet on the
+// simulated chain, and the alert names the customer; screening then shows the fresh
+// wallet's exposure and the sender's designation.
+func TestExchangeJourney(t *testing.T) {
+	ctx := context.Background()
+	_, prefix := redistest.New(t)
+	chain, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	var mu sync.Mutex
+	var got []webhook.Payload
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	// The keys, as `flowwatch api-key` makes them.
+	keyOf := func(scopes string) (key, sha string) {
+		var out strings.Builder
+		if code := run([]string{"api-key", "--scopes", scopes}, &out, io.Discard); code != 0 {
+			t.Fatalf("api-key: exit %d", code)
+		}
+		m := regexp.MustCompile(`key: (\S+)[\s\S]*sha256: ([0-9a-f]{64})`).FindStringSubmatch(
+			out.String())
+		if m == nil || api.HashKey(m[1]) != m[2] {
+			t.Fatalf("api-key printed %q", out.String())
+		}
+		return m[1], m[2]
+	}
+	writeKey, writeSHA := keyOf("read,write")
+	readKey, readSHA := keyOf("read")
+
+	dir := t.TempDir()
+	lower := func(b []byte) string { return "0x" + fmt.Sprintf("%x", b) }
+	lazarus := lower(chain.Addrs[0].Bytes())
+	writeFile(t, filepath.Join(dir, "list.csv"),
+		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
+			"dev,"+lazarus+",source,sanctioned,Lazarus Group (test),test,,\n")
+	port := freePort(t)
+	cfg := filepath.Join(dir, "flowwatch.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`redis:
+  url: %s
+  prefix: %s
+chains:
+  - name: dev
+    family: evm
+    rpc: [%s]
+    confirmations: 0
+    start_block: 1
+    poll_interval: 20ms
+    traces: off
+lists:
+  - path: list.csv
+rules:
+  - name: tainted-deposit
+    destinations: [exchange_deposit]
+    max_hops: 4
+    sinks: [hook]
+sinks:
+  - name: hook
+    type: webhook
+    url: %s
+    secret: journey-secret
+alerting:
+  group_wait: 0s
+api:
+  listen: 127.0.0.1:%d
+  keys:
+    - {name: ops, sha256: %s, scopes: [read, write]}
+    - {name: backend, sha256: %s, scopes: [read]}
+`, redistest.URL(), prefix, chain.URL, hook.URL, port, writeSHA, readSHA))
+
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(logs)
+		var once sync.Once
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"msg":"api listening"`) {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the API did not start")
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	call := func(key, method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("journey deposit")))
+	dep := crypto.PubkeyToAddress(k.PublicKey)
+	fk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("journey fresh")))
+	fresh := crypto.PubkeyToAddress(fk.PublicKey)
+	if code, body := call(readKey, "PUT", "/v1/watched-deposit-addresses/dev/"+dep.Hex(),
+		`{"customer_ref":"cust-4711"}`); code != http.StatusForbidden {
+		t.Fatalf("a read key registered: %d %s", code, body)
+	}
+	if code, body := call(writeKey, "PUT", "/v1/watched-deposit-addresses/dev/"+dep.Hex(),
+		`{"customer_ref":"cust-4711"}`); code != http.StatusCreated {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	transfer := func(i int, to [20]byte, wei *big.Int) {
+		t.Helper()
+		r, err := chain.Transfer(ctx, chain.Keys[i], to, wei)
+		if err != nil || r.Status != 1 {
+			t.Fatalf("transfer: %v", err)
+		}
+	}
+	transfer(3, dep, big.NewInt(1e17)) // a clean customer deposit: no alert
+	transfer(0, fresh, big.NewInt(3e18))
+	if r, err := chain.Transfer(ctx, fk, dep, big.NewInt(2e18)); err != nil || r.Status != 1 {
+		t.Fatalf("transfer: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no alert for the tainted deposit")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
+	}
+	mu.Lock()
+	a := got[0].Alerts[0]
+	mu.Unlock()
+	if len(got) != 1 || a.Rule != "tainted-deposit" || len(a.Path) != 2 ||
+		!strings.Contains(a.Destination.Entity, "cust-4711") {
+		t.Fatalf("alerts %+v", got)
+	}
+	code, body := call(readKey, "GET", "/v1/addresses/dev/"+fresh.Hex(), "")
+	if code != 200 || !strings.Contains(body, `"risk":"severe"`) ||
+		!strings.Contains(body, `"entity":"Lazarus Group (test)"`) {
+		t.Fatalf("screen the fresh wallet: %d %s", code, body)
+	}
+	code, body = call(readKey, "POST", "/v1/screen", `{"chain":"dev","addresses":["`+
+		lazarus+`","`+dep.Hex()+`"]}`)
+	if code != 200 || !strings.Contains(body, `"customer_ref":"cust-4711"`) ||
+		!strings.Contains(body, "listed as sanctioned") {
+		t.Fatalf("screen a batch: %d %s", code, body)
+	}
+	var screenOut strings.Builder
+	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", fresh.Hex()},
+		&screenOut, io.Discard); code != 0 || !strings.Contains(screenOut.String(), "SEVERE") {
+		t.Fatalf("flowwatch screen: exit %d\n%s", code, screenOut.String())
+	}
+}
+
+// freePort returns a port free on loopback now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
