@@ -30,6 +30,9 @@ func NormalizeAddress(family Family, network, addr string) (string, error) {
 
 // NormalizeEVM validates an EVM address and returns it as lower-case 0x-hex.
 func NormalizeEVM(addr string) (string, error) {
+	if normalEVM(addr) {
+		return addr, nil // already normalized: nothing to allocate
+	}
 	if len(addr) != 42 || (addr[:2] != "0x" && addr[:2] != "0X") {
 		return "", fmt.Errorf("address %q: want 0x and 40 hex digits", addr)
 	}
@@ -44,6 +47,19 @@ func NormalizeEVM(addr string) (string, error) {
 		}
 	}
 	return "0x" + lower, nil
+}
+
+// normalEVM says whether addr is a normalized EVM address: 0x and 40 lower-case hex digits.
+func normalEVM(addr string) bool {
+	if len(addr) != 42 || addr[0] != '0' || addr[1] != 'x' {
+		return false
+	}
+	for i := 2; i < 42; i++ {
+		if c := addr[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ChecksumEVM returns the EIP-55 form of a normalized EVM address, for people.
