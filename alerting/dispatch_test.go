@@ -176,7 +176,8 @@ func TestDispatcherBurst(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := &alerting.MemoryDispatch{}
-	d, _ := runDispatcher(t, j, store, store, hookOpts(hook, alerting.GroupOptions{GroupWait: 500 * time.Millisecond,
+	d, _ := runDispatcher(t, j, store, store, hookOpts(hook, alerting.GroupOptions{
+		GroupWait:     500 * time.Millisecond,
 		GroupInterval: 300 * time.Millisecond, RepeatInterval: -1}))
 	waitFor(t, "the burst's notification", func() bool { n, _ := box.alerts(); return n >= 1000 })
 	more := []alerting.Alert{flow(1, 2000), flow(1, 2001), flow(1, 2002)}

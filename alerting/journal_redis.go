@@ -26,7 +26,8 @@ type RedisJournal struct {
 }
 
 // NewRedisJournal returns the journal under prefix (default "fw"); now nil means time.Now.
-func NewRedisJournal(rdb redis.UniversalClient, prefix string, now func() time.Time) *RedisJournal {
+func NewRedisJournal(rdb redis.UniversalClient, prefix string,
+	now func() time.Time) *RedisJournal {
 	if prefix == "" {
 		prefix = "fw"
 	}

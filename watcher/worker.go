@@ -193,7 +193,8 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 			senders[chain] = tr
 		}
 	}
-	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
+	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner,
+		lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
 		ahead:      map[string][]queue.Message{},

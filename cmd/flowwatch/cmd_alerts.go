@@ -82,8 +82,8 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-const alertsHelp = `The alert log holds every alert and state change, in order, each entry carrying the
-hash of the one before (see the README, "Alert log").
+const alertsHelp = `The alert log holds every alert and state change, in order, each entry
+carrying the hash of the one before (see the README, "Alerting").
 
   list     the entries after --after, at most --limit, one line each
   show     one entry in full: by sequence number or alert id (its latest state)

@@ -379,7 +379,9 @@ func TestOperational(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	m, _ := io.ReadAll(resp.Body)
-	if !bytes.Contains(m, []byte(`flowwatch_api_requests_total{code="200",route="GET /v1/addresses/{chain}/{address}"} 1`)) ||
+	const counted = `flowwatch_api_requests_total{code="200",` +
+		`route="GET /v1/addresses/{chain}/{address}"} 1`
+	if !bytes.Contains(m, []byte(counted)) ||
 		!bytes.Contains(m, []byte("flowwatch_api_request_seconds_bucket")) {
 		t.Fatalf("metrics:\n%s", m)
 	}

@@ -187,8 +187,9 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 			Path: append(in, pay), Tainted: new(big.Int).Set(o.Amount)})
 	}
 	if fired {
-		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanIn, from), Taint: Taint{Root: target.Root,
-			Source: target.Source, Path: []Hop{pay}, By: m.Key()}})
+		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanIn, from),
+			Taint: Taint{Root: target.Root,
+				Source: target.Source, Path: []Hop{pay}, By: m.Key()}})
 	}
 }
 
@@ -203,7 +204,8 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 		return
 	}
 	fromLabel, fromLabelled := v.Label(from)
-	if rec, ok := v.Taint(patternPrefix(PatternSwap), m.Tx); ok && fromLabelled && fromLabel.Category == CategoryDEX {
+	rec, ok := v.Taint(patternPrefix(PatternSwap), m.Tx)
+	if ok && fromLabelled && fromLabel.Category == CategoryDEX {
 		in := rec.Path[len(rec.Path)-1] // the payment into the DEX
 		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
 			return

@@ -156,6 +156,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 		case ModelFIFO:
 			nt.Lots = lots
 		}
-		d.Taints = append(d.Taints, NewTaint{Address: modelPrefix(model) + op, Taint: nt, Counter: counter})
+		d.Taints = append(d.Taints, NewTaint{Address: modelPrefix(model) + op, Taint: nt,
+			Counter: counter})
 	}
 }
