@@ -251,12 +251,8 @@ func (d *Dispatcher) step(ctx context.Context, g *Grouper, cursor *uint64) (bool
 			queued[s] = append(queued[s], Queued{ID: n[0].NotificationKey(), Alerts: n})
 		}
 	}
-	changed, err := g.TakeChanged()
-	if err != nil {
-		return false, err
-	}
 	if err := d.store.Save(ctx, Changes{Holder: d.opts.Name, Cursor: next,
-		Incidents: changed, Gone: gone, Queued: queued}); err != nil {
+		Incidents: g.TakeChanged(), Gone: gone, Queued: queued}); err != nil {
 		return false, err
 	}
 	*cursor = next

@@ -37,7 +37,7 @@ func runDispatchStoreSuite(t *testing.T, fenced bool, newStore func(t *testing.T
 	g.Add(t0, flowAlert(1, "Binance", 10))
 	g.Add(t0, flowAlert(2, "Kraken", 20))
 	ns := g.Due(t0)
-	changed, _ := g.TakeChanged()
+	changed := g.TakeChanged()
 	q := func(i int) Queued { return Queued{ID: ns[i][0].NotificationKey(), Alerts: ns[i]} }
 
 	t.Run("saves and loads the position and incidents", func(t *testing.T) {

@@ -359,7 +359,7 @@ func (g *Grouper) Expire(now time.Time) []string {
 
 // TakeChanged returns the incidents changed since the last call, encoded for a store,
 // keyed by incident key.
-func (g *Grouper) TakeChanged() (map[string]incidentState, error) {
+func (g *Grouper) TakeChanged() map[string]incidentState {
 	out := make(map[string]incidentState, len(g.changed))
 	for key := range g.changed {
 		if in := g.incidents[key]; in != nil {
@@ -367,7 +367,7 @@ func (g *Grouper) TakeChanged() (map[string]incidentState, error) {
 		}
 	}
 	clear(g.changed)
-	return out, nil
+	return out
 }
 
 // restore puts back incidents a store kept.

@@ -16,14 +16,6 @@ type Stage interface {
 	Exec(ctx context.Context, alerts ...Alert) ([]Alert, error)
 }
 
-// StageFunc adapts a function to Stage.
-type StageFunc func(ctx context.Context, alerts ...Alert) ([]Alert, error)
-
-// Exec implements Stage.
-func (f StageFunc) Exec(ctx context.Context, alerts ...Alert) ([]Alert, error) {
-	return f(ctx, alerts...)
-}
-
 // Sequence runs stages one after another, each on what the previous passed on.
 type Sequence []Stage
 

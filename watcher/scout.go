@@ -49,6 +49,10 @@ type Scout struct {
 	log    *zap.Logger
 	raised map[string]alerting.Alert // provisional alerts in force, by DedupKey
 	blocks map[uint64]*chains.Block  // the unconfirmed blocks, by number (a cache)
+	// The chain as the last round that went through saw it: a round that finds the same
+	// published tip and the same head has nothing to do.
+	lastTip  queue.Tip
+	lastHead chains.BlockRef
 }
 
 // NewScout returns a scout of one chain; rs are the rules with early warning.
@@ -96,15 +100,32 @@ func (s *Scout) Round(ctx context.Context) error {
 	if tip.Valid {
 		first = tip.Number + 1
 	}
-	var ms []chains.Movement
+	headRef, err := s.src.Ref(ctx, head)
+	if err != nil {
+		return fmt.Errorf("block %d: %w", head, err)
+	}
+	if tip == s.lastTip && headRef == s.lastHead {
+		return nil // nothing moved since the last round
+	}
+	// The unconfirmed blocks, from the head down, each the parent of the one above: a
+	// block is fetched only when it is new or was replaced.
+	var blocks []*chains.Block
 	canonical := map[uint64]string{} // the unconfirmed blocks' hashes now
-	for n := first; n <= head; n++ {
-		b, err := s.block(ctx, n)
-		if err != nil {
-			return fmt.Errorf("block %d: %w", n, err)
+	want := headRef.Hash
+	for n := head; n >= first && n <= head; n-- {
+		b := s.blocks[n]
+		if b == nil || b.Ref.Hash != want {
+			if b, err = s.src.Block(ctx, n); err != nil {
+				return fmt.Errorf("block %d: %w", n, err)
+			}
+			s.blocks[n] = b
 		}
-		canonical[n] = b.Ref.Hash
-		ms = append(ms, b.Movements...)
+		canonical[n], want = b.Ref.Hash, b.Ref.ParentHash
+		blocks = append(blocks, b)
+	}
+	var ms []chains.Movement
+	for i := len(blocks) - 1; i >= 0; i-- {
+		ms = append(ms, blocks[i].Movements...)
 	}
 	for n := range s.blocks {
 		if n < first || n > head {
@@ -134,14 +155,12 @@ func (s *Scout) Round(ctx context.Context) error {
 			out, gone = append(out, r), append(gone, k)
 		}
 	}
-	if len(out) == 0 && len(gone) == 0 {
-		return nil
-	}
 	if len(out) > 0 {
 		if _, err := s.alerts.Exec(ctx, out...); err != nil {
 			return err
 		}
 	}
+	s.lastTip, s.lastHead = tip, headRef
 	for _, a := range out {
 		if a.State == alerting.StateProvisional {
 			s.raised[a.DedupKey()] = a
@@ -158,25 +177,6 @@ func (s *Scout) Round(ctx context.Context) error {
 func (s *Scout) published(ctx context.Context, a alerting.Alert) bool {
 	ref, err := s.src.Ref(ctx, a.Block)
 	return err == nil && ref.Hash == a.BlockHash
-}
-
-// block returns unconfirmed block n, from the cache while its hash is the node's.
-func (s *Scout) block(ctx context.Context, n uint64) (*chains.Block, error) {
-	if b := s.blocks[n]; b != nil {
-		ref, err := s.src.Ref(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		if ref.Hash == b.Ref.Hash {
-			return b, nil
-		}
-	}
-	b, err := s.src.Block(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	s.blocks[n] = b
-	return b, nil
 }
 
 // judge evaluates ms in order with the early-warning rules over the store's taint and what

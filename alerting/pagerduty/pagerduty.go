@@ -96,7 +96,7 @@ func NewEvent(key string, alerts []alerting.Alert) Event {
 			e.Links = append(e.Links, Link{Href: u, Text: "tx " + render.Short(a.Tx)})
 		}
 	}
-	e.Payload = Payload{Summary: trim(render.Headline(alerts)+" — "+render.Summary(in), 1024),
+	e.Payload = Payload{Summary: render.Trim(render.Headline(alerts)+" — "+render.Summary(in), 1024),
 		Source: "flowwatch/" + in.Chain, Severity: severity(in.Severity),
 		Timestamp: alerts[len(alerts)-1].Time.UTC().Format(time.RFC3339),
 		Component: render.Party(in.Destination), Group: in.Source.Entity, Class: in.Rule,
@@ -114,13 +114,6 @@ func severity(s string) string {
 		return "warning"
 	}
 	return "info"
-}
-
-func trim(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // Notify implements alerting.Notifier: one event per notification.

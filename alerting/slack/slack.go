@@ -66,7 +66,7 @@ func NewMessage(alerts []alerting.Alert) Message {
 	}
 	head := render.Headline(alerts)
 	m := Message{Text: head, Blocks: []Block{
-		{Type: "header", Text: &Text{Type: "plain_text", Text: trim(head, 150)}},
+		{Type: "header", Text: &Text{Type: "plain_text", Text: render.Trim(head, 150)}},
 		{Type: "section", Fields: []Text{
 			mrkdwn("*Source*\n" + escape(render.Party(in.Source))),
 			mrkdwn("*Destination*\n" + escape(render.Party(in.Destination))),
@@ -107,13 +107,6 @@ func alertText(a alerting.Alert) string {
 // escape keeps Slack from reading &, < and > as markup.
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func trim(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // Notify implements alerting.Notifier: one message per notification.

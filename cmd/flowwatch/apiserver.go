@@ -27,7 +27,7 @@ type listsAPI interface {
 	api.Describer
 }
 
-// lists returns the lists d provides: live (reloaded) if it has them.
+// listsAPI returns the lists d provides: live (reloaded) if it has them.
 func (d deps) listsAPI() listsAPI {
 	if d.live != nil {
 		return d.live

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
@@ -112,31 +110,8 @@ api:
     - {name: backend, sha256: %s, scopes: [read]}
 `, redistest.URL(), prefix, chain.URL, hook.URL, port, writeSHA, readSHA))
 
-	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
-	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
-	logs, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startRun(t, cfg, "api listening")
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(logs)
-		var once sync.Once
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), `"msg":"api listening"`) {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the API did not start")
-	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	call := func(key, method, path, body string) (int, string) {
 		t.Helper()
@@ -163,7 +138,7 @@ api:
 		`{"customer_ref":"cust-4711"}`); code != http.StatusCreated {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	transfer := func(i int, to [20]byte, wei *big.Int) {
+	transfer := func(i int, to common.Address, wei *big.Int) {
 		t.Helper()
 		r, err := chain.Transfer(ctx, chain.Keys[i], to, wei)
 		if err != nil || r.Status != 1 {

@@ -135,35 +135,7 @@ alerting:
 claim_idle: 200ms
 `, redisURL, prefix, chain.URL, srv.URL))
 
-	// start runs `flowwatch run` and returns once its log says it is running.
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "run", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
-		logs, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ready := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(logs)
-			once := sync.Once{}
-			for sc.Scan() { // drains the pipe until the process exits
-				if strings.Contains(sc.Text(), `"msg":"running"`) {
-					once.Do(func() { close(ready) })
-				}
-			}
-		}()
-		select {
-		case <-ready:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatal("flowwatch run did not start")
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return startRun(t, cfgPath, "running") }
 
 	// The flows: per round, the watched wallet pays a fresh wallet, which pays the
 	// exchange and the mixer (two alerts, two hops each), plus a clean payment.
@@ -331,6 +303,38 @@ claim_idle: 200ms
 		"each once in the stream; %d alerts, each delivered in one notification; %d repeated "+
 		"deliveries (kill between a 2xx and the queue's mark)", killRounds,
 		leftPending, len(want), wantAlerts, repeats)
+}
+
+// startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns
+// once its log has a line with message msg; it fails the test after a minute without.
+func startRun(t *testing.T, cfg, msg string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(logs)
+		once := sync.Once{}
+		for sc.Scan() { // drains the pipe until the process exits
+			if strings.Contains(sc.Text(), `"msg":"`+msg+`"`) {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("flowwatch run did not log %q", msg)
+	}
+	return cmd
 }
 
 func writeFile(t *testing.T, path, content string) {

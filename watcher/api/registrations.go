@@ -109,13 +109,7 @@ func (s *Server) importRegistrations(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	switch {
-	case len(req.Addresses) == 0:
-		writeError(w, http.StatusBadRequest, "addresses", "empty")
-		return
-	case len(req.Addresses) > s.opts.MaxRegister:
-		writeError(w, http.StatusBadRequest, "addresses", fmt.Sprintf("%d addresses, at "+
-			"most %d per request", len(req.Addresses), s.opts.MaxRegister))
+	if !batchSize(w, len(req.Addresses), s.opts.MaxRegister) {
 		return
 	}
 	now := s.opts.Now().UTC()

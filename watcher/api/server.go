@@ -216,13 +216,7 @@ func (s *Server) screenMany(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	switch {
-	case len(req.Addresses) == 0:
-		writeError(w, http.StatusBadRequest, "addresses", "empty")
-		return
-	case len(req.Addresses) > s.opts.MaxBatch:
-		writeError(w, http.StatusBadRequest, "addresses", fmt.Sprintf("%d addresses, "+
-			"at most %d per request", len(req.Addresses), s.opts.MaxBatch))
+	if !batchSize(w, len(req.Addresses), s.opts.MaxBatch) {
 		return
 	}
 	rs, err := s.screen.Screen(r.Context(), req.Chain, req.Addresses...)
@@ -231,6 +225,21 @@ func (s *Server) screenMany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": rs})
+}
+
+// batchSize checks a request's count of addresses, answering 400 itself when it is 0 or
+// over most.
+func batchSize(w http.ResponseWriter, n, most int) bool {
+	switch {
+	case n == 0:
+		writeError(w, http.StatusBadRequest, "addresses", "empty")
+		return false
+	case n > most:
+		writeError(w, http.StatusBadRequest, "addresses", fmt.Sprintf("%d addresses, at "+
+			"most %d per request", n, most))
+		return false
+	}
+	return true
 }
 
 // decode reads a JSON body strictly into v, answering 400 or 413 itself when it cannot.

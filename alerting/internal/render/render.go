@@ -73,6 +73,14 @@ func Totals(in *alerting.Incident) string {
 	return strings.Join(parts, " + ")
 }
 
+// Trim cuts s to n characters, the last an ellipsis, when it is longer.
+func Trim(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
 // Short abbreviates a long hash or address: "0x1234…cdef".
 func Short(h string) string {
 	if len(h) <= 14 {
