@@ -56,7 +56,7 @@ func call[T any](ctx context.Context, f *Failover, what string,
 		if ctx.Err() != nil || len(f.sources) == 1 {
 			return v, err
 		}
-		if !errors.Is(err, ErrBlockNotFound) {
+		if !errors.Is(err, ErrBlockNotFound) && !errors.Is(err, ErrTxNotFound) {
 			f.log.Warn("RPC endpoint failed; trying the next", zap.String("endpoint",
 				f.names[k]), zap.String("call", what), zap.Error(err))
 		}

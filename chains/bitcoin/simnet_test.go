@@ -3,6 +3,9 @@ package bitcoin
 import (
 	"bytes"
 	"context"
+	"errors"
+	"reflect"
+	"strings"
 	"testing"
 
 	btcaddr "github.com/btcsuite/btcd/address/v2"
@@ -19,7 +22,7 @@ import (
 // TestSimnetPayments: against a real btcd in simnet, a payment to P2PKH, P2WPKH and P2TR
 // addresses (and an OP_RETURN) is extracted with every output's address, script type and
 // amount, and its inputs resolved to the outputs they spend (getrawtransaction), the
-// difference being the fee.
+// difference being the fee. Tx finds the payment alone, in the mempool and once mined.
 func TestSimnetPayments(t *testing.T) {
 	ctx := context.Background()
 	node := simnet.Start(t)
@@ -55,9 +58,19 @@ func TestSimnetPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	outs = append(outs, wire.NewTxOut(0, opReturn))
+	src, err := Dial(ctx, node.URL(), Options{Network: "simnet",
+		Certificates: node.Certificates(), Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
 	txid, err := node.SendOutputs(outs, btcutil.Amount(10))
 	if err != nil {
 		t.Fatal(err)
+	}
+	pending, err := src.Tx(ctx, txid.String()) // in the mempool
+	if err != nil || pending.Mined || pending.Partial || len(pending.Movements) != 1 {
+		t.Fatalf("pending transaction: %+v, %v", pending, err)
 	}
 	hashes, err := node.Client.Generate(1)
 	if err != nil {
@@ -68,12 +81,6 @@ func TestSimnetPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	src, err := Dial(ctx, node.URL(), Options{Network: "simnet",
-		Certificates: node.Certificates(), Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	b, err := src.Block(ctx, uint64(height))
 	if err != nil {
 		t.Fatal(err)
@@ -115,5 +122,20 @@ func TestSimnetPayments(t *testing.T) {
 	}
 	if fee := inSum - outSum; fee <= 0 || fee > 100_000 {
 		t.Fatalf("inputs %d - outputs %d = fee %d", inSum, outSum, fee)
+	}
+
+	// Looked up alone, the transaction is what the block gave, before and after mining.
+	mined, err := src.Tx(ctx, txid.String())
+	if err != nil || !mined.Mined || mined.Block != b.Ref {
+		t.Fatalf("mined transaction: %+v, %v; want in block %+v", mined, err, b.Ref)
+	}
+	for _, got := range []chains.Movement{pending.Movements[0], mined.Movements[0]} {
+		got.Block, got.TxIndex = m.Block, m.TxIndex
+		if !reflect.DeepEqual(got, *m) {
+			t.Fatalf("looked up:\n%+v\nin the block:\n%+v", got, *m)
+		}
+	}
+	if _, err := src.Tx(ctx, strings.Repeat("ab", 32)); !errors.Is(err, chains.ErrTxNotFound) {
+		t.Fatalf("unknown transaction: %v, want ErrTxNotFound", err)
 	}
 }

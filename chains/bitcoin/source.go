@@ -170,17 +170,15 @@ func (s *Source) Ref(ctx context.Context, n uint64) (chains.BlockRef, error) {
 	if err != nil {
 		return chains.BlockRef{}, err
 	}
-	raw, err := s.rpc.Call(ctx, "getblockheader", h, true)
+	ref, err := s.header(ctx, h)
 	if err != nil {
-		return chains.BlockRef{}, fmt.Errorf("getblockheader %d: %w", n, err)
+		return chains.BlockRef{}, fmt.Errorf("block %d: %w", n, err)
 	}
-	var b rpcBlock
-	if err := json.Unmarshal(raw, &b); err != nil || b.Height == nil || b.Time == nil ||
-		*b.Height != n {
-		return chains.BlockRef{}, fmt.Errorf("getblockheader %d: malformed header", n)
+	if ref.Number != n {
+		return chains.BlockRef{}, fmt.Errorf("getblockheader %d: the node sent block %d", n,
+			ref.Number)
 	}
-	return chains.BlockRef{Number: n, Hash: strings.ToLower(b.Hash),
-		ParentHash: strings.ToLower(b.PreviousHash), Time: unixUTC(*b.Time)}, nil
+	return ref, nil
 }
 
 // Block implements chains.Source.

@@ -97,3 +97,20 @@ func FuzzDecodeTraces(f *testing.F) {
 }
 
 func movementBase() (m chains.Movement) { return m }
+
+func FuzzDecodeTxByHash(f *testing.F) {
+	f.Add([]byte(`{"hash":"0x` + h64 + `","from":"0x` + h64[:40] + `","to":"0x` + h64[:40] +
+		`","value":"0x1","blockHash":"0x` + h64 + `","blockNumber":"0x5"}`))
+	f.Add([]byte(`{"hash":"0x` + h64 + `","from":"0x` + h64[:40] + `","to":null,` +
+		`"value":"0x0","blockHash":null,"blockNumber":null}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		tx, err := decodeTxByHash(raw)
+		if err != nil {
+			return
+		}
+		if tx.Value == nil || tx.From == "" || (tx.BlockHash == nil) != (tx.BlockNumber == nil) {
+			t.Fatalf("accepted %s as %+v", raw, tx)
+		}
+	})
+}

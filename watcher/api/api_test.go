@@ -51,9 +51,15 @@ type world struct {
 	srv    *httptest.Server
 	router routers.Router
 	reg    *deposit.Registry
+	lists  *watchlist.Lists
+	store  *taint.Redis
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, nil, nil) }
+
+// newWorldWith is newWorld screening deposits on the nodes given (none: no deposit
+// screening), with alerts from alerts.
+func newWorldWith(t *testing.T, nodes map[string]Node, alerts AlertFinder) *world {
 	t.Helper()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
@@ -94,12 +100,17 @@ func newWorld(t *testing.T) *world {
 	}
 	reg := deposit.NewRegistry(rdb, prefix)
 	screen, err := NewScreener(map[string]Chain{"ethereum": {Family: chains.FamilyEVM},
-		"bitcoin": {Family: chains.FamilyBitcoin, Network: "mainnet"}}, lists, store, reg,
+		"bitcoin": {Family: chains.FamilyBitcoin, Network: "mainnet"},
+		"btcsim":  {Family: chains.FamilyBitcoin, Network: "simnet"}}, lists, store, reg,
 		RiskOptions{}, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(screen, reg, Options{Keys: []Key{
+	var deposits *Deposits
+	if nodes != nil {
+		deposits = NewDeposits(screen, nodes, alerts)
+	}
+	s, err := New(screen, reg, Options{Deposits: deposits, Keys: []Key{
 		{Name: "backend", SHA256: HashKey(readKey), Scopes: []string{ScopeRead}},
 		{Name: "ops", SHA256: HashKey(writeKey), Scopes: []string{ScopeRead, ScopeWrite}},
 		{Name: "slow", SHA256: HashKey(slowKey), Scopes: []string{ScopeRead}, Rate: 0.001,
@@ -122,7 +133,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{srv: srv, router: router, reg: reg}
+	return &world{srv: srv, router: router, reg: reg, lists: lists, store: store}
 }
 
 // do sends a request and checks the answer against openapi.yaml; it returns the status
@@ -256,7 +267,7 @@ func TestErrors(t *testing.T) {
 		{"read key writes", readKey, "PUT", "/v1/watched-deposit-addresses/ethereum/" +
 			depositTo, `{"customer_ref":"c1"}`, 403, `"backend" may not write`},
 		{"unknown chain", readKey, "GET", "/v1/addresses/solana/" + clean, "", 400,
-			`chain: unknown chain "solana" (configured: bitcoin, ethereum)`},
+			`chain: unknown chain "solana" (configured: bitcoin, btcsim, ethereum)`},
 		{"malformed address", readKey, "GET", "/v1/addresses/ethereum/0x12", "", 400,
 			"address: "},
 		{"bitcoin address on ethereum", readKey, "GET",

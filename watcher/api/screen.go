@@ -235,23 +235,30 @@ func (s *Screener) report(chain, addr string, stored map[string]rules.Taint) Rep
 		reasons = append(reasons, reason{e.Risk, fmt.Sprintf("paid %s (%s) directly",
 			e.Entity, e.Category)})
 	}
-	sort.SliceStable(reasons, func(i, j int) bool {
-		return rank(reasons[i].level) > rank(reasons[j].level)
-	})
-	r.Reasons = []string{}
-	for _, rs := range reasons {
-		if rs.level == RiskNone {
-			continue
-		}
-		if rank(rs.level) > rank(r.Risk) {
-			r.Risk = rs.level
-		}
-		r.Reasons = append(r.Reasons, rs.level+": "+rs.text)
-	}
+	r.Risk, r.Reasons = summarize(reasons)
 	return r
 }
 
 type reason struct{ level, text string }
+
+// summarize returns the highest level of reasons and their texts, most severe first, with
+// their levels (reasons of level none are left out).
+func summarize(reasons []reason) (string, []string) {
+	sort.SliceStable(reasons, func(i, j int) bool {
+		return rank(reasons[i].level) > rank(reasons[j].level)
+	})
+	risk, texts := RiskNone, []string{}
+	for _, rs := range reasons {
+		if rs.level == RiskNone {
+			continue
+		}
+		if rank(rs.level) > rank(risk) {
+			risk = rs.level
+		}
+		texts = append(texts, rs.level+": "+rs.text)
+	}
+	return risk, texts
+}
 
 // exposures are what a taint under model says of the funds an address received: one per
 // asset it holds (haircut, FIFO), or the path's last hop (poison).

@@ -36,6 +36,8 @@ type Options struct {
 	MaxBody     int64
 	MaxBatch    int
 	MaxRegister int
+	// Deposits screens deposits (POST /v1/deposits); nil: the route answers 501.
+	Deposits *Deposits
 	// Ready says whether the service can answer (lists loaded, Redis reachable, chains
 	// within lag); nil: always.
 	Ready  func(ctx context.Context) error
@@ -122,6 +124,7 @@ func (s *Server) routes() {
 	})
 	guarded("GET /v1/addresses/{chain}/{address}", ScopeRead, s.address)
 	guarded("POST /v1/screen", ScopeRead, s.screenMany)
+	guarded("POST /v1/deposits", ScopeRead, s.deposit)
 	if s.registry != nil {
 		const one = "/v1/watched-deposit-addresses/{chain}/{address}"
 		guarded("GET "+one, ScopeRead, s.getRegistration)
@@ -266,11 +269,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// fail answers err: a FieldError is the request's (400), anything else the service's.
+// fail answers err: a FieldError is the request's (400), a StatusError says its status,
+// anything else is the service's (503).
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		writeError(w, http.StatusBadRequest, fe.Field, fe.Msg)
+		return
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		writeError(w, se.Code, "", se.Msg)
 		return
 	}
 	s.log.Warn("api", zap.Error(err))

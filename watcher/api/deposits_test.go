@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+func depositReport(t *testing.T, body []byte) DepositReport {
+	t.Helper()
+	var r DepositReport
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func hexLower(a common.Address) string { return strings.ToLower(a.Hex()) }
+
+// TestDepositEVM screens deposits made on go-ethereum's simulated chain, looked up over
+// JSON-RPC: one straight from a sanctioned address, one from a wallet that Lazarus funds
+// reached (poison and haircut taint as the workers would have written them), a clean
+// one, one still pending; and every way a request can be wrong.
+func TestDepositEVM(t *testing.T) {
+	ctx := context.Background()
+	c, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	src, err := ethereum.Dial(ctx, c.URL, ethereum.Options{Chain: "ethereum",
+		Traces: ethereum.TracesOff, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	journal := &alerting.MemoryJournal{}
+	w := newWorldWith(t, map[string]Node{"ethereum": src}, alerting.NewTxIndex(journal))
+
+	listed, fresh, dep := hexLower(c.Addrs[0]), hexLower(c.Addrs[1]), hexLower(c.Addrs[2])
+	w.lists.Add(watchlist.Entry{Chain: "ethereum", Address: listed,
+		Role: watchlist.RoleSource, Category: "sanctioned", Entity: "Lazarus Group (devnet)",
+		Origin: watchlist.Origin{List: "OFAC SDN"}})
+	lz := rules.Source{Entity: "Lazarus Group (devnet)", Category: "sanctioned",
+		List: "OFAC SDN"}
+	path := []rules.Hop{{Chain: "ethereum", Tx: "0xf0", Position: "tx", From: listed,
+		To: fresh, Asset: "native", Amount: big.NewInt(1e18), Time: now}}
+	if err := w.store.ApplyAll(ctx, "ethereum", taint.Fence{}, []taint.Effect{{Key: "f",
+		Taints: []rules.NewTaint{
+			{Address: fresh, Taint: rules.Taint{Root: listed, Source: lz, Path: path}},
+			{Address: rules.ModelKey(rules.ModelHaircut, fresh), Taint: rules.Taint{
+				Root: listed, Source: lz, Path: path, Holdings: []rules.Holding{{
+					Asset: "native", Balance: big.NewInt(4e18), Tainted: big.NewInt(1e18)}}}},
+		}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reg.Put(ctx, deposit.Registration{Chain: "ethereum", Address: dep,
+		Customer: "cust-7", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]uint64{}
+	send := func(i int, wei int64) string {
+		t.Helper()
+		r, err := c.Transfer(ctx, c.Keys[i], c.Addrs[2], big.NewInt(wei))
+		if err != nil || r.Status != 1 {
+			t.Fatalf("transfer: %v", err)
+		}
+		h := strings.ToLower(r.TxHash.Hex())
+		blocks[h] = r.BlockNumber.Uint64()
+		return h
+	}
+	direct, onward, clean := send(0, 1e18), send(1, 2e18), send(3, 5e17)
+	if _, err := journal.Append(ctx, alerting.Alert{ID: "al1", Rule: "tainted-deposit",
+		Severity: "critical", State: alerting.StateConfirmed, Chain: "ethereum", Tx: onward,
+		Position: "tx", Destination: alerting.Party{Address: dep, Entity: "cust-7"},
+		Time: now}, alerting.Alert{ID: "al2", Rule: "other", Chain: "ethereum", Tx: onward,
+		State: alerting.StateConfirmed, Destination: alerting.Party{Address: listed}}); err != nil {
+		t.Fatal(err)
+	}
+	ph, err := c.Submit(ctx, devnet.Tx{Key: c.Keys[1], To: &c.Addrs[2],
+		Value: big.NewInt(3e18)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := strings.ToLower(ph.Hex())
+	head, err := src.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(tx, addr string) string {
+		return `{"chain":"ethereum","tx":"` + tx + `","address":"` + addr + `"}`
+	}
+
+	tests := []struct {
+		name       string
+		tx         string
+		wantStatus string
+		wantRisk   string
+		wantReason string // in the first reason; "" for none
+		check      func(t *testing.T, r DepositReport)
+	}{
+		{"straight from a sanctioned address", direct, StatusConfirmed, RiskSevere,
+			"severe: sent by " + listed + ", listed as sanctioned (Lazarus Group (devnet)",
+			func(t *testing.T, r DepositReport) {
+				if len(r.Exposure) != 0 || len(r.Alerts) != 0 {
+					t.Errorf("exposure %+v alerts %+v", r.Exposure, r.Alerts)
+				}
+			}},
+		{"one hop on from Lazarus funds", onward, StatusConfirmed, RiskSevere,
+			"severe: sent by " + fresh + ", which received 1000000000000000000 of Lazarus",
+			func(t *testing.T, r DepositReport) {
+				want := map[string]string{"poison": "2000000000000000000",
+					"haircut": "500000000000000000"} // 2 ETH × 1/4
+				if len(r.Exposure) != 2 {
+					t.Fatalf("exposure %+v", r.Exposure)
+				}
+				for _, e := range r.Exposure {
+					if e.TaintedAmount != want[e.Model] || e.Hops != 2 ||
+						strings.Join(e.Evidence, ",") != "0xf0,"+onward || e.Source != listed {
+						t.Errorf("%s exposure %+v", e.Model, e)
+					}
+				}
+				if len(r.Alerts) != 1 || r.Alerts[0].Rule != "tainted-deposit" ||
+					r.Alerts[0].State != alerting.StateConfirmed {
+					t.Errorf("alerts %+v", r.Alerts)
+				}
+				if len(r.Senders) != 1 || r.Senders[0].Address != fresh {
+					t.Errorf("senders %+v", r.Senders)
+				}
+			}},
+		{"clean", clean, StatusConfirmed, RiskNone, "",
+			func(t *testing.T, r DepositReport) {
+				if len(r.Exposure) != 0 || len(r.Reasons) != 0 || len(r.Senders) != 1 {
+					t.Errorf("report %+v", r)
+				}
+			}},
+		{"pending, from the tainted wallet", pending, StatusPending, RiskSevere,
+			"severe: sent by " + fresh, func(t *testing.T, r DepositReport) {
+				if !r.Partial || r.Block != nil || r.Received[0].Amount != "3000000000000000000" {
+					t.Errorf("report %+v", r)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, got, _ := w.do(t, readKey, "POST", "/v1/deposits", body(tt.tx, dep))
+			if code != http.StatusOK {
+				t.Fatalf("%d %s", code, got)
+			}
+			r := depositReport(t, got)
+			wantConf := uint64(0)
+			if b, ok := blocks[tt.tx]; ok {
+				wantConf = head - b + 1
+			}
+			if r.Status != tt.wantStatus || r.Confirmations != wantConf || r.Risk != tt.wantRisk {
+				t.Fatalf("status %s, %d confirmations, risk %s; want %s, %d, %s\n%s", r.Status,
+					r.Confirmations, r.Risk, tt.wantStatus, wantConf, tt.wantRisk, got)
+			}
+			if tt.wantReason != "" && (len(r.Reasons) == 0 ||
+				!strings.HasPrefix(r.Reasons[0], tt.wantReason)) {
+				t.Fatalf("reasons %q, want the first to start %q", r.Reasons, tt.wantReason)
+			}
+			if r.Registered == nil || r.Registered.Customer != "cust-7" || r.Tx != tt.tx ||
+				r.Address != dep || len(r.Received) != 1 || r.Received[0].Position != "tx" {
+				t.Fatalf("report %s", got)
+			}
+			tt.check(t, r)
+		})
+	}
+
+	unknown := strings.ToLower(common.Hash{7}.Hex())
+	errs := []struct {
+		name, key, body string
+		wantCode        int
+		wantErr         string
+	}{
+		{"no key", "", body(direct, dep), 401, "missing bearer token"},
+		{"unknown transaction", readKey, body(unknown, dep), 404, "not known to the ethereum"},
+		{"pays nothing to the address", readKey, body(direct, listed), 422,
+			"pays nothing to " + listed},
+		{"pending pays nothing known", readKey, body(pending, listed), 422,
+			"tokens and internal transfers show once it is mined"},
+		{"malformed hash", readKey, body("0x12", dep), 400, "tx: want a 32-byte"},
+		{"malformed address", readKey, body(direct, "0x12"), 400, "address: "},
+		{"unknown chain", readKey, `{"chain":"dogecoin","tx":"` + direct + `","address":"` +
+			dep + `"}`, 400, `chain: unknown chain "dogecoin"`},
+		{"missing tx", readKey, `{"chain":"ethereum","address":"` + dep + `"}`, 400,
+			"tx: missing"},
+		{"unknown field", readKey, `{"chain":"ethereum","tx":"` + direct + `","address":"` +
+			dep + `","amount":1}`, 400, `unknown field "amount"`},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			code, got, _ := w.do(t, tt.key, "POST", "/v1/deposits", tt.body)
+			var e ErrorBody
+			_ = json.Unmarshal(got, &e)
+			if code != tt.wantCode || !strings.Contains(e.Error, tt.wantErr) {
+				t.Fatalf("%d %s, want %d with %q", code, got, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+
+	t.Run("no node", func(t *testing.T) {
+		w := newWorld(t)
+		code, got, _ := w.do(t, readKey, "POST", "/v1/deposits", body(direct, dep))
+		if code != http.StatusNotImplemented || !strings.Contains(string(got), "no chain nodes") {
+			t.Fatalf("%d %s", code, got)
+		}
+	})
+}
