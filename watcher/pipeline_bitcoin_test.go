@@ -182,6 +182,16 @@ func TestPipelineBitcoin(t *testing.T) {
 	if ts, _ := store.Taints(ctx, "bitcoin", keys...); len(ts) != 2 {
 		t.Fatalf("the fresh output is tainted under %d models, want 2 (not FIFO)", len(ts))
 	}
+	// The fresh address's record, for screening: the output it received, per model.
+	addrKeys := []string{rules.ReceivedKey(rules.ModelPoison, fresh.Addr.EncodeAddress()),
+		rules.ReceivedKey(rules.ModelHaircut, fresh.Addr.EncodeAddress()),
+		rules.ReceivedKey(rules.ModelFIFO, fresh.Addr.EncodeAddress())}
+	ts, _ := store.Taints(ctx, "bitcoin", addrKeys...)
+	if h, ok := ts[addrKeys[1]]; len(ts) != 2 || !ok || h.Amount.Int64() != 499997500 ||
+		h.Path[0].Tx != hop1.String() {
+		t.Fatalf("the fresh address's records: %+v, want poison and haircut (4.999975)", ts)
+	}
+	keys = append(keys, addrKeys...)
 
 	// b mines a longer branch; reconnected, a follows it.
 	mine(t, b, 3)

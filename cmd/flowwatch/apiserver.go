@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher"
 	"github.com/flowwatch/flowwatch/watcher/api"
 	"github.com/flowwatch/flowwatch/watcher/config"
@@ -66,8 +68,17 @@ func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
 	if err != nil {
 		return err
 	}
+	j := s.journal
+	if j == nil && rdb != nil { // flowwatch serve: the log that flowwatch run keeps
+		j = alerting.NewRedisJournal(rdb, redisPrefix(cfg), nil)
+	}
+	var alerts api.AlertFinder
+	if j != nil {
+		alerts = alerting.NewTxIndex(j)
+	}
 	srv, err := api.New(screen, reg, api.Options{Keys: a.Keys, MaxBody: a.MaxBody,
-		MaxBatch: a.MaxBatch, Logger: d.log, Ready: s.ready(rdb, a.MaxLag)})
+		MaxBatch: a.MaxBatch, Logger: d.log, Ready: s.ready(rdb, a.MaxLag),
+		Deposits: api.NewDeposits(screen, s.nodes, alerts)})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
@@ -91,6 +102,32 @@ func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
 		return serveHTTP(ctx, hs, ln, a.TLSCert, a.TLSKey)
 	})
 	return nil
+}
+
+// addNode keeps src as chain's node for deposit screening, if it can look transactions up.
+func (s *system) addNode(chain string, src chains.Source) {
+	n, ok := src.(api.Node)
+	if !ok {
+		return
+	}
+	if s.nodes == nil {
+		s.nodes = map[string]api.Node{}
+	}
+	s.nodes[chain] = n
+}
+
+// dialNodes connects to cfg's chains' nodes for deposit screening; a chain whose node does
+// not answer is left out (its deposits answer 501) with a warning.
+func (s *system) dialNodes(ctx context.Context, cfg *config.Config, log *zap.Logger) {
+	for _, ch := range cfg.Chains {
+		src, err := s.source(ctx, ch, log)
+		if err != nil {
+			log.Warn("no node for deposit screening", zap.String("chain", ch.Name),
+				zap.Error(err))
+			continue
+		}
+		s.addNode(ch.Name, src)
+	}
 }
 
 // serveHTTP serves on ln until ctx ends, then shuts down within a grace period; it

@@ -22,7 +22,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"Serves the screening API (the config's api section) without following chains: it\n" +
 		"answers from the lists and from the taint store that flowwatch run processes keep\n" +
 		"in the config's Redis, and takes deposit-address registrations, which those\n" +
-		"processes pick up. SIGHUP or a changed list file reloads the lists."
+		"processes pick up. Deposit screening looks transactions up on the chains' nodes\n" +
+		"(rpc). SIGHUP or a changed list file reloads the lists."
 	fs := newFlagSet("serve", synopsis, stderr)
 	path := fs.String("config", "", "config `file`")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
@@ -56,6 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "serve", err)
 	}
 	reg := s.buildRegistry(cfg, rdb, log)
+	s.dialNodes(ctx, cfg, log)
 	if err := s.buildAPI(cfg, d, store, reg, rdb); err != nil {
 		return fail(stderr, "serve", err)
 	}

@@ -30,7 +30,8 @@ import (
 // flowwatch run with the API on, registers a deposit address of a customer, screens
 // addresses; Lazarus funds reach the deposit address through a fresh wallet on the
 // simulated chain, and the alert names the customer; screening then shows the fresh
-// wallet's exposure and the sender's designation.
+// wallet's exposure and the sender's designation, and deposit screening the tainted
+// deposit's risk, its alert and its customer, and the clean deposit as clean.
 func TestExchangeJourney(t *testing.T) {
 	ctx := context.Background()
 	_, prefix := redistest.New(t)
@@ -138,18 +139,21 @@ api:
 		`{"customer_ref":"cust-4711"}`); code != http.StatusCreated {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	transfer := func(i int, to common.Address, wei *big.Int) {
+	transfer := func(i int, to common.Address, wei *big.Int) string {
 		t.Helper()
 		r, err := chain.Transfer(ctx, chain.Keys[i], to, wei)
 		if err != nil || r.Status != 1 {
 			t.Fatalf("transfer: %v", err)
 		}
+		return strings.ToLower(r.TxHash.Hex())
 	}
-	transfer(3, dep, big.NewInt(1e17)) // a clean customer deposit: no alert
+	cleanTx := transfer(3, dep, big.NewInt(1e17)) // a clean customer deposit: no alert
 	transfer(0, fresh, big.NewInt(3e18))
-	if r, err := chain.Transfer(ctx, fk, dep, big.NewInt(2e18)); err != nil || r.Status != 1 {
+	r, err := chain.Transfer(ctx, fk, dep, big.NewInt(2e18))
+	if err != nil || r.Status != 1 {
 		t.Fatalf("transfer: %v", err)
 	}
+	taintedTx := strings.ToLower(r.TxHash.Hex())
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
@@ -181,10 +185,36 @@ api:
 		!strings.Contains(body, "listed as sanctioned") {
 		t.Fatalf("screen a batch: %d %s", code, body)
 	}
+	// The deposits, screened while the exchange decides whether to credit them.
+	depositOf := func(tx string) api.DepositReport {
+		t.Helper()
+		code, body := call(readKey, "POST", "/v1/deposits", `{"chain":"dev","tx":"`+tx+
+			`","address":"`+dep.Hex()+`"}`)
+		var r api.DepositReport
+		if err := json.Unmarshal([]byte(body), &r); code != 200 || err != nil {
+			t.Fatalf("screen deposit %s: %d %s", tx, code, body)
+		}
+		return r
+	}
+	if d := depositOf(taintedTx); d.Risk != api.RiskSevere || d.Confirmations < 1 ||
+		len(d.Alerts) != 1 || d.Alerts[0].Rule != "tainted-deposit" || d.Registered == nil ||
+		d.Registered.Customer != "cust-4711" || len(d.Exposure) == 0 ||
+		d.Exposure[0].Hops != 2 || d.Received[0].Amount != "2000000000000000000" {
+		t.Fatalf("the tainted deposit: %+v", d)
+	}
+	if d := depositOf(cleanTx); d.Risk != api.RiskNone || len(d.Alerts) != 0 {
+		t.Fatalf("the clean deposit: %+v", d)
+	}
 	var screenOut strings.Builder
 	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", fresh.Hex()},
 		&screenOut, io.Discard); code != 0 || !strings.Contains(screenOut.String(), "SEVERE") {
 		t.Fatalf("flowwatch screen: exit %d\n%s", code, screenOut.String())
+	}
+	screenOut.Reset()
+	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", "--tx", taintedTx,
+		dep.Hex()}, &screenOut, io.Discard); code != 0 || !strings.Contains(screenOut.String(),
+		"SEVERE") || !strings.Contains(screenOut.String(), "rule tainted-deposit") {
+		t.Fatalf("flowwatch screen --tx: exit %d\n%s", code, screenOut.String())
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/watcher"
+	"github.com/flowwatch/flowwatch/watcher/api"
 	"github.com/flowwatch/flowwatch/watcher/config"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -42,6 +43,8 @@ type system struct {
 	journal    alerting.Journal
 	notifiers  map[string]alerting.Notifier
 	apiAddr    string // where the screening API listens; "": none
+	// nodes are the chains' sources, for the API's deposit screening.
+	nodes map[string]api.Node
 }
 
 // Stream trimming: every trimInterval, acknowledged entries beyond the newest streamKeep
@@ -207,6 +210,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		if err != nil {
 			return nil, err
 		}
+		s.addNode(ch.Name, src)
 		p, err := watcher.NewPoller(src, q, q, watcher.PollerOptions{Chain: ch.Name,
 			Confirmations: *ch.Confirmations, StartBlock: ch.StartBlock,
 			PollInterval: ch.PollInterval, Logger: d.log})

@@ -3,15 +3,23 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
 	"testing"
 
+	btcaddr "github.com/btcsuite/btcd/address/v2"
+	"github.com/btcsuite/btcd/btcutil/v2"
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/txscript/v2"
+	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains/bitcoin"
+	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
@@ -221,4 +229,131 @@ func TestDepositEVM(t *testing.T) {
 			t.Fatalf("%d %s", code, got)
 		}
 	})
+}
+
+// TestDepositBitcoin screens deposits on a real btcd in simnet: one from a sanctioned
+// address, one from an address whose coins carry Lazarus funds (as the workers would have
+// tainted its output), first pending, judged from the outputs it spends, then mined and
+// judged from its own output's taint; and screens the deposit address, whose record the
+// workers keep of the latest tainted output paid to it.
+func TestDepositBitcoin(t *testing.T) {
+	ctx := context.Background()
+	node := simnet.Start(t)
+	src, err := bitcoin.Dial(ctx, node.URL(), bitcoin.Options{Chain: "btcsim",
+		Network: "simnet", Certificates: node.Certificates(), Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	w := newWorldWith(t, map[string]Node{"btcsim": src}, nil)
+	key := func() simnet.Key {
+		k, err := simnet.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	laz, fresh, dep := key(), key(), key()
+	lazA, freshA, depA := laz.Addr.EncodeAddress(), fresh.Addr.EncodeAddress(),
+		dep.Addr.EncodeAddress()
+	w.lists.Add(watchlist.Entry{Chain: "btcsim", Address: lazA, Role: watchlist.RoleSource,
+		Category: "sanctioned", Entity: "Lazarus Group (simnet)",
+		Origin: watchlist.Origin{List: "OFAC SDN"}})
+	pay := func(to btcaddr.Address, sat int64) *chainhash.Hash {
+		t.Helper()
+		script, err := txscript.PayToAddrScript(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := node.SendOutputsWithoutChange([]*wire.TxOut{wire.NewTxOut(sat, script)},
+			btcutil.Amount(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	mine := func() {
+		t.Helper()
+		if _, err := node.Client.Generate(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lazFund, freshFund := pay(laz.Addr, 1e8), pay(fresh.Addr, 5e7)
+	mine()
+	lz := rules.Source{Entity: "Lazarus Group (simnet)", Category: "sanctioned",
+		List: "OFAC SDN"}
+	funded := rules.Hop{Chain: "btcsim", Tx: freshFund.String(), Position: "vout:0",
+		From: lazA, To: freshA, Asset: "native", Amount: big.NewInt(5e7), Time: now}
+	op := rules.OutpointKey(freshFund.String(), 0)
+	tainted := rules.Taint{Root: lazA, Source: lz, Path: []rules.Hop{funded}}
+	haircut := tainted
+	haircut.Amount = big.NewInt(25e6) // half of the 0.5 BTC
+	apply := func(key string, taints ...rules.NewTaint) {
+		t.Helper()
+		if err := w.store.ApplyAll(ctx, "btcsim", taint.Fence{}, []taint.Effect{{Key: key,
+			Taints: taints}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply("fund", rules.NewTaint{Address: op, Taint: tainted},
+		rules.NewTaint{Address: rules.ModelKey(rules.ModelHaircut, op), Taint: haircut})
+
+	direct, err := node.Spend(laz, lazFund, 0, 1e8, simnet.Pay{To: dep.Addr, Amount: 9e7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onward, err := node.Spend(fresh, freshFund, 0, 5e7, simnet.Pay{To: dep.Addr,
+		Amount: 4e7}, simnet.Pay{To: fresh.Addr, Amount: 9e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := func(tx *chainhash.Hash) DepositReport {
+		t.Helper()
+		code, got, _ := w.do(t, readKey, "POST", "/v1/deposits", `{"chain":"btcsim",`+
+			`"tx":"`+tx.String()+`","address":"`+depA+`"}`)
+		if code != http.StatusOK {
+			t.Fatalf("%d %s", code, got)
+		}
+		return depositReport(t, got)
+	}
+	exposures := func(r DepositReport) string {
+		var out []string
+		for _, e := range r.Exposure {
+			out = append(out, fmt.Sprintf("%s %d hops %s via %s", e.Model, e.Hops,
+				e.TaintedAmount, strings.Join(e.Evidence, ",")))
+		}
+		return strings.Join(out, "; ")
+	}
+	path := freshFund.String() + "," + onward.String()
+
+	r := screen(onward) // pending: judged by the outputs it spends
+	want := "poison 2 hops 40000000 via " + path + "; haircut 2 hops 20000000 via " + path
+	if r.Status != StatusPending || r.Confirmations != 0 || r.Partial || r.Risk != RiskSevere ||
+		exposures(r) != want || r.Received[0].Position != "vout:0" {
+		t.Fatalf("pending: %+v\nexposure %s\nwant %s", r, exposures(r), want)
+	}
+	mine()
+	// The workers judged it: its output to the deposit address is tainted (poison).
+	onwardHop := rules.Hop{Chain: "btcsim", Tx: onward.String(), Position: "vout:0",
+		From: freshA, To: depA, Asset: "native", Amount: big.NewInt(4e7), Time: now}
+	own := rules.Taint{Root: lazA, Source: lz, Path: []rules.Hop{funded, onwardHop}}
+	apply("onward", rules.NewTaint{Address: rules.OutpointKey(onward.String(), 0),
+		Taint: own}, rules.NewTaint{Address: rules.ReceivedKey(rules.ModelPoison, depA),
+		Taint: own})
+	r = screen(onward)
+	if r.Status != StatusConfirmed || r.Confirmations != 1 || r.Risk != RiskSevere ||
+		exposures(r) != want || !strings.Contains(strings.Join(r.Reasons, "\n"),
+		"output vout:0 carries 40000000 of Lazarus") {
+		t.Fatalf("mined: %+v\nexposure %s", r, exposures(r))
+	}
+	if r := screen(direct); r.Risk != RiskSevere || !strings.HasPrefix(r.Reasons[0],
+		"severe: sent by "+lazA+", listed as sanctioned") || r.Confirmations != 1 {
+		t.Fatalf("direct: %+v", r)
+	}
+
+	code, got, _ := w.do(t, readKey, "GET", "/v1/addresses/btcsim/"+depA, "")
+	if a := report(t, got); code != 200 || a.Risk != RiskSevere || len(a.Exposure) != 1 ||
+		a.Exposure[0].Hops != 2 || a.Exposure[0].TaintedAmount != "40000000" {
+		t.Fatalf("screen the deposit address: %d %s", code, got)
+	}
 }

@@ -140,10 +140,25 @@ func (s *Screener) Normalize(chain, addr string) (string, error) {
 	return norm, nil
 }
 
-// keyPrefixes are what the store keeps of an address that screening reads.
-var keyPrefixes = []string{rules.ModelKey(rules.ModelPoison, ""),
-	rules.ModelKey(rules.ModelHaircut, ""), rules.ModelKey(rules.ModelFIFO, ""),
-	rules.PatternKey(rules.PatternCounterparty, ""), deposit.Key("")}
+// keyPrefixes are what the store keeps of an address that screening reads: on account
+// chains its taint under each model; on Bitcoin, where taint is kept per output, the
+// latest tainted output paid to it (rules.ReceivedKey).
+var keyPrefixes = map[chains.Family][]string{
+	chains.FamilyEVM: {rules.ModelKey(rules.ModelPoison, ""),
+		rules.ModelKey(rules.ModelHaircut, ""), rules.ModelKey(rules.ModelFIFO, ""),
+		rules.PatternKey(rules.PatternCounterparty, ""), deposit.Key("")},
+	chains.FamilyBitcoin: {rules.ReceivedKey(rules.ModelPoison, ""),
+		rules.ReceivedKey(rules.ModelHaircut, ""), rules.ReceivedKey(rules.ModelFIFO, ""),
+		rules.PatternKey(rules.PatternCounterparty, ""), deposit.Key("")},
+}
+
+// exposureKey is the key of addr's exposure under model on a chain of family.
+func exposureKey(family chains.Family, model, addr string) string {
+	if family == chains.FamilyBitcoin {
+		return rules.ReceivedKey(model, addr)
+	}
+	return rules.ModelKey(model, addr)
+}
 
 // Screen returns the reports of addrs on chain, in order; a malformed one is a FieldError
 // naming its index.
@@ -160,9 +175,10 @@ func (s *Screener) Screen(ctx context.Context, chain string, addrs ...string) ([
 		}
 		norm[i] = n
 	}
-	keys := make([]string, 0, len(norm)*len(keyPrefixes))
+	prefixes := keyPrefixes[s.chains[chain].Family]
+	keys := make([]string, 0, len(norm)*len(prefixes))
 	for _, a := range norm {
-		for _, p := range keyPrefixes {
+		for _, p := range prefixes {
 			keys = append(keys, p+a)
 		}
 	}
@@ -219,7 +235,7 @@ func (s *Screener) report(chain, addr string, stored map[string]rules.Taint) Rep
 		}
 	}
 	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
-		if t, ok := stored[rules.ModelKey(model, addr)]; ok {
+		if t, ok := stored[exposureKey(s.chains[chain].Family, model, addr)]; ok {
 			for _, e := range s.exposures(model, t) {
 				r.Exposure = append(r.Exposure, e)
 				reasons = append(reasons, reason{e.Risk, fmt.Sprintf(

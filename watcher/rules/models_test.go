@@ -62,20 +62,20 @@ func TestModelsUTXO(t *testing.T) {
 		// [10t, 30c] (10 tainted), the change 19 is clean: not followed.
 		{"mixed inputs, tainted first, with change",
 			utxo("b", []in{{"S", "p:0", 10}, {"C", "q:0", 30}}, []out{{"X", 20}, {"F", 19}}),
-			"p>0=20 h>0=5 f>0=10 b:1=all(1) h/b:1=4(1)"},
+			"p>0=20 h>0=5 f>0=10 b:1=all(1) h/b:1=4(1) h/r/F=4(1) r/F=all(1)"},
 		// The same inputs the other way round: FIFO now pays the exchange clean value
 		// (no alert) and the change carries 10 clean then 9 tainted.
 		{"mixed inputs, clean first, with change",
 			utxo("b", []in{{"C", "q:0", 30}, {"S", "p:0", 10}}, []out{{"X", 20}, {"F", 19}}),
-			"p>0=20 h>0=5 b:1=all(1) f/b:1=10c+9t(1) h/b:1=4(1)"},
+			"p>0=20 h>0=5 b:1=all(1) f/b:1=10c+9t(1) f/r/F=10c+9t(1) h/b:1=4(1) h/r/F=4(1) r/F=all(1)"},
 		// Partial spend of a tracked output (fee 1): FIFO takes 5c+3t for the exchange and
 		// 11t onward; haircut 8×15/20 = 6 and 11×15/20 = 8.25 -> 8; poison all.
 		{"spending a tracked output with a fee",
 			utxo("c", []in{{"N", "t3:0", 20}}, []out{{"X", 8}, {"F", 11}}),
-			"p>0=8 h>0=6 f>0=3 c:1=all(2) f/c:1=11t(2) h/c:1=8(2)"},
+			"p>0=8 h>0=6 f>0=3 c:1=all(2) f/c:1=11t(2) f/r/F=11t(2) h/c:1=8(2) h/r/F=8(2) r/F=all(2)"},
 		{"source pays a fresh address: all models follow all of it",
 			utxo("d", []in{{"S", "p:1", 7}}, []out{{"F", 7}}),
-			"d:0=all(1) f/d:0=7t(1) h/d:0=7(1)"},
+			"d:0=all(1) f/d:0=7t(1) f/r/F=7t(1) h/d:0=7(1) h/r/F=7(1) r/F=all(1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

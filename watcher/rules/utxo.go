@@ -157,6 +157,11 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 			nt.Lots = lots
 		}
 		d.Taints = append(d.Taints, NewTaint{Address: modelPrefix(model) + op, Taint: nt,
-			Counter: counter})
+			Counter: counter}, NewTaint{Address: ReceivedKey(model, out.Address), Taint: nt})
 	}
 }
+
+// ReceivedKey is the store key of the latest tainted output paid to a Bitcoin address
+// under model: the rules follow outputs, not addresses, and write this only for the
+// screening of an address to find. The rules never read it.
+func ReceivedKey(model, addr string) string { return modelPrefix(model) + "r/" + addr }

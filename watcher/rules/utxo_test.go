@@ -112,17 +112,17 @@ func TestEvaluateUTXO(t *testing.T) {
 	}{
 		{"source pays a fresh address and change: both outputs follow (poison)",
 			[]Rule{poison}, utxo("a", []in{{"S", "p:0", 100}}, []out{{"F", 60}, {"S", 39}}),
-			"a:0=all(1)"},
+			"a:0=all(1) r/F=all(1)"},
 		{"mixed inputs: poison taints every output fully; haircut by share",
 			[]Rule{poison, haircut},
 			utxo("b", []in{{"S", "p:0", 10}, {"C", "q:0", 30}}, []out{{"X", 20}, {"F", 19}}),
-			"p>0=20 h>0=5 b:1=all(1) h/b:1=4(1)"},
+			"p>0=20 h>0=5 b:1=all(1) h/b:1=4(1) h/r/F=4(1) r/F=all(1)"},
 		{"haircut follows the stored tainted amount: 10 of 40 in, 36 out",
 			[]Rule{haircut}, utxo("c", []in{{"N", "t1:0", 40}}, []out{{"X", 36}}),
 			"h>0=9"},
 		{"a tainted outpoint is seen though the spending address is new",
 			[]Rule{poison}, utxo("d", []in{{"NEW", "t2:1", 50}}, []out{{"G", 49}}),
-			"d:0=all(2)"},
+			"d:0=all(2) r/G=all(2)"},
 		{"hops run out: the third hop alerts, a fourth output is not followed",
 			[]Rule{haircut}, utxo("e", []in{{"N", "t1:0", 40}}, []out{{"X", 12}, {"H", 27}}),
 			"h>0=3"},
@@ -132,7 +132,7 @@ func TestEvaluateUTXO(t *testing.T) {
 			utxo("g", []in{{"C", "q:1", 10}}, []out{{"X", 9}}), ""},
 		{"an output already tainted keeps its first taint",
 			[]Rule{poison}, utxo("t2", []in{{"S", "p:2", 50}}, []out{{"F", 20}, {"G", 29}}),
-			"t2:0=all(1)"},
+			"r/F=all(1) t2:0=all(1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
