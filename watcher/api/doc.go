@@ -2,9 +2,10 @@
 // flowwatch knows of an address (risk level, designations, labels, exposure to watched
 // funds with its evidence, payments to watched sources), for one address or a thousand,
 // and the registry of the exchange's own deposit addresses, whose tainted deposits alert
-// naming the customer. It answers from the lists in memory, the taint store and the
-// registry, never from the chain. openapi.yaml documents it; the tests check every answer
-// against it.
+// naming the customer; and the screening of a deposit (one transaction's payment to an
+// address), which alone asks the chain's node, for the transaction. It answers from the
+// lists in memory, the taint store and the registry. openapi.yaml documents it; the tests
+// check every answer against it.
 //
 // Requests to /v1 carry an API key as a bearer token; the config keeps only its SHA-256,
 // compared in constant time, with its scopes (read: screening; write: registering) and its
