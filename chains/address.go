@@ -55,12 +55,20 @@ func normalEVM(addr string) bool {
 		return false
 	}
 	for i := 2; i < 42; i++ {
-		if c := addr[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if !lowerHex[addr[i]] { // a table: no branch on each digit's value to mispredict
 			return false
 		}
 	}
 	return true
 }
+
+// lowerHex marks the lower-case hex digits.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // ChecksumEVM returns the EIP-55 form of a normalized EVM address, for people.
 func ChecksumEVM(addr string) string { return common.HexToAddress(addr).Hex() }

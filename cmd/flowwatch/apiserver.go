@@ -21,6 +21,7 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/api"
 	"github.com/flowwatch/flowwatch/watcher/config"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
 // listsAPI is what both the workers and the API read of the lists.
@@ -67,6 +68,16 @@ func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
 	screen, err := api.NewScreener(cs, d.listsAPI(), store, reg, a.Risk, nil)
 	if err != nil {
 		return err
+	}
+	if rs, ok := store.(*taint.Redis); ok {
+		// Addresses nothing is known of (nearly all) are answered from memory.
+		names := make([]string, 0, len(cfg.Chains))
+		for _, ch := range cfg.Chains {
+			names = append(names, ch.Name)
+		}
+		idx := taint.NewIndex(rs, names, taint.IndexOptions{Logger: d.log})
+		screen.SetIndex(idx)
+		s.extra = append(s.extra, idx.Run)
 	}
 	j := s.journal
 	if j == nil && rdb != nil { // flowwatch serve: the log that flowwatch run keeps

@@ -53,6 +53,7 @@ type world struct {
 	reg    *deposit.Registry
 	lists  *watchlist.Lists
 	store  *taint.Redis
+	screen *Screener
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, nil, nil) }
@@ -133,7 +134,8 @@ func newWorldWith(t *testing.T, nodes map[string]Node, alerts AlertFinder) *worl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{srv: srv, router: router, reg: reg, lists: lists, store: store}
+	return &world{srv: srv, router: router, reg: reg, lists: lists, store: store,
+		screen: screen}
 }
 
 // do sends a request and checks the answer against openapi.yaml; it returns the status

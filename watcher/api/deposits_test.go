@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	btcaddr "github.com/btcsuite/btcd/address/v2"
 	"github.com/btcsuite/btcd/btcutil/v2"
@@ -356,4 +358,76 @@ func TestDepositBitcoin(t *testing.T) {
 		a.Exposure[0].Hops != 2 || a.Exposure[0].TaintedAmount != "40000000" {
 		t.Fatalf("screen the deposit address: %d %s", code, got)
 	}
+}
+
+// countingStore counts the store reads that screening makes.
+type countingStore struct {
+	TaintReader
+	reads int
+}
+
+func (c *countingStore) Taints(ctx context.Context, chain string, keys ...string) (
+	map[string]rules.Taint, error) {
+	c.reads++
+	return c.TaintReader.Taints(ctx, chain, keys...)
+}
+
+// TestScreenWithIndex: with the taint index (over the same Redis), every report is what
+// the store alone gives, the store is asked only about addresses the index holds, and a
+// taint written later is seen.
+func TestScreenWithIndex(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	counted := &countingStore{TaintReader: w.store}
+	indexed, err := NewScreener(w.screen.chains, w.lists, counted, w.reg, RiskOptions{},
+		func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := taint.NewIndex(w.store, []string{"ethereum"}, taint.IndexOptions{
+		Block: 20 * time.Millisecond, Logger: zaptest.NewLogger(t)})
+	indexed.SetIndex(idx)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- idx.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond) // polling a condition with a deadline
+		}
+	}
+	waitFor("the index", func() bool { _, known := idx.Holds("ethereum", twoHops); return known })
+	all := []string{lazarus, tornado, twoHops, fourHops, diluted, payer, clean, depositTo}
+	for _, a := range all {
+		want, err := w.screen.Screen(ctx, "ethereum", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted.reads = 0
+		got, err := indexed.Screen(ctx, "ethereum", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s with the index:\n%+v\nwithout:\n%+v", a, got[0], want[0])
+		}
+		if holds, _ := idx.Holds("ethereum", a); holds != (counted.reads == 1) {
+			t.Fatalf("%s: index holds %v, store read %d times", a, holds, counted.reads)
+		}
+	}
+	src := rules.Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
+	if err := w.store.Apply(ctx, "ethereum", "later", []rules.NewTaint{{Address: clean,
+		Taint: rules.Taint{Root: lazarus, Source: src, Path: []rules.Hop{{Tx: "0xc1",
+			From: lazarus, To: clean, Asset: "native", Amount: big.NewInt(5)}}}}},
+		nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the later taint", func() bool {
+		rs, err := indexed.Screen(ctx, "ethereum", clean)
+		return err == nil && rs[0].Risk == RiskSevere
+	})
 }

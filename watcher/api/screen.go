@@ -25,6 +25,12 @@ type TaintReader interface {
 	Taints(ctx context.Context, chain string, keys ...string) (map[string]rules.Taint, error)
 }
 
+// KeyIndex says whether an address may hold something in the taint store, in memory
+// (taint.Index has it): known is false when it cannot tell.
+type KeyIndex interface {
+	Holds(chain, base string) (holds, known bool)
+}
+
 // Chain is a chain screening knows: how to normalize its addresses.
 type Chain struct {
 	Family  chains.Family
@@ -103,6 +109,7 @@ type Screener struct {
 	lists    Describer
 	taint    TaintReader
 	registry *deposit.Registry // nil: none
+	index    KeyIndex          // nil: ask the store about every address
 	risk     RiskOptions
 	now      func() time.Time
 }
@@ -120,6 +127,10 @@ func NewScreener(cs map[string]Chain, lists Describer, taint TaintReader,
 	return &Screener{chains: cs, lists: lists, taint: taint, registry: registry, risk: risk,
 		now: now}, nil
 }
+
+// SetIndex makes screening ask the taint store only about the addresses x holds (or
+// cannot tell about); the others hold nothing there. Call it before the first Screen.
+func (s *Screener) SetIndex(x KeyIndex) { s.index = x }
 
 // Normalize checks chain and address and returns the address normalized.
 func (s *Screener) Normalize(chain, addr string) (string, error) {
@@ -164,42 +175,73 @@ func exposureKey(family chains.Family, model, addr string) string {
 // naming its index.
 func (s *Screener) Screen(ctx context.Context, chain string, addrs ...string) ([]Report,
 	error) {
-	norm := make([]string, len(addrs))
+	out := make([]Report, len(addrs))
+	if err := s.screen(ctx, chain, addrs, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScreenOne returns the report of addr on chain (Screen of one address, without the
+// slice).
+func (s *Screener) ScreenOne(ctx context.Context, chain, addr string) (Report, error) {
+	var out [1]Report
+	err := s.screen(ctx, chain, []string{addr}, out[:])
+	return out[0], err
+}
+
+// screen writes the reports of addrs into out (as long).
+func (s *Screener) screen(ctx context.Context, chain string, addrs []string,
+	out []Report) error {
+	var one [1]string
+	norm := one[:]
+	if len(addrs) > 1 {
+		norm = make([]string, len(addrs))
+	}
 	for i, a := range addrs {
 		n, err := s.Normalize(chain, a)
 		if err != nil {
 			if fe, ok := err.(*FieldError); ok && len(addrs) > 1 && fe.Field == "address" {
 				fe.Field = fmt.Sprintf("addresses[%d]", i)
 			}
-			return nil, err
+			return err
 		}
 		norm[i] = n
 	}
-	prefixes := keyPrefixes[s.chains[chain].Family]
-	keys := make([]string, 0, len(norm)*len(prefixes))
+	var keys []string
 	for _, a := range norm {
-		for _, p := range prefixes {
+		if s.index != nil {
+			if holds, known := s.index.Holds(chain, a); known && !holds {
+				continue
+			}
+		}
+		for _, p := range keyPrefixes[s.chains[chain].Family] {
 			keys = append(keys, p+a)
 		}
 	}
-	stored, err := s.taint.Taints(ctx, chain, keys...)
-	if err != nil {
-		return nil, fmt.Errorf("read taint: %w", err)
+	var stored map[string]rules.Taint
+	if len(keys) > 0 {
+		var err error
+		if stored, err = s.taint.Taints(ctx, chain, keys...); err != nil {
+			return fmt.Errorf("read taint: %w", err)
+		}
 	}
-	out := make([]Report, len(norm))
 	for i, a := range norm {
 		out[i] = s.report(chain, a, stored)
 	}
-	return out, nil
+	return nil
 }
 
 // report is the report of one normalized address from what the store holds.
 func (s *Screener) report(chain, addr string, stored map[string]rules.Taint) Report {
 	r := Report{Chain: chain, Address: addr, Risk: RiskNone, Listed: []Listing{},
 		Labels: []LabelInfo{}, Exposure: []Exposure{}, Counterparty: []Exposure{}}
-	now := s.now()
 	var reasons []reason
 	srcs, lbls := s.lists.Describe(chain, addr)
+	var now time.Time
+	if len(srcs) > 0 {
+		now = s.now()
+	}
 	for _, d := range srcs {
 		l := Listing{Entity: d.V.Entity, Category: d.V.Category, List: d.V.List,
 			InForce: (d.From.IsZero() || !now.Before(d.From)) && (d.To.IsZero() ||
@@ -224,15 +266,27 @@ func (s *Screener) report(chain, addr string, stored map[string]rules.Taint) Rep
 		reasons = append(reasons, reason{s.risk.label(d.V.Category),
 			fmt.Sprintf("labelled %s (%s)", d.V.Category, d.V.Entity)})
 	}
+	if s.registry != nil {
+		if g, ok := s.registry.Get(chain, addr); ok {
+			r.Registered = new(deposit.Registration) // allocated only when registered
+			*r.Registered = g
+		}
+	}
+	if len(stored) > 0 { // (the index said the store holds nothing of most addresses)
+		reasons = s.fromStore(&r, chain, addr, stored, reasons)
+	}
+	r.Risk, r.Reasons = summarize(reasons)
+	return r
+}
+
+// fromStore adds to r what the store holds of addr: an inferred deposit label, exposure
+// under each model, payments to sources; it returns reasons with those it found.
+func (s *Screener) fromStore(r *Report, chain, addr string, stored map[string]rules.Taint,
+	reasons []reason) []reason {
 	if t, ok := stored[deposit.Key(addr)]; ok {
 		l := deposit.Label(t)
 		r.Labels = append(r.Labels, LabelInfo{Category: l.Category, Entity: l.Entity,
 			List: l.List, Evidence: l.Evidence})
-	}
-	if s.registry != nil {
-		if g, ok := s.registry.Get(chain, addr); ok {
-			r.Registered = &g
-		}
 	}
 	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
 		if t, ok := stored[exposureKey(s.chains[chain].Family, model, addr)]; ok {
@@ -251,8 +305,7 @@ func (s *Screener) report(chain, addr string, stored map[string]rules.Taint) Rep
 		reasons = append(reasons, reason{e.Risk, fmt.Sprintf("paid %s (%s) directly",
 			e.Entity, e.Category)})
 	}
-	r.Risk, r.Reasons = summarize(reasons)
-	return r
+	return reasons
 }
 
 type reason struct{ level, text string }

@@ -200,12 +200,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) address(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.screen.Screen(r.Context(), r.PathValue("chain"), r.PathValue("address"))
+	rep, err := s.screen.ScreenOne(r.Context(), r.PathValue("chain"), r.PathValue("address"))
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rs[0])
+	writeJSON(w, http.StatusOK, &rep)
 }
 
 // ScreenRequest is POST /v1/screen's body.

@@ -20,21 +20,27 @@ var _ Store = (*Redis)(nil)
 // leaves room for, on any chain.
 const DefaultUndoTTL = 7 * 24 * time.Hour
 
-// Redis is the Store in Redis: per chain a hash of key -> taint, a hash of counters, and
-// per movement a record of what it overwrote and the alerts it raised (expiring after
-// DefaultUndoTTL). Keys carry the chain's hash tag.
+// Redis is the Store in Redis: per chain a hash of key -> taint, a hash of counters, per
+// movement a record of what it overwrote and the alerts it raised (expiring after
+// DefaultUndoTTL), and a feed of the keys written (a stream, for Index). Keys carry the
+// chain's hash tag.
 type Redis struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	undoTTL time.Duration
+	feedLen int64
 }
+
+// DefaultFeedLen bounds the feed of written keys (entries, one per ApplyAll that wrote
+// some; trimmed approximately): an Index that falls further behind scans the store again.
+const DefaultFeedLen = 100_000
 
 // NewRedis returns a store over rdb; prefix starts every key (default "fw").
 func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
 	if prefix == "" {
 		prefix = "fw"
 	}
-	return &Redis{rdb: rdb, prefix: prefix, undoTTL: DefaultUndoTTL}
+	return &Redis{rdb: rdb, prefix: prefix, undoTTL: DefaultUndoTTL, feedLen: DefaultFeedLen}
 }
 
 func (s *Redis) key(chain, what string) string { return s.prefix + ":{" + chain + "}:" + what }
@@ -63,18 +69,21 @@ func (s *Redis) Taints(ctx context.Context, chain string, addrs ...string) (
 }
 
 // applyScript applies a batch of effects at once. KEYS: the fence key, the taint hash, the
-// counters hash, then per effect its record; ARGV: the fence holder ("": no fence), the
-// record's time to live (ms), then per effect the number of taints n and the alerts (""
-// none), then n × (key, taint, counter). An effect whose record exists is applied already
-// and skipped. Each write keeps the key's earlier value in the record ("u:<key>", "" when
-// it had none), and a new key's counter ("c:<key>"), for Undo. Nothing is written unless
-// the fence key holds the holder.
+// counters hash, the feed stream, the feed's sequence counter, then per effect its record;
+// ARGV: the fence holder ("": no fence), the record's time to live (ms), the feed's length
+// bound, then per effect the number of taints n and the alerts ("" none), then n × (key,
+// taint, counter). An effect whose record exists is applied already and skipped. Each
+// write keeps the key's earlier value in the record ("u:<key>", "" when it had none), and
+// a new key's counter ("c:<key>"), for Undo. The keys written are added to the feed as one
+// entry numbered by the sequence counter (Index follows it). Nothing is written unless the
+// fence key holds the holder.
 var applyScript = redis.NewScript(`
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('FENCED')
 end
-local a = 3
-for k = 4, #KEYS do
+local a = 4
+local written = {}
+for k = 6, #KEYS do
   local n = tonumber(ARGV[a])
   local alerts = ARGV[a + 1]
   a = a + 2
@@ -85,6 +94,7 @@ for k = 4, #KEYS do
       local old = redis.call('HGET', KEYS[2], key)
       redis.call('HSETNX', KEYS[k], 'u:' .. key, old or '')
       redis.call('HSET', KEYS[2], key, val)
+      written[#written + 1] = key
       if counter ~= '' and not old then
         redis.call('HINCRBY', KEYS[3], counter, 1)
         redis.call('HSET', KEYS[k], 'c:' .. key, counter)
@@ -97,6 +107,11 @@ for k = 4, #KEYS do
     if alerts ~= '' then redis.call('HSET', KEYS[k], 'a', alerts) end
     redis.call('PEXPIRE', KEYS[k], ARGV[2])
   end
+end
+if #written > 0 then
+  local seq = redis.call('INCR', KEYS[5])
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 's', seq, 'k',
+    table.concat(written, '\n'))
 end
 return 'OK'
 `)
@@ -178,9 +193,10 @@ func (s *Redis) applyAll(ctx context.Context, chain string, fence Fence,
 	if fenceKey == "" {
 		fenceKey = s.key(chain, "taint") // not read; any key of the chain's slot
 	}
-	keys := make([]string, 3, 3+len(effects))
+	keys := make([]string, 5, 5+len(effects))
 	keys[0], keys[1], keys[2] = fenceKey, s.key(chain, "taint"), s.key(chain, "tracked")
-	args := []any{fence.Holder, s.undoTTL.Milliseconds()}
+	keys[3], keys[4] = s.key(chain, "feed"), s.key(chain, "feedseq")
+	args := []any{fence.Holder, s.undoTTL.Milliseconds(), s.feedLen}
 	for _, e := range effects {
 		keys = append(keys, s.record(chain, e.Key))
 		args = append(args, len(e.Taints), string(e.Alerts))
