@@ -1,10 +1,12 @@
 // Command apibench measures the screening API over loopback: it fills Redis with -tracked
 // tainted addresses (through the taint store, as workers write them), serves the API in
 // process, and runs a Go load loop of -conns keep-alive connections for -duration against
-// GET /v1/addresses (a mix of -hit percent tracked addresses, the rest unknown), then
-// against /healthz (the same server stack answering without a lookup: the baseline).
-// It prints requests/s, p50 and p99 of each, their ratio, the process's resident memory
-// and Redis's memory per tracked address. bench/api.sh runs it.
+// GET /v1/addresses (a mix of -hit percent tracked addresses, the rest unknown), asking
+// Redis about every address and then with the taint index in memory (Redis only for
+// tracked addresses), and against /healthz (the same server stack answering without a
+// lookup: the baseline). It prints requests/s, p50 and p99 of each, their ratio to the
+// baseline, the index's build time and size, the process's resident memory and Redis's
+// memory per tracked address. bench/api.sh runs it.
 //
 //	apibench -redis URL -tracked 1000000 -conns 32 -duration 10s
 package main
@@ -99,44 +101,75 @@ func run(url string, n, conns int, d time.Duration, hit int) error {
 		"(taint, undo records)\n", n, time.Since(start).Round(time.Second),
 		float64(memAfter-memBefore)/float64(n))
 
-	screen, err := api.NewScreener(map[string]api.Chain{"ethereum": {
-		Family: chains.FamilyEVM}}, lists, store, deposit.NewRegistry(nil, ""),
-		api.RiskOptions{}, nil)
-	if err != nil {
-		return err
-	}
-	const key = "fw_apibench_key"
-	srv, err := api.New(screen, nil, api.Options{Keys: []api.Key{{Name: "bench",
-		SHA256: api.HashKey(key), Scopes: []string{api.ScopeRead}, Rate: 1e9, Burst: 1e9}}})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go func() { _ = hs.Serve(ln) }()
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
-	probe := func(i int) string {
-		if rng.IntN(100) < hit {
-			return base + "/v1/addresses/ethereum/" + addrs[rng.IntN(n)]
+	idx := taint.NewIndex(store, []string{"ethereum"}, taint.IndexOptions{})
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start = time.Now()
+	go func() { _ = idx.Run(ictx) }()
+	for {
+		if _, known := idx.Holds("ethereum", root); known {
+			break
 		}
-		return base + "/v1/addresses/ethereum/" + addr()
+		time.Sleep(10 * time.Millisecond)
 	}
-	urls := make([]string, 200_000)
-	for i := range urls {
-		urls[i] = probe(i)
+	st := idx.Stats()["ethereum"]
+	fmt.Printf("taint index built in %s: %d addresses, %d MB (%.1f bytes per address)\n",
+		time.Since(start).Round(100*time.Millisecond), st[0], st[1]>>20,
+		float64(st[1])/float64(st[0]))
+	const key = "fw_apibench_key"
+	serve := func(index bool) (string, func(), error) {
+		screen, err := api.NewScreener(map[string]api.Chain{"ethereum": {
+			Family: chains.FamilyEVM}}, lists, store, deposit.NewRegistry(nil, ""),
+			api.RiskOptions{}, nil)
+		if err != nil {
+			return "", nil, err
+		}
+		if index {
+			screen.SetIndex(idx)
+		}
+		srv, err := api.New(screen, nil, api.Options{Keys: []api.Key{{Name: "bench",
+			SHA256: api.HashKey(key), Scopes: []string{api.ScopeRead}, Rate: 1e9,
+			Burst: 1e9}}})
+		if err != nil {
+			return "", nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		hs := &http.Server{Handler: srv.Handler()}
+		go func() { _ = hs.Serve(ln) }()
+		return "http://" + ln.Addr().String(), func() { _ = hs.Close() }, nil
 	}
-	health := func(int) string { return base + "/healthz" }
-	scr := load(key, conns, d, func(i int) string { return urls[i%len(urls)] })
-	hz := load(key, conns, d, health)
-	fmt.Printf("GET /v1/addresses: %.0f req/s, p50 %s, p99 %s (%d errors)\n", scr.rate,
-		scr.p50, scr.p99, scr.errors)
-	fmt.Printf("GET /healthz (baseline): %.0f req/s, p50 %s, p99 %s\n", hz.rate, hz.p50, hz.p99)
-	fmt.Printf("screening over baseline: throughput %.2f, p99 %.1fx\n", scr.rate/hz.rate,
-		float64(scr.p99)/float64(hz.p99))
+	paths := make([]string, 200_000)
+	for i := range paths {
+		if rng.IntN(100) < hit {
+			paths[i] = "/v1/addresses/ethereum/" + addrs[rng.IntN(n)]
+		} else {
+			paths[i] = "/v1/addresses/ethereum/" + addr()
+		}
+	}
+	var hz result
+	for _, index := range []bool{false, true} {
+		base, stop, err := serve(index)
+		if err != nil {
+			return err
+		}
+		scr := load(key, conns, d, func(i int) string { return base + paths[i%len(paths)] })
+		if !index {
+			hz = load(key, conns, d, func(int) string { return base + "/healthz" })
+			fmt.Printf("GET /healthz (baseline): %.0f req/s, p50 %s, p99 %s\n", hz.rate,
+				hz.p50, hz.p99)
+		}
+		stop()
+		what := "Redis for every address"
+		if index {
+			what = "the taint index, Redis for tracked addresses"
+		}
+		fmt.Printf("GET /v1/addresses (%s): %.0f req/s, p50 %s, p99 %s (%d errors); "+
+			"over baseline: throughput %.2f, p99 %.1fx\n", what, scr.rate, scr.p50, scr.p99,
+			scr.errors, scr.rate/hz.rate, float64(scr.p99)/float64(hz.p99))
+	}
 	fmt.Printf("process resident memory: %s\n", rss())
 	return nil
 }

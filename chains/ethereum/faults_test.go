@@ -176,3 +176,46 @@ func txJSON(value string) string {
 	return `{"hash":"0x` + h64 + `","from":"0x` + strings.Repeat("1", 40) + `","to":"0x` +
 		strings.Repeat("2", 40) + `",` + value + `,"transactionIndex":"0x0"}`
 }
+
+// TestTxFaults: a transaction looked up by hash (of mainnet block 18000000, recorded)
+// comes out whole after each transient fault, the same as without it, and an unknown hash
+// is ErrTxNotFound without retrying.
+func TestTxFaults(t *testing.T) {
+	node := erigonNode(t)
+	blk, err := testSource(t, fakerpc.New(t, node.handle).URL, TracesOff).Block(
+		context.Background(), 18000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := blk.Movements[len(blk.Movements)/2]
+	var want int
+	for _, o := range blk.Movements {
+		if o.Tx == m.Tx {
+			want++
+		}
+	}
+	for _, f := range []fakerpc.Fault{fakerpc.Status(429, 0), fakerpc.Status(503, 0),
+		fakerpc.Truncate(), fakerpc.Hang(), fakerpc.Replace(`<html>bad gateway</html>`)} {
+		srv := fakerpc.New(t, node.handle)
+		srv.Inject(f)
+		s, err := New(mustDial(t, srv.URL), Options{Traces: TracesOff,
+			MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+			Timeout: 300 * time.Millisecond, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := s.Tx(context.Background(), m.Tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tx.Mined || tx.Block.Number != 18000000 || len(tx.Movements) != want {
+			t.Fatalf("after a fault: %+v, want %d movements in block 18000000", tx, want)
+		}
+	}
+	srv := fakerpc.New(t, node.handle)
+	s := testSource(t, srv.URL, TracesOff)
+	_, err = s.Tx(context.Background(), "0x"+strings.Repeat("ab", 32))
+	if !errors.Is(err, chains.ErrTxNotFound) || srv.Calls("eth_getTransactionByHash") != 1 {
+		t.Fatalf("unknown: %v after %d calls", err, srv.Calls("eth_getTransactionByHash"))
+	}
+}

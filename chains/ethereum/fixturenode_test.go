@@ -66,6 +66,18 @@ func (f *fixtureNode) handle(method string, params []json.RawMessage) (any, *fak
 		return lookup(f.blockReceipts, number()), nil
 	case "eth_getTransactionReceipt":
 		return lookup(f.txReceipts, param(0)), nil
+	case "eth_getTransactionByHash": // from the blocks' transactions
+		for _, raw := range f.blocks {
+			var b struct{ Transactions []json.RawMessage }
+			_ = json.Unmarshal(raw, &b)
+			for _, tx := range b.Transactions {
+				var h struct{ Hash string }
+				if json.Unmarshal(tx, &h) == nil && strings.ToLower(h.Hash) == param(0) {
+					return tx, nil
+				}
+			}
+		}
+		return nil, nil
 	case "debug_traceBlockByNumber":
 		if f.traces == nil {
 			return nil, fakerpc.MethodNotFound(method)
