@@ -17,6 +17,9 @@ import (
 // An EVM address given in mixed case must carry a valid EIP-55 checksum; all-lower and
 // all-upper hex carry none and are accepted.
 func NormalizeAddress(family Family, network, addr string) (string, error) {
+	if family == FamilyEVM && normalEVM(addr) {
+		return addr, nil // the common case, first
+	}
 	addr = strings.TrimSpace(addr)
 	switch family {
 	case FamilyEVM:

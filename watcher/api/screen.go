@@ -18,6 +18,8 @@ import (
 type Describer interface {
 	Describe(chain, addr string) ([]watchlist.Dated[rules.Source],
 		[]watchlist.Dated[rules.Label])
+	// Listed says whether the lists name addr at all (a quicker no than Describe's).
+	Listed(chain, addr string) bool
 }
 
 // TaintReader reads the taint store (taint.Store has it).
@@ -209,9 +211,15 @@ func (s *Screener) screen(ctx context.Context, chain string, addrs []string,
 		norm[i] = n
 	}
 	var keys []string
-	for _, a := range norm {
+	var unheld [1]bool // the index says the store holds nothing of the address
+	none := unheld[:]
+	if len(norm) > 1 {
+		none = make([]bool, len(norm))
+	}
+	for i, a := range norm {
 		if s.index != nil {
 			if holds, known := s.index.Holds(chain, a); known && !holds {
+				none[i] = true
 				continue
 			}
 		}
@@ -227,9 +235,25 @@ func (s *Screener) screen(ctx context.Context, chain string, addrs []string,
 		}
 	}
 	for i, a := range norm {
+		if none[i] && !s.lists.Listed(chain, a) && !s.registered(chain, a) {
+			// Nothing is known of it anywhere (most addresses): no need to look further.
+			out[i] = Report{Chain: chain, Address: a, Risk: RiskNone, Reasons: []string{},
+				Listed: []Listing{}, Labels: []LabelInfo{}, Exposure: []Exposure{},
+				Counterparty: []Exposure{}}
+			continue
+		}
 		out[i] = s.report(chain, a, stored)
 	}
 	return nil
+}
+
+// registered says whether addr is a registered deposit address on chain.
+func (s *Screener) registered(chain, addr string) bool {
+	if s.registry == nil {
+		return false
+	}
+	_, ok := s.registry.Get(chain, addr)
+	return ok
 }
 
 // report is the report of one normalized address from what the store holds.

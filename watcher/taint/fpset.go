@@ -3,8 +3,9 @@ package taint
 import "hash/maphash"
 
 // fpSet is a set of strings kept as 64-bit fingerprints in one open-addressing table with
-// linear probing: 8 bytes a slot, no pointers for the garbage collector to scan, one
-// cache line read for most lookups. Two strings with the same fingerprint are one member
+// linear probing that starts at the first slot of a group of 8 (a 64-byte cache line of
+// the table, which is page-aligned): 8 bytes a slot, no pointers for the garbage collector
+// to scan, one cache line read for most lookups. Two strings with the same fingerprint are one member
 // (with 10 million members, a string outside the set is taken for a member about once in
 // 2^40 lookups), so a member test may say yes wrongly, never no. Not safe for concurrent
 // use: Index guards it.
@@ -33,7 +34,7 @@ func (f *fpSet) fingerprint(s string) uint64 {
 func (f *fpSet) has(s string) bool {
 	h := f.fingerprint(s)
 	mask := uint64(len(f.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := h & mask &^ 7; ; i = (i + 1) & mask {
 		switch f.slots[i] {
 		case h:
 			return true
@@ -56,7 +57,7 @@ func (f *fpSet) add(s string) {
 // insert places h, reporting whether it was new.
 func (f *fpSet) insert(h uint64) bool {
 	mask := uint64(len(f.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := h & mask &^ 7; ; i = (i + 1) & mask {
 		switch f.slots[i] {
 		case h:
 			return false
