@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -33,6 +34,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 		return err
 	}
 	w.cache.applied(chain, effects)
+	w.stats.judged(chain, len(ms))
 	if len(alerts) == 0 {
 		return nil
 	}
@@ -179,6 +181,33 @@ func (w *Worker) capped(chain, counter string) {
 // CapHits is how many times a rule's cap on tracked addresses kept an address from being
 // tracked. Safe for concurrent use.
 func (w *Worker) CapHits() uint64 { return w.capHits.Load() }
+
+// workerStats counts what a worker did, for metrics. Safe for concurrent use.
+type workerStats struct {
+	mu     sync.Mutex
+	byChan map[string]uint64 // movements judged and applied, per chain
+}
+
+func (s *workerStats) judged(chain string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byChan == nil {
+		s.byChan = map[string]uint64{}
+	}
+	s.byChan[chain] += uint64(n)
+}
+
+// Judged returns, per chain, how many movements the worker judged and applied (those it
+// found applied already, redelivered, are not counted). Safe for concurrent use.
+func (w *Worker) Judged() map[string]uint64 {
+	w.stats.mu.Lock()
+	defer w.stats.mu.Unlock()
+	out := make(map[string]uint64, len(w.stats.byChan))
+	for c, n := range w.stats.byChan {
+		out[c] = n
+	}
+	return out
+}
 
 // handle evaluates one movement, or undoes one that a reorg removed.
 func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {

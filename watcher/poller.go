@@ -118,6 +118,9 @@ type PollerStatus struct {
 	AtHead time.Time
 	// Err is the last round's error, "" once a round succeeds.
 	Err string
+	// Blocks and Movements count what this poller published (a rollback's republished
+	// blocks again).
+	Blocks, Movements uint64
 }
 
 // Status returns where the poller is. Safe for concurrent use.
@@ -235,8 +238,16 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 		if err != nil {
 			return journalError{err}
 		}
+		blocks, moves := uint64(len(pending)), uint64(0)
+		for i := range pending {
+			moves += uint64(len(pending[i].Payloads))
+		}
 		published, pending = tip, pending[:0]
-		p.note(func(s *PollerStatus) { s.Published = tip.Number })
+		p.note(func(s *PollerStatus) {
+			s.Published = tip.Number
+			s.Blocks += blocks
+			s.Movements += moves
+		})
 		return nil
 	}
 	err = chains.Stream(ctx, p.src, next, last, p.opts.Inflight, func(b *chains.Block) error {

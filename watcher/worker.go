@@ -147,6 +147,7 @@ type Worker struct {
 	// the counters already logged.
 	capHits    atomic.Uint64
 	cappedSeen map[string]bool
+	stats      workerStats
 	// infer holds the deposit-address inferrer of each chain that has one.
 	infer map[string]*deposit.Inferrer
 	// senders holds, when a fan-in rule needs them, who paid whom lately, per chain.

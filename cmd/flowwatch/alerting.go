@@ -39,6 +39,9 @@ func (s *system) buildAlerting(cfg *config.Config, d deps, rdb redis.UniversalCl
 		md := &alerting.MemoryDispatch{}
 		store, leaser = md, md
 	}
+	if s.metrics != nil {
+		j = countingJournal{Journal: j, m: s.metrics}
+	}
 	opts, err := s.dispatcherOptions(cfg, d)
 	if err != nil {
 		return nil, err
@@ -113,6 +116,9 @@ func (s *system) dispatcherOptions(cfg *config.Config, d deps) (alerting.Dispatc
 		n, err := s.notifier(sc, d.stdout)
 		if err != nil {
 			return opts, err
+		}
+		if s.metrics != nil {
+			n = countingNotifier{Notifier: n, sink: sc.Name, m: s.metrics}
 		}
 		opts.Sinks[sc.Name] = alerting.SinkOptions{Notifier: n, Rate: sc.Rate, Burst: sc.Burst}
 	}

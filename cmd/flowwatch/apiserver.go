@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
@@ -87,7 +90,11 @@ func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
 	if j != nil {
 		alerts = alerting.NewTxIndex(j)
 	}
-	srv, err := api.New(screen, reg, api.Options{Keys: a.Keys, MaxBody: a.MaxBody,
+	var m *prometheus.Registry
+	if s.metrics != nil {
+		m = s.metrics.reg
+	}
+	srv, err := api.New(screen, reg, api.Options{Metrics: m, Keys: a.Keys, MaxBody: a.MaxBody,
 		MaxBatch: a.MaxBatch, Logger: d.log, Ready: s.ready(rdb, a.MaxLag),
 		Deposits: api.NewDeposits(screen, s.nodes, alerts)})
 	if err != nil {
@@ -111,6 +118,45 @@ func (s *system) buildAPI(cfg *config.Config, d deps, store api.TaintReader,
 		d.log.Info("api listening", zap.String("addr", s.apiAddr),
 			zap.Bool("tls", a.TLSCert != ""))
 		return serveHTTP(ctx, hs, ln, a.TLSCert, a.TLSKey)
+	})
+	return nil
+}
+
+// buildMetrics serves cfg's metrics endpoint, if any: /metrics, /healthz and /readyz.
+func (s *system) buildMetrics(cfg *config.Config, rdb redis.UniversalClient) error {
+	l := cfg.Metrics.Listen
+	if l == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	ready := s.ready(rdb, cfg.API.MaxLag)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	ln, err := net.Listen("tcp", l)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	s.metricsAddr = ln.Addr().String()
+	s.closers = append(s.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: zap.NewStdLog(s.log)}
+	s.extra = append(s.extra, func(ctx context.Context) error {
+		s.log.Info("metrics listening", zap.String("addr", s.metricsAddr))
+		return serveHTTP(ctx, hs, ln, "", "")
 	})
 	return nil
 }

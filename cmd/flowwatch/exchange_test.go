@@ -19,6 +19,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
@@ -77,7 +79,7 @@ func TestExchangeJourney(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "list.csv"),
 		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
 			"dev,"+lazarus+",source,sanctioned,Lazarus Group (test),test,,\n")
-	port := freePort(t)
+	port, mport := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
   url: %s
@@ -104,12 +106,14 @@ sinks:
     secret: journey-secret
 alerting:
   group_wait: 0s
+metrics:
+  listen: 127.0.0.1:%d
 api:
   listen: 127.0.0.1:%d
   keys:
     - {name: ops, sha256: %s, scopes: [read, write]}
     - {name: backend, sha256: %s, scopes: [read]}
-`, redistest.URL(), prefix, chain.URL, hook.URL, port, writeSHA, readSHA))
+`, redistest.URL(), prefix, chain.URL, hook.URL, mport, port, writeSHA, readSHA))
 
 	cmd := startRun(t, cfg, "api listening")
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
@@ -205,6 +209,7 @@ api:
 	if d := depositOf(cleanTx); d.Risk != api.RiskNone || len(d.Alerts) != 0 {
 		t.Fatalf("the clean deposit: %+v", d)
 	}
+	checkMetrics(t, fmt.Sprintf("http://127.0.0.1:%d", mport), base, readKey)
 	var screenOut strings.Builder
 	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", fresh.Hex()},
 		&screenOut, io.Discard); code != 0 || !strings.Contains(screenOut.String(), "SEVERE") {
@@ -227,4 +232,105 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// checkMetrics scrapes the metrics endpoint (and the API's /metrics, the same registry)
+// of a flowwatch run that followed chain dev, raised one tainted-deposit alert, delivered
+// it to sink hook, and screened a deposit; and checks its health endpoints.
+func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
+	t.Helper()
+	scrape := func(url, key string) map[string]*dto.MetricFamily {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+"/metrics", nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p expfmt.TextParser
+		fams, err := p.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			t.Fatalf("scrape %s: %v", url, err)
+		}
+		return fams
+	}
+	// value sums the series of name whose labels include want.
+	value := func(fams map[string]*dto.MetricFamily, name string, want ...string) (
+		float64, bool) {
+		f, ok := fams[name]
+		if !ok {
+			return 0, false
+		}
+		sum, found := 0.0, false
+	series:
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(want); i += 2 {
+				if labels[want[i]] != want[i+1] {
+					continue series
+				}
+			}
+			found = true
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
+		}
+		return sum, found
+	}
+	fams := scrape(metricsURL, "")
+	for _, c := range []struct {
+		name   string
+		labels []string
+		min    float64
+		max    float64 // 0: no bound
+	}{
+		{"flowwatch_chain_head_block", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_chain_published_block", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_blocks_published_total", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_movements_published_total", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_movements_judged_total", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_queue_backlog", []string{"chain", "dev"}, 0, 1e9},
+		{"flowwatch_alerts_total", []string{"rule", "tainted-deposit", "state", "confirmed"},
+			1, 1},
+		{"flowwatch_sink_notifications_total", []string{"sink", "hook", "outcome",
+			"delivered"}, 1, 0},
+		{"flowwatch_sink_notify_seconds", []string{"sink", "hook"}, 1, 0},
+		{"flowwatch_rpc_requests_total", []string{"chain", "dev", "call", "block", "outcome",
+			"ok"}, 3, 0},
+		{"flowwatch_rpc_requests_total", []string{"call", "tx", "outcome", "ok"}, 2, 0},
+		{"flowwatch_rpc_request_seconds", []string{"call", "head"}, 1, 0},
+		{"flowwatch_chain_poller_error", []string{"chain", "dev"}, 0, 0.5},
+		{"flowwatch_api_requests_total", []string{"route", "POST /v1/deposits"}, 2, 0},
+		{"go_goroutines", nil, 1, 0},
+	} {
+		v, ok := value(fams, c.name, c.labels...)
+		if !ok || v < c.min || (c.max > 0 && v > c.max) {
+			t.Errorf("%s%v = %v (found %v), want %v to %v", c.name, c.labels, v, ok, c.min,
+				c.max)
+		}
+	}
+	if _, ok := scrape(apiURL, key)["flowwatch_movements_judged_total"]; !ok {
+		t.Error("the API's /metrics lacks the pipeline's")
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(metricsURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
 }

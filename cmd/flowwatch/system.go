@@ -43,8 +43,17 @@ type system struct {
 	journal    alerting.Journal
 	notifiers  map[string]alerting.Notifier
 	apiAddr    string // where the screening API listens; "": none
+	// metricsAddr is where the metrics endpoint listens; "": none.
+	metricsAddr string
 	// nodes are the chains' sources, for the API's deposit screening.
 	nodes map[string]api.Node
+	// metrics are flowwatch run's (nil in other commands); chainNames and backlog are
+	// what its scrapes read beside pollers and workers.
+	metrics    *metrics
+	chainNames []string
+	backlog    interface {
+		Backlog(ctx context.Context, chain string) (int64, error)
+	}
 }
 
 // Stream trimming: every trimInterval, acknowledged entries beyond the newest streamKeep
@@ -141,7 +150,8 @@ type queueImpl interface {
 }
 
 func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, err error) {
-	s := &system{log: d.log}
+	s := &system{log: d.log, metrics: newMetrics()}
+	s.metrics.reg.MustRegister(pipelineCollector{s})
 	defer func() {
 		if err != nil {
 			s.close()
@@ -172,6 +182,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		q = queue.NewMemory(nil)
 		store = taint.NewMemory()
 	}
+	s.backlog = q
 	pipeline, err := s.buildAlerting(cfg, d, rdb)
 	if err != nil {
 		return nil, err
@@ -219,6 +230,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		}
 		s.pollers = append(s.pollers, p)
 		names = append(names, ch.Name)
+		s.chainNames = append(s.chainNames, ch.Name)
 		if ch.Explorer != "" {
 			explorers[ch.Name] = ch.Explorer
 		}
@@ -246,6 +258,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		return nil, err
 	}
 	if err := s.buildAPI(cfg, d, store, reg, rdb); err != nil {
+		return nil, err
+	}
+	if err := s.buildMetrics(cfg, rdb); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -286,8 +301,14 @@ func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 			return nil, fmt.Errorf("chain %s: rpc[%d]: %w", ch.Name, i, err)
 		}
 		s.closers = append(s.closers, func() error { src.Close(); return nil })
-		srcs = append(srcs, src)
-		names = append(names, endpointName(i, url))
+		name := endpointName(i, url)
+		if s.metrics != nil {
+			srcs = append(srcs, &measuredSource{Source: src, chain: ch.Name, endpoint: name,
+				m: s.metrics})
+		} else {
+			srcs = append(srcs, src)
+		}
+		names = append(names, name)
 	}
 	if len(srcs) == 1 {
 		return srcs[0], nil

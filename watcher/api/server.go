@@ -38,6 +38,9 @@ type Options struct {
 	MaxRegister int
 	// Deposits screens deposits (POST /v1/deposits); nil: the route answers 501.
 	Deposits *Deposits
+	// Metrics is the registry /metrics serves, where the server adds its own; nil: a new
+	// one, with the Go and process collectors (a given one has them already).
+	Metrics *prometheus.Registry
 	// Ready says whether the service can answer (lists loaded, Redis reachable, chains
 	// within lag); nil: always.
 	Ready  func(ctx context.Context) error
@@ -87,15 +90,19 @@ func New(screen *Screener, registry *deposit.Registry, opts Options) (*Server, e
 		return nil, err
 	}
 	s := &Server{screen: screen, registry: registry, keys: kr, opts: opts, log: opts.Logger,
-		mux: http.NewServeMux(), metrics: prometheus.NewRegistry()}
+		mux: http.NewServeMux(), metrics: opts.Metrics}
+	if s.metrics == nil {
+		s.metrics = prometheus.NewRegistry()
+		s.metrics.MustRegister(prometheus.NewGoCollector(),
+			prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "flowwatch_api_requests_total", Help: "API requests by route and status code."},
 		[]string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "flowwatch_api_request_seconds", Help: "API request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
-	s.metrics.MustRegister(s.requests, s.latency, prometheus.NewGoCollector(),
-		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	s.metrics.MustRegister(s.requests, s.latency)
 	s.routes()
 	return s, nil
 }

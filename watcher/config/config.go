@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,11 +48,21 @@ type Config struct {
 	// Alerting is how alerts become notifications: incidents, escalation, routing.
 	Alerting Alerting `yaml:"alerting"`
 	// API is the screening API.
-	API     API `yaml:"api"`
-	Workers int `yaml:"workers"`
+	API API `yaml:"api"`
+	// Metrics is where the process's Prometheus metrics and health checks are served.
+	Metrics Metrics `yaml:"metrics"`
+	Workers int     `yaml:"workers"`
 	// ClaimIdle: a worker silent this long is taken for dead; another takes its chains and
 	// the entries it left unacknowledged over.
 	ClaimIdle time.Duration `yaml:"claim_idle"`
+}
+
+// Metrics configures the operations endpoint of flowwatch run: /metrics (Prometheus),
+// /healthz and /readyz, without keys (for a private network). The API, when on, serves
+// the same /metrics.
+type Metrics struct {
+	// Listen is the address to serve on (host:port); empty: none.
+	Listen string `yaml:"listen"`
 }
 
 // Redis says where the queue and shared state live; an empty URL means in memory.
@@ -288,6 +299,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.API.validate(); err != nil {
 		return err
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return fmt.Errorf("metrics.listen %q: want host:port", l)
+		}
 	}
 	if strings.ContainsAny(c.Redis.Prefix, "{}: ") {
 		return fmt.Errorf("redis.prefix: %q, must not contain {, }, : or spaces", c.Redis.Prefix)

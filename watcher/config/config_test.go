@@ -49,6 +49,7 @@ func TestParse(t *testing.T) {
 		{"api-no-keys.yaml", "api.keys: none"},
 		{"api-bad-key.yaml", "api.keys[0].key exchange-backend: sha256: want the 64 hex"},
 		{"api-bad-risk.yaml", `api.risk.sources.ransomware: "extreme"`},
+		{"metrics-bad-listen.yaml", `metrics.listen "8080": want host:port`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
