@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
@@ -318,6 +320,28 @@ func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 		if !ok || v < c.min || (c.max > 0 && v > c.max) {
 			t.Errorf("%s%v = %v (found %v), want %v to %v", c.name, c.labels, v, ok, c.min,
 				c.max)
+		}
+	}
+	// The sample dashboard and alert rules name only metrics the process has.
+	for _, f := range []string{"grafana-dashboard.json", "prometheus-alerts.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "configs", "monitoring", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := yaml.Unmarshal(b, &doc); err != nil { // JSON is YAML too
+			t.Fatalf("%s: %v", f, err)
+		}
+		names := regexp.MustCompile(`flowwatch_[a-z_]+`).FindAllString(string(b), -1)
+		if len(names) < 10 {
+			t.Fatalf("%s names %d metrics", f, len(names))
+		}
+		for _, n := range names {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"),
+				"_sum"), "_count")
+			if _, ok := fams[base]; !ok {
+				t.Errorf("%s names %s, which the process does not have", f, n)
+			}
 		}
 	}
 	if _, ok := scrape(apiURL, key)["flowwatch_movements_judged_total"]; !ok {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func env(name string) (string, bool) {
@@ -123,6 +125,59 @@ func TestLoadExample(t *testing.T) {
 	for _, l := range c.Lists {
 		if _, err := os.Stat(l.Path); err != nil {
 			t.Errorf("list %s: %v", l.Path, err)
+		}
+	}
+}
+
+// TestLoadCompose: docker-compose.yml runs flowwatch with a config of configs/ that loads
+// with the environment the compose file gives it, and metrics on.
+func TestLoadCompose(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatal(err)
+	}
+	fw, ok := compose.Services["flowwatch"]
+	if !ok || len(fw.Command) != 3 || fw.Command[0] != "run" {
+		t.Fatalf("flowwatch service %+v", fw)
+	}
+	// The compose file mounts configs/ at /etc/flowwatch.
+	local := func(p string) string {
+		return filepath.Join("..", "..", "configs", strings.TrimPrefix(p, "/etc/flowwatch/"))
+	}
+	env := map[string]string{}
+	for k, v := range fw.Environment {
+		if d, ok := strings.CutPrefix(v, "${"+k+":-"); ok { // a default
+			v = strings.TrimSuffix(d, "}")
+		}
+		if strings.HasPrefix(v, "/etc/flowwatch/") {
+			v = local(v)
+		}
+		env[k] = v
+	}
+	f, err := os.Open(local(fw.Command[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := Parse(f, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Listen == "" || c.Redis.URL != "redis://redis:6379" {
+		t.Fatalf("config %+v", c)
+	}
+	for _, s := range []string{"redis", "geth"} {
+		if _, ok := compose.Services[s]; !ok {
+			t.Errorf("no %s service", s)
 		}
 	}
 }
