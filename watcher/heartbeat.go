@@ -115,6 +115,9 @@ func (h *Heartbeat) Beat(ctx context.Context) error {
 		s := p.Status()
 		note := fmt.Sprintf("%s: published block %d, node head %d, %s", s.Chain, s.Published,
 			s.Head, since(s.AtHead, now))
+		if s.Standby {
+			note = s.Chain + ": standing by (another process publishes the chain)"
+		}
 		if s.Err != "" {
 			note += "; last error: " + s.Err
 		}
@@ -158,6 +161,9 @@ func (h *Heartbeat) Check(ctx context.Context) error {
 	var out []alerting.Alert
 	for _, p := range h.pollers {
 		s := p.Status()
+		if s.Standby { // the process that publishes the chain watches its lag
+			continue
+		}
 		at := s.AtHead
 		if at.IsZero() {
 			at = h.started

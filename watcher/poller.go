@@ -46,7 +46,14 @@ type PollerOptions struct {
 	AppendBlocks int
 	// MaxBacklog pauses publishing while the consumers have more entries than this to do.
 	MaxBacklog int64
-	Logger     *zap.Logger
+	// Lease, when not nil, makes the poller publish only while Holder holds the chain's
+	// poller lease, for LeaseTTL (renewed as it goes), and stand by otherwise: one poller
+	// per chain publishes among processes. The journal must then be fenced by the same
+	// holder (queue.Redis.Fenced), so that a poller that lost the lease writes nothing.
+	Lease    PollerLease
+	Holder   string
+	LeaseTTL time.Duration
+	Logger   *zap.Logger
 }
 
 func (o *PollerOptions) setDefaults() {
@@ -68,6 +75,9 @@ func (o *PollerOptions) setDefaults() {
 	if o.AppendBlocks == 0 {
 		o.AppendBlocks = DefaultAppendBlocks
 	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = DefaultPollerLease
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -78,6 +88,10 @@ func (o *PollerOptions) Validate() error {
 	switch {
 	case o.Chain == "":
 		return errors.New("chain: empty")
+	case o.Lease != nil && o.Holder == "":
+		return errors.New("holder: empty (a lease needs a holder)")
+	case o.LeaseTTL < 10*time.Millisecond:
+		return fmt.Errorf("lease ttl %v: want 10ms or more", o.LeaseTTL)
 	case o.PollInterval < 0:
 		return fmt.Errorf("poll interval %v: want positive", o.PollInterval)
 	case o.AppendBlocks < 1:
@@ -121,6 +135,8 @@ type PollerStatus struct {
 	// Blocks and Movements count what this poller published (a rollback's republished
 	// blocks again).
 	Blocks, Movements uint64
+	// Standby: another process holds the chain's poller lease (PollerOptions.Lease).
+	Standby bool
 }
 
 // Status returns where the poller is. Safe for concurrent use.
@@ -157,7 +173,19 @@ var errReorg = errors.New("reorg")
 // interval; it returns ctx's error, or an error it cannot get past (a reorg deeper than
 // the kept depth, a journal failure).
 func (p *Poller) Run(ctx context.Context) error {
+	if p.opts.Lease != nil {
+		defer p.release()
+	}
 	for {
+		if p.opts.Lease != nil {
+			held, err := p.lease(ctx)
+			if err != nil {
+				return err
+			}
+			if !held {
+				continue
+			}
+		}
 		caughtUp, err := p.step(ctx)
 		p.note(func(s *PollerStatus) {
 			s.Err = ""
@@ -173,6 +201,9 @@ func (p *Poller) Run(ctx context.Context) error {
 			return ctx.Err()
 		case errors.Is(err, errReorg), errors.Is(err, queue.ErrConflict):
 			continue // the cursor changed under us: start again from it
+		case errors.Is(err, queue.ErrFenced):
+			p.log.Warn("lost the chain's poller lease: another process publishes it now")
+			continue
 		case err != nil && !p.transient(err):
 			return fmt.Errorf("poller %s: %w", p.opts.Chain, err)
 		case err != nil:
@@ -231,8 +262,11 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 		if err := p.waitBacklog(ctx); err != nil {
 			return err
 		}
+		if err := p.renew(ctx); err != nil {
+			return err
+		}
 		err := p.journal.AppendBlocks(ctx, p.opts.Chain, published, pending, p.opts.Depth)
-		if errors.Is(err, queue.ErrConflict) {
+		if errors.Is(err, queue.ErrConflict) || errors.Is(err, queue.ErrFenced) {
 			return err
 		}
 		if err != nil {
@@ -347,8 +381,11 @@ func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
 	}
 	p.log.Info("rolling back", zap.Uint64("from", tip.Number), zap.Uint64("to", to.Number),
 		zap.Int("removed", len(removed)))
+	if err := p.renew(ctx); err != nil {
+		return err
+	}
 	if err := p.journal.Rollback(ctx, p.opts.Chain, tip, to, removed); err != nil {
-		if errors.Is(err, queue.ErrConflict) {
+		if errors.Is(err, queue.ErrConflict) || errors.Is(err, queue.ErrFenced) {
 			return err
 		}
 		return journalError{err}

@@ -226,6 +226,7 @@ func (s *system) ready(rdb redis.UniversalClient, maxLag time.Duration) func(
 		for _, p := range s.pollers {
 			st := p.Status()
 			switch {
+			case st.Standby: // another process publishes the chain, and answers for it
 			case st.AtHead.IsZero():
 				problems = append(problems, st.Chain+": not at its node's head yet")
 			case time.Since(st.AtHead) > maxLag:

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains"
@@ -79,29 +80,83 @@ func (d *deliveries) snapshot() (map[string]int, int) {
 // exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
 	ctx := context.Background()
-	redisURL := redistest.URL()
-	rdb, prefix := redistest.New(t)
+	w := newLaunderWorld(t, 300*time.Millisecond)
+	rdb, prefix := w.rdb, w.prefix
+	start := func() *exec.Cmd { return startRun(t, w.cfg, "running") }
+	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	stopSending := w.traffic(t)
+	stream := prefix + ":{dev}:movements"
+	tipNow := func() string { return rdb.HGet(ctx, prefix+":{dev}:tip", "number").Val() }
+	leftPending := 0
+	for range killRounds {
+		before := tipNow()
+		cmd := start()
+		// Kill in the middle of work: once this process has published something, at a
+		// random moment of what follows. SIGKILL gives it no chance to clean up.
+		deadline := time.Now().Add(60 * time.Second)
+		for tipNow() == before {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("a started process published nothing in 60s (tip %s)", before)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+		}
+		time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond) // the random kill point
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil && p.Count > 0 {
+			leftPending++
+		}
+	}
+	wantAlerts := stopSending()
 
+	// Settle: one last process runs until everything is published, processed and
+	// delivered, then stops gracefully. It is signalled only once it runs (its log says so).
+	cmd := start()
+	head, published := settle(t, rdb, prefix, w.chain.URL, w.recv, wantAlerts, cmd)
+	repeats := w.checkDeliveries(t, wantAlerts)
+	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements "+
+		"up to block %d, each once in the stream; %d alerts, each delivered in one "+
+		"notification; %d repeated deliveries (kill between a 2xx and the queue's mark)",
+		killRounds, leftPending, published, head, wantAlerts, repeats)
+}
+
+// launderWorld is a simulated chain, Redis, a webhook receiver and a flowwatch config
+// (alerts to the receiver; poller lease lease) for subprocess tests, with laundering
+// traffic to play.
+type launderWorld struct {
+	chain           *devnet.Chain
+	rdb             *redis.Client
+	prefix, cfg     string
+	recv            *deliveries
+	exchange, mixer common.Address
+}
+
+func newLaunderWorld(t *testing.T, lease time.Duration) *launderWorld {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
 	chain, err := devnet.Start(devnet.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chain.Close()
+	t.Cleanup(func() { _ = chain.Close() })
 	recv := &deliveries{byKey: map[string]int{}, secret: []byte("kill-test-secret")}
 	srv := httptest.NewServer(recv)
-	defer srv.Close()
-
+	t.Cleanup(srv.Close)
+	w := &launderWorld{chain: chain, rdb: rdb, prefix: prefix, recv: recv,
+		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		mixer:    common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")}
 	dir := t.TempDir()
-	exchange := common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60")
-	mixer := common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")
 	lower := func(a common.Address) string { return strings.ToLower(a.Hex()) }
 	list := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
 		"dev," + lower(chain.Addrs[0]) + ",source,hack,Lazarus Group (test),test,,\n" +
-		"dev," + lower(exchange) + ",label,exchange,Binance 14,test,,\n" +
-		"dev," + lower(mixer) + ",label,mixer,Tornado Cash,test,,\n"
+		"dev," + lower(w.exchange) + ",label,exchange,Binance 14,test,,\n" +
+		"dev," + lower(w.mixer) + ",label,mixer,Tornado Cash,test,,\n"
 	writeFile(t, filepath.Join(dir, "list.csv"), list)
-	cfgPath := filepath.Join(dir, "flowwatch.yaml")
-	writeFile(t, cfgPath, fmt.Sprintf(`redis:
+	w.cfg = filepath.Join(dir, "flowwatch.yaml")
+	writeFile(t, w.cfg, fmt.Sprintf(`redis:
   url: %s
   prefix: %s
 chains:
@@ -133,31 +188,35 @@ alerting:
   group_wait: 0s
   group_interval: 100ms
 claim_idle: 200ms
-`, redisURL, prefix, chain.URL, srv.URL))
+poller_lease: %s
+`, redistest.URL(), prefix, chain.URL, srv.URL,
+		lease))
+	return w
+}
 
-	start := func() *exec.Cmd { return startRun(t, cfgPath, "running") }
-
-	// The flows: per round, the watched wallet pays a fresh wallet, which pays the
-	// exchange and the mixer (two alerts, two hops each), plus a clean payment.
-	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+// traffic plays laundering flows until the returned stop is called, which returns how
+// many alerts they should raise. Per round, the watched wallet pays a fresh wallet, which
+// pays the exchange and the mixer (two alerts, two hops each), plus a clean payment.
+func (w *launderWorld) traffic(t *testing.T) (stop func() int) {
+	t.Helper()
+	ctx := context.Background()
 	wantAlerts := 0
 	flow := func(i int) error {
 		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("kill/%d", i))))
 		fresh := crypto.PubkeyToAddress(k.PublicKey)
 		for _, tx := range []devnet.Tx{
-			{Key: chain.Keys[0], To: &fresh, Value: big.NewInt(1e18)},
-			{Key: k, To: &exchange, Value: big.NewInt(1e17)},
-			{Key: k, To: &mixer, Value: big.NewInt(2e17)},
-			{Key: chain.Keys[1], To: &exchange, Value: big.NewInt(5e16)},
+			{Key: w.chain.Keys[0], To: &fresh, Value: big.NewInt(1e18)},
+			{Key: k, To: &w.exchange, Value: big.NewInt(1e17)},
+			{Key: k, To: &w.mixer, Value: big.NewInt(2e17)},
+			{Key: w.chain.Keys[1], To: &w.exchange, Value: big.NewInt(5e16)},
 		} {
-			if r, err := chain.Send(ctx, tx); err != nil || r.Status != 1 {
+			if r, err := w.chain.Send(ctx, tx); err != nil || r.Status != 1 {
 				return fmt.Errorf("flow %d: %v", i, err)
 			}
 		}
 		wantAlerts += 2
 		return nil
 	}
-	// Traffic flows all through the kill rounds, so that kills land in the middle of work.
 	stopSending := make(chan struct{})
 	sent := make(chan error, 1)
 	go func() {
@@ -174,40 +233,41 @@ claim_idle: 200ms
 			}
 		}
 	}()
-	stream := prefix + ":{dev}:movements"
-	tipNow := func() string { return rdb.HGet(ctx, prefix+":{dev}:tip", "number").Val() }
-	leftPending := 0
-	for range killRounds {
-		before := tipNow()
-		cmd := start()
-		// Kill in the middle of work: once this process has published something, at a
-		// random moment of what follows. SIGKILL gives it no chance to clean up.
-		deadline := time.Now().Add(60 * time.Second)
-		for tipNow() == before {
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				t.Fatalf("a started process published nothing in 60s (tip %s)", before)
-			}
-			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-		}
-		time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond) // the random kill point
-		if err := cmd.Process.Kill(); err != nil {
+	return func() int {
+		close(stopSending)
+		if err := <-sent; err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Wait()
-		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil && p.Count > 0 {
-			leftPending++
-		}
+		return wantAlerts
 	}
-	close(stopSending)
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
+}
 
-	// Settle: one last process runs until everything is published, processed and
-	// delivered, then stops gracefully. It is signalled only once it runs (its log says so).
-	cmd := start()
-	src, err := ethereum.Dial(ctx, chain.URL, ethereum.Options{Chain: "dev",
+// checkDeliveries checks that the receiver got wantAlerts distinct notifications, all
+// verified, and returns how many were delivered more than once.
+func (w *launderWorld) checkDeliveries(t *testing.T, wantAlerts int) int {
+	t.Helper()
+	got, bad := w.recv.snapshot()
+	repeats := 0
+	for _, n := range got {
+		repeats += n - 1
+	}
+	if len(got) != wantAlerts || bad != 0 {
+		t.Fatalf("%d distinct notifications (%d failed verification), want %d", len(got), bad,
+			wantAlerts)
+	}
+	return repeats
+}
+
+// settle waits, up to 90 s, until the process cmd (the last one running) has published the
+// dev chain up to its head, the rules workers have processed everything and recv has
+// wantAlerts distinct notifications; stops cmd gracefully; and checks that every movement
+// of the chain is in the stream exactly once. It returns the head and the movements.
+func settle(t *testing.T, rdb *redis.Client, prefix, url string, recv *deliveries,
+	wantAlerts int, cmd *exec.Cmd) (uint64, int) {
+	t.Helper()
+	ctx := context.Background()
+	stream := prefix + ":{dev}:movements"
+	src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: "dev",
 		Traces: ethereum.TracesOff})
 	if err != nil {
 		t.Fatal(err)
@@ -290,19 +350,7 @@ claim_idle: 200ms
 	if published != len(want) {
 		t.Errorf("stream has %d movements, the chain %d", published, len(want))
 	}
-	got, bad := recv.snapshot()
-	repeats := 0
-	for _, n := range got {
-		repeats += n - 1
-	}
-	if len(got) != wantAlerts || bad != 0 {
-		t.Fatalf("%d distinct notifications (%d failed verification), want %d", len(got), bad,
-			wantAlerts)
-	}
-	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements, "+
-		"each once in the stream; %d alerts, each delivered in one notification; %d repeated "+
-		"deliveries (kill between a 2xx and the queue's mark)", killRounds,
-		leftPending, len(want), wantAlerts, repeats)
+	return head, published
 }
 
 // startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns

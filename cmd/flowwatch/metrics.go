@@ -177,11 +177,14 @@ var (
 		[]string{"chain"}, nil)
 	descPollerUp = prometheus.NewDesc("flowwatch_chain_poller_error",
 		"1 when the poller's last round failed.", []string{"chain"}, nil)
+	descActive = prometheus.NewDesc("flowwatch_chain_poller_active",
+		"1 when this process's poller publishes the chain, 0 when it stands by (another "+
+			"holds the lease).", []string{"chain"}, nil)
 )
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHead, descPublished, descLag, descAtHead,
-		descBlocks, descMoves, descJudged, descBacklog, descPollerUp} {
+		descBlocks, descMoves, descJudged, descBacklog, descPollerUp, descActive} {
 		ch <- d
 	}
 }
@@ -210,6 +213,11 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 			failed = 1
 		}
 		gauge(descPollerUp, failed, st.Chain)
+		active := 1.0
+		if st.Standby {
+			active = 0
+		}
+		gauge(descActive, active, st.Chain)
 	}
 	judged := map[string]uint64{}
 	for _, w := range c.s.workers {

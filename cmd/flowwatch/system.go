@@ -206,6 +206,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	// The workers take the deposit addresses exchanges registered for labels.
 	lists := &watcher.WithRegistry{Lists: d.listsAPI(), Registry: reg}
 
+	host, _ := os.Hostname()
 	var names []string
 	explorers := map[string]string{}
 	deposits := map[string]deposit.Options{}
@@ -222,9 +223,15 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			return nil, err
 		}
 		s.addNode(ch.Name, src)
-		p, err := watcher.NewPoller(src, q, q, watcher.PollerOptions{Chain: ch.Name,
-			Confirmations: *ch.Confirmations, StartBlock: ch.StartBlock,
-			PollInterval: ch.PollInterval, Logger: d.log})
+		popts := watcher.PollerOptions{Chain: ch.Name, Confirmations: *ch.Confirmations,
+			StartBlock: ch.StartBlock, PollInterval: ch.PollInterval, Logger: d.log}
+		var journal queue.Journal = q
+		if rq, ok := q.(*queue.Redis); ok { // one process per chain publishes: a lease
+			popts.Lease, popts.LeaseTTL = rq, cfg.PollerLease
+			popts.Holder = fmt.Sprintf("%s-%d", host, os.Getpid())
+			journal = rq.Fenced(popts.Holder)
+		}
+		p, err := watcher.NewPoller(src, journal, q, popts)
 		if err != nil {
 			return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
 		}
@@ -244,7 +251,6 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			s.extra = append(s.extra, sc.Run)
 		}
 	}
-	host, _ := os.Hostname()
 	for i := range cfg.Workers {
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,

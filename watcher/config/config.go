@@ -55,6 +55,10 @@ type Config struct {
 	// ClaimIdle: a worker silent this long is taken for dead; another takes its chains and
 	// the entries it left unacknowledged over.
 	ClaimIdle time.Duration `yaml:"claim_idle"`
+	// PollerLease: with Redis, one process at a time publishes each chain, holding a lease
+	// this long unrenewed; the others stand by and take over within about this long after
+	// it dies. 0: the default (15s).
+	PollerLease time.Duration `yaml:"poller_lease"`
 }
 
 // Metrics configures the operations endpoint of flowwatch run: /metrics (Prometheus),
@@ -296,6 +300,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClaimIdle < 0 {
 		return errors.New("claim_idle: negative")
+	}
+	if c.PollerLease < 0 || (c.PollerLease > 0 && c.PollerLease < 100*time.Millisecond) {
+		return fmt.Errorf("poller_lease %s: want 100ms or more", c.PollerLease)
 	}
 	if err := c.API.validate(); err != nil {
 		return err

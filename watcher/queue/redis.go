@@ -64,25 +64,29 @@ func (q *Redis) recordKey(chain string, n uint64) string {
 // StreamKey returns the stream that carries chain's movements.
 func (q *Redis) StreamKey(chain string) string { return q.key(chain, "movements") }
 
-// casTip starts the journal's scripts: it fails with CONFLICT unless the cursor (KEYS[2]) is
-// what ARGV[1..3] (valid, number, hash) expect.
+// casTip starts the journal's scripts: it fails with FENCED unless the poller lease
+// (KEYS[3]) holds ARGV[1] (when not ""), and with CONFLICT unless the cursor (KEYS[2]) is
+// what ARGV[2..4] (valid, number, hash) expect.
 const casTip = `
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then
+  return redis.error_reply('FENCED')
+end
 local cur = redis.call('HMGET', KEYS[2], 'number', 'hash')
-if ARGV[1] == '1' then
-  if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return redis.error_reply('CONFLICT') end
+if ARGV[2] == '1' then
+  if cur[1] ~= ARGV[3] or cur[2] ~= ARGV[4] then return redis.error_reply('CONFLICT') end
 elseif cur[1] then
   return redis.error_reply('CONFLICT')
 end
 `
 
-// appendScript: KEYS stream, tip, then per block its record and the record it drops; ARGV
-// expect(valid, number, hash), then per block: number, hash, record header, drop-old flag,
-// entry count n, and n × (length prefix, entry). A record is its header followed by the
-// prefixed entries (record.go). All blocks or none.
+// appendScript: KEYS stream, tip, lease, then per block its record and the record it
+// drops; ARGV holder, expect(valid, number, hash), then per block: number, hash, record
+// header, drop-old flag, entry count n, and n × (length prefix, entry). A record is its
+// header followed by the prefixed entries (record.go). All blocks or none.
 var appendScript = redis.NewScript(casTip + `
-local a = 4
+local a = 5
 local number, hash
-for k = 3, #KEYS, 2 do
+for k = 4, #KEYS, 2 do
   number, hash = ARGV[a], ARGV[a + 1]
   local rec, drop, n = {ARGV[a + 2]}, ARGV[a + 3], tonumber(ARGV[a + 4])
   a = a + 5
@@ -99,13 +103,13 @@ redis.call('HSET', KEYS[2], 'number', number, 'hash', hash)
 return 'OK'
 `)
 
-// rollbackScript: KEYS stream, tip, records to forget...; ARGV expect(valid, number, hash),
-// to(valid, number, hash), entries...
+// rollbackScript: KEYS stream, tip, lease, records to forget...; ARGV holder,
+// expect(valid, number, hash), to(valid, number, hash), entries...
 var rollbackScript = redis.NewScript(casTip + `
-for i = 7, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
-for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[2], 'number', ARGV[5], 'hash', ARGV[6])
+for i = 8, #ARGV do redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[2], 'number', ARGV[6], 'hash', ARGV[7])
 else
   redis.call('DEL', KEYS[2])
 end
@@ -120,10 +124,25 @@ func tipArgs(t Tip) []any {
 }
 
 func scriptErr(err error) error {
-	if err != nil && strings.Contains(err.Error(), "CONFLICT") {
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(err.Error(), "CONFLICT"):
 		return ErrConflict
+	case strings.Contains(err.Error(), "FENCED"):
+		return ErrFenced
 	}
 	return err
+}
+
+// heads are the journal scripts' first keys and arguments: stream, tip and lease (the tip
+// again when unfenced: any key of the chain's slot), and the holder ("": unfenced).
+func (q *Redis) heads(chain, holder string) ([]string, []any) {
+	lease := q.key(chain, "tip")
+	if holder != "" {
+		lease = q.PollerLeaseKey(chain)
+	}
+	return []string{q.StreamKey(chain), q.key(chain, "tip"), lease}, []any{holder}
 }
 
 // Tip implements Journal.
@@ -169,11 +188,16 @@ func (q *Redis) Append(ctx context.Context, chain string, expect Tip, rec Record
 // AppendBlocks implements Journal with one script call.
 func (q *Redis) AppendBlocks(ctx context.Context, chain string, expect Tip, recs []Record,
 	depth int) error {
+	return q.appendBlocks(ctx, chain, "", expect, recs, depth)
+}
+
+func (q *Redis) appendBlocks(ctx context.Context, chain, holder string, expect Tip,
+	recs []Record, depth int) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	keys := []string{q.StreamKey(chain), q.key(chain, "tip")}
-	args := tipArgs(expect)
+	keys, args := q.heads(chain, holder)
+	args = append(args, tipArgs(expect)...)
 	for _, rec := range recs {
 		cs := chunks(rec.Payloads)
 		dropOld, old := "0", q.recordKey(chain, rec.Number) // old must be a key of this slot
@@ -201,7 +225,12 @@ func (q *Redis) AppendBlocks(ctx context.Context, chain string, expect Tip, recs
 // Rollback implements Journal.
 func (q *Redis) Rollback(ctx context.Context, chain string, expect, to Tip,
 	removed [][]byte) error {
-	keys := []string{q.StreamKey(chain), q.key(chain, "tip")}
+	return q.rollback(ctx, chain, "", expect, to, removed)
+}
+
+func (q *Redis) rollback(ctx context.Context, chain, holder string, expect, to Tip,
+	removed [][]byte) error {
+	keys, args := q.heads(chain, holder)
 	if expect.Valid {
 		first := uint64(0)
 		if to.Valid {
@@ -211,7 +240,7 @@ func (q *Redis) Rollback(ctx context.Context, chain string, expect, to Tip,
 			keys = append(keys, q.recordKey(chain, n))
 		}
 	}
-	args := append(tipArgs(expect), tipArgs(to)...)
+	args = append(append(args, tipArgs(expect)...), tipArgs(to)...)
 	for _, c := range chunks(removed) {
 		args = append(args, encodeEntry(c))
 	}
