@@ -34,6 +34,7 @@ type fixtureNode struct {
 	txReceipts    map[string]json.RawMessage
 	traces        map[uint64]json.RawMessage // nil: no debug_traceBlockByNumber
 	head          uint64
+	chainID       uint64
 }
 
 func newFixtureNode() *fixtureNode {
@@ -57,6 +58,8 @@ func (f *fixtureNode) handle(method string, params []json.RawMessage) (any, *fak
 	switch method {
 	case "eth_blockNumber":
 		return "0x" + strconv.FormatUint(f.head, 16), nil
+	case "eth_chainId":
+		return "0x" + strconv.FormatUint(f.chainID, 16), nil
 	case "eth_getBlockByNumber":
 		return lookup(f.blocks, number()), nil
 	case "eth_getBlockReceipts":

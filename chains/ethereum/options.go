@@ -57,6 +57,10 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one JSON-RPC request (one try).
 	Timeout time.Duration
+	// ChainID, when not 0, is the EIP-155 chain id the node must answer eth_chainId with:
+	// Dial refuses a node of another chain (a mainnet URL where a testnet was meant, or a
+	// provider's URL of the wrong network).
+	ChainID uint64
 	// Logger receives the source's few log lines; nil means no logging.
 	Logger *zap.Logger
 }

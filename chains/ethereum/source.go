@@ -38,7 +38,37 @@ func Dial(ctx context.Context, url string, opts Options) (*Source, error) {
 		c.Close()
 		return nil, err
 	}
+	if s.opts.ChainID != 0 {
+		if err := s.checkChain(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: %w", redactURL(url), err)
+		}
+	}
 	return s, nil
+}
+
+// ErrWrongChain is returned by Dial for a node of another chain than Options.ChainID.
+var ErrWrongChain = errors.New("the node serves another chain")
+
+// checkChain asks the node its chain id (eth_chainId, retried like any call) and compares
+// it with the one configured.
+func (s *Source) checkChain(ctx context.Context) error {
+	var id quantity
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var raw json.RawMessage
+		if err := s.client.CallContext(ctx, &raw, "eth_chainId"); err != nil {
+			return err
+		}
+		return json.Unmarshal(raw, &id)
+	})
+	if err != nil {
+		return fmt.Errorf("eth_chainId: %w", err)
+	}
+	if uint64(id) != s.opts.ChainID {
+		return fmt.Errorf("%w: chain id %d, want %d", ErrWrongChain, uint64(id),
+			s.opts.ChainID)
+	}
+	return nil
 }
 
 // New returns a Source over an existing client. Close closes the client.

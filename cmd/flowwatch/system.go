@@ -301,7 +301,7 @@ func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 				Network: ch.Network, Certificates: certs, Logger: log})
 		} else {
 			src, err = ethereum.Dial(ctx, url, ethereum.Options{Chain: ch.Name, Traces: mode,
-				Logger: log})
+				ChainID: ch.ChainID, Logger: log})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("chain %s: rpc[%d]: %w", ch.Name, i, err)

@@ -90,6 +90,9 @@ type Chain struct {
 	PollInterval  time.Duration `yaml:"poll_interval"`
 	Traces        string        `yaml:"traces"`
 	Explorer      string        `yaml:"explorer"` // transaction URL prefix
+	// ChainID (EVM chains), when set, is the EIP-155 chain id every endpoint must serve:
+	// one of another chain is refused at start (1 Ethereum, 42161 Arbitrum One, ...).
+	ChainID uint64 `yaml:"chain_id"`
 	// CACert is a PEM file of certificates to trust for https RPC URLs (btcd's rpc.cert);
 	// relative to the config file.
 	CACert string `yaml:"ca_cert"`
@@ -351,6 +354,9 @@ func (c *Config) Validate() error {
 		switch {
 		case ch.Family == chains.FamilyBitcoin && ch.Inferring():
 			return fmt.Errorf("%s.deposits.infer: not available on bitcoin chains", key)
+		case ch.Family == chains.FamilyBitcoin && ch.ChainID != 0:
+			return fmt.Errorf("%s.chain_id: EVM chains only (bitcoin chains have network)",
+				key)
 		case ch.Deposits.Window < 0:
 			return fmt.Errorf("%s.deposits.window: %s, want more than 0", key,
 				ch.Deposits.Window)

@@ -52,6 +52,7 @@ func TestParse(t *testing.T) {
 		{"api-bad-key.yaml", "api.keys[0].key exchange-backend: sha256: want the 64 hex"},
 		{"api-bad-risk.yaml", `api.risk.sources.ransomware: "extreme"`},
 		{"metrics-bad-listen.yaml", `metrics.listen "8080": want host:port`},
+		{"bitcoin-chain-id.yaml", "chains[1].chain_id: EVM chains only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
