@@ -2,6 +2,8 @@ package ethereum
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,8 +30,11 @@ func TestFailover(t *testing.T) {
 		}
 		return s
 	}
-	f := chains.NewFailover([]chains.Source{source(a.URL), source(b.URL)},
-		[]string{"a", "b"}, zaptest.NewLogger(t))
+	f, err := chains.NewFailover([]chains.Source{source(a.URL), source(b.URL)},
+		chains.FailoverOptions{Names: []string{"a", "b"}, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := extractRange(t, source(b.URL), 18000000, 18000000)
 	ctx := context.Background()
 	get := func() []chains.Movement {
@@ -69,8 +74,110 @@ func TestFailover(t *testing.T) {
 	// Both down: an error naming the block.
 	down(a)
 	down(b)
-	_, err := f.Block(ctx, 18000000)
+	_, err = f.Block(ctx, 18000000)
 	if err == nil || !strings.Contains(err.Error(), "18000000") {
 		t.Fatalf("both down: %v", err)
+	}
+}
+
+// TestFailoverHealth: four endpoints of mainnet block 18000000 (recorded): two at the head
+// (weights 1 and 2), one 10 blocks behind, one whose block 18000000 has another hash.
+// A check demotes the laggard and the dissenter; calls go to the heaviest healthy endpoint,
+// then the other healthy one when it fails, and to a demoted one only when every healthy
+// one fails. The laggard is restored once it catches up.
+func TestFailoverHealth(t *testing.T) {
+	ctx := context.Background()
+	const top = 18000002 // the block compared is two below the lowest healthy head
+	good := erigonNode(t)
+	good.head = top
+	lagging := erigonNode(t)
+	lagging.head = top - 10
+	forked := erigonNode(t)
+	forked.head = top
+	var blk map[string]json.RawMessage
+	if err := json.Unmarshal(forked.blocks[18000000], &blk); err != nil {
+		t.Fatal(err)
+	}
+	blk["hash"] = json.RawMessage(`"0x` + strings.Repeat("ab", 32) + `"`)
+	raw, err := json.Marshal(blk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forked.blocks = map[uint64]json.RawMessage{18000000: raw}
+	servers := []*fakerpc.Server{fakerpc.New(t, good.handle), fakerpc.New(t, good.handle),
+		fakerpc.New(t, lagging.handle), fakerpc.New(t, forked.handle)}
+	var srcs []chains.Source
+	for _, srv := range servers {
+		s, err := New(mustDial(t, srv.URL), Options{Traces: TracesOff, Retries: -1,
+			Timeout: time.Second, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, s)
+	}
+	f, err := chains.NewFailover(srcs, chains.FailoverOptions{
+		Names: []string{"light", "heavy", "lagging", "forked"}, Weights: []int{1, 2, 1, 1},
+		MaxLag: 5, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Check(ctx)
+	var got []string
+	for _, h := range f.Health() {
+		got = append(got, fmt.Sprintf("%s:%d:%v", h.Name, h.Head, h.Demoted != ""))
+	}
+	want := "light:18000002:false heavy:18000002:false lagging:17999992:true " +
+		"forked:18000002:true"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("health %v, want %s", got, want)
+	}
+	served := func() []int64 {
+		out := make([]int64, len(servers))
+		for i, s := range servers {
+			out[i] = s.Calls("eth_getBlockByNumber")
+		}
+		return out
+	}
+	block := func() {
+		t.Helper()
+		if _, err := f.Block(ctx, 18000000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	which := func(before []int64) string {
+		after := served()
+		var names []string
+		for i, n := range after {
+			if n > before[i] {
+				names = append(names, f.Health()[i].Name)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	before := served()
+	block()
+	if w := which(before); w != "heavy" {
+		t.Fatalf("served by %s, want heavy", w)
+	}
+	servers[1].Inject(fakerpc.Status(503, 0))
+	before = served()
+	block()
+	if w := which(before); w != "light,heavy" {
+		t.Fatalf("heavy failing: asked %s, want heavy and light", w)
+	}
+	servers[0].Inject(fakerpc.Status(503, 0))
+	servers[1].Inject(fakerpc.Status(503, 0))
+	before = served()
+	block()
+	if w := which(before); w != "light,heavy,lagging" {
+		t.Fatalf("both healthy failing: asked %s, want light, heavy, then lagging", w)
+	}
+	lagging.head = top
+	f.Check(ctx)
+	if h := f.Health()[2]; h.Demoted != "" {
+		t.Fatalf("caught up, still demoted: %s", h.Demoted)
+	}
+	if h := f.Health()[3]; !strings.Contains(h.Demoted, "block 18000000 is 0xabab") {
+		t.Fatalf("forked: %q", h.Demoted)
 	}
 }

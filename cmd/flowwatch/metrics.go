@@ -149,6 +149,12 @@ func (n countingNotifier) Notify(ctx context.Context, alerts ...alerting.Alert) 
 	return retry, err
 }
 
+// failoverOf is a chain's endpoints, whose health the metrics show.
+type failoverOf struct {
+	chain string
+	f     *chains.Failover
+}
+
 // pipelineCollector reads, at each scrape, where the pollers are, what the workers judged
 // and what the queue holds.
 type pipelineCollector struct {
@@ -177,6 +183,11 @@ var (
 		[]string{"chain"}, nil)
 	descPollerUp = prometheus.NewDesc("flowwatch_chain_poller_error",
 		"1 when the poller's last round failed.", []string{"chain"}, nil)
+	descEndpointHead = prometheus.NewDesc("flowwatch_rpc_endpoint_head_block",
+		"An endpoint's head at the last check.", []string{"chain", "endpoint"}, nil)
+	descDemoted = prometheus.NewDesc("flowwatch_rpc_endpoint_demoted",
+		"1 when calls avoid the endpoint: it lags, disagrees on a block's hash or failed.",
+		[]string{"chain", "endpoint"}, nil)
 	descActive = prometheus.NewDesc("flowwatch_chain_poller_active",
 		"1 when this process's poller publishes the chain, 0 when it stands by (another "+
 			"holds the lease).", []string{"chain"}, nil)
@@ -184,7 +195,8 @@ var (
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHead, descPublished, descLag, descAtHead,
-		descBlocks, descMoves, descJudged, descBacklog, descPollerUp, descActive} {
+		descBlocks, descMoves, descJudged, descBacklog, descPollerUp, descActive,
+		descEndpointHead, descDemoted} {
 		ch <- d
 	}
 }
@@ -218,6 +230,18 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 			active = 0
 		}
 		gauge(descActive, active, st.Chain)
+	}
+	for _, fo := range c.s.failovers {
+		for _, h := range fo.f.Health() {
+			ch <- prometheus.MustNewConstMetric(descEndpointHead, prometheus.GaugeValue,
+				float64(h.Head), fo.chain, h.Name)
+			demoted := 0.0
+			if h.Demoted != "" {
+				demoted = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descDemoted, prometheus.GaugeValue, demoted,
+				fo.chain, h.Name)
+		}
 	}
 	judged := map[string]uint64{}
 	for _, w := range c.s.workers {

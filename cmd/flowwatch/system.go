@@ -47,6 +47,8 @@ type system struct {
 	metricsAddr string
 	// nodes are the chains' sources, for the API's deposit screening.
 	nodes map[string]api.Node
+	// failovers are the chains with several endpoints, for metrics.
+	failovers []failoverOf
 	// metrics are flowwatch run's (nil in other commands); chainNames and backlog are
 	// what its scrapes read beside pollers and workers.
 	metrics    *metrics
@@ -319,7 +321,17 @@ func (s *system) source(ctx context.Context, ch config.Chain, log *zap.Logger) (
 	if len(srcs) == 1 {
 		return srcs[0], nil
 	}
-	return chains.NewFailover(srcs, names, log.With(zap.String("chain", ch.Name))), nil
+	f, err := chains.NewFailover(srcs, chains.FailoverOptions{Names: names,
+		Weights: ch.RPCWeights, MaxLag: ch.RPCMaxLag,
+		Logger: log.With(zap.String("chain", ch.Name))})
+	if err != nil {
+		return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
+	}
+	if s.metrics != nil { // flowwatch run: check the endpoints as it goes
+		s.extra = append(s.extra, f.Run)
+		s.failovers = append(s.failovers, failoverOf{chain: ch.Name, f: f})
+	}
+	return f, nil
 }
 
 // endpointName names an RPC endpoint in logs by its position and host only: API keys live

@@ -85,6 +85,12 @@ type Chain struct {
 	Family        chains.Family `yaml:"family"`
 	Network       string        `yaml:"network"` // bitcoin: mainnet, testnet, ...
 	RPC           []string      `yaml:"rpc"`
+	// RPCWeights rank the endpoints of RPC, one each (default 1): calls go to the heaviest
+	// healthy one.
+	RPCWeights []int `yaml:"rpc_weights"`
+	// RPCMaxLag is how many blocks an endpoint's head may lag the best endpoint's before
+	// calls avoid it (default 8).
+	RPCMaxLag uint64 `yaml:"rpc_max_lag"`
 	Confirmations *uint64       `yaml:"confirmations"`
 	StartBlock    uint64        `yaml:"start_block"`
 	PollInterval  time.Duration `yaml:"poll_interval"`
@@ -340,6 +346,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.poll_interval: negative", key)
 		case !slices.Contains([]string{"auto", "on", "off"}, ch.Traces):
 			return fmt.Errorf("%s.traces: %q, want auto, on or off", key, ch.Traces)
+		}
+		if ch.RPCWeights != nil && len(ch.RPCWeights) != len(ch.RPC) {
+			return fmt.Errorf("%s.rpc_weights: %d weights for %d endpoints", key,
+				len(ch.RPCWeights), len(ch.RPC))
+		}
+		for j, w := range ch.RPCWeights {
+			if w < 1 {
+				return fmt.Errorf("%s.rpc_weights[%d]: %d, want 1 or more", key, j, w)
+			}
 		}
 		for j, u := range ch.RPC {
 			if p, err := url.Parse(u); err != nil || p.Host == "" {

@@ -53,6 +53,7 @@ func TestParse(t *testing.T) {
 		{"api-bad-risk.yaml", `api.risk.sources.ransomware: "extreme"`},
 		{"metrics-bad-listen.yaml", `metrics.listen "8080": want host:port`},
 		{"bitcoin-chain-id.yaml", "chains[1].chain_id: EVM chains only"},
+		{"rpc-weights.yaml", "chains[0].rpc_weights: 1 weights for 2 endpoints"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
