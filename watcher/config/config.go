@@ -81,16 +81,16 @@ type Redis struct {
 
 // Chain is one chain to follow.
 type Chain struct {
-	Name          string        `yaml:"name"`
-	Family        chains.Family `yaml:"family"`
-	Network       string        `yaml:"network"` // bitcoin: mainnet, testnet, ...
-	RPC           []string      `yaml:"rpc"`
+	Name    string        `yaml:"name"`
+	Family  chains.Family `yaml:"family"`
+	Network string        `yaml:"network"` // bitcoin: mainnet, testnet, ...
+	RPC     []string      `yaml:"rpc"`
 	// RPCWeights rank the endpoints of RPC, one each (default 1): calls go to the heaviest
 	// healthy one.
 	RPCWeights []int `yaml:"rpc_weights"`
 	// RPCMaxLag is how many blocks an endpoint's head may lag the best endpoint's before
 	// calls avoid it (default 8).
-	RPCMaxLag uint64 `yaml:"rpc_max_lag"`
+	RPCMaxLag     uint64        `yaml:"rpc_max_lag"`
 	Confirmations *uint64       `yaml:"confirmations"`
 	StartBlock    uint64        `yaml:"start_block"`
 	PollInterval  time.Duration `yaml:"poll_interval"`
