@@ -102,7 +102,7 @@ func TestVerifyCatches(t *testing.T) {
 }
 
 // rewrite replaces the stream with es, as someone with write access to Redis could.
-func rewrite(t *testing.T, rdb *redis.Client, stream string, es []alerting.Entry) {
+func rewrite(t *testing.T, rdb redis.UniversalClient, stream string, es []alerting.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	if err := rdb.Del(ctx, stream).Err(); err != nil {

@@ -143,7 +143,7 @@ type lab struct {
 	recv     *hookReceiver
 	exchange common.Address
 	lists    *watchlist.Lists
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	prefix   string
 }
 
@@ -301,7 +301,7 @@ func holdingString(t rules.Taint) string {
 // hookPipeline is the alerting pipeline of the end-to-end tests: the alert log in Redis
 // (which drops what it logged before), then straight to a signed webhook to recv with
 // retries. (flowwatch run puts the dispatcher between them: see the cmd tests.)
-func hookPipeline(t *testing.T, recv *hookReceiver, rdb *redis.Client,
+func hookPipeline(t *testing.T, recv *hookReceiver, rdb redis.UniversalClient,
 	prefix string) alerting.Stage {
 	t.Helper()
 	srv := httptest.NewServer(recv)

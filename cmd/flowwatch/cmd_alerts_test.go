@@ -33,9 +33,7 @@ func TestAlertsCommand(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
-  url: %s
-  prefix: %s
-chains:
+%schains:
   - name: ethereum
     family: evm
     rpc: [http://127.0.0.1:8545]
@@ -47,7 +45,7 @@ sinks:
   - name: out
     type: file
     path: "-"
-`, redistest.URL(), prefix))
+`, redistest.Config(prefix)))
 	cli := func(args ...string) (string, int) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer

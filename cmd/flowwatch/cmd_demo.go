@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -212,11 +213,9 @@ func removeKeys(c config.Redis, prefix string, stderr io.Writer) {
 		return
 	}
 	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, prefix+":*", 500).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	if err := scanKeys(ctx, rdb, prefix+":*", func(c redis.Cmdable, key string) {
+		c.Del(ctx, key)
+	}); err != nil {
 		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
 	}
 }

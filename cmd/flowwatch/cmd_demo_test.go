@@ -23,7 +23,7 @@ import (
 // adds one alert: the peeled ransom's deposit at the exchange, 3 hops from the ransom
 // address, naming the output.
 func TestDemo(t *testing.T) {
-	redisURL := redistest.URL()
+	redisURL := redistest.StandaloneURL()
 	simnet.Btcd(t) // builds btcd if no test has yet
 	for _, args := range [][]string{{"demo", "--json", "--bitcoin", "off"},
 		{"demo", "--json", "--bitcoin", "off", "--redis", redisURL},

@@ -84,9 +84,7 @@ func TestExchangeJourney(t *testing.T) {
 	port, mport := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
-  url: %s
-  prefix: %s
-chains:
+%schains:
   - name: dev
     family: evm
     rpc: [%s]
@@ -115,7 +113,7 @@ api:
   keys:
     - {name: ops, sha256: %s, scopes: [read, write]}
     - {name: backend, sha256: %s, scopes: [read]}
-`, redistest.URL(), prefix, chain.URL, hook.URL, mport, port, writeSHA, readSHA))
+`, redistest.Config(prefix), chain.URL, hook.URL, mport, port, writeSHA, readSHA))
 
 	cmd := startRun(t, cfg, "api listening")
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()

@@ -128,7 +128,7 @@ func TestKillRestart(t *testing.T) {
 // traffic to play.
 type launderWorld struct {
 	chain           *devnet.Chain
-	rdb             *redis.Client
+	rdb             redis.UniversalClient
 	prefix, cfg     string
 	recv            *deliveries
 	exchange, mixer common.Address
@@ -157,9 +157,7 @@ func newLaunderWorld(t *testing.T, lease time.Duration) *launderWorld {
 	writeFile(t, filepath.Join(dir, "list.csv"), list)
 	w.cfg = filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, w.cfg, fmt.Sprintf(`redis:
-  url: %s
-  prefix: %s
-chains:
+%schains:
   - name: dev
     family: evm
     rpc: [%s]
@@ -189,7 +187,7 @@ alerting:
   group_interval: 100ms
 claim_idle: 200ms
 poller_lease: %s
-`, redistest.URL(), prefix, chain.URL, srv.URL,
+`, redistest.Config(prefix), chain.URL, srv.URL,
 		lease))
 	return w
 }
@@ -262,7 +260,7 @@ func (w *launderWorld) checkDeliveries(t *testing.T, wantAlerts int) int {
 // dev chain up to its head, the rules workers have processed everything and recv has
 // wantAlerts distinct notifications; stops cmd gracefully; and checks that every movement
 // of the chain is in the stream exactly once. It returns the head and the movements.
-func settle(t *testing.T, rdb *redis.Client, prefix, url string, recv *deliveries,
+func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *deliveries,
 	wantAlerts int, cmd *exec.Cmd) (uint64, int) {
 	t.Helper()
 	ctx := context.Background()

@@ -1,12 +1,16 @@
 // Package redistest connects tests to the real Redis they run against: REDIS_URL, or
-// redis://127.0.0.1:6379 (.ci/run starts one there). A test that needs Redis fails, never
-// skips, when none answers. Each test works under a key prefix of its own, deleted after it.
+// redis://127.0.0.1:6379 (.ci/run starts one there); or, when REDIS_CLUSTER_URL is set, the
+// Redis Cluster it names (one node's URL, the others as addr= parameters; .ci/run starts a
+// three-master cluster and runs the suite once more against it). A test that needs Redis
+// fails, never skips, when none answers. Each test works under a key prefix of its own,
+// deleted after it.
 package redistest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 
@@ -16,23 +20,53 @@ import (
 // DefaultURL is used when REDIS_URL is not set.
 const DefaultURL = "redis://127.0.0.1:6379"
 
-// URL returns REDIS_URL, or DefaultURL.
+// Cluster says whether the tests run against a Redis Cluster (REDIS_CLUSTER_URL).
+func Cluster() bool { return os.Getenv("REDIS_CLUSTER_URL") != "" }
+
+// URL returns REDIS_CLUSTER_URL, else REDIS_URL, else DefaultURL.
 func URL() string {
+	if u := os.Getenv("REDIS_CLUSTER_URL"); u != "" {
+		return u
+	}
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u
 	}
 	return DefaultURL
 }
 
-// Client returns a client of the test's Redis, closed when the test ends; the test fails
-// if no Redis answers.
-func Client(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(URL())
-	if err != nil {
-		t.Fatal(err)
+// StandaloneURL returns REDIS_URL, or DefaultURL: a single server even when the suite runs
+// against a cluster (for what takes a plain URL, such as flowwatch demo --redis).
+func StandaloneURL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
 	}
-	rdb := redis.NewClient(opts)
+	return DefaultURL
+}
+
+// Config is the redis section of a flowwatch config for the test's Redis, with prefix,
+// indented two spaces.
+func Config(prefix string) string {
+	return fmt.Sprintf("  url: %s\n  prefix: %s\n  cluster: %v\n", URL(), prefix, Cluster())
+}
+
+// Client returns a client of the test's Redis (a cluster client under
+// REDIS_CLUSTER_URL), closed when the test ends; the test fails if no Redis answers.
+func Client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	var rdb redis.UniversalClient
+	if Cluster() {
+		opts, err := redis.ParseClusterURL(URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb = redis.NewClusterClient(opts)
+	} else {
+		opts, err := redis.ParseURL(URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb = redis.NewClient(opts)
+	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("redis at %s: %v (start one, or set REDIS_URL)", URL(), err)
@@ -41,23 +75,32 @@ func Client(t testing.TB) *redis.Client {
 }
 
 // Prefix returns a fresh key prefix, "fwtest-<random>", and deletes every key under it
-// when the test ends.
-func Prefix(t testing.TB, rdb *redis.Client) string {
+// (on every master of a cluster) when the test ends.
+func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "fwtest-" + hex.EncodeToString(b)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		clean := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		}
+		switch c := rdb.(type) {
+		case *redis.ClusterClient:
+			_ = c.ForEachMaster(ctx, clean)
+		case *redis.Client:
+			_ = clean(ctx, c)
 		}
 	})
 	return prefix
 }
 
 // New returns a client and a fresh prefix.
-func New(t testing.TB) (*redis.Client, string) {
+func New(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
 	rdb := Client(t)
 	return rdb, Prefix(t, rdb)

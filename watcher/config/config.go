@@ -77,6 +77,10 @@ type Redis struct {
 	// Prefix starts every key (default "fw"), so that several deployments can share a
 	// server.
 	Prefix string `yaml:"prefix"`
+	// Cluster: the URL is a Redis Cluster node's, with the others as addr= parameters
+	// (redis://node1:7000?addr=node2:7000&addr=node3:7000). Every key carries a hash tag
+	// (the chain, {alerts}, {deposits}), so that what is written together lives in one slot.
+	Cluster bool `yaml:"cluster"`
 }
 
 // Chain is one chain to follow.
