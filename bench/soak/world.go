@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+const (
+	prefix = "soak"
+	secret = "soak-secret"
+)
+
+// world is the chain's actors, the flowwatch config and the webhook receiver.
+type world struct {
+	node            *gethNode
+	rds             *redisProc
+	ec              *ethclient.Client
+	chainID         *big.Int
+	watched, clean  *account
+	exchange, mixer common.Address
+	startBlock      uint64
+	cfg             string
+	recv            *receiver
+}
+
+// account is a key of ours and its next nonce.
+type account struct {
+	key   *ecdsa.PrivateKey
+	addr  common.Address
+	nonce uint64
+}
+
+func newAccount(seed string) *account {
+	k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(seed)))
+	return &account{key: k, addr: crypto.PubkeyToAddress(k.PublicKey)}
+}
+
+func newWorld(ctx context.Context, node *gethNode, rds *redisProc, dir string) (*world,
+	error) {
+	rc, err := rpc.DialContext(ctx, node.url)
+	if err != nil {
+		return nil, err
+	}
+	w := &world{node: node, rds: rds, ec: ethclient.NewClient(rc),
+		watched: newAccount("soak/watched"), clean: newAccount("soak/clean"),
+		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		mixer:    common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")}
+	if w.chainID, err = w.ec.ChainID(ctx); err != nil {
+		return nil, err
+	}
+	// The dev account funds the watched wallet (the stolen funds) and a clean one.
+	var accounts []common.Address
+	if err := rc.CallContext(ctx, &accounts, "eth_accounts"); err != nil || len(accounts) == 0 {
+		return nil, fmt.Errorf("dev account: %v", err)
+	}
+	var last common.Hash
+	for _, a := range []*account{w.watched, w.clean} {
+		if err := rc.CallContext(ctx, &last, "eth_sendTransaction", map[string]any{
+			"from": accounts[0], "to": a.addr,
+			"value": (*hexutil.Big)(new(big.Int).Mul(big.NewInt(1_000_000),
+				big.NewInt(1e18)))}); err != nil {
+			return nil, fmt.Errorf("fund: %w", err)
+		}
+	}
+	if err := w.wait(ctx, last); err != nil {
+		return nil, err
+	}
+	head, err := w.ec.BlockNumber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.startBlock = head + 1
+	lower := func(a common.Address) string { return strings.ToLower(a.Hex()) }
+	list := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
+		"dev," + lower(w.watched.addr) + ",source,hack,Lazarus Group (soak),soak,,\n" +
+		"dev," + lower(w.exchange) + ",label,exchange,Binance 14,soak,,\n" +
+		"dev," + lower(w.mixer) + ",label,mixer,Tornado Cash,soak,,\n"
+	if err := os.WriteFile(filepath.Join(dir, "list.csv"), []byte(list), 0o600); err != nil {
+		return nil, err
+	}
+	if w.recv, err = newReceiver(); err != nil {
+		return nil, err
+	}
+	w.cfg = filepath.Join(dir, "flowwatch.yaml")
+	cfg := fmt.Sprintf(`redis:
+  url: %s
+  prefix: %s
+chains:
+  - name: dev
+    family: evm
+    rpc: [%s]
+    confirmations: 0
+    start_block: %d
+    poll_interval: 200ms
+    traces: off
+lists:
+  - path: list.csv
+rules:
+  - name: to-exchange
+    destinations: [exchange]
+    max_hops: 3
+    sinks: [hook]
+  - name: to-mixer
+    severity: critical
+    destinations: [mixer]
+    max_hops: 3
+    sinks: [hook]
+sinks:
+  - name: hook
+    type: webhook
+    url: %s
+    secret: %s
+alerting:
+  group_wait: 0s
+  group_interval: 100ms
+claim_idle: 2s
+poller_lease: 2s
+`, rds.url(), prefix, node.url, w.startBlock, w.recv.url, secret)
+	return w, os.WriteFile(w.cfg, []byte(cfg), 0o600)
+}
+
+// send signs and sends a payment from a to to.
+func (w *world) send(ctx context.Context, a *account, to common.Address, wei int64) (
+	common.Hash, error) {
+	tx, err := types.SignNewTx(a.key, types.LatestSignerForChainID(w.chainID),
+		&types.DynamicFeeTx{ChainID: w.chainID, Nonce: a.nonce, GasTipCap: big.NewInt(1e9),
+			GasFeeCap: big.NewInt(100e9), Gas: 21_000, To: &to, Value: big.NewInt(wei)})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	a.nonce++
+	return tx.Hash(), w.ec.SendTransaction(ctx, tx)
+}
+
+// wait polls for h's receipt, for at most a minute.
+func (w *world) wait(ctx context.Context, h common.Hash) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		if r, err := w.ec.TransactionReceipt(ctx, h); err == nil {
+			if r.Status != 1 {
+				return fmt.Errorf("transaction %s failed", h)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", h, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// play sends flows until the returned stop is called, which returns how many were sent:
+// the watched wallet pays a fresh wallet, which pays the exchange and the mixer (two
+// alerts), and the clean wallet pays the exchange (none).
+func (w *world) play(ctx context.Context) (stop func() (int, error)) {
+	done := make(chan struct{})
+	result := make(chan error, 1)
+	flows := 0
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				result <- nil
+				return
+			default:
+			}
+			if err := w.flow(ctx, i); err != nil {
+				result <- fmt.Errorf("flow %d: %w", i, err)
+				return
+			}
+			flows++
+		}
+	}()
+	return func() (int, error) {
+		close(done)
+		err := <-result
+		return flows, err
+	}
+}
+
+func (w *world) flow(ctx context.Context, i int) error {
+	fresh := newAccount(fmt.Sprintf("soak/fresh/%d", i))
+	h, err := w.send(ctx, w.watched, fresh.addr, 1e18)
+	if err != nil {
+		return err
+	}
+	if err := w.wait(ctx, h); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		from *account
+		to   common.Address
+		wei  int64
+	}{{fresh, w.exchange, 1e17}, {fresh, w.mixer, 2e17}, {w.clean, w.exchange, 5e16}} {
+		if h, err = w.send(ctx, p.from, p.to, p.wei); err != nil {
+			return err
+		}
+		if err := w.wait(ctx, h); err != nil { // each mined before the next is sent
+			return err
+		}
+	}
+	return nil
+}
+
+// receiver is the webhook endpoint: per alert notification (DedupKey), the idempotency
+// keys it came under and how many times.
+type receiver struct {
+	srv   *http.Server
+	url   string
+	mu    sync.Mutex
+	byKey map[string]map[string]int
+	bad   int
+}
+
+func newReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{url: "http://" + ln.Addr().String(), byKey: map[string]map[string]int{}}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := webhook.Verify([]byte(secret), req.Header.Get(webhook.HeaderTimestamp),
+		req.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+		r.bad++
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var p webhook.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		r.bad++
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	idem := req.Header.Get(webhook.HeaderIdempotency)
+	for _, a := range p.Alerts {
+		k := a.DedupKey()
+		if r.byKey[k] == nil {
+			r.byKey[k] = map[string]int{}
+		}
+		r.byKey[k][idem]++
+	}
+}
+
+func (r *receiver) close() { _ = r.srv.Close() }
+
+// counts returns the alerts received, those under more than one idempotency key, and the
+// deliveries repeated under the same key.
+func (r *receiver) counts() (alerts, multiKey, repeats int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, keys := range r.byKey {
+		if len(keys) > 1 {
+			multiKey++
+		}
+		for _, n := range keys {
+			repeats += n - 1
+		}
+	}
+	return len(r.byKey), multiKey, repeats
+}
+
+// result is what settle found.
+type result struct {
+	head                        uint64
+	movements, missing, doubled int
+	alerts, multiKey, repeats   int
+}
+
+// settle waits until the stream's cursor is at the node's head, every entry is processed
+// and want alerts arrived; then checks every movement of the chain is in the stream once.
+func (w *world) settle(ctx context.Context, want int, limit time.Duration) (result, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://")})
+	defer rdb.Close()
+	stream := prefix + ":{dev}:movements"
+	head, err := w.ec.BlockNumber(ctx) // nothing is sent any more: the final head
+	if err != nil {
+		return result{}, err
+	}
+	for deadline := time.Now().Add(limit); ; {
+		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
+		pending := int64(-1)
+		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil {
+			pending = p.Count
+		}
+		lag := int64(-1)
+		if gs, err := rdb.XInfoGroups(ctx, stream).Result(); err == nil && len(gs) > 0 {
+			for _, g := range gs {
+				if g.Name == "rules" {
+					lag = g.Lag
+				}
+			}
+		}
+		got, _, _ := w.recv.counts()
+		if tip == fmt.Sprint(head) && pending == 0 && lag == 0 && got >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("not settled in %s: tip %s of %d, pending %d, lag "+
+				"%d, %d of %d alerts", limit, tip, head, pending, lag, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	src, err := ethereum.Dial(ctx, w.node.url, ethereum.Options{Chain: "dev",
+		Traces: ethereum.TracesOff})
+	if err != nil {
+		return result{}, err
+	}
+	defer src.Close()
+	var chainMoves []chains.Movement
+	if err := chains.Stream(ctx, src, w.startBlock, head, 8, func(b *chains.Block) error {
+		chainMoves = append(chainMoves, b.Movements...)
+		return nil
+	}); err != nil {
+		return result{}, err
+	}
+	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
+	count := map[string]int{}
+	for {
+		entries, err := audit.Read(ctx, "dev", "auditor", 1000, time.Millisecond)
+		if err != nil {
+			return result{}, err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			for _, p := range e.Payloads {
+				m, err := chains.UnmarshalMovement(p)
+				if err != nil {
+					return result{}, err
+				}
+				if !m.Removed {
+					count[m.Key()]++
+				}
+			}
+		}
+	}
+	res := result{head: head, movements: len(chainMoves)}
+	for _, m := range chainMoves {
+		switch n := count[m.Key()]; {
+		case n == 0:
+			res.missing++
+		case n > 1:
+			res.doubled++
+		}
+	}
+	res.alerts, res.multiKey, res.repeats = w.recv.counts()
+	return res, nil
+}
