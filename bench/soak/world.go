@@ -152,8 +152,21 @@ func (w *world) send(ctx context.Context, a *account, to common.Address, wei int
 	if err != nil {
 		return common.Hash{}, err
 	}
+	// geth's pool may judge a transaction by the block before the one just mined (the
+	// funds that block brought look missing): send again for a while.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err = w.ec.SendTransaction(ctx, tx)
+		if err == nil || time.Now().After(deadline) ||
+			!strings.Contains(err.Error(), "insufficient funds") {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		return common.Hash{}, err
+	}
 	a.nonce++
-	return tx.Hash(), w.ec.SendTransaction(ctx, tx)
+	return tx.Hash(), nil
 }
 
 // wait polls for h's receipt, for at most a minute.
