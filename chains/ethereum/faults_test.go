@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +218,49 @@ func TestTxFaults(t *testing.T) {
 	_, err = s.Tx(context.Background(), "0x"+strings.Repeat("ab", 32))
 	if !errors.Is(err, chains.ErrTxNotFound) || srv.Calls("eth_getTransactionByHash") != 1 {
 		t.Fatalf("unknown: %v after %d calls", err, srv.Calls("eth_getTransactionByHash"))
+	}
+}
+
+// TestAdaptiveBatch: a node without eth_getBlockReceipts, behind a provider that refuses
+// batches of more than 16 calls (HTTP 413), serves mainnet block 18000000's receipts one
+// by one: the source halves its batches until they pass, extracts the same movements, and
+// keeps the smaller size for the next block.
+func TestAdaptiveBatch(t *testing.T) {
+	node := erigonNode(t)
+	want := extractRange(t, testSource(t, fakerpc.New(t, node.handle).URL, TracesOff),
+		18000000, 18000000)
+	var rs []json.RawMessage
+	if err := json.Unmarshal(node.blockReceipts[18000000], &rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		var h struct{ TransactionHash string }
+		if err := json.Unmarshal(r, &h); err != nil {
+			t.Fatal(err)
+		}
+		node.txReceipts[strings.ToLower(h.TransactionHash)] = r
+	}
+	node.blockReceipts = nil // per-transaction receipts, in batches
+	srv := fakerpc.New(t, node.handle)
+	srv.LimitBatch(16)
+	s := testSource(t, srv.URL, TracesOff)
+	if len(rs) <= 16 || s.BatchSize() != DefaultBatchSize {
+		t.Fatalf("%d receipts, batch size %d: the test needs more than 16", len(rs),
+			s.BatchSize())
+	}
+	got := extractRange(t, s, 18000000, 18000000)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d movements through small batches, want %d", len(got), len(want))
+	}
+	if s.BatchSize() > 16 || srv.Refused() == 0 {
+		t.Fatalf("batch size %d after %d refusals", s.BatchSize(), srv.Refused())
+	}
+	refused := srv.Refused()
+	_ = extractRange(t, s, 18000000, 18000000)
+	if srv.Refused() != refused {
+		t.Fatal("the learned batch size was forgotten")
+	}
+	if c := srv.Calls("eth_getTransactionReceipt"); c < int64(2*len(rs)) {
+		t.Fatalf("%d receipt calls for two fetches of %d", c, len(rs))
 	}
 }

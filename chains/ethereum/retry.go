@@ -53,6 +53,19 @@ func retryable(err error) bool {
 	return true
 }
 
+// isBatchLimit: the node (or its provider) refused a JSON-RPC batch for its size (HTTP
+// 413, or a message saying so).
+func isBatchLimit(err error) bool {
+	var httpErr rpc.HTTPError
+	if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusRequestEntityTooLarge {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "batch") && (strings.Contains(msg, "too large") ||
+		strings.Contains(msg, "too many") || strings.Contains(msg, "limit") ||
+		strings.Contains(msg, "exceed"))
+}
+
 func isRateLimit(msg string) bool {
 	msg = strings.ToLower(msg)
 	return strings.Contains(msg, "rate limit") || strings.Contains(msg, "too many requests") ||

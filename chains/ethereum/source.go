@@ -25,6 +25,9 @@ type Source struct {
 
 	noBlockReceipts atomic.Bool // the node lacks eth_getBlockReceipts
 	noTraces        atomic.Bool // the node lacks debug_traceBlockByNumber (auto mode)
+	// batch is the receipts fallback's batch size: BatchSize, halved each time the node
+	// refuses a batch as too large, down to 1.
+	batch atomic.Int64
 }
 
 // Dial connects to a node's JSON-RPC endpoint (http(s):// or ws(s)://).
@@ -77,11 +80,13 @@ func New(c *rpc.Client, opts Options) (*Source, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Source{
+	s := &Source{
 		client: c,
 		opts:   opts,
 		log:    opts.Logger.With(zap.String("chain", opts.Chain)),
-	}, nil
+	}
+	s.batch.Store(int64(opts.BatchSize))
+	return s, nil
 }
 
 // Close closes the underlying client.
@@ -252,14 +257,21 @@ func (s *Source) txReceipts(ctx context.Context, blk *rpcBlock) ([]rpcReceipt, e
 	txs := blk.Transactions
 	out := make([]rpcReceipt, len(txs))
 	raws := make([]json.RawMessage, len(txs))
-	for start := 0; start < len(txs); start += s.opts.BatchSize {
-		end := min(start+s.opts.BatchSize, len(txs))
+	for start := 0; start < len(txs); {
+		size := int(s.batch.Load())
+		end := min(start+size, len(txs))
 		batch := make([]rpc.BatchElem, 0, end-start)
 		for i := start; i < end; i++ {
 			batch = append(batch, rpc.BatchElem{Method: "eth_getTransactionReceipt",
 				Args: []any{string(txs[i].Hash)}, Result: &raws[i]})
 		}
 		if err := s.client.BatchCallContext(ctx, batch); err != nil {
+			if isBatchLimit(err) && size > 1 {
+				s.batch.CompareAndSwap(int64(size), int64(size/2))
+				s.log.Info("the node refused a batch as too large: smaller batches",
+					zap.Int("was", size), zap.Int("now", size/2), zap.Error(err))
+				continue
+			}
 			return nil, err
 		}
 		for j, el := range batch {
@@ -276,9 +288,13 @@ func (s *Source) txReceipts(ctx context.Context, blk *rpcBlock) ([]rpcReceipt, e
 			}
 			out[i] = *r
 		}
+		start = end
 	}
 	return out, nil
 }
+
+// BatchSize is the receipts fallback's batch size now (see Options.BatchSize).
+func (s *Source) BatchSize() int { return int(s.batch.Load()) }
 
 // traces interprets the debug_traceBlockByNumber answer. In auto mode a node without the
 // method switches traces off for good and says so once.

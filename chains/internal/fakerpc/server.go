@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,7 +40,17 @@ type Server struct {
 	faults   []Fault
 	requests atomic.Int64
 	calls    sync.Map // method -> *atomic.Int64
+	// maxBatch, when not 0, refuses batches of more calls with HTTP 413, as providers do.
+	maxBatch atomic.Int64
+	refused  atomic.Int64
 }
+
+// LimitBatch makes the server refuse batches of more than n calls with HTTP 413 and a
+// message naming the limit (0: no limit).
+func (s *Server) LimitBatch(n int) { s.maxBatch.Store(int64(n)) }
+
+// Refused returns how many batches the limit refused.
+func (s *Server) Refused() int64 { return s.refused.Load() }
 
 // New starts a server that answers with h; it is closed when the test ends.
 func New(t testing.TB, h Handler) *Server {
@@ -93,6 +104,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		var reqs []request
 		if err := json.Unmarshal(trimmed, &reqs); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if limit := s.maxBatch.Load(); limit > 0 && int64(len(reqs)) > limit {
+			s.refused.Add(1)
+			http.Error(w, "batch too large: at most "+strconv.FormatInt(limit, 10)+
+				" calls per batch", http.StatusRequestEntityTooLarge)
 			return
 		}
 		resps := make([]response, len(reqs))
