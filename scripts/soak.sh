@@ -5,7 +5,7 @@
 # doubled in the stream and every expected alert arrived under exactly one idempotency key.
 # Prints the figures; exits 1 on any loss or duplicate.
 #
-#   scripts/soak.sh [DURATION] [PROCS]      (defaults: 10m 2)
+#   scripts/soak.sh [DURATION] [PROCS] [RATE]   (defaults: 10m 2 5: flows per second)
 #
 # Needs geth v1.16.7 (installed with `go install` if missing) and redis-server.
 set -euo pipefail
@@ -18,4 +18,5 @@ if [ ! -x "$geth" ]; then
 fi
 make -s build
 go build -o bin/soak ./bench/soak
-bin/soak -geth "$geth" -flowwatch bin/flowwatch -duration "${1:-10m}" -procs "${2:-2}"
+bin/soak -geth "$geth" -flowwatch bin/flowwatch -duration "${1:-10m}" -procs "${2:-2}" \
+  -rate "${3:-5}"

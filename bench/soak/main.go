@@ -6,7 +6,7 @@
 // receiver under exactly one idempotency key. It prints the figures and exits 1 on any
 // loss or duplicate. scripts/soak.sh builds what it needs and runs it.
 //
-//	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-seed N]
+//	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-rate 5] [-seed N]
 package main
 
 import (
@@ -26,14 +26,16 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Minute, "how long to play faults")
 	procs := flag.Int("procs", 2, "flowwatch run processes")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the faults")
+	rate := flag.Float64("rate", 5, "laundering flows per second at most (each 4 transactions)")
 	flag.Parse()
-	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed); err != nil {
+	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint64) error {
+func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint64,
+	rate float64) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "flowwatch-soak-")
 	if err != nil {
@@ -62,7 +64,7 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	defer sup.stop()
 
 	rng := mrand.New(mrand.NewPCG(seed, 11))
-	traffic := w.play(ctx)
+	traffic := w.play(ctx, time.Duration(float64(time.Second)/rate))
 	start := time.Now()
 	kills, redisRestarts := 0, 0
 	for time.Since(start) < d {
@@ -87,7 +89,7 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	}
 	fmt.Printf("faults over: %d flowwatch kills, %d Redis kills and restarts; %d flows "+
 		"(%d alerts expected); settling ...\n", kills, redisRestarts, flows, 2*flows)
-	res, err := w.settle(ctx, 2*flows, 5*time.Minute)
+	res, err := w.settle(ctx, 2*flows, 20*time.Minute)
 	if err != nil {
 		return err
 	}

@@ -188,10 +188,11 @@ func (w *world) wait(ctx context.Context, h common.Hash) error {
 	}
 }
 
-// play sends flows until the returned stop is called, which returns how many were sent:
+// play sends a flow every every (at most) until the returned stop is called, which
+// returns how many were sent:
 // the watched wallet pays a fresh wallet, which pays the exchange and the mixer (two
 // alerts), and the clean wallet pays the exchange (none).
-func (w *world) play(ctx context.Context) (stop func() (int, error)) {
+func (w *world) play(ctx context.Context, every time.Duration) (stop func() (int, error)) {
 	done := make(chan struct{})
 	result := make(chan error, 1)
 	flows := 0
@@ -203,11 +204,13 @@ func (w *world) play(ctx context.Context) (stop func() (int, error)) {
 				return
 			default:
 			}
+			start := time.Now()
 			if err := w.flow(ctx, i); err != nil {
 				result <- fmt.Errorf("flow %d: %w", i, err)
 				return
 			}
 			flows++
+			time.Sleep(every - time.Since(start)) // a steady flow, not a flood
 		}
 	}()
 	return func() (int, error) {
