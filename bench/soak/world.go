@@ -321,32 +321,24 @@ type result struct {
 func (w *world) settle(ctx context.Context, want int, limit time.Duration) (result, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://")})
 	defer rdb.Close()
-	stream := prefix + ":{dev}:movements"
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	head, err := w.ec.BlockNumber(ctx) // nothing is sent any more: the final head
 	if err != nil {
 		return result{}, err
 	}
 	for deadline := time.Now().Add(limit); ; {
 		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
-		pending := int64(-1)
-		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil {
-			pending = p.Count
-		}
-		lag := int64(-1)
-		if gs, err := rdb.XInfoGroups(ctx, stream).Result(); err == nil && len(gs) > 0 {
-			for _, g := range gs {
-				if g.Name == "rules" {
-					lag = g.Lag
-				}
-			}
+		backlog, err := q.Backlog(ctx, "dev") // pending and unread
+		if err != nil {
+			backlog = -1
 		}
 		got, _, _ := w.recv.counts()
-		if tip == fmt.Sprint(head) && pending == 0 && lag == 0 && got >= want {
+		if tip == fmt.Sprint(head) && backlog == 0 && got >= want {
 			break
 		}
 		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("not settled in %s: tip %s of %d, pending %d, lag "+
-				"%d, %d of %d alerts", limit, tip, head, pending, lag, got, want)
+			return result{}, fmt.Errorf("not settled in %s: tip %s of %d, backlog %d, %d "+
+				"of %d alerts", limit, tip, head, backlog, got, want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -264,7 +264,6 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	wantAlerts int, cmd *exec.Cmd) (uint64, int) {
 	t.Helper()
 	ctx := context.Background()
-	stream := prefix + ":{dev}:movements"
 	src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: "dev",
 		Traces: ethereum.TracesOff})
 	if err != nil {
@@ -279,21 +278,17 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	for {
 		got, _ := recv.snapshot()
 		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
-		pending := int64(-1)
-		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil {
-			pending = p.Count
+		backlog, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}).Backlog(ctx,
+			"dev") // pending and unread
+		if err != nil {
+			backlog = -1
 		}
-		groups, _ := rdb.XInfoGroups(ctx, stream).Result()
-		lag := int64(-1)
-		if len(groups) == 1 {
-			lag = groups[0].Lag
-		}
-		if len(got) >= wantAlerts && tip == fmt.Sprint(head) && pending == 0 && lag == 0 {
+		if len(got) >= wantAlerts && tip == fmt.Sprint(head) && backlog == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not settled: %d of %d alerts, tip %s of %d, pending %d, lag %d",
-				len(got), wantAlerts, tip, head, pending, lag)
+			t.Fatalf("not settled: %d of %d alerts, tip %s of %d, backlog %d",
+				len(got), wantAlerts, tip, head, backlog)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}

@@ -351,7 +351,22 @@ func (q *Redis) Backlog(ctx context.Context, chain string) (int64, error) {
 		if g.Name != q.group {
 			continue
 		}
-		if g.Lag < 0 { // unknown after deletions in the unread range: count the stream
+		if g.Lag == 0 {
+			return g.Pending, nil
+		}
+		// The group's lag comes from a counter of entries read that Redis does not keep
+		// exactly across an append-only-file reload (seen after restarts: a lag of a
+		// thousand with every entry delivered, which held the poller back for good).
+		// What the stream holds past the last delivered entry is the truth.
+		next, err := q.rdb.XRangeN(ctx, q.StreamKey(chain), "("+g.LastDeliveredID, "+",
+			1).Result()
+		if err != nil {
+			return 0, fmt.Errorf("backlog of %s: %w", chain, err)
+		}
+		switch {
+		case len(next) == 0:
+			return g.Pending, nil
+		case g.Lag < 0: // unknown after deletions in the unread range: count the stream
 			n, err := q.rdb.XLen(ctx, q.StreamKey(chain)).Result()
 			return n, err
 		}
