@@ -118,11 +118,6 @@ func loadLists(cfg *config.Config, fsys fs.FS) (*watchlist.Lists, []error, error
 	return lists, rejected, nil
 }
 
-// redisProtocol is RESP2: flowwatch uses no RESP3 feature (push notifications, client-side
-// caching), and with RESP3 go-redis peeks each connection for push notifications; after a
-// Redis restart a worker's blocking read was seen to hang there for minutes (the soak run).
-const redisProtocol = 2
-
 // newRedis connects to the config's Redis: one server, or a Redis Cluster (redis.cluster:
 // the URL names one node, and others as addr= parameters).
 func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error) {
@@ -139,7 +134,6 @@ func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error
 		if c.Password != "" {
 			opts.Password = c.Password
 		}
-		opts.Protocol = redisProtocol
 		rdb, where = redis.NewClusterClient(opts), "cluster "+strings.Join(opts.Addrs, ",")
 	} else {
 		opts, err := redis.ParseURL(c.URL)
@@ -152,7 +146,6 @@ func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error
 		if c.Password != "" {
 			opts.Password = c.Password
 		}
-		opts.Protocol = redisProtocol
 		rdb, where = redis.NewClient(opts), opts.Addr
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
