@@ -4,11 +4,11 @@ import "hash/maphash"
 
 // fpSet is a set of strings kept as 64-bit fingerprints in one open-addressing table with
 // linear probing that starts at the first slot of a group of 8 (a 64-byte cache line of
-// the table, which is page-aligned): 8 bytes a slot, no pointers for the garbage collector
-// to scan, one cache line read for most lookups. Two strings with the same fingerprint are one member
-// (with 10 million members, a string outside the set is taken for a member about once in
-// 2^40 lookups), so a member test may say yes wrongly, never no. Not safe for concurrent
-// use: Index guards it.
+// the table, which is page-aligned): 8 bytes a slot, no pointers for the garbage
+// collector to scan, one cache line read for most lookups. Two strings with the same
+// fingerprint are one member (with 10 million members, a string outside the set is taken
+// for a member about once in 2^40 lookups), so a member test may say yes wrongly, never
+// no. Not safe for concurrent use: Index guards it.
 type fpSet struct {
 	seed  maphash.Seed
 	slots []uint64 // 0: empty
