@@ -33,6 +33,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/internal/rediskeys"
 	"github.com/flowwatch/flowwatch/watcher/api"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -64,7 +65,7 @@ func run(url string, n, conns int, d time.Duration, hit int) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "fwapibench-" + hex.EncodeToString(b)
-	defer cleanup(ctx, rdb, prefix)
+	defer func() { _ = rediskeys.Delete(ctx, rdb, prefix+":*") }()
 	memBefore := redisMemory(ctx, rdb)
 	store := taint.NewRedis(rdb, prefix)
 	rng := mrand.New(mrand.NewPCG(5, 6))
@@ -268,19 +269,4 @@ func rss() string {
 		}
 	}
 	return "unknown"
-}
-
-func cleanup(ctx context.Context, rdb *redis.Client, prefix string) {
-	iter := rdb.Scan(ctx, 0, prefix+":*", 10000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 1000 {
-			rdb.Del(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Del(ctx, keys...)
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/internal/rediskeys"
 	"github.com/flowwatch/flowwatch/watcher/config"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
@@ -213,9 +213,7 @@ func removeKeys(c config.Redis, prefix string, stderr io.Writer) {
 		return
 	}
 	defer rdb.Close()
-	if err := scanKeys(ctx, rdb, prefix+":*", func(c redis.Cmdable, key string) {
-		c.Del(ctx, key)
-	}); err != nil {
+	if err := rediskeys.Delete(ctx, rdb, prefix+":*"); err != nil {
 		fmt.Fprintf(stderr, "flowwatch demo: cleaning up %s:*: %v\n", prefix, err)
 	}
 }

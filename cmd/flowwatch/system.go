@@ -121,6 +121,14 @@ func loadLists(cfg *config.Config, fsys fs.FS) (*watchlist.Lists, []error, error
 // newRedis connects to the config's Redis: one server, or a Redis Cluster (redis.cluster:
 // the URL names one node, and others as addr= parameters).
 func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error) {
+	credentials := func(user, pass *string) {
+		if c.Username != "" {
+			*user = c.Username
+		}
+		if c.Password != "" {
+			*pass = c.Password
+		}
+	}
 	var rdb redis.UniversalClient
 	var where string
 	if c.Cluster {
@@ -128,24 +136,14 @@ func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		if c.Username != "" {
-			opts.Username = c.Username
-		}
-		if c.Password != "" {
-			opts.Password = c.Password
-		}
+		credentials(&opts.Username, &opts.Password)
 		rdb, where = redis.NewClusterClient(opts), "cluster "+strings.Join(opts.Addrs, ",")
 	} else {
 		opts, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		if c.Username != "" {
-			opts.Username = c.Username
-		}
-		if c.Password != "" {
-			opts.Password = c.Password
-		}
+		credentials(&opts.Username, &opts.Password)
 		rdb, where = redis.NewClient(opts), opts.Addr
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
@@ -153,25 +151,6 @@ func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error
 		return nil, fmt.Errorf("redis at %s: %w", where, err)
 	}
 	return rdb, nil
-}
-
-// scanKeys calls fn with every key matching pattern: on every master of a cluster.
-func scanKeys(ctx context.Context, rdb redis.UniversalClient, pattern string,
-	fn func(c redis.Cmdable, key string)) error {
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
-		for iter.Next(ctx) {
-			fn(c, iter.Val())
-		}
-		return iter.Err()
-	}
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		return scan(ctx, c)
-	}
-	return fmt.Errorf("cannot scan keys with a %T", rdb)
 }
 
 // redisPrefix is the prefix of the config's Redis keys.

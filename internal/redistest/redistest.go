@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/internal/rediskeys"
 )
 
 // DefaultURL is used when REDIS_URL is not set.
@@ -80,22 +82,7 @@ func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "fwtest-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		clean := func(ctx context.Context, c *redis.Client) error {
-			iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
-			return iter.Err()
-		}
-		switch c := rdb.(type) {
-		case *redis.ClusterClient:
-			_ = c.ForEachMaster(ctx, clean)
-		case *redis.Client:
-			_ = clean(ctx, c)
-		}
-	})
+	t.Cleanup(func() { _ = rediskeys.Delete(context.Background(), rdb, prefix+":*") })
 	return prefix
 }
 
