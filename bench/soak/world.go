@@ -24,9 +24,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
-	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
-	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/internal/streamaudit"
 )
 
 const (
@@ -321,24 +320,19 @@ type result struct {
 func (w *world) settle(ctx context.Context, want int, limit time.Duration) (result, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://")})
 	defer rdb.Close()
-	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	head, err := w.ec.BlockNumber(ctx) // nothing is sent any more: the final head
 	if err != nil {
 		return result{}, err
 	}
 	for deadline := time.Now().Add(limit); ; {
-		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
-		backlog, err := q.Backlog(ctx, "dev") // pending and unread
-		if err != nil {
-			backlog = -1
-		}
+		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", head)
 		got, _, _ := w.recv.counts()
-		if tip == fmt.Sprint(head) && backlog == 0 && got >= want {
+		if err == nil && settled && got >= want {
 			break
 		}
 		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("not settled in %s: tip %s of %d, backlog %d, %d "+
-				"of %d alerts", limit, tip, head, backlog, got, want)
+			return result{}, fmt.Errorf("not settled in %s: %s (%v), %d of %d alerts",
+				limit, state, err, got, want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -348,44 +342,12 @@ func (w *world) settle(ctx context.Context, want int, limit time.Duration) (resu
 		return result{}, err
 	}
 	defer src.Close()
-	var chainMoves []chains.Movement
-	if err := chains.Stream(ctx, src, w.startBlock, head, 8, func(b *chains.Block) error {
-		chainMoves = append(chainMoves, b.Movements...)
-		return nil
-	}); err != nil {
+	a, err := streamaudit.Audit(ctx, rdb, prefix, "dev", src, w.startBlock, head)
+	if err != nil {
 		return result{}, err
 	}
-	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
-	count := map[string]int{}
-	for {
-		entries, err := audit.Read(ctx, "dev", "auditor", 1000, time.Millisecond)
-		if err != nil {
-			return result{}, err
-		}
-		if len(entries) == 0 {
-			break
-		}
-		for _, e := range entries {
-			for _, p := range e.Payloads {
-				m, err := chains.UnmarshalMovement(p)
-				if err != nil {
-					return result{}, err
-				}
-				if !m.Removed {
-					count[m.Key()]++
-				}
-			}
-		}
-	}
-	res := result{head: head, movements: len(chainMoves)}
-	for _, m := range chainMoves {
-		switch n := count[m.Key()]; {
-		case n == 0:
-			res.missing++
-		case n > 1:
-			res.doubled++
-		}
-	}
+	res := result{head: head, movements: a.Chain, missing: len(a.Missing),
+		doubled: len(a.Doubled)}
 	res.alerts, res.multiKey, res.repeats = w.recv.counts()
 	return res, nil
 }

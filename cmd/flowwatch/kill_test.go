@@ -24,11 +24,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
-	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
-	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/internal/streamaudit"
 )
 
 const killRounds = 20
@@ -277,18 +276,12 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		got, _ := recv.snapshot()
-		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Result()
-		backlog, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}).Backlog(ctx,
-			"dev") // pending and unread
-		if err != nil {
-			backlog = -1
-		}
-		if len(got) >= wantAlerts && tip == fmt.Sprint(head) && backlog == 0 {
+		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", head)
+		if err == nil && settled && len(got) >= wantAlerts {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not settled: %d of %d alerts, tip %s of %d, backlog %d",
-				len(got), wantAlerts, tip, head, backlog)
+			t.Fatalf("not settled: %d of %d alerts, %s (%v)", len(got), wantAlerts, state, err)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -298,52 +291,22 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
-
 	// Every movement of the chain is in the stream exactly once.
-	var want []chains.Movement
-	if err := chains.Stream(ctx, src, 1, head, 4, func(b *chains.Block) error {
-		want = append(want, b.Movements...)
-		return nil
-	}); err != nil {
+	res, err := streamaudit.Audit(ctx, rdb, prefix, "dev", src, 1, head)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A consumer group of its own reads the whole stream from the start.
-	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
-	count, published := map[string]int{}, 0
-	for {
-		entries, err := audit.Read(ctx, "dev", "auditor", 1000, time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(entries) == 0 {
-			break
-		}
-		for _, e := range entries {
-			if e.Err != nil {
-				t.Fatal(e.Err)
-			}
-			for _, p := range e.Payloads {
-				m, err := chains.UnmarshalMovement(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if m.Removed {
-					t.Fatalf("removed movement %s without a reorg", m.Key())
-				}
-				count[m.Key()]++
-				published++
-			}
-		}
+	if len(res.Removed) > 0 {
+		t.Fatalf("removed movements without a reorg: %v", res.Removed)
 	}
-	for _, m := range want {
-		if count[m.Key()] != 1 {
-			t.Errorf("movement %s is in the stream %d times", m.Key(), count[m.Key()])
-		}
+	if len(res.Missing) > 0 || len(res.Doubled) > 0 {
+		t.Errorf("movements missing from the stream: %v; in it more than once: %v",
+			res.Missing, res.Doubled)
 	}
-	if published != len(want) {
-		t.Errorf("stream has %d movements, the chain %d", published, len(want))
+	if res.Published != res.Chain {
+		t.Errorf("stream has %d movements, the chain %d", res.Published, res.Chain)
 	}
-	return head, published
+	return head, res.Published
 }
 
 // startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns

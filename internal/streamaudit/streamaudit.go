@@ -1,0 +1,94 @@
+// Package streamaudit checks what pollers published against the chain, for the tests and
+// the soak run that kill processes: whether a chain's pipeline has settled, and whether
+// every movement of a block range is in the stream exactly once.
+package streamaudit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+// Settled reports whether chain's cursor (under key prefix) is at block head and the rules
+// workers have nothing pending or unread; state says where it is, for a timeout's message.
+func Settled(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
+	head uint64) (ok bool, state string, err error) {
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	tip, err := q.Tip(ctx, chain)
+	if err != nil {
+		return false, "", err
+	}
+	backlog, err := q.Backlog(ctx, chain) // pending and unread
+	if err != nil {
+		return false, "", err
+	}
+	state = fmt.Sprintf("tip %d of %d, backlog %d", tip.Number, head, backlog)
+	return tip.Valid && tip.Number == head && backlog == 0, state, nil
+}
+
+// Result is what Audit found.
+type Result struct {
+	Chain     int      // movements of the range on the chain
+	Published int      // movements in the stream, not removed ones
+	Removed   []string // keys of movements published as removed (a reorg's)
+	Missing   []string // keys of the chain's movements not in the stream
+	Doubled   []string // keys of those in it more than once
+}
+
+// Audit reads chain's whole stream (under key prefix) through a consumer group of its own
+// ("audit") and compares it with the movements src gives of blocks from..to.
+func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
+	src chains.Source, from, to uint64) (Result, error) {
+	var res Result
+	var want []chains.Movement
+	if err := chains.Stream(ctx, src, from, to, 8, func(b *chains.Block) error {
+		want = append(want, b.Movements...)
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	res.Chain = len(want)
+	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
+	count := map[string]int{}
+	for {
+		entries, err := audit.Read(ctx, chain, "auditor", 1000, time.Millisecond)
+		if err != nil {
+			return res, err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			if e.Err != nil {
+				return res, e.Err
+			}
+			for _, p := range e.Payloads {
+				m, err := chains.UnmarshalMovement(p)
+				if err != nil {
+					return res, fmt.Errorf("entry %s: %w", e.ID, err)
+				}
+				if m.Removed {
+					res.Removed = append(res.Removed, m.Key())
+					continue
+				}
+				count[m.Key()]++
+				res.Published++
+			}
+		}
+	}
+	for _, m := range want {
+		switch n := count[m.Key()]; {
+		case n == 0:
+			res.Missing = append(res.Missing, m.Key())
+		case n > 1:
+			res.Doubled = append(res.Doubled, m.Key()+" ×"+strconv.Itoa(n))
+		}
+	}
+	return res, nil
+}
