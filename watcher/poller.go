@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -120,6 +121,8 @@ type Poller struct {
 
 	mu     sync.Mutex
 	status PollerStatus
+	// leased is when the poller last took or renewed its lease (Unix ns).
+	leased atomic.Int64
 }
 
 // PollerStatus is where a poller is: what the heartbeat reports and watches.

@@ -42,16 +42,19 @@ func (p *Poller) lease(ctx context.Context) (bool, error) {
 	}
 	p.note(func(s *PollerStatus) { s.Standby = !held })
 	if held {
+		p.leased.Store(time.Now().UnixNano())
 		return true, nil
 	}
 	wait := min(p.opts.LeaseTTL/3, max(p.opts.PollInterval, 10*time.Millisecond))
 	return false, sleep(ctx, wait)
 }
 
-// renew renews the lease before a write, so that a long catch-up keeps it; ErrFenced if
-// it was lost (the journal's fence would refuse the write anyway).
+// renew renews the lease before a write, so that a long catch-up keeps it, unless it was
+// taken or renewed within the last third of its time; ErrFenced if it was lost. (The
+// journal's fence refuses a write without the lease either way: renewing is what keeps it.)
 func (p *Poller) renew(ctx context.Context) error {
-	if p.opts.Lease == nil {
+	if p.opts.Lease == nil ||
+		time.Since(time.Unix(0, p.leased.Load())) < p.opts.LeaseTTL/3 {
 		return nil
 	}
 	held, err := p.opts.Lease.LeasePoller(ctx, p.opts.Chain, p.opts.Holder, p.opts.LeaseTTL)
@@ -61,6 +64,7 @@ func (p *Poller) renew(ctx context.Context) error {
 	if !held {
 		return queue.ErrFenced
 	}
+	p.leased.Store(time.Now().UnixNano())
 	return nil
 }
 

@@ -115,8 +115,8 @@ func run(url string, n, conns int, d time.Duration, hit int) error {
 	}
 	st := idx.Stats()["ethereum"]
 	fmt.Printf("taint index built in %s: %d addresses, %d MB (%.1f bytes per address)\n",
-		time.Since(start).Round(100*time.Millisecond), st[0], st[1]>>20,
-		float64(st[1])/float64(st[0]))
+		time.Since(start).Round(100*time.Millisecond), st.Members, st.Bytes>>20,
+		float64(st.Bytes)/float64(st.Members))
 	const key = "fw_apibench_key"
 	serve := func(index bool) (string, func(), error) {
 		screen, err := api.NewScreener(map[string]api.Chain{"ethereum": {

@@ -168,12 +168,7 @@ func decodeBlock(raw json.RawMessage, chain string, params *chaincfg.Params,
 		ParentHash: strings.ToLower(b.PreviousHash), Time: unixUTC(*b.Time)}
 	var missing []outpoint
 	for i := range b.Tx {
-		for j := range b.Tx[i].Vin {
-			in := &b.Tx[i].Vin[j]
-			if in.Coinbase == nil && in.Prevout == nil && in.Vout != nil {
-				missing = append(missing, outpoint{Tx: strings.ToLower(in.Txid), Index: *in.Vout})
-			}
-		}
+		missing = b.Tx[i].appendMissing(missing)
 	}
 	var resolved map[outpoint]output
 	if len(missing) > 0 {
@@ -195,6 +190,18 @@ func decodeBlock(raw json.RawMessage, chain string, params *chaincfg.Params,
 		blk.Movements = append(blk.Movements, m)
 	}
 	return blk, nil
+}
+
+// appendMissing appends the outpoints that tx's inputs spend and the response did not
+// resolve (no prevout: getblock below verbosity 3, getrawtransaction).
+func (tx *rpcTx) appendMissing(out []outpoint) []outpoint {
+	for j := range tx.Vin {
+		in := &tx.Vin[j]
+		if in.Coinbase == nil && in.Prevout == nil && in.Vout != nil {
+			out = append(out, outpoint{Tx: strings.ToLower(in.Txid), Index: *in.Vout})
+		}
+	}
+	return out
 }
 
 func decodeTx(tx *rpcTx, params *chaincfg.Params, resolved map[outpoint]output) (

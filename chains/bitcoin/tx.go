@@ -37,13 +37,7 @@ func (s *Source) Tx(ctx context.Context, h string) (*chains.Tx, error) {
 	if !strings.EqualFold(t.Txid, h) {
 		return nil, fmt.Errorf("getrawtransaction %s: the node sent %q", h, t.Txid)
 	}
-	var missing []outpoint
-	for j := range t.Vin {
-		in := &t.Vin[j]
-		if in.Coinbase == nil && in.Prevout == nil && in.Vout != nil {
-			missing = append(missing, outpoint{Tx: strings.ToLower(in.Txid), Index: *in.Vout})
-		}
-	}
+	missing := t.appendMissing(nil)
 	var resolved map[outpoint]output
 	if len(missing) > 0 {
 		if resolved, err = s.resolve(ctx, missing); err != nil {

@@ -181,7 +181,7 @@ var (
 	descBacklog = prometheus.NewDesc("flowwatch_queue_backlog",
 		"Queue entries not yet acknowledged by the rules workers (pending and unread).",
 		[]string{"chain"}, nil)
-	descPollerUp = prometheus.NewDesc("flowwatch_chain_poller_error",
+	descPollerErr = prometheus.NewDesc("flowwatch_chain_poller_error",
 		"1 when the poller's last round failed.", []string{"chain"}, nil)
 	descEndpointHead = prometheus.NewDesc("flowwatch_rpc_endpoint_head_block",
 		"An endpoint's head at the last check.", []string{"chain", "endpoint"}, nil)
@@ -195,7 +195,7 @@ var (
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHead, descPublished, descLag, descAtHead,
-		descBlocks, descMoves, descJudged, descBacklog, descPollerUp, descActive,
+		descBlocks, descMoves, descJudged, descBacklog, descPollerErr, descActive,
 		descEndpointHead, descDemoted} {
 		ch <- d
 	}
@@ -224,7 +224,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		if st.Err != "" {
 			failed = 1
 		}
-		gauge(descPollerUp, failed, st.Chain)
+		gauge(descPollerErr, failed, st.Chain)
 		active := 1.0
 		if st.Standby {
 			active = 0

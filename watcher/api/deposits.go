@@ -245,11 +245,16 @@ func (d *Deposits) judge(ctx context.Context, r *DepositReport, t *chains.Tx,
 			for _, model := range allModels {
 				keys = append(keys, rules.ModelKey(model, rules.OutpointKey(t.Hash,
 					p.leg.Index)))
-				for _, in := range p.m.Inputs {
-					if !in.Coinbase {
-						keys = append(keys, rules.ModelKey(model,
-							rules.OutpointKey(in.PrevTx, in.PrevIndex)))
-					}
+			}
+		}
+	}
+	// A Bitcoin transaction is one movement: its inputs' outputs once, for every payment.
+	if m := pays[0].m; m.Kind == chains.KindUTXO {
+		for _, model := range allModels {
+			for _, in := range m.Inputs {
+				if !in.Coinbase {
+					keys = append(keys, rules.ModelKey(model,
+						rules.OutpointKey(in.PrevTx, in.PrevIndex)))
 				}
 			}
 		}
@@ -345,15 +350,14 @@ func carried(e Exposure, amount *big.Int) string {
 	return ""
 }
 
-// shareBP is tainted / held in basis points, capped at 10000; -1 if either is unknown.
+// shareBP is tainted / held (decimal strings) in basis points; -1 if either is unknown.
 func shareBP(tainted, held string) int {
 	t, ok1 := new(big.Int).SetString(tainted, 10)
 	h, ok2 := new(big.Int).SetString(held, 10)
 	if !ok1 || !ok2 || h.Sign() <= 0 {
 		return -1
 	}
-	v := new(big.Int).Quo(new(big.Int).Mul(t, big.NewInt(10000)), h)
-	return int(min(v.Int64(), 10000))
+	return basisPoints(t, h)
 }
 
 // fromOutpoints adds to r what the taint store holds of a Bitcoin payment: the taint the
@@ -408,7 +412,7 @@ func (d *Deposits) fromOutpoints(r *DepositReport, t *chains.Tx, p payment,
 		case rules.ModelHaircut:
 			v := new(big.Int).Mul(p.leg.Amount, tainted)
 			e.TaintedAmount = v.Quo(v, total).String()
-			share = shareBP(tainted.String(), total.String())
+			share = basisPoints(tainted, total)
 		default:
 			e.TaintedAmount = ""
 		}

@@ -211,6 +211,7 @@ func (s *Screener) screen(ctx context.Context, chain string, addrs []string,
 		norm[i] = n
 	}
 	var keys []string
+	prefixes := keyPrefixes[s.chains[chain].Family]
 	var unheld [1]bool // the index says the store holds nothing of the address
 	none := unheld[:]
 	if len(norm) > 1 {
@@ -223,7 +224,7 @@ func (s *Screener) screen(ctx context.Context, chain string, addrs []string,
 				continue
 			}
 		}
-		for _, p := range keyPrefixes[s.chains[chain].Family] {
+		for _, p := range prefixes {
 			keys = append(keys, p+a)
 		}
 	}
@@ -379,15 +380,23 @@ func (s *Screener) exposures(model string, t rules.Taint) []Exposure {
 		}
 		e := base
 		e.Asset, e.TaintedAmount, e.Held = h.Asset, tainted.String(), held.String()
-		share := 10000
+		share := 10000 // holding nothing now: all it held was watched funds
 		if held.Sign() > 0 {
-			share = int(new(big.Int).Quo(new(big.Int).Mul(tainted, big.NewInt(10000)),
-				held).Int64())
+			share = basisPoints(tainted, held)
 		}
 		e.Risk = s.risk.exposure(e.Category, e.Hops, share)
 		out = append(out, e)
 	}
 	return out
+}
+
+// basisPoints is part / whole in basis points, at most 10000; whole must be positive.
+func basisPoints(part, whole *big.Int) int {
+	v := new(big.Int).Quo(new(big.Int).Mul(part, big.NewInt(10000)), whole)
+	if !v.IsInt64() || v.Int64() > 10000 {
+		return 10000
+	}
+	return int(v.Int64())
 }
 
 func orZero(v *big.Int) *big.Int {

@@ -91,13 +91,19 @@ func (x *Index) Holds(chain, base string) (holds, known bool) {
 	return s.has(base), true
 }
 
-// Stats returns, per chain known, the members and the table's bytes.
-func (x *Index) Stats() map[string][2]int {
+// IndexStats is what an index holds of a chain.
+type IndexStats struct {
+	Members int // addresses
+	Bytes   int // the table's size
+}
+
+// Stats returns the stats of each chain the index knows.
+func (x *Index) Stats() map[string]IndexStats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := map[string][2]int{}
+	out := map[string]IndexStats{}
 	for c, s := range x.sets {
-		out[c] = [2]int{s.len(), s.bytes()}
+		out[c] = IndexStats{Members: s.len(), Bytes: s.bytes()}
 	}
 	return out
 }

@@ -87,7 +87,7 @@ func TestIndex(t *testing.T) {
 	waitHolds(t, x, "eth", "bc1later", true)
 	waitHolds(t, x, "btc", "bc1other", true)
 	waitHolds(t, x, "btc", before[0], false)
-	if st := x.Stats()["eth"]; st[0] != 12000+4 || st[1] < 8*st[0] {
+	if st := x.Stats()["eth"]; st.Members != 12000+4 || st.Bytes < 8*st.Members {
 		t.Fatalf("stats %v", st)
 	}
 }
