@@ -68,11 +68,13 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			hop.Tainted = new(big.Int).Set(tainted)
 		}
 		path = append(slices.Clip(origin.Path), hop)
+		inside := false
 		for i := range rs {
 			r := &rs[i]
 			if !r.applies(model, origin.Source) || !r.within(path, asset, tainted) {
 				continue
 			}
+			inside = true
 			if labelled && r.reaches(label) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
 					Source: origin.Source, Destination: dest, Label: label, Path: path,
@@ -83,6 +85,10 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 					v.Tracked(Counter(model, origin.Root)) < r.MaxTracked
 				follow, capped = follow || ok, capped || !ok
 			}
+		}
+		if inside {
+			d.Flows = append(d.Flows, flowOf(model, &origin, hop, len(path), dest, label,
+				labelled))
 		}
 	}
 
@@ -148,4 +154,15 @@ func EventLabel(event string) (Label, bool) {
 			List: ListEvent}, true
 	}
 	return Label{}, false
+}
+
+// flowOf is the Flow of hop, the depth-th of funds of origin, ending at dest when it is
+// labelled.
+func flowOf(model string, origin *Taint, hop Hop, depth int, dest string, label Label,
+	labelled bool) Flow {
+	f := Flow{Model: model, Root: origin.Root, Source: origin.Source, Hop: hop, Depth: depth}
+	if labelled {
+		f.Destination, f.Label = dest, label
+	}
+	return f
 }

@@ -304,6 +304,25 @@ type Decision struct {
 	// Capped names the counters whose cap (a rule's MaxTracked) kept an address from
 	// being tracked.
 	Capped []string
+	// Flows are the hops of watched funds the movement made inside some rule's budgets,
+	// whether they alerted, were stored or neither (funds arriving at an address tracked
+	// already): what replay draws. The pipeline ignores them.
+	Flows []Flow
+}
+
+// Flow is one hop of watched funds under a model, and where it ended.
+type Flow struct {
+	Model  string
+	Root   string // the source address the funds came from
+	Source Source
+	// Hop is the hop; its Tainted is set under haircut and FIFO, nil (all) under poison.
+	Hop Hop
+	// Depth is the hop's distance from the source: 1 for a payment by the source.
+	Depth int
+	// Destination is where the value ended when it is a labelled service (Label): the
+	// recipient, or the mixer or bridge contract a deposit log names; "" otherwise.
+	Destination string
+	Label       Label
 }
 
 // Evaluate applies rules to one movement, under each model the rules use. A removed
@@ -318,7 +337,8 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 // EvaluateTo is Evaluate into d, whose slices it empties and reuses: a caller judging many
 // movements allocates them once.
 func EvaluateTo(d *Decision, rs []Rule, m *chains.Movement, v View) {
-	d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
+	d.Findings, d.Taints, d.Capped, d.Flows = d.Findings[:0], d.Taints[:0], d.Capped[:0],
+		d.Flows[:0]
 	if m.Removed {
 		return
 	}

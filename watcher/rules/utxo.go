@@ -115,12 +115,13 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 		if out.Address != "" {
 			label, labelled = v.Label(out.Address)
 		}
-		follow, capped := false, false
+		follow, capped, inside := false, false, false
 		for i := range rs {
 			r := &rs[i]
 			if !r.applies(model, origin.origin.Source) || !r.within(path, out.Asset, tainted) {
 				continue
 			}
+			inside = true
 			if labelled && r.reaches(label) {
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m,
 					Root: origin.origin.Root, Source: origin.origin.Source,
@@ -131,6 +132,10 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
 				follow, capped = follow || ok, capped || !ok
 			}
+		}
+		if inside {
+			d.Flows = append(d.Flows, flowOf(model, &origin.origin, hop, len(path),
+				out.Address, label, labelled))
 		}
 		if labelled || out.Address == "" {
 			continue

@@ -9,26 +9,13 @@ import (
 	"strings"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
 )
-
-// coins are the native coins of the chains flowwatch is usually configured with, by the
-// chain's name in the config: symbol and decimals. Other chains' amounts show in base
-// units.
-var coins = map[string]struct {
-	symbol   string
-	decimals int
-}{
-	"ethereum": {"ETH", 18}, "sepolia": {"ETH", 18}, "holesky": {"ETH", 18},
-	"dev": {"ETH", 18}, "arbitrum": {"ETH", 18}, "optimism": {"ETH", 18},
-	"base": {"ETH", 18}, "bsc": {"BNB", 18}, "polygon": {"POL", 18},
-	"avalanche": {"AVAX", 18}, "bitcoin": {"BTC", 8}, "testnet": {"BTC", 8},
-	"simnet": {"BTC", 8}, "regtest": {"BTC", 8}, "signet": {"BTC", 8},
-}
 
 // Amount is a base-unit amount of asset on chain as people read it: "105.5 ETH" for a
 // known chain's coin, "1000000 of token 0xdac1…1ec7 (base units)" otherwise.
 func Amount(chain, asset, base string) string {
-	c, known := coins[strings.ToLower(chain)]
+	symbol, decimals, known := chains.Coin(chain)
 	v, ok := new(big.Int).SetString(base, 10)
 	if asset != "native" || !known || !ok {
 		what := "native units"
@@ -37,23 +24,7 @@ func Amount(chain, asset, base string) string {
 		}
 		return base + " " + what
 	}
-	return decimal(v, c.decimals) + " " + c.symbol
-}
-
-// decimal writes v / 10^d without a trailing zero.
-func decimal(v *big.Int, d int) string {
-	s := new(big.Int).Abs(v).String()
-	if len(s) <= d {
-		s = strings.Repeat("0", d-len(s)+1) + s
-	}
-	whole, frac := s[:len(s)-d], strings.TrimRight(s[len(s)-d:], "0")
-	if v.Sign() < 0 {
-		whole = "-" + whole
-	}
-	if frac == "" {
-		return whole
-	}
-	return whole + "." + frac
+	return chains.FormatUnits(v, decimals) + " " + symbol
 }
 
 // Totals are an incident's totals, each asset's amount, in a fixed order.
