@@ -28,6 +28,9 @@ type Source struct {
 	// batch is the receipts fallback's batch size: BatchSize, halved each time the node
 	// refuses a batch as too large, down to 1.
 	batch atomic.Int64
+	// logSpan is the widest block range an eth_getLogs asks for: 0 (any) until the node
+	// refuses one, then halved at each refusal.
+	logSpan atomic.Uint64
 }
 
 // Dial connects to a node's JSON-RPC endpoint (http(s):// or ws(s)://).

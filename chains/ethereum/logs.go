@@ -1,0 +1,226 @@
+package ethereum
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rpc"
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/chains"
+)
+
+// MaxTopicAddresses is how many addresses one eth_getLogs topic filter names at most;
+// more are asked for in several requests (nodes cap a filter's alternatives: geth at 1000).
+const MaxTopicAddresses = 500
+
+// codeLimitExceeded is EIP-1474's "limit exceeded", which providers send for a log query
+// whose range or result is too large.
+const codeLimitExceeded = -32005
+
+// fullLog is a log as eth_getLogs returns it.
+type fullLog struct {
+	rpcLog
+	BlockNumber *quantity `json:"blockNumber"`
+	BlockHash   hash      `json:"blockHash"`
+	TxHash      hash      `json:"transactionHash"`
+	TxIndex     *quantity `json:"transactionIndex"`
+	Removed     bool      `json:"removed"`
+}
+
+// decodeLogs decodes an eth_getLogs result, checking what a movement needs of each log.
+func decodeLogs(raw json.RawMessage) ([]fullLog, error) {
+	var logs []fullLog
+	if err := json.Unmarshal(raw, &logs); err != nil {
+		return nil, fmt.Errorf("decode logs: %w", err)
+	}
+	for i := range logs {
+		l := &logs[i]
+		if l.BlockNumber == nil || l.LogIndex == nil || l.TxIndex == nil || l.TxHash == "" ||
+			l.BlockHash == "" {
+			return nil, fmt.Errorf("decode logs: log %d lacks its block, transaction or index", i)
+		}
+	}
+	return logs, nil
+}
+
+// isRangeRefused says whether the node refused a log query for its block range or the
+// size of its result (geth, Erigon, Nethermind, Infura, Alchemy, QuickNode each word it
+// their way), so that a smaller range may pass.
+func isRangeRefused(err error) bool {
+	var rpcErr rpc.Error
+	if errors.As(err, &rpcErr) && rpcErr.ErrorCode() == codeLimitExceeded {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"block range", "range too", "range is too", "max range",
+		"more than", "too many results", "response size", "results exceed", "query timeout",
+		"exceed maximum block range", "range limit"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TransferLogs returns the ERC-20 transfers of blocks from..to that any of senders sent or
+// any of receivers received, as token movements in chain order (block, then log index),
+// each once, with its block's time. It asks eth_getLogs with the Transfer topic and the
+// addresses as topic filters, and splits a range the node refuses (for its width or its
+// result's size) in halves until each part passes; the narrowest range that passed is
+// where the next call starts.
+func (s *Source) TransferLogs(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]chains.Movement, error) {
+	if from > to {
+		return nil, fmt.Errorf("logs: empty range %d..%d", from, to)
+	}
+	var logs []fullLog
+	for side, addrs := range [2][]string{senders, receivers} {
+		for chunk := range slices.Chunk(addrs, MaxTopicAddresses) {
+			topics := []any{[]string{string(TransferTopic)}, nil, nil}
+			topics[side+1] = paddedTopics(chunk)
+			got, err := s.logRange(ctx, from, to, topics)
+			if err != nil {
+				return nil, err
+			}
+			logs = append(logs, got...)
+		}
+	}
+	slices.SortFunc(logs, func(a, b fullLog) int {
+		return cmp.Or(cmp.Compare(*a.BlockNumber, *b.BlockNumber),
+			cmp.Compare(*a.LogIndex, *b.LogIndex))
+	})
+	logs = slices.CompactFunc(logs, func(a, b fullLog) bool {
+		return *a.BlockNumber == *b.BlockNumber && *a.LogIndex == *b.LogIndex
+	})
+	times, err := s.blockTimes(ctx, logs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chains.Movement, 0, len(logs))
+	for i := range logs {
+		l := &logs[i]
+		if l.Removed {
+			continue
+		}
+		n := uint64(*l.BlockNumber)
+		base := chains.Movement{Chain: s.opts.Chain, Tx: string(l.TxHash),
+			TxIndex: uint(*l.TxIndex), Block: chains.BlockRef{Number: n,
+				Hash: string(l.BlockHash), Time: times[n]}}
+		if m, ok := tokenTransfer(base, &l.rpcLog); ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// paddedTopics are addresses as 32-byte topics.
+func paddedTopics(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = "0x000000000000000000000000" + strings.TrimPrefix(a, "0x")
+	}
+	return out
+}
+
+// logRange asks for the logs of from..to matching topics, in parts as wide as the node
+// takes.
+func (s *Source) logRange(ctx context.Context, from, to uint64, topics []any) (
+	[]fullLog, error) {
+	var out []fullLog
+	for lo := from; lo <= to; {
+		span := s.logSpan.Load()
+		if span == 0 || span > to-lo+1 {
+			span = to - lo + 1
+		}
+		hi := lo + span - 1
+		logs, err := s.getLogs(ctx, lo, hi, topics)
+		if err != nil && isRangeRefused(err) && span > 1 {
+			s.logSpan.Store((span + 1) / 2)
+			s.log.Debug("node refused a log range: halving it", zap.Uint64("from", lo),
+				zap.Uint64("to", hi), zap.Error(err))
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("logs of blocks %d..%d: %w", lo, hi, err)
+		}
+		out = append(out, logs...)
+		if hi == to {
+			break
+		}
+		lo = hi + 1
+	}
+	return out, nil
+}
+
+// LogSpan returns the widest block range a log query currently asks for (0: any).
+func (s *Source) LogSpan() uint64 { return s.logSpan.Load() }
+
+func (s *Source) getLogs(ctx context.Context, from, to uint64, topics []any) (
+	[]fullLog, error) {
+	var logs []fullLog
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var raw json.RawMessage
+		filter := map[string]any{"fromBlock": hexutil.EncodeUint64(from),
+			"toBlock": hexutil.EncodeUint64(to), "topics": topics}
+		err := s.client.CallContext(ctx, &raw, "eth_getLogs", filter)
+		if err != nil {
+			if isRangeRefused(err) {
+				return permanent(err) // split, not retried
+			}
+			return err
+		}
+		logs, err = decodeLogs(raw)
+		return err
+	})
+	return logs, err
+}
+
+// blockTimes returns the time of each block the logs are in, from one JSON-RPC batch of
+// headers per BatchSize blocks.
+func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]time.Time,
+	error) {
+	times := map[uint64]time.Time{}
+	var blocks []uint64
+	for i := range logs {
+		n := uint64(*logs[i].BlockNumber)
+		if len(blocks) == 0 || blocks[len(blocks)-1] != n {
+			blocks = append(blocks, n)
+		}
+	}
+	for chunk := range slices.Chunk(blocks, max(s.BatchSize(), 1)) {
+		err := s.retry(ctx, func(ctx context.Context) error {
+			raws := make([]json.RawMessage, len(chunk))
+			batch := make([]rpc.BatchElem, len(chunk))
+			for i, n := range chunk {
+				batch[i] = rpc.BatchElem{Method: "eth_getBlockByNumber",
+					Args: []any{hexutil.EncodeUint64(n), false}, Result: &raws[i]}
+			}
+			if err := s.client.BatchCallContext(ctx, batch); err != nil {
+				return err
+			}
+			for i, n := range chunk {
+				if batch[i].Error != nil {
+					return fmt.Errorf("block %d: %w", n, batch[i].Error)
+				}
+				h, err := decodeHeader(raws[i])
+				if err != nil {
+					return fmt.Errorf("block %d: decode header: %w", n, err)
+				}
+				times[n] = time.Unix(int64(*h.Timestamp), 0).UTC()
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("block times: %w", err)
+		}
+	}
+	return times, nil
+}
