@@ -44,7 +44,6 @@ func totalsOf(rep *Report) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-
 // TestReportTotals: what reached each destination under each model, worked by hand.
 //
 //	poison:  Tornado 100 (f1's deposit); the deposit address 105 (f5, inferred from the

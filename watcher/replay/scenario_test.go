@@ -67,7 +67,7 @@ func scenario() []chains.Movement {
 	mixer := scMove(102, 0, scFresh(1), scTornado, eth, ether(100_000))
 	mixer.Event, mixer.EventContract = chains.EventMixerDeposit, scTornado
 	return []chains.Movement{
-		scMove(100, 0, scVictim, scLazarus, eth, ether(600_000)), // the theft
+		scMove(100, 0, scVictim, scLazarus, eth, ether(600_000)),   // the theft
 		scMove(101, 0, scLazarus, scFresh(1), eth, ether(120_000)), // fan-out
 		scMove(101, 1, scLazarus, scFresh(2), eth, ether(120_000)),
 		scMove(101, 2, scLazarus, scFresh(3), eth, ether(120_000)),
@@ -80,7 +80,7 @@ func scenario() []chains.Movement {
 		scMove(106, 0, scFresh(5), scDeposit, eth, ether(105_000)), // cash-out
 		scMove(107, 0, scDeposit, scBinance, eth, ether(104_000)),
 		scMove(108, 0, scFresh(3), scFresh(4), eth, ether(50_000)), // consolidation
-		scMove(109, 0, scClean, scFresh(4), eth, ether(200_000)), // clean value joins
+		scMove(109, 0, scClean, scFresh(4), eth, ether(200_000)),   // clean value joins
 		scMove(110, 0, scFresh(4), scBinance, eth, ether(300_000)),
 		scMove(111, 3, scLazarus, scFresh(6), scUSDT, big.NewInt(1_000_000e6)), // USDT
 		// Less than arrived: a deposit address forwards all of a token (deposit.Options).
