@@ -33,6 +33,7 @@ func commands() []command {
 		{"demo", "play a laundering scenario on an in-process chain and follow it", runDemo},
 		{"extract", "write a block range's movements as JSONL", runExtract},
 		{"lists", "inspect watchlist and label files", runLists},
+		{"replay", "follow an address's funds through a past block range and draw them", runReplay},
 		{"run", "follow the configured chains and raise alerts", runRun},
 		{"screen", "screen addresses from the command line", runScreen},
 		{"serve", "serve the screening API only", runServe},

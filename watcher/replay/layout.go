@@ -16,6 +16,9 @@ const (
 	colGap     = 330
 	rowGap     = 80
 	margin     = 30
+	// labelInset is how far before its arrow's head an edge's label is centred: near the
+	// end, where edges fanning out of one node have parted.
+	labelInset = 52
 )
 
 // place is a node's position in the picture.
@@ -113,7 +116,7 @@ func svgGraph(rep *Report) string {
 			`<path d="M %d %d C %d %d, %d %d, %d %d" fill="none" stroke="#555" `+
 			`stroke-width="1.5" marker-end="url(#arrow)"/>`+
 			`<text x="%d" y="%d" font-size="11" text-anchor="middle" fill="#222">%s</text>`+
-			"</g>\n", l.from, l.to, x1, y1, mx, y1, mx, y2, x2, y2, mx, (y1+y2)/2-4,
+			"</g>\n", l.from, l.to, x1, y1, mx, y1, mx, y2, x2, y2, x2-labelInset, y2-5,
 			html.EscapeString(label))
 	}
 	for i := range rep.Nodes {

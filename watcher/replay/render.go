@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 )
 
 // Formats a report renders as, by file extension.
@@ -133,20 +134,23 @@ func (n *Node) colour() string {
 	return colours[n.Kind]
 }
 
-// caption is what the picture writes in a node: its label or designation, and the
-// address.
+// caption is what the picture writes in a node: who it is (label, designation), and
+// what it is with the address.
 func (n *Node) caption(chain string) []string {
-	var lines []string
+	addr := shortAddr(chain, n.Address)
 	switch {
 	case n.Label != nil:
-		lines = append(lines, n.Label.Entity+" ("+strings.ReplaceAll(n.Label.Category, "_",
-			" ")+")")
+		what := strings.ReplaceAll(n.Label.Category, "_", " ")
+		if n.Label.List == deposit.List {
+			what += ", inferred"
+		}
+		return []string{n.Label.Entity, what + " · " + addr}
 	case n.Designation != nil:
-		lines = append(lines, n.Designation.Entity+" ("+n.Designation.Category+")")
+		return []string{n.Designation.Entity, n.Designation.Category + " · " + addr}
 	case n.Kind == KindSource:
-		lines = append(lines, "investigated address")
+		return []string{"investigated address", addr}
 	}
-	return append(lines, shortAddr(chain, n.Address))
+	return []string{addr}
 }
 
 // shortAddr is an address as people read it, shortened: EVM addresses checksummed.

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/bitcoin"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/watcher/config"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/replay"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/watchlist"
+)
+
+// Replay history methods (--method).
+const (
+	methodScan = "scan"
+	methodLogs = "logs"
+)
+
+// explorers are the transaction URL prefixes of the chains usually named so.
+var explorers = map[string]string{
+	"ethereum": "https://etherscan.io/tx/", "bitcoin": "https://mempool.space/tx/",
+	"arbitrum": "https://arbiscan.io/tx/", "optimism": "https://optimistic.etherscan.io/tx/",
+	"base": "https://basescan.org/tx/", "bsc": "https://bscscan.com/tx/",
+	"polygon": "https://polygonscan.com/tx/", "avalanche": "https://snowtrace.io/tx/",
+}
+
+// stringsFlag is a flag that may be given several times.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// replayArgs are replay's parsed flags.
+type replayArgs struct {
+	chain, network, rpc, config, model, method, asOf, explorer, cacheDir, to string
+	addrs, outs                                                              stringsFlag
+	from                                                                     uint64
+	hops, concurrency                                                        int
+	cacheDepth                                                               int64
+	noCache, demo                                                            bool
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const synopsis = "replay --rpc URL --chain NAME --address A [--address B...] --from N\n" +
+		"        [--to M] --out FILE.{json,csv,dot,svg,html} [--out FILE...] [--hops K]\n" +
+		"        [--model poison|haircut|fifo] [--as-of DATE] [--config FILE] [--method scan|logs]\n" +
+		"       replay --demo --out FILE.html\n\n" +
+		"Follows the funds out of the given addresses through blocks N..M with the rules\n" +
+		"engine's taint model and budgets, and writes where they went: JSON (nodes, edges,\n" +
+		"totals), CSV (one edge per row), Graphviz DOT, SVG (needs Graphviz's dot) or one\n" +
+		"self-contained HTML report with the graph, totals per exchange, mixer and bridge, and\n" +
+		"a table of hops. Labels and designations are those of the config's lists (or the\n" +
+		"bundled ones) as they were at each transfer, or --as-of a date. --method logs asks an\n" +
+		"EVM node for the followed addresses' ERC-20 transfers only (eth_getLogs), not every\n" +
+		"block: fast over long ranges, blind to native coin. Fetched blocks are cached on\n" +
+		"disk. --demo plays the demo's laundering scenario on an in-process chain and replays\n" +
+		"it: no node needed."
+	fs := newFlagSet("replay", synopsis, stderr)
+	var a replayArgs
+	fs.StringVar(&a.chain, "chain", "ethereum", "chain `name`; bitcoin, or any EVM chain")
+	fs.StringVar(&a.network, "network", "mainnet", "bitcoin `network`")
+	fs.StringVar(&a.rpc, "rpc", "", "node JSON-RPC `URL` (default: the config's chain's first)")
+	fs.StringVar(&a.config, "config", "", "config `file` whose lists, chain and explorer to use")
+	fs.Var(&a.addrs, "address", "an `address` whose funds to follow (repeatable)")
+	fs.Uint64Var(&a.from, "from", 0, "first block")
+	fs.StringVar(&a.to, "to", "head", "last block `number`, or head")
+	fs.IntVar(&a.hops, "hops", replay.DefaultHops, "how many hops to follow")
+	fs.StringVar(&a.model, "model", rules.ModelPoison, "taint `model`: poison, haircut or fifo")
+	fs.StringVar(&a.asOf, "as-of", "", "read labels and designations as of `DATE` (2006-01-02 or RFC 3339)")
+	fs.Var(&a.outs, "out", "write the report to `FILE`; its extension picks the format (repeatable)")
+	fs.StringVar(&a.method, "method", methodScan, "history: scan (every block) or logs (ERC-20 logs only)")
+	fs.StringVar(&a.explorer, "explorer", "", "explorer transaction URL `prefix` for links")
+	fs.IntVar(&a.concurrency, "concurrency", defaultConcurrency, "blocks fetched at once")
+	fs.BoolVar(&a.noCache, "no-cache", false, "neither read nor write the block cache")
+	fs.StringVar(&a.cacheDir, "cache-dir", defaultCacheDir(), "block cache `directory`")
+	fs.Int64Var(&a.cacheDepth, "cache-depth", replay.DefaultCacheDepth, "cache only blocks this many below the head")
+	fs.BoolVar(&a.demo, "demo", false, "replay the demo scenario on an in-process chain")
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
+	}
+	if code, ok := a.check(fs, stderr); !ok {
+		return code
+	}
+	if a.demo {
+		return replayDemo(ctx, &a, stdout, stderr)
+	}
+	return replayNode(ctx, &a, stdout, stderr)
+}
+
+// check validates what the flags say alone.
+func (a *replayArgs) check(fs *flag.FlagSet, stderr io.Writer) (int, bool) {
+	bad := func(format string, v ...any) (int, bool) {
+		return usageError(stderr, "replay", format, v...), false
+	}
+	if len(a.outs) == 0 {
+		return bad("--out is required")
+	}
+	for _, o := range a.outs {
+		if !slices.Contains(replay.Formats, outFormat(o)) {
+			return bad("--out %q: the extension must be one of .%s", o,
+				strings.Join(replay.Formats, ", ."))
+		}
+	}
+	switch a.model {
+	case rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO:
+	default:
+		return bad("--model %q: want poison, haircut or fifo", a.model)
+	}
+	if a.method != methodScan && a.method != methodLogs {
+		return bad("--method %q: want scan or logs", a.method)
+	}
+	if a.hops < 1 {
+		return bad("--hops %d: want at least 1", a.hops)
+	}
+	if a.cacheDepth < 0 {
+		return bad("--cache-depth %d: want 0 or more", a.cacheDepth)
+	}
+	if a.concurrency < 1 {
+		return bad("--concurrency %d: want at least 1", a.concurrency)
+	}
+	if _, err := parseAsOf(a.asOf); err != nil {
+		return bad("--as-of: %v", err)
+	}
+	if a.demo {
+		return 0, true
+	}
+	fromSet := false
+	fs.Visit(func(f *flag.Flag) { fromSet = fromSet || f.Name == "from" })
+	switch {
+	case len(a.addrs) == 0:
+		return bad("--address is required")
+	case !fromSet:
+		return bad("--from is required")
+	case a.rpc == "" && a.config == "":
+		return bad("--rpc (or a --config naming the chain's node) is required")
+	case !chainName.MatchString(a.chain):
+		return bad("--chain %q: want lower-case letters, digits, - and _", a.chain)
+	}
+	if a.to != "head" {
+		n, err := strconv.ParseUint(a.to, 10, 64)
+		if err != nil {
+			return bad("--to %q: want a block number or head", a.to)
+		}
+		if n < a.from {
+			return bad("--to %d is before --from %d", n, a.from)
+		}
+	}
+	return 0, true
+}
+
+// outFormat is the format an output file's extension names.
+func outFormat(path string) string {
+	return strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
+}
+
+// parseAsOf parses --as-of: a date (its start, UTC) or an RFC 3339 time.
+func parseAsOf(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want 2006-01-02 or 2006-01-02T15:04:05Z", s)
+	}
+	return t.UTC(), nil
+}
+
+// defaultCacheDir is where fetched blocks are kept: the user's cache directory.
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "flowwatch-blocks")
+	}
+	return filepath.Join(dir, "flowwatch", "blocks")
+}
+
+// replayChain is what a replay knows of its chain.
+type replayChain struct {
+	name     string
+	family   chains.Family
+	network  string
+	rpc      string
+	explorer string
+	lists    *watchlist.Lists
+}
+
+// resolveChain reads the config (or the bundled lists) for the chain's lists, node and
+// explorer.
+func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
+	ch := &replayChain{name: a.chain, family: chains.FamilyEVM, network: a.network,
+		rpc: a.rpc, explorer: cmpOr(a.explorer, explorers[a.chain])}
+	if a.chain == "bitcoin" {
+		ch.family = chains.FamilyBitcoin
+	}
+	var cfg *config.Config
+	var lfs iofs.FS = configs.Lists
+	if a.config != "" {
+		var err error
+		if cfg, err = config.Load(a.config); err != nil {
+			return nil, err
+		}
+		c, ok := cfg.Chain(a.chain)
+		if !ok {
+			return nil, fmt.Errorf("--chain %s: not in %s", a.chain, a.config)
+		}
+		ch.family, ch.network = c.Family, c.Network
+		if ch.rpc == "" && len(c.RPC) > 0 {
+			ch.rpc = c.RPC[0]
+		}
+		if a.explorer == "" && c.Explorer != "" {
+			ch.explorer = c.Explorer
+		}
+		lfs = nil
+	} else {
+		cfg = &config.Config{Chains: []config.Chain{{Name: ch.name, Family: ch.family,
+			Network: ch.network}}, Lists: bundledLists()}
+	}
+	lists, rejected, err := loadLists(cfg, lfs)
+	if err != nil {
+		return nil, err
+	}
+	if len(rejected) > 0 {
+		fmt.Fprintf(stderr, "flowwatch replay: %d list entries skipped as malformed "+
+			"(flowwatch lists validate names them)\n", len(rejected))
+	}
+	ch.lists = lists
+	return ch, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// bundledLists are the lists the example config names, bundled in the binary.
+func bundledLists() []config.List {
+	var out []config.List
+	for _, p := range []string{"sdn_advanced_2025-11-19_digital_currency_excerpt.xml",
+		"tagpack-lazarus.yaml", "tagpack-lazarus2.yaml", "tagpack-ronin_bridge.yaml",
+		"tagpack-ransomware.yaml", "tornado-cash.csv", "labels-ethereum.csv"} {
+		out = append(out, config.List{Path: "lists/" + p})
+	}
+	return out
+}
+
+// replayNode replays a range of a node's chain.
+func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) int {
+	ch, err := a.resolveChain(stderr)
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	var sources []string
+	for _, s := range a.addrs {
+		n, err := chains.NormalizeAddress(ch.family, ch.network, s)
+		if err != nil {
+			return usageError(stderr, "replay", "--address %s: %v", s, err)
+		}
+		sources = append(sources, n)
+	}
+	log := newLogger(stderr, zap.WarnLevel, false)
+	defer func() { _ = log.Sync() }()
+	var src interface {
+		chains.Source
+		Close()
+	}
+	if ch.family == chains.FamilyBitcoin {
+		src, err = bitcoin.Dial(ctx, ch.rpc, bitcoin.Options{Chain: ch.name,
+			Network: ch.network, Logger: log})
+	} else {
+		src, err = ethereum.Dial(ctx, ch.rpc, ethereum.Options{Chain: ch.name,
+			Traces: ethereum.TracesAuto, Logger: log})
+	}
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	defer src.Close()
+	if a.method == methodLogs && ch.family != chains.FamilyEVM {
+		return usageError(stderr, "replay", "--method logs: only on EVM chains")
+	}
+	return replayRange(ctx, a, ch, src, sources, stdout, stderr)
+}
+
+// replayRange replays a's range of src's chain from sources and writes the reports.
+func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains.Source,
+	sources []string, stdout, stderr io.Writer) int {
+	head, err := src.Head(ctx)
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	to := head
+	if a.to != "head" {
+		to, _ = strconv.ParseUint(a.to, 10, 64)
+		if to > head {
+			return usageError(stderr, "replay", "--to %d is past the node's head %d", to, head)
+		}
+	}
+	if a.from > to {
+		return usageError(stderr, "replay", "--from %d is past the node's head %d", a.from, to)
+	}
+	asOf, _ := parseAsOf(a.asOf)
+	r, err := replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
+		From: a.from, To: to, Hops: a.hops, Model: a.model, AsOf: asOf,
+		Deposits: &deposit.Options{}, Explorer: ch.explorer})
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	bar := newProgress(stderr, to-a.from+1, time.Now)
+	var cache *replay.Cache
+	var h replay.History
+	switch {
+	case a.method == methodLogs:
+		h = &replay.Logs{Node: src.(replay.TransferLogs), Receivers: a.model != rules.ModelPoison,
+			Progress: bar.add}
+	default:
+		blocks := src
+		if !a.noCache {
+			cache, err = openCache(ctx, a.cacheDir, ch.name, src, head, a.cacheDepth)
+			if err != nil {
+				return fail(stderr, "replay", err)
+			}
+			blocks = cache
+		}
+		h = &replay.Scan{Source: blocks, Inflight: a.concurrency, Progress: bar.add}
+	}
+	start := time.Now()
+	err = h.Replay(ctx, a.from, to, r)
+	bar.finish()
+	if errors.Is(err, context.Canceled) {
+		return fail(stderr, "replay", errors.New("interrupted"))
+	}
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	rep := r.Report()
+	elapsed := time.Since(start)
+	st := r.Stats()
+	fmt.Fprintf(stdout, "replayed %s blocks %d..%d (%d blocks, %d movements judged) in %s",
+		ch.name, a.from, to, to-a.from+1, st.Judged, elapsed.Round(time.Millisecond))
+	if cache != nil {
+		cs := cache.Stats()
+		fmt.Fprintf(stdout, "; block cache: %d hits, %d fetched", cs.Hits, cs.Misses)
+	}
+	fmt.Fprintf(stdout, "\n%d addresses, %d transfers of watched funds", len(rep.Nodes),
+		len(rep.Edges))
+	if st.Capped > 0 {
+		fmt.Fprintf(stdout, "; %d addresses not followed (cap of %d per source)", st.Capped,
+			replay.DefaultMaxTracked)
+	}
+	fmt.Fprintln(stdout)
+	for _, t := range rep.Totals {
+		fmt.Fprintf(stdout, "  reached %s (%s) %s: %s\n", t.Entity, t.Category,
+			t.Destination, replayAmount(ch.name, t.Asset, t.Tainted))
+	}
+	return writeReports(ctx, a.outs, rep, stdout, stderr)
+}
+
+// replayAmount is an amount as the summary prints it.
+func replayAmount(chain, asset, base string) string {
+	symbol, decimals, ok := chains.Coin(chain)
+	v, _ := new(big.Int).SetString(base, 10)
+	if asset != chains.AssetNative || !ok || v == nil {
+		return base + " (base units of " + asset + ")"
+	}
+	return chains.FormatUnits(v, decimals) + " " + symbol
+}
+
+// writeReports renders rep to each file; one that fails does not keep the others.
+func writeReports(ctx context.Context, outs []string, rep *replay.Report, stdout,
+	stderr io.Writer) int {
+	code := exitOK
+	for _, o := range outs {
+		var b bytes.Buffer
+		err := replay.Render(ctx, &b, rep, outFormat(o))
+		if err == nil {
+			err = os.WriteFile(o, b.Bytes(), 0o644)
+		}
+		if err != nil {
+			code = fail(stderr, "replay", fmt.Errorf("%s: %w", o, err))
+			continue
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", o)
+	}
+	return code
+}
+
+// openCache opens the block cache of the chain src serves, in a directory named by the
+// chain and its genesis block's hash.
+func openCache(ctx context.Context, dir, chain string, src chains.Source, head uint64,
+	depth int64) (*replay.Cache, error) {
+	g, err := src.Ref(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("genesis block: %w", err)
+	}
+	id := strings.TrimPrefix(g.Hash, "0x")
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	if depth == 0 {
+		depth = -1 // CacheOptions' "any block"
+	}
+	return replay.OpenCache(src, replay.CacheOptions{
+		Dir: filepath.Join(dir, chain+"-"+id), Head: head, Depth: depth})
+}
