@@ -33,6 +33,9 @@ type fullLog struct {
 	TxHash      hash      `json:"transactionHash"`
 	TxIndex     *quantity `json:"transactionIndex"`
 	Removed     bool      `json:"removed"`
+	// BlockTimestamp is sent by newer nodes (geth 1.16, Erigon 3); without it the block's
+	// header is asked for.
+	BlockTimestamp *quantity `json:"blockTimestamp"`
 }
 
 // decodeLogs decodes an eth_getLogs result, checking what a movement needs of each log.
@@ -183,15 +186,19 @@ func (s *Source) getLogs(ctx context.Context, from, to uint64, topics []any) (
 	return logs, err
 }
 
-// blockTimes returns the time of each block the logs are in, from one JSON-RPC batch of
-// headers per BatchSize blocks.
+// blockTimes returns the time of each block the logs are in: the logs' own timestamps
+// where the node sends them, else from one JSON-RPC batch of headers per BatchSize blocks.
 func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]time.Time,
 	error) {
 	times := map[uint64]time.Time{}
 	var blocks []uint64
 	for i := range logs {
 		n := uint64(*logs[i].BlockNumber)
-		if len(blocks) == 0 || blocks[len(blocks)-1] != n {
+		if ts := logs[i].BlockTimestamp; ts != nil {
+			times[n] = time.Unix(int64(*ts), 0).UTC()
+			continue
+		}
+		if _, ok := times[n]; !ok && (len(blocks) == 0 || blocks[len(blocks)-1] != n) {
 			blocks = append(blocks, n)
 		}
 	}
