@@ -42,13 +42,12 @@ func tokenChain(t *testing.T) (*devnet.Chain, common.Address, [3]common.Address)
 	c.Commit()
 	for i := int64(1); i <= 8; i++ {
 		send(1, b, 10*i)
-		send(2, cc, i)          // B passes a bit on, in the same block
+		send(2, cc, i)         // B passes a bit on, in the same block
 		send(4, c.Addrs[5], i) // unrelated
 		c.Commit()
 	}
 	return c, token, [3]common.Address{a, b, cc}
 }
-
 
 func transfersOf(ms []chains.Movement) string {
 	var out []string
