@@ -52,7 +52,8 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 // replayArgs are replay's parsed flags.
 type replayArgs struct {
 	chain, network, rpc, config, model, method, asOf, explorer, cacheDir, to string
-	addrs, outs                                                              stringsFlag
+	caCert                                                                   string
+	addrs, outs, lists                                                       stringsFlag
 	from                                                                     uint64
 	hops, concurrency                                                        int
 	cacheDepth                                                               int64
@@ -88,6 +89,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.asOf, "as-of", "", "read labels and designations as of `DATE` (2006-01-02 or RFC 3339)")
 	fs.Var(&a.outs, "out", "write the report to `FILE`; its extension picks the format (repeatable)")
 	fs.StringVar(&a.method, "method", methodScan, "history: scan (every block) or logs (ERC-20 logs only)")
+	fs.Var(&a.lists, "list", "also load this list `file` (CSV, TagPack, OFAC XML; repeatable)")
+	fs.StringVar(&a.caCert, "ca-cert", "", "trust this PEM `file` for the node's https (btcd)")
 	fs.StringVar(&a.explorer, "explorer", "", "explorer transaction URL `prefix` for links")
 	fs.IntVar(&a.concurrency, "concurrency", defaultConcurrency, "blocks fetched at once")
 	fs.BoolVar(&a.noCache, "no-cache", false, "neither read nor write the block cache")
@@ -199,6 +202,7 @@ func defaultCacheDir() string {
 // replayChain is what a replay knows of its chain.
 type replayChain struct {
 	name     string
+	caCert   string
 	family   chains.Family
 	network  string
 	rpc      string
@@ -210,7 +214,7 @@ type replayChain struct {
 // explorer.
 func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 	ch := &replayChain{name: a.chain, family: chains.FamilyEVM, network: a.network,
-		rpc: a.rpc, explorer: cmpOr(a.explorer, explorers[a.chain])}
+		rpc: a.rpc, caCert: a.caCert, explorer: cmpOr(a.explorer, explorers[a.chain])}
 	if a.chain == "bitcoin" {
 		ch.family = chains.FamilyBitcoin
 	}
@@ -226,6 +230,9 @@ func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 			return nil, fmt.Errorf("--chain %s: not in %s", a.chain, a.config)
 		}
 		ch.family, ch.network = c.Family, c.Network
+		if ch.caCert == "" {
+			ch.caCert = c.CACert
+		}
 		if ch.rpc == "" && len(c.RPC) > 0 {
 			ch.rpc = c.RPC[0]
 		}
@@ -242,8 +249,13 @@ func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 		return nil, err
 	}
 	if len(rejected) > 0 {
-		fmt.Fprintf(stderr, "flowwatch replay: %d list entries skipped as malformed "+
-			"(flowwatch lists validate names them)\n", len(rejected))
+		fmt.Fprintf(stderr, "flowwatch replay: %d entries of the lists skipped as malformed "+
+			"(flowwatch lists inspect names them)\n", len(rejected))
+	}
+	for _, path := range a.lists {
+		if err := addListFile(lists, path, chainInfo(cfg), stderr); err != nil {
+			return nil, err
+		}
 	}
 	ch.lists = lists
 	return ch, nil
@@ -254,6 +266,30 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// addListFile loads a list file named by --list into lists; each malformed line is
+// reported with its file and line, and the rest is loaded.
+func addListFile(lists *watchlist.Lists, path string, info watchlist.ChainInfo,
+	stderr io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--list: %w", err)
+	}
+	defer f.Close()
+	entries, bad, err := watchlist.ReadFile(path, f, info)
+	if err != nil {
+		return fmt.Errorf("--list: %w", err)
+	}
+	for i := range bad {
+		fmt.Fprintf(stderr, "flowwatch replay: skipped: %v\n", &bad[i])
+	}
+	for _, e := range entries {
+		if _, _, ok := info(e.Chain); ok {
+			lists.Add(e)
+		}
+	}
+	return nil
 }
 
 // bundledLists are the lists the example config names, bundled in the binary.
@@ -288,8 +324,14 @@ func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) in
 		Close()
 	}
 	if ch.family == chains.FamilyBitcoin {
+		var certs []byte
+		if ch.caCert != "" {
+			if certs, err = os.ReadFile(ch.caCert); err != nil {
+				return fail(stderr, "replay", fmt.Errorf("--ca-cert: %w", err))
+			}
+		}
 		src, err = bitcoin.Dial(ctx, ch.rpc, bitcoin.Options{Chain: ch.name,
-			Network: ch.network, Logger: log})
+			Network: ch.network, Certificates: certs, Logger: log})
 	} else {
 		src, err = ethereum.Dial(ctx, ch.rpc, ethereum.Options{Chain: ch.name,
 			Traces: ethereum.TracesAuto, Logger: log})

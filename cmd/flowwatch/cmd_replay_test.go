@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/watcher/replay"
 )
@@ -254,5 +255,65 @@ func TestReplayNode(t *testing.T) {
 		if !bytes.Equal(a[f], b[f]) {
 			t.Errorf("%s differs between two replays of the same range", f)
 		}
+	}
+}
+
+// TestReplayBitcoin replays the demo's Bitcoin leg on btcd in simnet: a ransom paid to
+// the watched address, peeled through fresh addresses, deposited at an exchange that a
+// --list file labels. The path reaches the exchange with the deposit's amount.
+func TestReplayBitcoin(t *testing.T) {
+	simnet.Btcd(t) // builds btcd once, where startBitcoinLeg finds it
+	btc, why, err := startBitcoinLeg()
+	if err != nil || btc == nil {
+		t.Fatalf("start btcd: %v %s", err, why)
+	}
+	t.Cleanup(btc.close)
+	_, height, err := btc.node.Client.GetBestBlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := btc.play(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	list := filepath.Join(dir, "case.csv")
+	csv := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
+		"bitcoin," + btc.exch.Addr.EncodeAddress() + ",label,exchange,Exchange X,case,,\n" +
+		"bitcoin,not-an-address,label,exchange,Broken,case,,\n"
+	if err := os.WriteFile(list, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"replay", "--chain", "bitcoin", "--network", "simnet", "--rpc",
+		btc.node.URL(), "--ca-cert", filepath.Join(btc.dir, "rpc.cert"), "--list", list,
+		"--address", btc.watched.Addr.EncodeAddress(), "--from", strconv.Itoa(int(height)+1),
+		"--no-cache", "--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "case.csv:3") {
+		t.Errorf("the malformed line was not reported by file and line: %s", stderr.String())
+	}
+	rep := readReport(t, out)
+	if len(rep.Totals) != 1 || rep.Totals[0].Entity != "Exchange X" ||
+		rep.Totals[0].Tainted != "299900000" {
+		t.Fatalf("totals %+v, want Exchange X 299900000", rep.Totals)
+	}
+	var path []string
+	for at := btc.exch.Addr.EncodeAddress(); at != rep.Sources[0]; {
+		found := false
+		for _, e := range rep.Edges {
+			if e.To == at {
+				path, at, found = append(path, e.Position), e.From, true
+				break
+			}
+		}
+		if !found || len(path) > 5 {
+			t.Fatalf("no path from the watched address to the exchange: %+v", rep.Edges)
+		}
+	}
+	if len(path) != 3 || len(rep.Edges) != 5 {
+		t.Fatalf("path %v (want 3 hops), %d edges (want 5)", path, len(rep.Edges))
 	}
 }
