@@ -46,7 +46,7 @@ func fill(ctx context.Context, url string, n uint64) error {
 	senders := make([]*sender, fillKeys)
 	var last common.Hash
 	for i := range senders {
-		key := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("extractbench/%d", i))))
+		key := fillKey(i)
 		s := &sender{key: key, addr: crypto.PubkeyToAddress(key.PublicKey)}
 		senders[i] = s
 		if err := rc.CallContext(ctx, &last, "eth_sendTransaction", map[string]any{
@@ -155,3 +155,11 @@ func wait(ctx context.Context, ec *ethclient.Client, h common.Hash) error {
 		}
 	}
 }
+
+// fillKey is the i-th key fill sends from.
+func fillKey(i int) *ecdsa.PrivateKey {
+	return crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("extractbench/%d", i))))
+}
+
+// fillAddress is the address of fillKey(i).
+func fillAddress(i int) common.Address { return crypto.PubkeyToAddress(fillKey(i).PublicKey) }

@@ -5,6 +5,7 @@
 //
 //	extractbench fill -rpc URL -blocks N
 //	extractbench bare -rpc URL -from 1 -to N -concurrency 8
+//	extractbench key -i 0      (the address of a filling key, for bench/replay.sh)
 package main
 
 import (
@@ -17,7 +18,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: extractbench fill|bare [flags]")
+		fmt.Fprintln(os.Stderr, "usage: extractbench fill|bare|key [flags]")
 		os.Exit(2)
 	}
 	ctx := context.Background()
@@ -27,11 +28,14 @@ func main() {
 	from := fs.Uint64("from", 1, "bare: first block")
 	to := fs.Uint64("to", 0, "bare: last block")
 	conc := fs.Int("concurrency", 8, "bare: blocks in flight")
+	index := fs.Int("i", 0, "key: which filling key")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
 	case "fill":
 		err = fill(ctx, *url, *blocks)
+	case "key":
+		fmt.Println(fillAddress(*index).Hex())
 	case "bare":
 		var d time.Duration
 		d, err = bare(ctx, *url, *from, *to, *conc)

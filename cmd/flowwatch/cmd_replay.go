@@ -52,7 +52,7 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 // replayArgs are replay's parsed flags.
 type replayArgs struct {
 	chain, network, rpc, config, model, method, asOf, explorer, cacheDir, to string
-	caCert                                                                   string
+	caCert, traces                                                           string
 	addrs, outs, lists                                                       stringsFlag
 	from                                                                     uint64
 	hops, concurrency                                                        int
@@ -91,6 +91,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.method, "method", methodScan, "history: scan (every block) or logs (ERC-20 logs only)")
 	fs.Var(&a.lists, "list", "also load this list `file` (CSV, TagPack, OFAC XML; repeatable)")
 	fs.StringVar(&a.caCert, "ca-cert", "", "trust this PEM `file` for the node's https (btcd)")
+	fs.StringVar(&a.traces, "traces", string(ethereum.TracesAuto), "internal transfers from debug traces: auto, on or off")
 	fs.StringVar(&a.explorer, "explorer", "", "explorer transaction URL `prefix` for links")
 	fs.IntVar(&a.concurrency, "concurrency", defaultConcurrency, "blocks fetched at once")
 	fs.BoolVar(&a.noCache, "no-cache", false, "neither read nor write the block cache")
@@ -139,6 +140,9 @@ func (a *replayArgs) check(fs *flag.FlagSet, stderr io.Writer) (int, bool) {
 	}
 	if a.concurrency < 1 {
 		return bad("--concurrency %d: want at least 1", a.concurrency)
+	}
+	if _, err := ethereum.ParseTraceMode(a.traces); err != nil {
+		return bad("--%v", err)
 	}
 	if _, err := parseAsOf(a.asOf); err != nil {
 		return bad("--as-of: %v", err)
@@ -333,8 +337,9 @@ func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) in
 		src, err = bitcoin.Dial(ctx, ch.rpc, bitcoin.Options{Chain: ch.name,
 			Network: ch.network, Certificates: certs, Logger: log})
 	} else {
+		mode, _ := ethereum.ParseTraceMode(a.traces)
 		src, err = ethereum.Dial(ctx, ch.rpc, ethereum.Options{Chain: ch.name,
-			Traces: ethereum.TracesAuto, Logger: log})
+			Traces: mode, Logger: log})
 	}
 	if err != nil {
 		return fail(stderr, "replay", err)

@@ -287,7 +287,7 @@ func TestReplayBitcoin(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"replay", "--chain", "bitcoin", "--network", "simnet", "--rpc",
 		btc.node.URL(), "--ca-cert", filepath.Join(btc.dir, "rpc.cert"), "--list", list,
-		"--address", btc.watched.Addr.EncodeAddress(), "--from", strconv.Itoa(int(height)+1),
+		"--address", btc.watched.Addr.EncodeAddress(), "--from", strconv.Itoa(int(height) + 1),
 		"--no-cache", "--out", out}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
