@@ -53,7 +53,7 @@ func TestTransientFaults(t *testing.T) {
 			srv.Inject(tt.faults...)
 			s, err := New(mustDial(t, srv.URL), Options{Traces: TracesOff,
 				MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-				Timeout: 300 * time.Millisecond, Logger: zaptest.NewLogger(t)})
+				Timeout: time.Second, Logger: zaptest.NewLogger(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestTxFaults(t *testing.T) {
 		srv.Inject(f)
 		s, err := New(mustDial(t, srv.URL), Options{Traces: TracesOff,
 			MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-			Timeout: 300 * time.Millisecond, Logger: zaptest.NewLogger(t)})
+			Timeout: time.Second, Logger: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

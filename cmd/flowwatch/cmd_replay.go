@@ -31,8 +31,10 @@ import (
 
 // Replay history methods (--method).
 const (
-	methodScan = "scan"
-	methodLogs = "logs"
+	methodAuto  = "auto"  // Bitcoin: the address index where the node has one; else scan
+	methodScan  = "scan"  // every block
+	methodLogs  = "logs"  // EVM: the followed addresses' ERC-20 logs
+	methodIndex = "index" // Bitcoin: btcd's address index
 )
 
 // explorers are the transaction URL prefixes of the chains usually named so.
@@ -63,7 +65,8 @@ type replayArgs struct {
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const synopsis = "replay --rpc URL --chain NAME --address A [--address B...] --from N\n" +
 		"        [--to M] --out FILE.{json,csv,dot,svg,html} [--out FILE...] [--hops K]\n" +
-		"        [--model poison|haircut|fifo] [--as-of DATE] [--config FILE] [--method scan|logs]\n" +
+		"        [--model poison|haircut|fifo] [--as-of DATE] [--config FILE]\n" +
+		"        [--method auto|scan|logs|index]\n" +
 		"       replay --demo --out FILE.html\n\n" +
 		"Follows the funds out of the given addresses through blocks N..M with the rules\n" +
 		"engine's taint model and budgets, and writes where they went: JSON (nodes, edges,\n" +
@@ -72,7 +75,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		"a table of hops. Labels and designations are those of the config's lists (or the\n" +
 		"bundled ones) as they were at each transfer, or --as-of a date. --method logs asks an\n" +
 		"EVM node for the followed addresses' ERC-20 transfers only (eth_getLogs), not every\n" +
-		"block: fast over long ranges, blind to native coin. Fetched blocks are cached on\n" +
+		"block: fast over long ranges, blind to native coin; on Bitcoin, btcd's address index\n" +
+		"(--addrindex) is asked where it has one (auto, index). Fetched blocks are cached on\n" +
 		"disk. --demo plays the demo's laundering scenario on an in-process chain and replays\n" +
 		"it: no node needed."
 	fs := newFlagSet("replay", synopsis, stderr)
@@ -88,7 +92,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.model, "model", rules.ModelPoison, "taint `model`: poison, haircut or fifo")
 	fs.StringVar(&a.asOf, "as-of", "", "read labels and designations as of `DATE` (2006-01-02 or RFC 3339)")
 	fs.Var(&a.outs, "out", "write the report to `FILE`; its extension picks the format (repeatable)")
-	fs.StringVar(&a.method, "method", methodScan, "history: scan (every block) or logs (ERC-20 logs only)")
+	fs.StringVar(&a.method, "method", methodAuto, "history: auto, scan (every block), logs (EVM: ERC-20 logs only) or index (btcd's address index)")
 	fs.Var(&a.lists, "list", "also load this list `file` (CSV, TagPack, OFAC XML; repeatable)")
 	fs.StringVar(&a.caCert, "ca-cert", "", "trust this PEM `file` for the node's https (btcd)")
 	fs.StringVar(&a.traces, "traces", string(ethereum.TracesAuto), "internal transfers from debug traces: auto, on or off")
@@ -129,8 +133,10 @@ func (a *replayArgs) check(fs *flag.FlagSet, stderr io.Writer) (int, bool) {
 	default:
 		return bad("--model %q: want poison, haircut or fifo", a.model)
 	}
-	if a.method != methodScan && a.method != methodLogs {
-		return bad("--method %q: want scan or logs", a.method)
+	switch a.method {
+	case methodAuto, methodScan, methodLogs, methodIndex:
+	default:
+		return bad("--method %q: want auto, scan, logs or index", a.method)
 	}
 	if a.hops < 1 {
 		return bad("--hops %d: want at least 1", a.hops)
@@ -348,6 +354,9 @@ func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) in
 	if a.method == methodLogs && ch.family != chains.FamilyEVM {
 		return usageError(stderr, "replay", "--method logs: only on EVM chains")
 	}
+	if a.method == methodIndex && ch.family != chains.FamilyBitcoin {
+		return usageError(stderr, "replay", "--method index: only on Bitcoin")
+	}
 	return replayRange(ctx, a, ch, src, sources, stdout, stderr)
 }
 
@@ -377,24 +386,41 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	}
 	bar := newProgress(stderr, to-a.from+1, time.Now)
 	var cache *replay.Cache
-	var h replay.History
-	switch {
-	case a.method == methodLogs:
-		h = &replay.Logs{Node: src.(replay.TransferLogs), Receivers: a.model != rules.ModelPoison,
-			Progress: bar.add}
-	default:
+	scan := func() (replay.History, error) {
 		blocks := src
 		if !a.noCache {
 			cache, err = openCache(ctx, a.cacheDir, ch.name, src, head, a.cacheDepth)
 			if err != nil {
-				return fail(stderr, "replay", err)
+				return nil, err
 			}
 			blocks = cache
 		}
-		h = &replay.Scan{Source: blocks, Inflight: a.concurrency, Progress: bar.add}
+		return &replay.Scan{Source: blocks, Inflight: a.concurrency, Progress: bar.add}, nil
+	}
+	var h replay.History
+	index, indexed := src.(replay.AddressTxs)
+	switch {
+	case a.method == methodLogs:
+		h = &replay.Logs{Node: src.(replay.TransferLogs),
+			Receivers: a.model != rules.ModelPoison, Progress: bar.add}
+	case indexed && (a.method == methodIndex || a.method == methodAuto):
+		h = &replay.AddrIndex{Node: index, Progress: bar.add}
+	default:
+		if h, err = scan(); err != nil {
+			return fail(stderr, "replay", err)
+		}
 	}
 	start := time.Now()
 	err = h.Replay(ctx, a.from, to, r)
+	if errors.Is(err, bitcoin.ErrNoAddrIndex) && a.method == methodAuto &&
+		r.Stats().Judged == 0 {
+		fmt.Fprintln(stderr, "flowwatch replay: the node has no address index (btcd "+
+			"--addrindex): scanning every block")
+		if h, err = scan(); err != nil {
+			return fail(stderr, "replay", err)
+		}
+		err = h.Replay(ctx, a.from, to, r)
+	}
 	bar.finish()
 	if errors.Is(err, context.Canceled) {
 		return fail(stderr, "replay", errors.New("interrupted"))

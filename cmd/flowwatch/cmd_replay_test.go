@@ -258,12 +258,13 @@ func TestReplayNode(t *testing.T) {
 	}
 }
 
-// TestReplayBitcoin replays the demo's Bitcoin leg on btcd in simnet: a ransom paid to
-// the watched address, peeled through fresh addresses, deposited at an exchange that a
-// --list file labels. The path reaches the exchange with the deposit's amount.
+// TestReplayBitcoin replays the demo's Bitcoin leg on btcd in simnet (with its address
+// index): a ransom paid to the watched address, peeled through fresh addresses, deposited
+// at an exchange that a --list file labels. The path reaches the exchange with the
+// deposit's amount, and the address index finds what the scan of every block finds.
 func TestReplayBitcoin(t *testing.T) {
 	simnet.Btcd(t) // builds btcd once, where startBitcoinLeg finds it
-	btc, why, err := startBitcoinLeg()
+	btc, why, err := startBitcoinLeg("--txindex", "--addrindex")
 	if err != nil || btc == nil {
 		t.Fatalf("start btcd: %v %s", err, why)
 	}
@@ -283,19 +284,24 @@ func TestReplayBitcoin(t *testing.T) {
 	if err := os.WriteFile(list, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "r.json")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"replay", "--chain", "bitcoin", "--network", "simnet", "--rpc",
-		btc.node.URL(), "--ca-cert", filepath.Join(btc.dir, "rpc.cert"), "--list", list,
-		"--address", btc.watched.Addr.EncodeAddress(), "--from", strconv.Itoa(int(height) + 1),
-		"--no-cache", "--out", out}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	replayBy := func(method string) *replay.Report {
+		out := filepath.Join(dir, method+".json")
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"replay", "--chain", "bitcoin", "--network", "simnet", "--rpc",
+			btc.node.URL(), "--ca-cert", filepath.Join(btc.dir, "rpc.cert"), "--list", list,
+			"--address", btc.watched.Addr.EncodeAddress(), "--from",
+			strconv.Itoa(int(height) + 1), "--no-cache", "--method", method, "--out", out},
+			&stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("--method %s: exit %d: %s", method, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "case.csv:3") {
+			t.Errorf("the malformed line was not reported by file and line: %s",
+				stderr.String())
+		}
+		return readReport(t, out)
 	}
-	if !strings.Contains(stderr.String(), "case.csv:3") {
-		t.Errorf("the malformed line was not reported by file and line: %s", stderr.String())
-	}
-	rep := readReport(t, out)
+	rep := replayBy(methodScan)
 	if len(rep.Totals) != 1 || rep.Totals[0].Entity != "Exchange X" ||
 		rep.Totals[0].Tainted != "299900000" {
 		t.Fatalf("totals %+v, want Exchange X 299900000", rep.Totals)
@@ -315,5 +321,45 @@ func TestReplayBitcoin(t *testing.T) {
 	}
 	if len(path) != 3 || len(rep.Edges) != 5 {
 		t.Fatalf("path %v (want 3 hops), %d edges (want 5)", path, len(rep.Edges))
+	}
+	want, _ := json.Marshal(rep)
+	if got, _ := json.Marshal(replayBy(methodIndex)); string(got) != string(want) {
+		t.Fatalf("by the address index:\n%s\nby the scan:\n%s", got, want)
+	}
+}
+
+// TestReplayBitcoinWithoutIndex: on btcd without an address index, --method auto says so
+// and scans every block, finding the exchange all the same.
+func TestReplayBitcoinWithoutIndex(t *testing.T) {
+	simnet.Btcd(t)
+	btc, why, err := startBitcoinLeg()
+	if err != nil || btc == nil {
+		t.Fatalf("start btcd: %v %s", err, why)
+	}
+	t.Cleanup(btc.close)
+	if err := btc.play(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	list := filepath.Join(dir, "case.csv")
+	if err := os.WriteFile(list, []byte("chain,address,role,category,entity,source,"+
+		"valid_from,valid_to\nbitcoin,"+btc.exch.Addr.EncodeAddress()+
+		",label,exchange,Exchange X,case,,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"replay", "--chain", "bitcoin", "--network", "simnet", "--rpc",
+		btc.node.URL(), "--ca-cert", filepath.Join(btc.dir, "rpc.cert"), "--list", list,
+		"--address", btc.watched.Addr.EncodeAddress(), "--from", "1", "--no-cache",
+		"--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "no address index (btcd --addrindex): scanning") {
+		t.Errorf("stderr does not say it scans: %s", stderr.String())
+	}
+	if rep := readReport(t, out); len(rep.Totals) != 1 || rep.Totals[0].Tainted != "299900000" {
+		t.Fatalf("totals %+v", rep.Totals)
 	}
 }

@@ -30,15 +30,15 @@ type btcScenario struct {
 	labels              map[string]string
 }
 
-// startBitcoinLeg starts btcd in simnet if a btcd binary is at hand. ok is false, with the
-// reason, when it is not.
-func startBitcoinLeg() (s *btcScenario, why string, err error) {
+// startBitcoinLeg starts btcd in simnet, with extra flags, if a btcd binary is at hand. s
+// is nil, with the reason, when it is not.
+func startBitcoinLeg(extra ...string) (s *btcScenario, why string, err error) {
 	exe, found := simnet.CachedBtcd()
 	if !found {
 		return nil, "btcd not found on PATH nor built by the tests (go install " +
 			"github.com/btcsuite/btcd@" + simnet.BtcdVersion + ", or run make test once)", nil
 	}
-	node, err := simnet.Launch(exe, true)
+	node, err := simnet.Launch(exe, true, extra...)
 	if err != nil {
 		return nil, "", fmt.Errorf("start btcd: %w", err)
 	}

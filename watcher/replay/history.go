@@ -24,6 +24,7 @@ type History interface {
 var (
 	_ History = (*Scan)(nil)
 	_ History = (*Logs)(nil)
+	_ History = (*AddrIndex)(nil)
 )
 
 // Scan gives every movement of every block of the range, fetched through a chains.Source

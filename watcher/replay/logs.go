@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 )
 
@@ -18,7 +19,17 @@ type TransferLogs interface {
 		[]chains.Movement, error)
 }
 
-var _ TransferLogs = (*ethereum.Source)(nil)
+// AddressTxs is the node query the AddrIndex history asks: the transactions of a block
+// range that pay or spend any of addrs, in chain order.
+type AddressTxs interface {
+	AddressTxs(ctx context.Context, from, to uint64, addrs []string) ([]chains.Movement,
+		error)
+}
+
+var (
+	_ TransferLogs = (*ethereum.Source)(nil)
+	_ AddressTxs   = (*bitcoin.Source)(nil)
+)
 
 // Logs gives the ERC-20 transfers of the followed addresses only, by topic-filtered log
 // queries, instead of every block: far fewer requests over a long range where the funds
@@ -36,18 +47,54 @@ type Logs struct {
 
 // Replay implements History.
 func (l *Logs) Replay(ctx context.Context, from, to uint64, f Follower) error {
+	return follow(ctx, from, to, f, l.Progress, func(from uint64, addrs []string) (
+		[]chains.Movement, error) {
+		var receivers []string
+		if l.Receivers {
+			receivers = addrs
+		}
+		return l.Node.TransferLogs(ctx, from, to, addrs, receivers)
+	})
+}
+
+// AddrIndex gives the Bitcoin transactions that pay or spend the followed addresses,
+// from the node's address index (btcd --addrindex) instead of every block. Each time
+// funds reach new addresses, the rest of the range is asked again for theirs.
+type AddrIndex struct {
+	Node AddressTxs
+	// Progress, when set, is told of the blocks passed, from the goroutine that called
+	// Replay.
+	Progress func(blocks uint64)
+}
+
+// Replay implements History.
+func (a *AddrIndex) Replay(ctx context.Context, from, to uint64, f Follower) error {
+	return follow(ctx, from, to, f, a.Progress, func(from uint64, addrs []string) (
+		[]chains.Movement, error) {
+		return a.Node.AddressTxs(ctx, from, to, addrs)
+	})
+}
+
+// follow feeds f, in chain order, what query finds for the followed addresses from block
+// from on; when a movement makes f follow new addresses, it asks query for theirs from
+// that block on and merges what comes after the movement into what is left.
+func follow(ctx context.Context, from, to uint64, f Follower, progress func(uint64),
+	query func(from uint64, addrs []string) ([]chains.Movement, error)) error {
 	addrs := f.FollowingSince(0)
 	known := len(addrs)
-	pending, err := l.fetch(ctx, from, to, addrs)
+	pending, err := query(from, addrs)
 	if err != nil {
 		return err
 	}
 	passed := from // blocks before passed are done
 	for i := 0; i < len(pending); i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		m := &pending[i]
 		f.Visit(m)
-		if l.Progress != nil && m.Block.Number > passed {
-			l.Progress(m.Block.Number - passed)
+		if progress != nil && m.Block.Number > passed {
+			progress(m.Block.Number - passed)
 			passed = m.Block.Number
 		}
 		more := f.FollowingSince(known)
@@ -55,47 +102,36 @@ func (l *Logs) Replay(ctx context.Context, from, to uint64, f Follower) error {
 			continue
 		}
 		known += len(more)
-		got, err := l.fetch(ctx, m.Block.Number, to, more)
+		got, err := query(m.Block.Number, more)
 		if err != nil {
 			return err
 		}
 		rest := slices.Clone(pending[i+1:])
 		for _, g := range got {
-			if after(&g, m) {
+			if compareOrder(g, *m) > 0 {
 				rest = append(rest, g)
 			}
 		}
-		slices.SortStableFunc(rest, compareLogs)
+		slices.SortStableFunc(rest, compareOrder)
 		rest = slices.CompactFunc(rest, func(a, b chains.Movement) bool {
-			return compareLogs(a, b) == 0
+			return compareOrder(a, b) == 0
 		})
 		pending = append(pending[:i+1], rest...)
 	}
-	if l.Progress != nil {
-		l.Progress(to + 1 - passed)
+	if progress != nil {
+		progress(to + 1 - passed)
 	}
 	return nil
 }
 
-func (l *Logs) fetch(ctx context.Context, from, to uint64, addrs []string) (
-	[]chains.Movement, error) {
-	var receivers []string
-	if l.Receivers {
-		receivers = addrs
-	}
-	return l.Node.TransferLogs(ctx, from, to, addrs, receivers)
-}
-
-// logIndex is the block-wide log index of a token movement's position.
+// logIndex is the block-wide log index of a token movement's position (0 for others).
 func logIndex(m *chains.Movement) uint64 {
 	n, _ := strconv.ParseUint(strings.TrimPrefix(m.Position, "log:"), 10, 64)
 	return n
 }
 
-func compareLogs(a, b chains.Movement) int {
-	return cmp.Or(cmp.Compare(a.Block.Number, b.Block.Number),
+// compareOrder orders movements as the chain does: by block, transaction, then log.
+func compareOrder(a, b chains.Movement) int {
+	return cmp.Or(cmp.Compare(a.Block.Number, b.Block.Number), cmp.Compare(a.TxIndex, b.TxIndex),
 		cmp.Compare(logIndex(&a), logIndex(&b)))
 }
-
-// after says whether a comes after b in the chain.
-func after(a, b *chains.Movement) bool { return compareLogs(*a, *b) > 0 }

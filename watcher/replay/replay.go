@@ -193,7 +193,12 @@ func (r *Replayer) store(nt *rules.NewTaint) {
 	t := nt.Taint
 	r.taints[nt.Address] = &t
 	prefix, base := rules.SplitKey(nt.Address)
-	if prefix == rules.ModelKey(r.opts.Model, "") && !strings.Contains(base, ":") {
+	switch prefix {
+	case rules.ModelKey(r.opts.Model, ""): // an account, or a Bitcoin output (txid:n)
+		if !strings.Contains(base, ":") {
+			r.follow(base)
+		}
+	case rules.ModelKey(r.opts.Model, "r/"): // the address a tainted Bitcoin output pays
 		r.follow(base)
 	}
 }
@@ -206,9 +211,9 @@ func (r *Replayer) follow(a string) {
 	}
 }
 
-// Following returns the account-chain addresses whose payments carry watched funds so far
-// (the given addresses and those funds reached), in the order they were reached. On
-// Bitcoin, funds are followed by output, and Following is only the given addresses.
+// Following returns the addresses whose payments may carry watched funds so far (the
+// given addresses and those funds reached: on Bitcoin, the addresses of tainted outputs),
+// in the order they were reached.
 func (r *Replayer) Following() []string { return slices.Clone(r.added) }
 
 // FollowingSince returns the addresses Following added after its first n.
