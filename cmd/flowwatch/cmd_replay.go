@@ -45,6 +45,10 @@ var explorers = map[string]string{
 	"polygon": "https://polygonscan.com/tx/", "avalanche": "https://snowtrace.io/tx/",
 }
 
+// chainIDs are the EIP-155 ids of the EVM chains usually named so, for their tokens.
+var chainIDs = map[string]uint64{"ethereum": 1, "optimism": 10, "bsc": 56, "polygon": 137,
+	"base": 8453, "arbitrum": 42161, "avalanche": 43114}
+
 // stringsFlag is a flag that may be given several times.
 type stringsFlag []string
 
@@ -212,6 +216,7 @@ func defaultCacheDir() string {
 // replayChain is what a replay knows of its chain.
 type replayChain struct {
 	name     string
+	chainID  uint64 // EVM: its EIP-155 id, for its tokens; 0: not known
 	caCert   string
 	family   chains.Family
 	network  string
@@ -224,7 +229,8 @@ type replayChain struct {
 // explorer.
 func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 	ch := &replayChain{name: a.chain, family: chains.FamilyEVM, network: a.network,
-		rpc: a.rpc, caCert: a.caCert, explorer: cmpOr(a.explorer, explorers[a.chain])}
+		rpc: a.rpc, caCert: a.caCert, explorer: cmpOr(a.explorer, explorers[a.chain]),
+		chainID: chainIDs[a.chain]}
 	if a.chain == "bitcoin" {
 		ch.family = chains.FamilyBitcoin
 	}
@@ -240,6 +246,9 @@ func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 			return nil, fmt.Errorf("--chain %s: not in %s", a.chain, a.config)
 		}
 		ch.family, ch.network = c.Family, c.Network
+		if c.ChainID != 0 {
+			ch.chainID = c.ChainID
+		}
 		if ch.caCert == "" {
 			ch.caCert = c.CACert
 		}
@@ -378,9 +387,13 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 		return usageError(stderr, "replay", "--from %d is past the node's head %d", a.from, to)
 	}
 	asOf, _ := parseAsOf(a.asOf)
+	tokens, err := bundledTokens(ch.chainID)
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
 	r, err := replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
 		From: a.from, To: to, Hops: a.hops, Model: a.model, AsOf: asOf,
-		Deposits: &deposit.Options{}, Explorer: ch.explorer})
+		Deposits: &deposit.Options{}, Explorer: ch.explorer, Tokens: tokens})
 	if err != nil {
 		return fail(stderr, "replay", err)
 	}
@@ -446,19 +459,43 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	fmt.Fprintln(stdout)
 	for _, t := range rep.Totals {
 		fmt.Fprintf(stdout, "  reached %s (%s) %s: %s\n", t.Entity, t.Category,
-			t.Destination, replayAmount(ch.name, t.Asset, t.Tainted))
+			t.Destination, replayAmount(ch.name, t.Asset, t.Tainted, tokens))
 	}
 	return writeReports(ctx, a.outs, rep, stdout, stderr)
 }
 
 // replayAmount is an amount as the summary prints it.
-func replayAmount(chain, asset, base string) string {
-	symbol, decimals, ok := chains.Coin(chain)
+func replayAmount(chain, asset, base string, tokens map[string]replay.Token) string {
 	v, _ := new(big.Int).SetString(base, 10)
-	if asset != chains.AssetNative || !ok || v == nil {
+	symbol, decimals, ok := chains.Coin(chain)
+	if t, known := tokens[asset]; known {
+		symbol, decimals, ok = t.Symbol, t.Decimals, true
+	} else if asset != chains.AssetNative {
+		ok = false
+	}
+	if !ok || v == nil {
 		return base + " (base units of " + asset + ")"
 	}
 	return chains.FormatUnits(v, decimals) + " " + symbol
+}
+
+// bundledTokens are the bundled token list's tokens of the chain with EIP-155 id chainID.
+func bundledTokens(chainID uint64) (map[string]replay.Token, error) {
+	list, bad, err := watchlist.ReadTokens("configs/tokens/tokens.csv",
+		bytes.NewReader(configs.Tokens))
+	if err == nil && len(bad) > 0 {
+		err = &bad[0]
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bundled token list: %w", err)
+	}
+	out := map[string]replay.Token{}
+	for _, t := range list {
+		if t.ChainID == chainID {
+			out[t.Address] = replay.Token{Symbol: t.Symbol, Decimals: t.Decimals}
+		}
+	}
+	return out, nil
 }
 
 // writeReports renders rep to each file; one that fails does not keep the others.

@@ -17,14 +17,14 @@ func WriteHTML(w io.Writer, rep *Report) error {
 			Where:     t.Entity + " (" + strings.ReplaceAll(t.Category, "_", " ") + ")",
 			Addr:      shortAddr(rep.Chain, t.Destination),
 			AddrLink:  rep.addressLink(t.Destination),
-			TaintedIs: amount(rep.Chain, t.Asset, t.Tainted),
-			AmountIs:  amount(rep.Chain, t.Asset, t.Amount)})
+			TaintedIs: rep.amount(t.Asset, t.Tainted),
+			AmountIs:  rep.amount(t.Asset, t.Amount)})
 	}
 	for i, e := range rep.Edges {
 		h := htmlHop{N: i + 1, Edge: e, FromIs: rep.who(labels, e.From),
 			ToIs: rep.who(labels, e.reached()), TxShort: shortHash(e.Tx),
-			TxLink: rep.txLink(e.Tx), AmountIs: amount(rep.Chain, e.Asset, e.Amount),
-			TaintedIs: amount(rep.Chain, e.Asset, e.Tainted)}
+			TxLink: rep.txLink(e.Tx), AmountIs: rep.amount(e.Asset, e.Amount),
+			TaintedIs: rep.amount(e.Asset, e.Tainted)}
 		data.Hops = append(data.Hops, h)
 	}
 	for _, s := range rep.Sources {
@@ -130,7 +130,8 @@ exchange, mixer or bridge in this range.</p>{{end}}
 <td class="num">{{.AmountIs}}</td><td class="num">{{.TaintedIs}}</td><td class="num">{{.Hops}}</td>
 <td>{{if .TxLink}}<a href="{{.TxLink}}"><code>{{.TxShort}}</code></a>{{else}}<code>{{.TxShort}}</code>{{end}} <code>{{.Position}}</code></td></tr>
 {{end}}</table>
-<p><small>Made by flowwatch replay. Amounts of tokens are in the token's base units.</small></p>
+<p><small>Made by flowwatch replay. Amounts of tokens that no token list names are in the
+token's base units.</small></p>
 <script>
 // Hovering a node dims what does not touch it; the page also records how many nodes the
 // browser laid out, for tests.

@@ -164,20 +164,23 @@ func shortAddr(chain, a string) string {
 	return a[:8] + "…" + a[len(a)-6:]
 }
 
-// amount is a base-unit amount of asset as people read it.
-func amount(chain, asset, base string) string {
+// amount is a base-unit amount of asset as people read it: in coins of the chain's
+// native asset or of a token the report knows, else in base units.
+func (rep *Report) amount(asset, base string) string {
 	v, ok := new(big.Int).SetString(base, 10)
-	symbol, decimals, known := chains.Coin(chain)
 	if !ok {
 		return base
 	}
-	if asset == chains.AssetNative && known {
-		return chains.FormatUnits(v, decimals) + " " + symbol
-	}
 	if asset == chains.AssetNative {
+		if symbol, decimals, known := chains.Coin(rep.Chain); known {
+			return chains.FormatUnits(v, decimals) + " " + symbol
+		}
 		return base + " (base units)"
 	}
-	return base + " of token " + shortAddr(chain, asset)
+	if t, ok := rep.Tokens[asset]; ok {
+		return chains.FormatUnits(v, t.Decimals) + " " + t.Symbol
+	}
+	return base + " of token " + shortAddr(rep.Chain, asset)
 }
 
 // WriteDOT writes rep as a Graphviz digraph, left to right from the given addresses:
@@ -196,9 +199,9 @@ func WriteDOT(w io.Writer, rep *Report) error {
 			dotQuote(n.Address))
 	}
 	for _, e := range rep.Edges {
-		label := amount(rep.Chain, e.Asset, e.Tainted)
+		label := rep.amount(e.Asset, e.Tainted)
 		if e.Tainted != e.Amount {
-			label += " of " + amount(rep.Chain, e.Asset, e.Amount)
+			label += " of " + rep.amount(e.Asset, e.Amount)
 		}
 		label += "\nblock " + strconv.FormatUint(e.Block, 10) + " tx " + shortHash(e.Tx)
 		fmt.Fprintf(&b, "  %s -> %s [label=%s, tooltip=%s];\n", ids[e.From], ids[e.To],

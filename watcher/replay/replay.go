@@ -67,6 +67,9 @@ type Options struct {
 	// Explorer is the chain's explorer's transaction URL prefix, for the HTML report's
 	// links; "" for none.
 	Explorer string
+	// Tokens are, by token address, the tokens whose amounts the renderings show in their
+	// units; the others show in base units.
+	Tokens map[string]Token
 }
 
 func (o *Options) setDefaults() {

@@ -32,6 +32,14 @@ type Report struct {
 	Totals    []Total  `json:"totals"`
 	// Explorer is the transaction URL prefix the HTML links with.
 	Explorer string `json:"-"`
+	// Tokens are the tokens whose amounts the pictures and the HTML show in their units.
+	Tokens map[string]Token `json:"-"`
+}
+
+// Token is what the renderings show a token's amounts in.
+type Token struct {
+	Symbol   string
+	Decimals int
 }
 
 // Node is an address of the graph.
@@ -149,7 +157,7 @@ func (r *Replayer) Report() *Report {
 	b := r.graph
 	rep := &Report{Chain: r.opts.Chain, FromBlock: r.opts.From, ToBlock: r.opts.To,
 		Model: r.opts.Model, MaxHops: r.opts.Hops, Sources: slices.Clone(r.opts.Sources),
-		Edges: slices.Clone(b.edges), Explorer: r.opts.Explorer}
+		Edges: slices.Clone(b.edges), Explorer: r.opts.Explorer, Tokens: r.opts.Tokens}
 	slices.Sort(rep.Sources)
 	if !r.opts.AsOf.IsZero() {
 		rep.AsOf = r.opts.AsOf.UTC().Format(time.RFC3339)

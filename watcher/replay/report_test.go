@@ -22,7 +22,8 @@ func replayScenario(t *testing.T, model string, asOf time.Time) *Report {
 	t.Helper()
 	r, err := New(scLists(), Options{Chain: "ethereum", Sources: []string{scLazarus},
 		From: 100, To: 112, Model: model, AsOf: asOf, Deposits: &deposit.Options{},
-		Explorer: "https://etherscan.io/tx/"})
+		Explorer: "https://etherscan.io/tx/",
+		Tokens:   map[string]Token{scUSDT: {Symbol: "USDT", Decimals: 6}}})
 	if err != nil {
 		t.Fatal(err)
 	}
