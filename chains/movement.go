@@ -1,8 +1,11 @@
 package chains
 
 import (
+	"cmp"
 	"math/big"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -159,4 +162,40 @@ func cloneLegs(legs []Leg) []Leg {
 type Block struct {
 	Ref       BlockRef
 	Movements []Movement
+}
+
+// ComparePositions orders two positions of one transaction as block extraction lists its
+// movements: the transaction's own value, then its logs by index, then its internal
+// transfers depth first (trace:0 before trace:0_0 before trace:1), then anything else.
+func ComparePositions(a, b string) int {
+	ra, ka := positionKey(a)
+	rb, kb := positionKey(b)
+	if c := cmp.Compare(ra, rb); c != 0 {
+		return c
+	}
+	return slices.Compare(ka, kb)
+}
+
+// positionKey ranks a position and gives the numbers that order it within its rank.
+func positionKey(p string) (int, []uint64) {
+	if p == PositionTx {
+		return 0, nil
+	}
+	if n, ok := strings.CutPrefix(p, "log:"); ok {
+		v, _ := strconv.ParseUint(n, 10, 64)
+		return 1, []uint64{v}
+	}
+	if path, ok := strings.CutPrefix(p, "trace:"); ok {
+		var key []uint64
+		for _, part := range strings.Split(path, "_") {
+			v, _ := strconv.ParseUint(part, 10, 64)
+			key = append(key, v)
+		}
+		return 2, key
+	}
+	if n, ok := strings.CutPrefix(p, "vout:"); ok {
+		v, _ := strconv.ParseUint(n, 10, 64)
+		return 3, []uint64{v}
+	}
+	return 4, nil
 }

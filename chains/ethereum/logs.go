@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -137,24 +138,34 @@ func paddedTopics(addrs []string) []string {
 // takes.
 func (s *Source) logRange(ctx context.Context, from, to uint64, topics []any) (
 	[]fullLog, error) {
-	var out []fullLog
+	return inParts(s, &s.logSpan, "logs", from, to, func(lo, hi uint64) ([]fullLog, error) {
+		return s.getLogs(ctx, lo, hi, topics)
+	})
+}
+
+// inParts calls get over from..to in parts no wider than *span (0: any); a part the node
+// refuses for its width or its result's size is halved, and *span with it, until it
+// passes. what names the query in errors.
+func inParts[T any](s *Source, span *atomic.Uint64, what string, from, to uint64,
+	get func(lo, hi uint64) ([]T, error)) ([]T, error) {
+	var out []T
 	for lo := from; lo <= to; {
-		span := s.logSpan.Load()
-		if span == 0 || span > to-lo+1 {
-			span = to - lo + 1
+		width := span.Load()
+		if width == 0 || width > to-lo+1 {
+			width = to - lo + 1
 		}
-		hi := lo + span - 1
-		logs, err := s.getLogs(ctx, lo, hi, topics)
-		if err != nil && isRangeRefused(err) && span > 1 {
-			s.logSpan.Store((span + 1) / 2)
-			s.log.Debug("node refused a log range: halving it", zap.Uint64("from", lo),
-				zap.Uint64("to", hi), zap.Error(err))
+		hi := lo + width - 1
+		got, err := get(lo, hi)
+		if err != nil && isRangeRefused(err) && width > 1 {
+			span.Store((width + 1) / 2)
+			s.log.Debug("node refused a block range: halving it", zap.String("query", what),
+				zap.Uint64("from", lo), zap.Uint64("to", hi), zap.Error(err))
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("logs of blocks %d..%d: %w", lo, hi, err)
+			return nil, fmt.Errorf("%s of blocks %d..%d: %w", what, lo, hi, err)
 		}
-		out = append(out, logs...)
+		out = append(out, got...)
 		if hi == to {
 			break
 		}
@@ -187,7 +198,7 @@ func (s *Source) getLogs(ctx context.Context, from, to uint64, topics []any) (
 }
 
 // blockTimes returns the time of each block the logs are in: the logs' own timestamps
-// where the node sends them, else from one JSON-RPC batch of headers per BatchSize blocks.
+// where the node sends them, else the blocks' headers.
 func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]time.Time,
 	error) {
 	times := map[uint64]time.Time{}
@@ -198,11 +209,24 @@ func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]tim
 			times[n] = time.Unix(int64(*ts), 0).UTC()
 			continue
 		}
-		if _, ok := times[n]; !ok && (len(blocks) == 0 || blocks[len(blocks)-1] != n) {
-			blocks = append(blocks, n)
+		blocks = append(blocks, n)
+	}
+	return times, s.headerTimes(ctx, blocks, times)
+}
+
+// headerTimes adds to times the time of each of blocks it lacks, from one JSON-RPC batch
+// of headers per BatchSize blocks.
+func (s *Source) headerTimes(ctx context.Context, blocks []uint64,
+	times map[uint64]time.Time) error {
+	var need []uint64
+	asked := map[uint64]bool{}
+	for _, n := range blocks {
+		if _, ok := times[n]; !ok && !asked[n] {
+			asked[n] = true
+			need = append(need, n)
 		}
 	}
-	for chunk := range slices.Chunk(blocks, max(s.BatchSize(), 1)) {
+	for chunk := range slices.Chunk(need, max(s.BatchSize(), 1)) {
 		err := s.retry(ctx, func(ctx context.Context) error {
 			raws := make([]json.RawMessage, len(chunk))
 			batch := make([]rpc.BatchElem, len(chunk))
@@ -226,8 +250,8 @@ func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]tim
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("block times: %w", err)
+			return fmt.Errorf("block times: %w", err)
 		}
 	}
-	return times, nil
+	return nil
 }

@@ -31,6 +31,8 @@ type Source struct {
 	// logSpan is the widest block range an eth_getLogs asks for: 0 (any) until the node
 	// refuses one, then halved at each refusal.
 	logSpan atomic.Uint64
+	// traceSpan is logSpan for trace_filter.
+	traceSpan atomic.Uint64
 }
 
 // Dial connects to a node's JSON-RPC endpoint (http(s):// or ws(s)://).

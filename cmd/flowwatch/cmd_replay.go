@@ -31,10 +31,11 @@ import (
 
 // Replay history methods (--method).
 const (
-	methodAuto  = "auto"  // Bitcoin: the address index where the node has one; else scan
-	methodScan  = "scan"  // every block
-	methodLogs  = "logs"  // EVM: the followed addresses' ERC-20 logs
-	methodIndex = "index" // Bitcoin: btcd's address index
+	methodAuto   = "auto"   // traces (EVM) or index (Bitcoin) where the node can; else scan
+	methodScan   = "scan"   // every block
+	methodTraces = "traces" // EVM: trace_filter and eth_getLogs for the followed addresses
+	methodLogs   = "logs"   // EVM: the followed addresses' ERC-20 logs only
+	methodIndex  = "index"  // Bitcoin: btcd's address index
 )
 
 // explorers are the transaction URL prefixes of the chains usually named so.
@@ -70,7 +71,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	const synopsis = "replay --rpc URL --chain NAME --address A [--address B...] --from N\n" +
 		"        [--to M] --out FILE.{json,csv,dot,svg,html} [--out FILE...] [--hops K]\n" +
 		"        [--model poison|haircut|fifo] [--as-of DATE] [--config FILE]\n" +
-		"        [--method auto|scan|logs|index]\n" +
+		"        [--method auto|scan|traces|logs|index]\n" +
 		"       replay --demo --out FILE.html\n\n" +
 		"Follows the funds out of the given addresses through blocks N..M with the rules\n" +
 		"engine's taint model and budgets, and writes where they went: JSON (nodes, edges,\n" +
@@ -79,10 +80,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		"a table of hops. Labels and designations are those of the config's lists (or the\n" +
 		"bundled ones) as they were at each transfer, or --as-of a date. --method logs asks an\n" +
 		"EVM node for the followed addresses' ERC-20 transfers only (eth_getLogs), not every\n" +
-		"block: fast over long ranges, blind to native coin; on Bitcoin, btcd's address index\n" +
-		"(--addrindex) is asked where it has one (auto, index). Fetched blocks are cached on\n" +
-		"disk. --demo plays the demo's laundering scenario on an in-process chain and replays\n" +
-		"it: no node needed."
+		"block: fast over long ranges, blind to native coin. By default (auto) a node with\n" +
+		"trace_filter (Erigon, Nethermind, Reth, Anvil) is asked for the followed addresses'\n" +
+		"transfers (traces), and btcd for its address index (--addrindex) (index); other nodes\n" +
+		"are scanned block by block (scan), and the blocks fetched are cached on disk. --demo\n" +
+		"plays the demo's laundering scenario on an in-process chain and replays it: no node\n" +
+		"needed."
 	fs := newFlagSet("replay", synopsis, stderr)
 	var a replayArgs
 	fs.StringVar(&a.chain, "chain", "ethereum", "chain `name`; bitcoin, or any EVM chain")
@@ -96,7 +99,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.model, "model", rules.ModelPoison, "taint `model`: poison, haircut or fifo")
 	fs.StringVar(&a.asOf, "as-of", "", "read labels and designations as of `DATE` (2006-01-02 or RFC 3339)")
 	fs.Var(&a.outs, "out", "write the report to `FILE`; its extension picks the format (repeatable)")
-	fs.StringVar(&a.method, "method", methodAuto, "history: auto, scan (every block), logs (EVM: ERC-20 logs only) or index (btcd's address index)")
+	fs.StringVar(&a.method, "method", methodAuto, "history: auto, scan (every block), traces (EVM: trace_filter and logs), logs (EVM: ERC-20 logs only) or index (btcd's address index)")
 	fs.Var(&a.lists, "list", "also load this list `file` (CSV, TagPack, OFAC XML; repeatable)")
 	fs.StringVar(&a.caCert, "ca-cert", "", "trust this PEM `file` for the node's https (btcd)")
 	fs.StringVar(&a.traces, "traces", string(ethereum.TracesAuto), "internal transfers from debug traces: auto, on or off")
@@ -138,9 +141,9 @@ func (a *replayArgs) check(fs *flag.FlagSet, stderr io.Writer) (int, bool) {
 		return bad("--model %q: want poison, haircut or fifo", a.model)
 	}
 	switch a.method {
-	case methodAuto, methodScan, methodLogs, methodIndex:
+	case methodAuto, methodScan, methodTraces, methodLogs, methodIndex:
 	default:
-		return bad("--method %q: want auto, scan, logs or index", a.method)
+		return bad("--method %q: want auto, scan, traces, logs or index", a.method)
 	}
 	if a.hops < 1 {
 		return bad("--hops %d: want at least 1", a.hops)
@@ -360,8 +363,8 @@ func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) in
 		return fail(stderr, "replay", err)
 	}
 	defer src.Close()
-	if a.method == methodLogs && ch.family != chains.FamilyEVM {
-		return usageError(stderr, "replay", "--method logs: only on EVM chains")
+	if (a.method == methodLogs || a.method == methodTraces) && ch.family != chains.FamilyEVM {
+		return usageError(stderr, "replay", "--method %s: only on EVM chains", a.method)
 	}
 	if a.method == methodIndex && ch.family != chains.FamilyBitcoin {
 		return usageError(stderr, "replay", "--method index: only on Bitcoin")
@@ -411,11 +414,14 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 		return &replay.Scan{Source: blocks, Inflight: a.concurrency, Progress: bar.add}, nil
 	}
 	var h replay.History
+	receivers := a.model != rules.ModelPoison
 	index, indexed := src.(replay.AddressTxs)
+	evm, isEVM := src.(*ethereum.Source)
 	switch {
 	case a.method == methodLogs:
-		h = &replay.Logs{Node: src.(replay.TransferLogs),
-			Receivers: a.model != rules.ModelPoison, Progress: bar.add}
+		h = &replay.Logs{Node: evm, Receivers: receivers, Progress: bar.add}
+	case isEVM && (a.method == methodTraces || a.method == methodAuto):
+		h = &replay.Traces{Node: evm, Receivers: receivers, Progress: bar.add}
 	case indexed && (a.method == methodIndex || a.method == methodAuto):
 		h = &replay.AddrIndex{Node: index, Progress: bar.add}
 	default:
@@ -425,14 +431,22 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	}
 	start := time.Now()
 	err = h.Replay(ctx, a.from, to, r)
-	if errors.Is(err, bitcoin.ErrNoAddrIndex) && a.method == methodAuto &&
-		r.Stats().Judged == 0 {
-		fmt.Fprintln(stderr, "flowwatch replay: the node has no address index (btcd "+
-			"--addrindex): scanning every block")
-		if h, err = scan(); err != nil {
-			return fail(stderr, "replay", err)
+	if a.method == methodAuto && r.Stats().Judged == 0 {
+		var lacks string
+		switch {
+		case errors.Is(err, bitcoin.ErrNoAddrIndex):
+			lacks = "no address index (btcd --addrindex)"
+		case errors.Is(err, ethereum.ErrNoTraceFilter):
+			lacks = "no trace_filter"
 		}
-		err = h.Replay(ctx, a.from, to, r)
+		if lacks != "" {
+			fmt.Fprintf(stderr, "flowwatch replay: the node has %s: scanning every block\n",
+				lacks)
+			if h, err = scan(); err != nil {
+				return fail(stderr, "replay", err)
+			}
+			err = h.Replay(ctx, a.from, to, r)
+		}
 	}
 	bar.finish()
 	if errors.Is(err, context.Canceled) {

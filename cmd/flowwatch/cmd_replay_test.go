@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
+	"github.com/flowwatch/flowwatch/chains/ethereum/anviltest"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/watcher/replay"
 )
@@ -360,6 +361,33 @@ func TestReplayBitcoinWithoutIndex(t *testing.T) {
 		t.Errorf("stderr does not say it scans: %s", stderr.String())
 	}
 	if rep := readReport(t, out); len(rep.Totals) != 1 || rep.Totals[0].Tainted != "299900000" {
+		t.Fatalf("totals %+v", rep.Totals)
+	}
+}
+
+// TestReplayTraces: on a node with trace_filter (Anvil), the default method follows the
+// funds by traces and logs rather than block by block, and reaches the exchange.
+func TestReplayTraces(t *testing.T) {
+	node := anviltest.Start(t)
+	a, b, x := anviltest.Addr(1), anviltest.Addr(2), binance14
+	node.Fund(t, a)
+	fwd := node.Deploy(t, node.Funder, devnet.Forwarder)
+	node.Send(t, a, &b, eth(10), nil)
+	node.Send(t, b, &fwd, eth(4), devnet.Forwarder.Pack("forward", x)) // internal, to Binance
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"replay", "--rpc", node.URL, "--address", a.Hex(), "--from", "1",
+		"--cache-dir", t.TempDir(), "--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "block cache") ||
+		strings.Contains(stderr.String(), "scanning") {
+		t.Fatalf("scanned block by block:\n%s%s", stdout.String(), stderr.String())
+	}
+	rep := readReport(t, out)
+	if len(rep.Totals) != 1 || rep.Totals[0].Entity != "Binance 14" ||
+		rep.Totals[0].Tainted != eth(4).String() {
 		t.Fatalf("totals %+v", rep.Totals)
 	}
 }

@@ -25,6 +25,7 @@ var (
 	_ History = (*Scan)(nil)
 	_ History = (*Logs)(nil)
 	_ History = (*AddrIndex)(nil)
+	_ History = (*Traces)(nil)
 )
 
 // Scan gives every movement of every block of the range, fetched through a chains.Source

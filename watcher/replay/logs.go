@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/bitcoin"
@@ -19,6 +17,14 @@ type TransferLogs interface {
 		[]chains.Movement, error)
 }
 
+// TraceTransfers is the node query the Traces history asks besides TransferLogs: native
+// and internal transfers of a block range sent by any of senders or received by any of
+// receivers, in chain order.
+type TraceTransfers interface {
+	TraceTransfers(ctx context.Context, from, to uint64, senders, receivers []string) (
+		[]chains.Movement, error)
+}
+
 // AddressTxs is the node query the AddrIndex history asks: the transactions of a block
 // range that pay or spend any of addrs, in chain order.
 type AddressTxs interface {
@@ -27,8 +33,9 @@ type AddressTxs interface {
 }
 
 var (
-	_ TransferLogs = (*ethereum.Source)(nil)
-	_ AddressTxs   = (*bitcoin.Source)(nil)
+	_ TransferLogs   = (*ethereum.Source)(nil)
+	_ TraceTransfers = (*ethereum.Source)(nil)
+	_ AddressTxs     = (*bitcoin.Source)(nil)
 )
 
 // Logs gives the ERC-20 transfers of the followed addresses only, by topic-filtered log
@@ -54,6 +61,44 @@ func (l *Logs) Replay(ctx context.Context, from, to uint64, f Follower) error {
 			receivers = addrs
 		}
 		return l.Node.TransferLogs(ctx, from, to, addrs, receivers)
+	})
+}
+
+// Traces gives the followed addresses' native and internal transfers (trace_filter) and
+// their ERC-20 transfers (eth_getLogs), instead of every block: what Scan gives of them,
+// except the mixer and bridge deposit logs that mark a deposit through a router (a
+// deposit straight into a labelled pool is seen all the same).
+type Traces struct {
+	Node interface {
+		TransferLogs
+		TraceTransfers
+	}
+	// Receivers asks also for the transfers into followed addresses (haircut, FIFO).
+	Receivers bool
+	// Progress, when set, is told of the blocks passed, from the goroutine that called
+	// Replay.
+	Progress func(blocks uint64)
+}
+
+// Replay implements History.
+func (t *Traces) Replay(ctx context.Context, from, to uint64, f Follower) error {
+	return follow(ctx, from, to, f, t.Progress, func(from uint64, addrs []string) (
+		[]chains.Movement, error) {
+		var receivers []string
+		if t.Receivers {
+			receivers = addrs
+		}
+		native, err := t.Node.TraceTransfers(ctx, from, to, addrs, receivers)
+		if err != nil {
+			return nil, err
+		}
+		tokens, err := t.Node.TransferLogs(ctx, from, to, addrs, receivers)
+		if err != nil {
+			return nil, err
+		}
+		all := append(native, tokens...)
+		slices.SortStableFunc(all, compareOrder)
+		return all, nil
 	})
 }
 
@@ -124,14 +169,9 @@ func follow(ctx context.Context, from, to uint64, f Follower, progress func(uint
 	return nil
 }
 
-// logIndex is the block-wide log index of a token movement's position (0 for others).
-func logIndex(m *chains.Movement) uint64 {
-	n, _ := strconv.ParseUint(strings.TrimPrefix(m.Position, "log:"), 10, 64)
-	return n
-}
-
-// compareOrder orders movements as the chain does: by block, transaction, then log.
+// compareOrder orders movements as block extraction does: by block, transaction, then
+// position (chains.ComparePositions).
 func compareOrder(a, b chains.Movement) int {
 	return cmp.Or(cmp.Compare(a.Block.Number, b.Block.Number), cmp.Compare(a.TxIndex, b.TxIndex),
-		cmp.Compare(logIndex(&a), logIndex(&b)))
+		chains.ComparePositions(a.Position, b.Position))
 }
