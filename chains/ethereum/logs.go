@@ -226,32 +226,18 @@ func (s *Source) headerTimes(ctx context.Context, blocks []uint64,
 			need = append(need, n)
 		}
 	}
-	for chunk := range slices.Chunk(need, max(s.BatchSize(), 1)) {
-		err := s.retry(ctx, func(ctx context.Context) error {
-			raws := make([]json.RawMessage, len(chunk))
-			batch := make([]rpc.BatchElem, len(chunk))
-			for i, n := range chunk {
-				batch[i] = rpc.BatchElem{Method: "eth_getBlockByNumber",
-					Args: []any{hexutil.EncodeUint64(n), false}, Result: &raws[i]}
-			}
-			if err := s.client.BatchCallContext(ctx, batch); err != nil {
-				return err
-			}
-			for i, n := range chunk {
-				if batch[i].Error != nil {
-					return fmt.Errorf("block %d: %w", n, batch[i].Error)
-				}
-				h, err := decodeHeader(raws[i])
-				if err != nil {
-					return fmt.Errorf("block %d: decode header: %w", n, err)
-				}
-				times[n] = time.Unix(int64(*h.Timestamp), 0).UTC()
-			}
-			return nil
-		})
+	err := s.batched(ctx, "eth_getBlockByNumber", len(need), func(i int) []any {
+		return []any{hexutil.EncodeUint64(need[i]), false}
+	}, func(i int, raw json.RawMessage) error {
+		h, err := decodeHeader(raw)
 		if err != nil {
-			return fmt.Errorf("block times: %w", err)
+			return fmt.Errorf("block %d: decode header: %w", need[i], err)
 		}
+		times[need[i]] = time.Unix(int64(*h.Timestamp), 0).UTC()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("block times: %w", err)
 	}
 	return nil
 }

@@ -227,32 +227,48 @@ func (s *Source) traceFilter(ctx context.Context, from, to uint64, key string,
 func (s *Source) traceTransactions(ctx context.Context, txs []string) (
 	map[string][]parityTrace, error) {
 	out := make(map[string][]parityTrace, len(txs))
-	for chunk := range slices.Chunk(txs, max(s.BatchSize(), 1)) {
+	err := s.batched(ctx, "trace_transaction", len(txs), func(i int) []any {
+		return []any{txs[i]}
+	}, func(i int, raw json.RawMessage) error {
+		ts, err := decodeParityTraces(raw)
+		if err != nil {
+			return fmt.Errorf("trace_transaction %s: %w", txs[i], err)
+		}
+		out[txs[i]] = ts
+		return nil
+	})
+	return out, err
+}
+
+// batched calls method n times, with args(i) for the i-th call, BatchSize calls per
+// JSON-RPC batch (a failed batch is tried again), and hands each result to use in order.
+func (s *Source) batched(ctx context.Context, method string, n int, args func(int) []any,
+	use func(int, json.RawMessage) error) error {
+	size := max(s.BatchSize(), 1)
+	for lo := 0; lo < n; lo += size {
+		hi := min(lo+size, n)
 		err := s.retry(ctx, func(ctx context.Context) error {
-			raws := make([]json.RawMessage, len(chunk))
-			batch := make([]rpc.BatchElem, len(chunk))
-			for i, tx := range chunk {
-				batch[i] = rpc.BatchElem{Method: "trace_transaction", Args: []any{tx},
-					Result: &raws[i]}
+			raws := make([]json.RawMessage, hi-lo)
+			batch := make([]rpc.BatchElem, hi-lo)
+			for i := range batch {
+				batch[i] = rpc.BatchElem{Method: method, Args: args(lo + i), Result: &raws[i]}
 			}
 			if err := s.client.BatchCallContext(ctx, batch); err != nil {
 				return err
 			}
-			for i, tx := range chunk {
+			for i := range batch {
 				if batch[i].Error != nil {
-					return fmt.Errorf("trace_transaction %s: %w", tx, batch[i].Error)
+					return fmt.Errorf("%s %v: %w", method, batch[i].Args, batch[i].Error)
 				}
-				ts, err := decodeParityTraces(raws[i])
-				if err != nil {
-					return fmt.Errorf("trace_transaction %s: %w", tx, err)
+				if err := use(lo+i, raws[i]); err != nil {
+					return err
 				}
-				out[tx] = ts
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 )
@@ -100,8 +101,8 @@ func TestFormatUnits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		v, _ := new(big.Int).SetString(tt.give, 10)
-		if got := formatUnits(v, 18); got != tt.want {
-			t.Errorf("formatUnits(%s) = %s, want %s", tt.give, got, tt.want)
+		if got := chains.FormatUnits(v, 18); got != tt.want {
+			t.Errorf("FormatUnits(%s) = %s, want %s", tt.give, got, tt.want)
 		}
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
 )
 
 // readable prints alerts for people: what, how much, from whom to where, and the path.
@@ -39,7 +39,7 @@ func (r *readable) Notify(_ context.Context, alerts ...alerting.Alert) (bool, er
 			what += ", inferred from tx " + a.Destination.Evidence[:10] + "…"
 		}
 		fmt.Fprintf(r.w, "ALERT %-8s %s: %s %s from %s reached %s (%s) in %d hops\n",
-			a.Severity, a.Rule, formatUnits(amount, decimals), unit, a.Source.Entity,
+			a.Severity, a.Rule, chains.FormatUnits(amount, decimals), unit, a.Source.Entity,
 			a.Destination.Entity, what, len(a.Path))
 		for i, h := range a.Path {
 			v, _ := new(big.Int).SetString(h.Amount, 10)
@@ -49,7 +49,7 @@ func (r *readable) Notify(_ context.Context, alerts ...alerting.Alert) (bool, er
 			}
 			s, l := name(h.To)
 			fmt.Fprintf(r.w, "   -> %s %-28s %s %s, block %d, tx %s…\n", s, l,
-				formatUnits(v, decimals), unit, h.Block, h.Tx[:10])
+				chains.FormatUnits(v, decimals), unit, h.Block, h.Tx[:10])
 		}
 		fmt.Fprintln(r.w)
 	}
@@ -57,20 +57,3 @@ func (r *readable) Notify(_ context.Context, alerts ...alerting.Alert) (bool, er
 }
 
 func short(a common.Address) string { h := a.Hex(); return h[:8] + "…" }
-
-// formatUnits writes an integer amount of base units as a decimal with the given number of
-// decimals, without trailing zeros (never through floating point).
-func formatUnits(v *big.Int, decimals int) string {
-	s := new(big.Int).Abs(v).String()
-	if len(s) <= decimals {
-		s = strings.Repeat("0", decimals-len(s)+1) + s
-	}
-	whole, frac := s[:len(s)-decimals], strings.TrimRight(s[len(s)-decimals:], "0")
-	if v.Sign() < 0 {
-		whole = "-" + whole
-	}
-	if frac == "" {
-		return whole
-	}
-	return whole + "." + frac
-}
