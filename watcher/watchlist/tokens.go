@@ -45,15 +45,16 @@ func ReadTokens(name string, r io.Reader) ([]Token, []Rejection, error) {
 		if errors.Is(err, io.EOF) {
 			return out, bad, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var perr *csv.ParseError
 			if errors.As(err, &perr) && perr.Err == csv.ErrFieldCount {
-				bad = append(bad, Rejection{File: name, Line: line, Reason: err.Error()})
+				bad = append(bad, Rejection{File: name, Line: perr.StartLine,
+					Reason: err.Error()})
 				continue
 			}
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		t, err := tokenOf(rec)
 		if err != nil {
 			bad = append(bad, Rejection{File: name, Line: line, Address: rec[4],
