@@ -241,3 +241,35 @@ func (s *Source) headerTimes(ctx context.Context, blocks []uint64,
 	}
 	return nil
 }
+
+// Refs returns the identities of blocks from..to, in order, from batches of headers
+// (BatchSize per JSON-RPC batch): what a cache of blocks checks its blocks against. A
+// block the node does not have is an error wrapping chains.ErrBlockNotFound.
+func (s *Source) Refs(ctx context.Context, from, to uint64) ([]chains.BlockRef, error) {
+	if from > to {
+		return nil, fmt.Errorf("refs: empty range %d..%d", from, to)
+	}
+	out := make([]chains.BlockRef, to-from+1)
+	err := s.batched(ctx, "eth_getBlockByNumber", len(out), func(i int) []any {
+		return []any{hexutil.EncodeUint64(from + uint64(i)), false}
+	}, func(i int, raw json.RawMessage) error {
+		n := from + uint64(i)
+		h, err := decodeHeader(raw)
+		if errors.Is(err, errNull) {
+			return permanent(fmt.Errorf("block %d: %w", n, chains.ErrBlockNotFound))
+		}
+		if err != nil {
+			return fmt.Errorf("block %d: decode header: %w", n, err)
+		}
+		if uint64(*h.Number) != n {
+			return fmt.Errorf("block %d: node sent block %d", n, uint64(*h.Number))
+		}
+		out[i] = chains.BlockRef{Number: n, Hash: string(h.Hash),
+			ParentHash: string(h.ParentHash), Time: time.Unix(int64(*h.Timestamp), 0).UTC()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -45,16 +45,40 @@ type CacheOptions struct {
 
 // Cache is a chains.Source that keeps the blocks it fetches on disk, one file per block,
 // so that a second replay over a range does not fetch them again. A cached block is
-// served after its hash is checked against the node's header (one light call), so that a
-// cache filled from another chain, or before a reorg, is never served. Blocks near the
+// served after its hash is checked against the node's header, so that a cache filled from
+// another chain, or before a reorg, is never served: headers are asked for verifyBatch
+// blocks at a time where the source can (RefBatcher), else one by one. Blocks near the
 // head are not cached. Safe for concurrent use.
 type Cache struct {
-	src  chains.Source
-	opts CacheOptions
-	mu   sync.Mutex // serializes eviction
-	size atomic.Int64
-	hits atomic.Uint64
-	miss atomic.Uint64
+	src     chains.Source
+	batcher RefBatcher // nil: one Ref per cached block
+	opts    CacheOptions
+	mu      sync.Mutex // serializes eviction
+	size    atomic.Int64
+	hits    atomic.Uint64
+	miss    atomic.Uint64
+
+	vmu    sync.Mutex
+	checks map[uint64]*check // the node's hashes, by block number / verifyBatch
+}
+
+// RefBatcher gives the identities of many blocks in one request (ethereum.Source.Refs).
+type RefBatcher interface {
+	Refs(ctx context.Context, from, to uint64) ([]chains.BlockRef, error)
+}
+
+// verifyBatch is how many blocks' headers a Cache asks for at once.
+const verifyBatch = 100
+
+// check is one batch of the node's block hashes, ready when done is closed. It serves
+// one pass over the batch's cached blocks (left counts them down) and is then dropped,
+// so that a later pass asks the node again and sees a reorg.
+type check struct {
+	done   chan struct{}
+	from   uint64
+	hashes []string
+	err    error
+	left   atomic.Int64
 }
 
 var _ chains.Source = (*Cache)(nil)
@@ -81,7 +105,8 @@ func OpenCache(src chains.Source, opts CacheOptions) (*Cache, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	c := &Cache{src: src, opts: opts}
+	c := &Cache{src: src, opts: opts, checks: map[uint64]*check{}}
+	c.batcher, _ = src.(RefBatcher)
 	files, err := c.files()
 	if err != nil {
 		return nil, err
@@ -106,11 +131,11 @@ func (c *Cache) Block(ctx context.Context, n uint64) (*chains.Block, error) {
 	cacheable := n+uint64(c.opts.Depth) <= c.opts.Head
 	if cacheable {
 		if b, ok := c.load(n); ok {
-			ref, err := c.src.Ref(ctx, n)
+			hash, err := c.nodeHash(ctx, n)
 			if err != nil {
 				return nil, err
 			}
-			if ref.Hash == b.Ref.Hash {
+			if hash == b.Ref.Hash {
 				c.hits.Add(1)
 				return b, nil
 			}
@@ -125,6 +150,69 @@ func (c *Cache) Block(ctx context.Context, n uint64) (*chains.Block, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// nodeHash is the hash of the node's block n (a cacheable one), from a batch of headers
+// that the first caller of the batch asks for and the others wait for.
+func (c *Cache) nodeHash(ctx context.Context, n uint64) (string, error) {
+	if c.batcher == nil {
+		ref, err := c.src.Ref(ctx, n)
+		return ref.Hash, err
+	}
+	k := n / verifyBatch
+	c.vmu.Lock()
+	ch := c.checks[k]
+	if ch == nil {
+		ch = &check{done: make(chan struct{}), from: k * verifyBatch}
+		c.checks[k] = ch
+		for old := range c.checks { // a replay moves on: earlier batches are done with
+			if old+2 < k {
+				delete(c.checks, old)
+			}
+		}
+		c.vmu.Unlock()
+		to := min(ch.from+verifyBatch-1, c.opts.Head-uint64(c.opts.Depth))
+		ch.left.Store(c.cachedIn(ch.from, to))
+		refs, err := c.batcher.Refs(ctx, ch.from, to)
+		for _, r := range refs {
+			ch.hashes = append(ch.hashes, r.Hash)
+		}
+		if ch.err = err; err != nil {
+			c.vmu.Lock()
+			delete(c.checks, k) // the next caller asks again
+			c.vmu.Unlock()
+		}
+		close(ch.done)
+	} else {
+		c.vmu.Unlock()
+		select {
+		case <-ch.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	if ch.err != nil {
+		return "", fmt.Errorf("check cached block %d: %w", n, ch.err)
+	}
+	if ch.left.Add(-1) <= 0 {
+		c.vmu.Lock()
+		if c.checks[k] == ch {
+			delete(c.checks, k)
+		}
+		c.vmu.Unlock()
+	}
+	return ch.hashes[n-ch.from], nil
+}
+
+// cachedIn counts the blocks from..to that have a file.
+func (c *Cache) cachedIn(from, to uint64) int64 {
+	var n int64
+	for b := from; b <= to; b++ {
+		if _, err := os.Stat(c.path(b)); err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // CacheStats are a cache's hits and misses so far, and its size on disk.

@@ -125,3 +125,50 @@ func TestCacheBound(t *testing.T) {
 		t.Fatalf("reopened: %d bytes, %v; want %d", reopened.Stats().Bytes, err, total)
 	}
 }
+
+// batchingSource is a countingSource that gives headers in batches too.
+type batchingSource struct {
+	countingSource
+	batches atomic.Int64
+}
+
+func (s *batchingSource) Refs(_ context.Context, from, to uint64) ([]chains.BlockRef, error) {
+	s.batches.Add(1)
+	var out []chains.BlockRef
+	for n := from; n <= to; n++ {
+		out = append(out, s.ref(n))
+	}
+	return out, nil
+}
+
+// TestCacheBatchedChecks: where the source gives headers in batches, cached blocks are
+// checked verifyBatch at a time, concurrently fetched blocks sharing one batch, and a
+// reorg is still seen.
+func TestCacheBatchedChecks(t *testing.T) {
+	ctx := context.Background()
+	src := &batchingSource{}
+	c, err := OpenCache(src, CacheOptions{Dir: t.TempDir(), Head: 1000, Depth: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay := func() {
+		t.Helper()
+		err := chains.Stream(ctx, c, 1, 250, 8, func(*chains.Block) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	replay()
+	replay()
+	if src.blocks.Load() != 250 || src.refs.Load() != 0 || src.batches.Load() != 3 ||
+		c.Stats().Hits != 250 {
+		t.Fatalf("fetched %d blocks, %d headers one by one, %d batches, %d hits; want 250, "+
+			"0, 3, 250", src.blocks.Load(), src.refs.Load(), src.batches.Load(),
+			c.Stats().Hits)
+	}
+	src.fork.Add(1)
+	replay()
+	if src.blocks.Load() != 500 {
+		t.Fatalf("after a reorg the cache served %d stale blocks", 500-src.blocks.Load())
+	}
+}
