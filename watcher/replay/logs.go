@@ -54,7 +54,7 @@ type Logs struct {
 
 // Replay implements History.
 func (l *Logs) Replay(ctx context.Context, from, to uint64, f Follower) error {
-	return follow(ctx, from, to, f, l.Progress, func(from uint64, addrs []string) (
+	return follow(ctx, from, to, f, l.Progress, func(from, to uint64, addrs []string) (
 		[]chains.Movement, error) {
 		var receivers []string
 		if l.Receivers {
@@ -82,7 +82,7 @@ type Traces struct {
 
 // Replay implements History.
 func (t *Traces) Replay(ctx context.Context, from, to uint64, f Follower) error {
-	return follow(ctx, from, to, f, t.Progress, func(from uint64, addrs []string) (
+	return follow(ctx, from, to, f, t.Progress, func(from, to uint64, addrs []string) (
 		[]chains.Movement, error) {
 		var receivers []string
 		if t.Receivers {
@@ -114,59 +114,84 @@ type AddrIndex struct {
 
 // Replay implements History.
 func (a *AddrIndex) Replay(ctx context.Context, from, to uint64, f Follower) error {
-	return follow(ctx, from, to, f, a.Progress, func(from uint64, addrs []string) (
+	return follow(ctx, from, to, f, a.Progress, func(from, to uint64, addrs []string) (
 		[]chains.Movement, error) {
 		return a.Node.AddressTxs(ctx, from, to, addrs)
 	})
 }
 
-// follow feeds f, in chain order, what query finds for the followed addresses from block
-// from on; when a movement makes f follow new addresses, it asks query for theirs from
-// that block on and merges what comes after the movement into what is left.
+// follow feeds f, in chain order, what query finds for the followed addresses. When a
+// movement makes f follow new addresses, query is asked for their movements in the rest
+// of that block at once (a one-block query), and, once the replay moves past the block,
+// for the rest of the range for all the addresses the block added together: one wide
+// query per block that adds addresses, not one per address.
 func follow(ctx context.Context, from, to uint64, f Follower, progress func(uint64),
-	query func(from uint64, addrs []string) ([]chains.Movement, error)) error {
+	query func(from, to uint64, addrs []string) ([]chains.Movement, error)) error {
 	addrs := f.FollowingSince(0)
 	known := len(addrs)
-	pending, err := query(from, addrs)
+	pending, err := query(from, to, addrs)
 	if err != nil {
 		return err
 	}
 	passed := from // blocks before passed are done
-	for i := 0; i < len(pending); i++ {
+	var added []string // followed from block cur on, not yet asked for after it
+	var cur uint64
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if len(added) > 0 && (i == len(pending) || pending[i].Block.Number > cur) {
+			if cur < to {
+				got, err := query(cur+1, to, added)
+				if err != nil {
+					return err
+				}
+				pending = merge(pending, i-1, got)
+			}
+			added = nil
+		}
+		if i == len(pending) {
+			break
+		}
 		m := &pending[i]
+		cur = m.Block.Number
 		f.Visit(m)
-		if progress != nil && m.Block.Number > passed {
-			progress(m.Block.Number - passed)
-			passed = m.Block.Number
+		if progress != nil && cur > passed {
+			progress(cur - passed)
+			passed = cur
 		}
 		more := f.FollowingSince(known)
 		if len(more) == 0 {
 			continue
 		}
 		known += len(more)
-		got, err := query(m.Block.Number, more)
+		added = append(added, more...)
+		got, err := query(cur, cur, more)
 		if err != nil {
 			return err
 		}
-		rest := slices.Clone(pending[i+1:])
-		for _, g := range got {
-			if compareOrder(g, *m) > 0 {
-				rest = append(rest, g)
-			}
-		}
-		slices.SortStableFunc(rest, compareOrder)
-		rest = slices.CompactFunc(rest, func(a, b chains.Movement) bool {
-			return compareOrder(a, b) == 0
-		})
-		pending = append(pending[:i+1], rest...)
+		pending = merge(pending, i, got)
 	}
 	if progress != nil {
 		progress(to + 1 - passed)
 	}
 	return nil
+}
+
+// merge adds to pending, after its done-th element (the last visited; -1: none), the
+// movements of got that come after it, in chain order, each once.
+func merge(pending []chains.Movement, done int, got []chains.Movement) []chains.Movement {
+	rest := slices.Clone(pending[done+1:])
+	for _, g := range got {
+		if done < 0 || compareOrder(g, pending[done]) > 0 {
+			rest = append(rest, g)
+		}
+	}
+	slices.SortStableFunc(rest, compareOrder)
+	rest = slices.CompactFunc(rest, func(a, b chains.Movement) bool {
+		return compareOrder(a, b) == 0
+	})
+	return append(pending[:done+1], rest...)
 }
 
 // compareOrder orders movements as block extraction does: by block, transaction, then
