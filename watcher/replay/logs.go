@@ -133,7 +133,7 @@ func follow(ctx context.Context, from, to uint64, f Follower, progress func(uint
 	if err != nil {
 		return err
 	}
-	passed := from // blocks before passed are done
+	passed := from     // blocks before passed are done
 	var added []string // followed from block cur on, not yet asked for after it
 	var cur uint64
 	for i := 0; ; i++ {
