@@ -67,44 +67,55 @@ func tokenLaundering(t *testing.T) (*devnet.Chain, *watchlist.Lists, string) {
 	return c, lists, addr(c.Addrs[a])
 }
 
-// TestLogsMatchesScan: following token funds by topic-filtered log queries finds the same
-// hops and totals as scanning every block, under each model, also where funds move on in
-// the same block they arrived.
-func TestLogsMatchesScan(t *testing.T) {
+// replayByBoth replays blocks 1..head of src from source under model, by scanning and by
+// other (made for the model), fails unless both give the same report, and returns it.
+func replayByBoth(t *testing.T, lists Lists, src *ethereum.Source, source string,
+	model string, other func(receivers bool) History) *Report {
+	t.Helper()
 	ctx := context.Background()
-	c, lists, source := tokenLaundering(t)
-	src, err := ethereum.Dial(ctx, c.URL, ethereum.Options{Traces: ethereum.TracesOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	head, err := src.Head(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	replayWith := func(h History) *Report {
+		r, err := New(lists, Options{Chain: "ethereum", Sources: []string{source},
+			From: 1, To: head, Model: model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Replay(ctx, 1, head, r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Report()
+	}
+	scan := replayWith(&Scan{Source: src})
+	want, _ := json.MarshalIndent(scan, "", " ")
+	got, _ := json.MarshalIndent(replayWith(other(model != rules.ModelPoison)), "", " ")
+	if string(got) != string(want) {
+		t.Fatalf("by queries:\n%s\nby the scan:\n%s", got, want)
+	}
+	return scan
+}
+
+// TestLogsMatchesScan: following token funds by topic-filtered log queries finds the same
+// hops and totals as scanning every block, under each model, also where funds move on in
+// the same block they arrived.
+func TestLogsMatchesScan(t *testing.T) {
+	c, lists, source := tokenLaundering(t)
+	src, err := ethereum.Dial(context.Background(), c.URL,
+		ethereum.Options{Traces: ethereum.TracesOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
 	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
 		t.Run(model, func(t *testing.T) {
-			replayWith := func(h History) *Report {
-				r, err := New(lists, Options{Chain: "ethereum", Sources: []string{source},
-					From: 1, To: head, Model: model})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := h.Replay(ctx, 1, head, r); err != nil {
-					t.Fatal(err)
-				}
-				return r.Report()
-			}
-			scan := replayWith(&Scan{Source: src})
-			logs := replayWith(&Logs{Node: src, Receivers: model != rules.ModelPoison})
-			want, _ := json.MarshalIndent(scan, "", " ")
-			got, _ := json.MarshalIndent(logs, "", " ")
-			if string(got) != string(want) {
-				t.Fatalf("logs:\n%s\nscan:\n%s", got, want)
-			}
+			scan := replayByBoth(t, lists, src, source, model, func(receivers bool) History {
+				return &Logs{Node: src, Receivers: receivers}
+			})
 			if len(scan.Edges) != 5 || len(scan.Totals) != 1 {
-				t.Fatalf("%d edges, %d totals, want 5 and 1:\n%s", len(scan.Edges),
-					len(scan.Totals), want)
+				t.Fatalf("%d edges, %d totals, want 5 and 1", len(scan.Edges),
+					len(scan.Totals))
 			}
 			if model == rules.ModelPoison && scan.Totals[0].Tainted != "800" {
 				t.Fatalf("the exchange got %s, want 800", scan.Totals[0].Tainted)

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"encoding/json"
 	"math/big"
 	"testing"
 
@@ -43,35 +42,16 @@ func TestTracesMatchesScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	head, err := src.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
 		t.Run(model, func(t *testing.T) {
-			replayWith := func(h History) *Report {
-				r, err := New(lists, Options{Chain: "ethereum", Sources: []string{addr(a)},
-					From: 1, To: head, Model: model})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := h.Replay(ctx, 1, head, r); err != nil {
-					t.Fatal(err)
-				}
-				return r.Report()
-			}
-			scan := replayWith(&Scan{Source: src})
-			traces := replayWith(&Traces{Node: src, Receivers: model != rules.ModelPoison})
-			want, _ := json.MarshalIndent(scan, "", " ")
-			got, _ := json.MarshalIndent(traces, "", " ")
-			if string(got) != string(want) {
-				t.Fatalf("traces:\n%s\nscan:\n%s", got, want)
-			}
+			scan := replayByBoth(t, lists, src, addr(a), model, func(receivers bool) History {
+				return &Traces{Node: src, Receivers: receivers}
+			})
 			// A to B, B to the forwarder twice, its split to C and X, C to X, A to D and
 			// D to X in tokens; not the transfer to X that the revert undid.
 			if len(scan.Edges) != 8 || len(scan.Totals) != 2 {
-				t.Fatalf("%d edges and %d totals, want 8 and 2:\n%s", len(scan.Edges),
-					len(scan.Totals), want)
+				t.Fatalf("%d edges and %d totals, want 8 and 2", len(scan.Edges),
+					len(scan.Totals))
 			}
 		})
 	}
