@@ -11,9 +11,9 @@ import (
 
 // Sizes of the HTML report's picture, in SVG user units.
 const (
-	nodeWidth  = 230
+	nodeWidth  = 270
 	nodeHeight = 50
-	colGap     = 330
+	colGap     = 360
 	rowGap     = 80
 	margin     = 30
 	// labelInset is how far before its arrow's head an edge's label is centred: near the
@@ -129,7 +129,7 @@ func svgGraph(rep *Report) string {
 			n.colour())
 		for j, line := range cap {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" fill="#fff">%s</text>`,
-				x+10, y+20+j*16, html.EscapeString(trim(line, 34)))
+				x+10, y+20+j*16, html.EscapeString(trim(line, 40)))
 		}
 		b.WriteString("</g>\n")
 	}
