@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,9 +50,17 @@ func Binary() string {
 		return p
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(dir, "flowwatch", "anvil", "node_modules", ".bin", "anvil")
-		if _, err := os.Stat(p); err == nil {
-			return p
+		// The platform package's binary itself: the npm wrapper (.bin/anvil, a node
+		// script) would leave it running when killed.
+		mods := filepath.Join(dir, "flowwatch", "anvil", "node_modules")
+		for _, p := range []string{
+			filepath.Join(mods, "@foundry-rs", "anvil-linux-amd64", "bin", "anvil"),
+			filepath.Join(mods, "@foundry-rs", "anvil-linux-arm64", "bin", "anvil"),
+			filepath.Join(mods, ".bin", "anvil"),
+		} {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
 		}
 	}
 	return ""
@@ -76,11 +85,12 @@ func Start(t testing.TB) *Node {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(exe, "--port", strconv.Itoa(port), "--auto-impersonate", "--silent")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // killed with what it starts
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start anvil: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
 	n := &Node{URL: "http://127.0.0.1:" + strconv.Itoa(port)}
