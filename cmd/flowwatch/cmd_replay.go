@@ -47,7 +47,7 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 // replayArgs are replay's parsed flags.
 type replayArgs struct {
 	chain, network, rpc, config, model, method, asOf, explorer, cacheDir, to string
-	caCert, traces                                                           string
+	caCert, traces, movements                                                string
 	addrs, outs, lists                                                       stringsFlag
 	from                                                                     uint64
 	hops, concurrency                                                        int
@@ -102,6 +102,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&a.cacheDir, "cache-dir", defaultCacheDir(), "block cache `directory`")
 	fs.Int64Var(&a.cacheDepth, "cache-depth", replay.DefaultCacheDepth,
 		"cache only blocks this many below the head")
+	fs.StringVar(&a.movements, "movements", "",
+		"replay the movements in `FILE` (what flowwatch extract wrote) instead of a node's")
 	fs.BoolVar(&a.demo, "demo", false, "replay the demo scenario on an in-process chain")
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -164,8 +166,8 @@ func (a *replayArgs) check(fs *flag.FlagSet, stderr io.Writer) (int, bool) {
 		return bad("--address is required")
 	case !fromSet:
 		return bad("--from is required")
-	case a.rpc == "" && a.config == "":
-		return bad("--rpc (or a --config naming the chain's node) is required")
+	case a.rpc == "" && a.config == "" && a.movements == "":
+		return bad("--rpc (or a --config naming the chain's node, or --movements) is required")
 	case !chainName.MatchString(a.chain):
 		return bad("--chain %q: want lower-case letters, digits, - and _", a.chain)
 	}

@@ -391,3 +391,66 @@ func TestReplayTraces(t *testing.T) {
 		t.Fatalf("totals %+v", rep.Totals)
 	}
 }
+
+// TestReplayMovementsFile: a replay of what `flowwatch extract` wrote (no node) gives the
+// report a replay of the node gives, byte for byte; a file of another chain, or out of
+// order, is an error naming its line.
+func TestReplayMovementsFile(t *testing.T) {
+	ctx := context.Background()
+	c, err := devnet.Start(devnet.Options{Accounts: demoAccounts, Seed: "flowwatch-demo",
+		Alloc: demoAlloc(), Tracers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := newScenario(c).play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var extracted, stderr bytes.Buffer
+	if code := run([]string{"extract", "--chain", "ethereum", "--rpc", c.URL, "--from", "1",
+		"--traces", "on"}, &extracted, &stderr); code != exitOK {
+		t.Fatalf("extract: exit %d: %s", code, stderr.String())
+	}
+	file := filepath.Join(dir, "movements.jsonl")
+	if err := os.WriteFile(file, extracted.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lazarus := c.Addrs[roleLazarus].Hex()
+	replayTo := func(out string, from ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"replay", "--chain", "ethereum", "--address", lazarus,
+			"--from", "1", "--no-cache", "--out", out}, from...)
+		code := run(args, &stdout, &stderr)
+		return code, stderr.String()
+	}
+	byNode, byFile := filepath.Join(dir, "node.json"), filepath.Join(dir, "file.json")
+	if code, errs := replayTo(byNode, "--rpc", c.URL, "--method", "scan"); code != exitOK {
+		t.Fatalf("replay of the node: exit %d: %s", code, errs)
+	}
+	if code, errs := replayTo(byFile, "--movements", file); code != exitOK {
+		t.Fatalf("replay of the file: exit %d: %s", code, errs)
+	}
+	a, _ := os.ReadFile(byNode)
+	b, _ := os.ReadFile(byFile)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the file's report:\n%s\nthe node's:\n%s", b, a)
+	}
+	checkDemoReport(t, readReport(t, byFile))
+
+	lines := strings.SplitAfter(extracted.String(), "\n")
+	for _, tt := range []struct{ name, give, want string }{
+		{"another chain", strings.Replace(extracted.String(), `"chain":"ethereum"`,
+			`"chain":"base"`, 1), `line 1: chain "base"`},
+		{"out of order", lines[len(lines)-2] + lines[0], "line 2: block"},
+	} {
+		bad := filepath.Join(dir, tt.name+".jsonl")
+		if err := os.WriteFile(bad, []byte(tt.give), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, errs := replayTo(filepath.Join(dir, "x.json"), "--movements", bad)
+		if code != exitError || !strings.Contains(errs, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %q", tt.name, code, errs, tt.want)
+		}
+	}
+}

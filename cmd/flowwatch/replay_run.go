@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"math"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -150,6 +151,9 @@ func replayNode(ctx context.Context, a *replayArgs, stdout, stderr io.Writer) in
 		}
 		sources = append(sources, n)
 	}
+	if a.movements != "" {
+		return replayFile(ctx, a, ch, sources, stdout, stderr)
+	}
 	log := newLogger(stderr, zap.WarnLevel, false)
 	defer func() { _ = log.Sync() }()
 	var src interface {
@@ -200,14 +204,7 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	if a.from > to {
 		return usageError(stderr, "replay", "--from %d is past the node's head %d", a.from, to)
 	}
-	asOf, _ := parseAsOf(a.asOf)
-	tokens, err := bundledTokens(ch.chainID)
-	if err != nil {
-		return fail(stderr, "replay", err)
-	}
-	r, err := replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
-		From: a.from, To: to, Hops: a.hops, Model: a.model, AsOf: asOf,
-		Deposits: &deposit.Options{}, Explorer: ch.explorer, Tokens: tokens})
+	r, tokens, err := newReplayer(a, ch, sources, to)
 	if err != nil {
 		return fail(stderr, "replay", err)
 	}
@@ -266,15 +263,37 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	if err != nil {
 		return fail(stderr, "replay", err)
 	}
-	rep := r.Report()
-	elapsed := time.Since(start)
-	st := r.Stats()
-	fmt.Fprintf(stdout, "replayed %s blocks %d..%d (%d blocks, %d movements judged) in %s",
-		ch.name, a.from, to, to-a.from+1, st.Judged, elapsed.Round(time.Millisecond))
+	note := ""
 	if cache != nil {
 		cs := cache.Stats()
-		fmt.Fprintf(stdout, "; block cache: %d hits, %d fetched", cs.Hits, cs.Misses)
+		note = fmt.Sprintf("; block cache: %d hits, %d fetched", cs.Hits, cs.Misses)
 	}
+	return finish(ctx, a, ch, r, to, time.Since(start), note, tokens, stdout, stderr)
+}
+
+// newReplayer makes the Replayer of a's flags over blocks a.from..to of ch from sources,
+// and returns the tokens it shows amounts of.
+func newReplayer(a *replayArgs, ch *replayChain, sources []string, to uint64) (
+	*replay.Replayer, map[string]replay.Token, error) {
+	asOf, _ := parseAsOf(a.asOf)
+	tokens, err := bundledTokens(ch.chainID)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
+		From: a.from, To: to, Hops: a.hops, Model: a.model, AsOf: asOf,
+		Deposits: &deposit.Options{}, Explorer: ch.explorer, Tokens: tokens})
+	return r, tokens, err
+}
+
+// finish prints what the replay found and writes its reports.
+func finish(ctx context.Context, a *replayArgs, ch *replayChain, r *replay.Replayer,
+	to uint64, elapsed time.Duration, note string, tokens map[string]replay.Token, stdout,
+	stderr io.Writer) int {
+	rep := r.Report()
+	st := r.Stats()
+	fmt.Fprintf(stdout, "replayed %s blocks %d..%d (%d blocks, %d movements judged) in %s%s",
+		ch.name, a.from, to, to-a.from+1, st.Judged, elapsed.Round(time.Millisecond), note)
 	fmt.Fprintf(stdout, "\n%d addresses, %d transfers of watched funds", len(rep.Nodes),
 		len(rep.Edges))
 	if st.Capped > 0 {
@@ -287,6 +306,52 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 			t.Destination, replayAmount(ch.name, t.Asset, t.Tainted, tokens))
 	}
 	return writeReports(ctx, a.outs, rep, stdout, stderr)
+}
+
+// replayFile replays a's range of the movements in the file --movements names (what
+// `flowwatch extract` wrote): no node needed.
+func replayFile(ctx context.Context, a *replayArgs, ch *replayChain, sources []string,
+	stdout, stderr io.Writer) int {
+	f, err := os.Open(a.movements)
+	if err != nil {
+		return fail(stderr, "replay", fmt.Errorf("--movements: %w", err))
+	}
+	defer f.Close()
+	limit := uint64(math.MaxUint64)
+	if a.to != "head" {
+		limit, _ = strconv.ParseUint(a.to, 10, 64)
+	}
+	var ms replay.Movements
+	var last uint64
+	err = chains.ReadJSONL(f, func(m *chains.Movement) error {
+		switch n := m.Block.Number; {
+		case m.Chain != ch.name:
+			return fmt.Errorf("chain %q: the replay is of %s (--chain)", m.Chain, ch.name)
+		case n < last:
+			return fmt.Errorf("block %d after block %d: want the chain's order", n, last)
+		case n >= a.from && n <= limit:
+			ms = append(ms, *m)
+		}
+		last = m.Block.Number
+		return nil
+	})
+	if err != nil {
+		return fail(stderr, "replay", fmt.Errorf("%s: %w", a.movements, err))
+	}
+	to := min(limit, last)
+	if a.from > to {
+		return usageError(stderr, "replay", "--from %d is past the file's last block %d",
+			a.from, to)
+	}
+	r, tokens, err := newReplayer(a, ch, sources, to)
+	if err != nil {
+		return fail(stderr, "replay", err)
+	}
+	start := time.Now()
+	if err := ms.Replay(ctx, a.from, to, r); err != nil {
+		return fail(stderr, "replay", err)
+	}
+	return finish(ctx, a, ch, r, to, time.Since(start), "", tokens, stdout, stderr)
 }
 
 // replayAmount is an amount as the summary prints it.

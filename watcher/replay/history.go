@@ -22,6 +22,7 @@ type History interface {
 }
 
 var (
+	_ History = Movements(nil)
 	_ History = (*Scan)(nil)
 	_ History = (*Logs)(nil)
 	_ History = (*AddrIndex)(nil)
@@ -49,4 +50,18 @@ func (s *Scan) Replay(ctx context.Context, from, to uint64, f Follower) error {
 		}
 		return nil
 	})
+}
+
+// Movements is a History of movements at hand, in chain order: read from a file that
+// `flowwatch extract` wrote (chains.ReadJSONL), say.
+type Movements []chains.Movement
+
+// Replay implements History: the movements of blocks from..to.
+func (ms Movements) Replay(_ context.Context, from, to uint64, f Follower) error {
+	for i := range ms {
+		if n := ms[i].Block.Number; n >= from && n <= to {
+			f.Visit(&ms[i])
+		}
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"context"
 	"fmt"
 	"math/big"
 	"time"
@@ -86,17 +85,4 @@ func scenario() []chains.Movement {
 		// Less than arrived: a deposit address forwards all of a token (deposit.Options).
 		scMove(112, 0, scFresh(6), scBinance, scUSDT, big.NewInt(999_000e6)),
 	}
-}
-
-// Movements is a History of movements at hand (for tests).
-type Movements []chains.Movement
-
-// Replay implements History.
-func (ms Movements) Replay(_ context.Context, from, to uint64, f Follower) error {
-	for i := range ms {
-		if n := ms[i].Block.Number; n >= from && n <= to {
-			f.Visit(&ms[i])
-		}
-	}
-	return nil
 }
