@@ -203,20 +203,26 @@ func checkInBrowser(t *testing.T, page string, rep *replay.Report) {
 	}
 }
 
-// TestReplayNode replays the demo's scenario played on a dev node, over JSON-RPC, twice:
-// the second run reads every block from the on-disk cache, and both write byte-identical
-// JSON, CSV and DOT.
-func TestReplayNode(t *testing.T) {
-	ctx := context.Background()
+// playedDemoChain starts a dev chain with debug traces and plays the demo's scenario on it.
+func playedDemoChain(t *testing.T) *devnet.Chain {
+	t.Helper()
 	c, err := devnet.Start(devnet.Options{Accounts: demoAccounts, Seed: "flowwatch-demo",
 		Alloc: demoAlloc(), Tracers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	if err := newScenario(c).play(ctx); err != nil {
+	if err := newScenario(c).play(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// TestReplayNode replays the demo's scenario played on a dev node, over JSON-RPC, twice:
+// the second run reads every block from the on-disk cache, and both write byte-identical
+// JSON, CSV and DOT.
+func TestReplayNode(t *testing.T) {
+	c := playedDemoChain(t)
 	lazarus := c.Addrs[roleLazarus].Hex()
 	cacheDir := t.TempDir()
 	replayOnce := func(name string) (string, map[string][]byte) {
@@ -396,16 +402,7 @@ func TestReplayTraces(t *testing.T) {
 // report a replay of the node gives, byte for byte; a file of another chain, or out of
 // order, is an error naming its line.
 func TestReplayMovementsFile(t *testing.T) {
-	ctx := context.Background()
-	c, err := devnet.Start(devnet.Options{Accounts: demoAccounts, Seed: "flowwatch-demo",
-		Alloc: demoAlloc(), Tracers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := newScenario(c).play(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := playedDemoChain(t)
 	dir := t.TempDir()
 	var extracted, stderr bytes.Buffer
 	if code := run([]string{"extract", "--chain", "ethereum", "--rpc", c.URL, "--from", "1",
