@@ -86,8 +86,7 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		}
 		v.judging(m.Block.Time, w.bases[start:w.ends[i]], flags[start:w.ends[i]])
 		if v.quiet() {
-			d.Findings, d.Taints, d.Capped, d.Flows = d.Findings[:0], d.Taints[:0],
-				d.Capped[:0], d.Flows[:0]
+			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 		} else {
 			rules.EvaluateTo(d, w.rules, m, v)
 		}

@@ -126,7 +126,6 @@ type Replayer struct {
 	d         rules.Decision
 	graph     *builder
 	judged    uint64
-	findings  int
 	capped    int
 }
 
@@ -151,7 +150,8 @@ func New(lists Lists, opts Options) (*Replayer, error) {
 		r.infer = in
 	}
 	r.view.r = r
-	r.graph = newBuilder(r)
+	r.graph = newBuilder()
+	r.d.WantFlows = true
 	return r, nil
 }
 
@@ -175,7 +175,6 @@ func (r *Replayer) Visit(m *chains.Movement) {
 	for i := range r.d.Flows {
 		r.graph.add(m, &r.d.Flows[i])
 	}
-	r.findings += len(r.d.Findings)
 	r.capped += len(r.d.Capped)
 }
 
@@ -214,25 +213,19 @@ func (r *Replayer) follow(a string) {
 	}
 }
 
-// Following returns the addresses whose payments may carry watched funds so far (the
-// given addresses and those funds reached: on Bitcoin, the addresses of tainted outputs),
-// in the order they were reached.
-func (r *Replayer) Following() []string { return slices.Clone(r.added) }
-
-// FollowingSince returns the addresses Following added after its first n.
+// FollowingSince returns the addresses whose payments may carry watched funds (the given
+// addresses and those funds reached: on Bitcoin, the addresses of tainted outputs), in the
+// order they were reached, from the n-th on.
 func (r *Replayer) FollowingSince(n int) []string { return slices.Clone(r.added[n:]) }
 
 // Stats are what a replay did.
 type Stats struct {
-	Judged   uint64 // movements judged
-	Findings int    // arrivals at destinations (the alerts the rule would raise)
-	Capped   int    // addresses not followed because of MaxTracked
+	Judged uint64 // movements judged
+	Capped int    // addresses not followed because of MaxTracked
 }
 
 // Stats returns what the replay did so far.
-func (r *Replayer) Stats() Stats {
-	return Stats{Judged: r.judged, Findings: r.findings, Capped: r.capped}
-}
+func (r *Replayer) Stats() Stats { return Stats{Judged: r.judged, Capped: r.capped} }
 
 // view is what the rules see: the given addresses as the only sources, the lists' labels
 // and inferred deposit addresses, and the replay's taint.

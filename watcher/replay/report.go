@@ -2,6 +2,7 @@ package replay
 
 import (
 	"cmp"
+	"maps"
 	"math/big"
 	"slices"
 	"time"
@@ -101,7 +102,6 @@ type Total struct {
 
 // builder collects a replay's flows into a report.
 type builder struct {
-	r     *Replayer
 	edges []Edge
 	seen  map[string]bool      // edges by tx|position|to
 	first map[string]time.Time // when each address first took part
@@ -109,8 +109,8 @@ type builder struct {
 	dest  map[string]bool // addresses a flow ended at as a labelled service
 }
 
-func newBuilder(r *Replayer) *builder {
-	return &builder{r: r, seen: map[string]bool{}, first: map[string]time.Time{},
+func newBuilder() *builder {
+	return &builder{seen: map[string]bool{}, first: map[string]time.Time{},
 		hops: map[string]int{}, dest: map[string]bool{}}
 }
 
@@ -162,13 +162,14 @@ func (r *Replayer) Report() *Report {
 	if !r.opts.AsOf.IsZero() {
 		rep.AsOf = r.opts.AsOf.UTC().Format(time.RFC3339)
 	}
-	for _, s := range r.opts.Sources {
-		if _, ok := b.first[s]; !ok {
-			b.first[s], b.hops[s] = r.opts.AsOf, 0
+	nodes := maps.Clone(b.first)
+	for _, s := range r.opts.Sources { // a given address its funds never left
+		if _, ok := nodes[s]; !ok {
+			nodes[s] = r.opts.AsOf
 		}
 	}
 	labels := map[string]*Label{}
-	for a, t := range b.first {
+	for a, t := range nodes {
 		n := Node{Address: a, Kind: KindAddress, Hops: b.hops[a]}
 		at := r.at(t)
 		if s, ok := r.lists.SourceAt(r.opts.Chain, a, at); ok {
@@ -205,8 +206,11 @@ func labelOf(l rules.Label) *Label {
 // there from addresses that are not such destinations themselves.
 func totals(edges []Edge, labels map[string]*Label, categories []string) []Total {
 	type key struct{ dest, asset string }
-	sums := map[key]*Total{}
-	amount, tainted := map[key]*big.Int{}, map[key]*big.Int{}
+	type sum struct {
+		Total
+		amount, tainted big.Int
+	}
+	sums := map[key]*sum{}
 	for _, e := range edges {
 		dest := cmp.Or(e.Destination, e.To)
 		l := labels[dest]
@@ -220,18 +224,18 @@ func totals(edges []Edge, labels map[string]*Label, categories []string) []Total
 		}
 		k := key{dest, e.Asset}
 		if sums[k] == nil {
-			sums[k] = &Total{Destination: dest, Category: l.Category, Entity: l.Entity,
-				Asset: e.Asset}
-			amount[k], tainted[k] = new(big.Int), new(big.Int)
+			sums[k] = &sum{Total: Total{Destination: dest, Category: l.Category,
+				Entity: l.Entity, Asset: e.Asset}}
 		}
-		sums[k].Transfers++
-		add(amount[k], e.Amount)
-		add(tainted[k], e.Tainted)
+		s := sums[k]
+		s.Transfers++
+		add(&s.amount, e.Amount)
+		add(&s.tainted, e.Tainted)
 	}
 	out := make([]Total, 0, len(sums))
-	for k, t := range sums {
-		t.Amount, t.Tainted = amount[k].String(), tainted[k].String()
-		out = append(out, *t)
+	for _, s := range sums {
+		s.Amount, s.Tainted = s.amount.String(), s.tainted.String()
+		out = append(out, s.Total)
 	}
 	slices.SortFunc(out, func(x, y Total) int {
 		return cmp.Or(cmp.Compare(x.Category, y.Category), cmp.Compare(x.Entity, y.Entity),

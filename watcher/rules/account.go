@@ -86,7 +86,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 				follow, capped = follow || ok, capped || !ok
 			}
 		}
-		if inside {
+		if inside && d.WantFlows {
 			d.Flows = append(d.Flows, flowOf(model, &origin, hop, len(path), dest, label,
 				labelled))
 		}

@@ -26,7 +26,8 @@ func flowSummary(d Decision) string {
 }
 
 // TestFlows: every hop of watched funds inside a rule's budgets is a flow, also where it
-// stores nothing (a second payment to a tracked address) or alerts, and none outside.
+// stores nothing (a second payment to a tracked address) or alerts, and none outside; a
+// decision that does not ask for flows gets none.
 func TestFlows(t *testing.T) {
 	tests := []struct {
 		name string
@@ -56,13 +57,16 @@ func TestFlows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := newView()
-			var d Decision
+			d := Decision{WantFlows: true}
 			for _, m := range tt.give {
-				d = Evaluate(threeModels(), m, v)
+				EvaluateTo(&d, threeModels(), m, v)
 				v.store(d)
 			}
 			if got := flowSummary(d); got != tt.want {
 				t.Fatalf("got  %q\nwant %q", got, tt.want)
+			}
+			if plain := Evaluate(threeModels(), tt.give[len(tt.give)-1], v); len(plain.Flows) > 0 {
+				t.Fatalf("flows without WantFlows: %q", flowSummary(plain))
 			}
 		})
 	}

@@ -304,10 +304,13 @@ type Decision struct {
 	// Capped names the counters whose cap (a rule's MaxTracked) kept an address from
 	// being tracked.
 	Capped []string
-	// Flows are the hops of watched funds the movement made inside some rule's budgets,
-	// whether they alerted, were stored or neither (funds arriving at an address tracked
-	// already): what replay draws. The pipeline ignores them.
+	// Flows are, when WantFlows is set, the hops of watched funds the movement made inside
+	// some rule's budgets, whether they alerted, were stored or neither (funds arriving at
+	// an address tracked already): what replay draws.
 	Flows []Flow
+	// WantFlows asks EvaluateTo for Flows; the pipeline, which has no use for them, leaves
+	// it unset and does not pay for them.
+	WantFlows bool
 }
 
 // Flow is one hop of watched funds under a model, and where it ended.

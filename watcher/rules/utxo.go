@@ -133,7 +133,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 				follow, capped = follow || ok, capped || !ok
 			}
 		}
-		if inside {
+		if inside && d.WantFlows {
 			d.Flows = append(d.Flows, flowOf(model, &origin.origin, hop, len(path),
 				out.Address, label, labelled))
 		}
