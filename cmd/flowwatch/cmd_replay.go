@@ -26,18 +26,6 @@ const (
 	methodIndex  = "index"  // Bitcoin: btcd's address index
 )
 
-// explorers are the transaction URL prefixes of the chains usually named so.
-var explorers = map[string]string{
-	"ethereum": "https://etherscan.io/tx/", "bitcoin": "https://mempool.space/tx/",
-	"arbitrum": "https://arbiscan.io/tx/", "optimism": "https://optimistic.etherscan.io/tx/",
-	"base": "https://basescan.org/tx/", "bsc": "https://bscscan.com/tx/",
-	"polygon": "https://polygonscan.com/tx/", "avalanche": "https://snowtrace.io/tx/",
-}
-
-// chainIDs are the EIP-155 ids of the EVM chains usually named so, for their tokens.
-var chainIDs = map[string]uint64{"ethereum": 1, "optimism": 10, "bsc": 56, "polygon": 137,
-	"base": 8453, "arbitrum": 42161, "avalanche": 43114}
-
 // stringsFlag is a flag that may be given several times.
 type stringsFlag []string
 

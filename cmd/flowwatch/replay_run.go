@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	iofs "io/fs"
 	"math"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,8 +44,8 @@ type replayChain struct {
 // explorer.
 func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 	ch := &replayChain{name: a.chain, family: chains.FamilyEVM, network: a.network,
-		rpc: a.rpc, caCert: a.caCert, explorer: cmpOr(a.explorer, explorers[a.chain]),
-		chainID: chainIDs[a.chain]}
+		rpc: a.rpc, caCert: a.caCert, explorer: cmp.Or(a.explorer, chains.Explorer(a.chain)),
+		chainID: chains.ChainID(a.chain)}
 	if a.chain == "bitcoin" {
 		ch.family = chains.FamilyBitcoin
 	}
@@ -93,13 +93,6 @@ func (a *replayArgs) resolveChain(stderr io.Writer) (*replayChain, error) {
 	}
 	ch.lists = lists
 	return ch, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // addListFile loads a list file named by --list into lists; each malformed line is
@@ -204,7 +197,7 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 	if a.from > to {
 		return usageError(stderr, "replay", "--from %d is past the node's head %d", a.from, to)
 	}
-	r, tokens, err := newReplayer(a, ch, sources, to)
+	r, err := newReplayer(a, ch, sources, to)
 	if err != nil {
 		return fail(stderr, "replay", err)
 	}
@@ -268,28 +261,25 @@ func replayRange(ctx context.Context, a *replayArgs, ch *replayChain, src chains
 		cs := cache.Stats()
 		note = fmt.Sprintf("; block cache: %d hits, %d fetched", cs.Hits, cs.Misses)
 	}
-	return finish(ctx, a, ch, r, to, time.Since(start), note, tokens, stdout, stderr)
+	return finish(ctx, a, ch, r, to, time.Since(start), note, stdout, stderr)
 }
 
-// newReplayer makes the Replayer of a's flags over blocks a.from..to of ch from sources,
-// and returns the tokens it shows amounts of.
+// newReplayer makes the Replayer of a's flags over blocks a.from..to of ch from sources.
 func newReplayer(a *replayArgs, ch *replayChain, sources []string, to uint64) (
-	*replay.Replayer, map[string]replay.Token, error) {
+	*replay.Replayer, error) {
 	asOf, _ := parseAsOf(a.asOf)
 	tokens, err := bundledTokens(ch.chainID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	r, err := replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
+	return replay.New(ch.lists, replay.Options{Chain: ch.name, Sources: sources,
 		From: a.from, To: to, Hops: a.hops, Model: a.model, AsOf: asOf,
 		Deposits: &deposit.Options{}, Explorer: ch.explorer, Tokens: tokens})
-	return r, tokens, err
 }
 
 // finish prints what the replay found and writes its reports.
 func finish(ctx context.Context, a *replayArgs, ch *replayChain, r *replay.Replayer,
-	to uint64, elapsed time.Duration, note string, tokens map[string]replay.Token, stdout,
-	stderr io.Writer) int {
+	to uint64, elapsed time.Duration, note string, stdout, stderr io.Writer) int {
 	rep := r.Report()
 	st := r.Stats()
 	fmt.Fprintf(stdout, "replayed %s blocks %d..%d (%d blocks, %d movements judged) in %s%s",
@@ -303,7 +293,7 @@ func finish(ctx context.Context, a *replayArgs, ch *replayChain, r *replay.Repla
 	fmt.Fprintln(stdout)
 	for _, t := range rep.Totals {
 		fmt.Fprintf(stdout, "  reached %s (%s) %s: %s\n", t.Entity, t.Category,
-			t.Destination, replayAmount(ch.name, t.Asset, t.Tainted, tokens))
+			t.Destination, rep.Amount(t.Asset, t.Tainted))
 	}
 	return writeReports(ctx, a.outs, rep, stdout, stderr)
 }
@@ -343,7 +333,7 @@ func replayFile(ctx context.Context, a *replayArgs, ch *replayChain, sources []s
 		return usageError(stderr, "replay", "--from %d is past the file's last block %d",
 			a.from, to)
 	}
-	r, tokens, err := newReplayer(a, ch, sources, to)
+	r, err := newReplayer(a, ch, sources, to)
 	if err != nil {
 		return fail(stderr, "replay", err)
 	}
@@ -351,22 +341,7 @@ func replayFile(ctx context.Context, a *replayArgs, ch *replayChain, sources []s
 	if err := ms.Replay(ctx, a.from, to, r); err != nil {
 		return fail(stderr, "replay", err)
 	}
-	return finish(ctx, a, ch, r, to, time.Since(start), "", tokens, stdout, stderr)
-}
-
-// replayAmount is an amount as the summary prints it.
-func replayAmount(chain, asset, base string, tokens map[string]replay.Token) string {
-	v, _ := new(big.Int).SetString(base, 10)
-	symbol, decimals, ok := chains.Coin(chain)
-	if t, known := tokens[asset]; known {
-		symbol, decimals, ok = t.Symbol, t.Decimals, true
-	} else if asset != chains.AssetNative {
-		ok = false
-	}
-	if !ok || v == nil {
-		return base + " (base units of " + asset + ")"
-	}
-	return chains.FormatUnits(v, decimals) + " " + symbol
+	return finish(ctx, a, ch, r, to, time.Since(start), "", stdout, stderr)
 }
 
 // bundledTokens are the bundled token list's tokens of the chain with EIP-155 id chainID.

@@ -17,14 +17,14 @@ func WriteHTML(w io.Writer, rep *Report) error {
 			Where:     t.Entity + " (" + strings.ReplaceAll(t.Category, "_", " ") + ")",
 			Addr:      shortAddr(rep.Chain, t.Destination),
 			AddrLink:  rep.addressLink(t.Destination),
-			TaintedIs: rep.amount(t.Asset, t.Tainted),
-			AmountIs:  rep.amount(t.Asset, t.Amount)})
+			TaintedIs: rep.Amount(t.Asset, t.Tainted),
+			AmountIs:  rep.Amount(t.Asset, t.Amount)})
 	}
 	for i, e := range rep.Edges {
 		h := htmlHop{N: i + 1, Edge: e, FromIs: rep.who(labels, e.From),
 			ToIs: rep.who(labels, e.reached()), TxShort: shortHash(e.Tx),
-			TxLink: rep.txLink(e.Tx), AmountIs: rep.amount(e.Asset, e.Amount),
-			TaintedIs: rep.amount(e.Asset, e.Tainted)}
+			TxLink: rep.txLink(e.Tx), AmountIs: rep.Amount(e.Asset, e.Amount),
+			TaintedIs: rep.Amount(e.Asset, e.Tainted)}
 		data.Hops = append(data.Hops, h)
 	}
 	for _, s := range rep.Sources {

@@ -106,7 +106,7 @@ func svgGraph(rep *Report) string {
 		mx := (x1 + x2) / 2
 		var parts []string
 		for _, a := range l.assets {
-			parts = append(parts, rep.amount(a, l.tainted[a].String()))
+			parts = append(parts, rep.Amount(a, l.tainted[a].String()))
 		}
 		label := strings.Join(parts, " + ")
 		if l.count > 1 {

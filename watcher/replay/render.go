@@ -164,9 +164,9 @@ func shortAddr(chain, a string) string {
 	return a[:8] + "…" + a[len(a)-6:]
 }
 
-// amount is a base-unit amount of asset as people read it: in coins of the chain's
+// Amount is a base-unit amount of asset as people read it: in coins of the chain's
 // native asset or of a token the report knows, else in base units.
-func (rep *Report) amount(asset, base string) string {
+func (rep *Report) Amount(asset, base string) string {
 	v, ok := new(big.Int).SetString(base, 10)
 	if !ok {
 		return base
@@ -199,9 +199,9 @@ func WriteDOT(w io.Writer, rep *Report) error {
 			dotQuote(n.Address))
 	}
 	for _, e := range rep.Edges {
-		label := rep.amount(e.Asset, e.Tainted)
+		label := rep.Amount(e.Asset, e.Tainted)
 		if e.Tainted != e.Amount {
-			label += " of " + rep.amount(e.Asset, e.Amount)
+			label += " of " + rep.Amount(e.Asset, e.Amount)
 		}
 		label += "\nblock " + strconv.FormatUint(e.Block, 10) + " tx " + shortHash(e.Tx)
 		fmt.Fprintf(&b, "  %s -> %s [label=%s, tooltip=%s];\n", ids[e.From], ids[e.To],
