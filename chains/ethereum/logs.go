@@ -85,17 +85,13 @@ func (s *Source) TransferLogs(ctx context.Context, from, to uint64, senders,
 	if from > to {
 		return nil, fmt.Errorf("logs: empty range %d..%d", from, to)
 	}
-	var logs []fullLog
-	for side, addrs := range [2][]string{senders, receivers} {
-		for chunk := range slices.Chunk(addrs, MaxTopicAddresses) {
-			topics := []any{[]string{string(TransferTopic)}, nil, nil}
-			topics[side+1] = paddedTopics(chunk)
-			got, err := s.logRange(ctx, from, to, topics)
-			if err != nil {
-				return nil, err
-			}
-			logs = append(logs, got...)
-		}
+	logs, err := bySide(senders, receivers, func(side int, addrs []string) ([]fullLog, error) {
+		topics := []any{[]string{string(TransferTopic)}, nil, nil}
+		topics[side+1] = paddedTopics(addrs)
+		return s.logRange(ctx, from, to, topics)
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(logs, func(a, b fullLog) int {
 		return cmp.Or(cmp.Compare(*a.BlockNumber, *b.BlockNumber),
@@ -120,6 +116,24 @@ func (s *Source) TransferLogs(ctx context.Context, from, to uint64, senders,
 				Hash: string(l.BlockHash), Time: times[n]}}
 		if m, ok := tokenTransfer(base, &l.rpcLog); ok {
 			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// bySide calls get for the senders (side 0) and the receivers (side 1),
+// MaxTopicAddresses of them at a time (nodes cap a filter's alternatives), and gathers
+// what it returns.
+func bySide[T any](senders, receivers []string, get func(side int, addrs []string) ([]T,
+	error)) ([]T, error) {
+	var out []T
+	for side, addrs := range [2][]string{senders, receivers} {
+		for chunk := range slices.Chunk(addrs, MaxTopicAddresses) {
+			got, err := get(side, chunk)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, got...)
 		}
 	}
 	return out, nil

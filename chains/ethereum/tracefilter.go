@@ -92,23 +92,22 @@ func (s *Source) TraceTransfers(ctx context.Context, from, to uint64, senders,
 	if from > to {
 		return nil, fmt.Errorf("traces: empty range %d..%d", from, to)
 	}
-	var found []parityTrace
-	for side, addrs := range [2][]string{senders, receivers} {
+	found, err := bySide(senders, receivers, func(side int, addrs []string) (
+		[]parityTrace, error) {
 		key := [2]string{"fromAddress", "toAddress"}[side]
-		for chunk := range slices.Chunk(addrs, MaxTopicAddresses) {
-			got, err := inParts(s, &s.traceSpan, "traces", from, to,
-				func(lo, hi uint64) ([]parityTrace, error) {
-					return s.traceFilter(ctx, lo, hi, key, chunk)
-				})
-			if err != nil {
-				return nil, err
-			}
-			found = append(found, got...)
-		}
+		return inParts(s, &s.traceSpan, "traces", from, to,
+			func(lo, hi uint64) ([]parityTrace, error) {
+				return s.traceFilter(ctx, lo, hi, key, addrs)
+			})
+	})
+	if err != nil {
+		return nil, err
 	}
 	var txs []string
+	traced := map[string]bool{}
 	for i := range found {
-		if tx := string(*found[i].TxHash); !slices.Contains(txs, tx) {
+		if tx := string(*found[i].TxHash); !traced[tx] {
+			traced[tx] = true
 			txs = append(txs, tx)
 		}
 	}
