@@ -22,16 +22,17 @@ const searchPage = 100
 // AddressTxs returns the transactions mined in blocks from..to that pay or spend any of
 // addrs, each once, as movements with every input resolved to the output it spends, in
 // chain order (block, then position in the block). It asks btcd's address index
-// (searchrawtransactions, paged) and, per block touched, its header and transaction order.
+// (searchrawtransactions, paged), then the headers of the blocks they are in and the
+// transaction order of those in the range, one JSON-RPC batch each.
 func (s *Source) AddressTxs(ctx context.Context, from, to uint64, addrs []string) (
 	[]chains.Movement, error) {
 	type found struct {
 		tx  rpcTx
 		ref chains.BlockRef
 	}
-	var txs []found
-	seen := map[string]bool{}
-	refs := map[string]chains.BlockRef{}
+	var all []rpcTxInBlock
+	seen := map[string]bool{} // transactions and blocks
+	var hashes []string
 	for _, a := range addrs {
 		for skip := 0; ; skip += searchPage {
 			page, err := s.search(ctx, a, skip)
@@ -42,32 +43,37 @@ func (s *Source) AddressTxs(ctx context.Context, from, to uint64, addrs []string
 				if t.BlockHash == "" || seen[t.Txid] { // in the mempool, or seen
 					continue
 				}
-				ref, ok := refs[t.BlockHash]
-				if !ok {
-					if ref, err = s.header(ctx, t.BlockHash); err != nil {
-						return nil, err
-					}
-					refs[t.BlockHash] = ref
-				}
-				if ref.Number < from || ref.Number > to {
-					continue
-				}
 				seen[t.Txid] = true
-				txs = append(txs, found{t.rpcTx, ref})
+				all = append(all, t)
+				if !seen[t.BlockHash] {
+					seen[t.BlockHash] = true
+					hashes = append(hashes, t.BlockHash)
+				}
 			}
 			if len(page) < searchPage {
 				break
 			}
 		}
 	}
-	order := map[string]int{} // txid -> position in its block
-	for hash, ref := range refs {
-		if ref.Number < from || ref.Number > to {
-			continue
+	refs, err := s.headers(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	var txs []found
+	for _, t := range all {
+		if ref := refs[t.BlockHash]; ref.Number >= from && ref.Number <= to {
+			txs = append(txs, found{t.rpcTx, ref})
 		}
-		if err := s.blockOrder(ctx, hash, order); err != nil {
-			return nil, err
+	}
+	var inRange []string
+	for _, h := range hashes {
+		if ref := refs[h]; ref.Number >= from && ref.Number <= to {
+			inRange = append(inRange, h)
 		}
+	}
+	order, err := s.blockOrders(ctx, inRange)
+	if err != nil {
+		return nil, err
 	}
 	var missing []outpoint
 	for i := range txs {
@@ -118,20 +124,63 @@ func (s *Source) search(ctx context.Context, addr string, skip int) ([]rpcTxInBl
 	return page, nil
 }
 
-// blockOrder adds the positions of block hash's transactions to order.
-func (s *Source) blockOrder(ctx context.Context, hash string, order map[string]int) error {
-	raw, err := s.rpc.Call(ctx, "getblock", hash, 1)
+// headers returns the identities of the blocks with the given hashes, from one batch of
+// getblockheader calls.
+func (s *Source) headers(ctx context.Context, hashes []string) (map[string]chains.BlockRef,
+	error) {
+	out := make(map[string]chains.BlockRef, len(hashes))
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	params := make([][]any, len(hashes))
+	for i, h := range hashes {
+		params[i] = []any{h, true}
+	}
+	res, errs, err := s.rpc.CallBatch(ctx, "getblockheader", params)
 	if err != nil {
-		return fmt.Errorf("getblock %s: %w", hash, err)
+		return nil, fmt.Errorf("getblockheader ×%d: %w", len(hashes), err)
 	}
-	var b struct {
-		Tx []string `json:"tx"`
+	for i, h := range hashes {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("getblockheader %s: %w", h, errs[i])
+		}
+		ref, err := decodeBlockRef(h, res[i])
+		if err != nil {
+			return nil, err
+		}
+		out[h] = ref
 	}
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return fmt.Errorf("getblock %s: %w", hash, err)
+	return out, nil
+}
+
+// blockOrders returns the position of each transaction in its block, for the blocks with
+// the given hashes, from one batch of getblock calls (verbosity 1: the transaction ids).
+func (s *Source) blockOrders(ctx context.Context, hashes []string) (map[string]int, error) {
+	order := map[string]int{}
+	if len(hashes) == 0 {
+		return order, nil
 	}
-	for i, txid := range b.Tx {
-		order[txid] = i
+	params := make([][]any, len(hashes))
+	for i, h := range hashes {
+		params[i] = []any{h, 1}
 	}
-	return nil
+	res, errs, err := s.rpc.CallBatch(ctx, "getblock", params)
+	if err != nil {
+		return nil, fmt.Errorf("getblock ×%d: %w", len(hashes), err)
+	}
+	for i, h := range hashes {
+		var b struct {
+			Tx []string `json:"tx"`
+		}
+		if errs[i] == nil {
+			errs[i] = json.Unmarshal(res[i], &b)
+		}
+		if errs[i] != nil {
+			return nil, fmt.Errorf("getblock %s: %w", h, errs[i])
+		}
+		for j, txid := range b.Tx {
+			order[txid] = j
+		}
+	}
+	return order, nil
 }

@@ -67,6 +67,11 @@ func (s *Source) header(ctx context.Context, h string) (chains.BlockRef, error) 
 	if err != nil {
 		return chains.BlockRef{}, fmt.Errorf("getblockheader %s: %w", h, err)
 	}
+	return decodeBlockRef(h, raw)
+}
+
+// decodeBlockRef decodes a verbose getblockheader result for the block with hash h.
+func decodeBlockRef(h string, raw json.RawMessage) (chains.BlockRef, error) {
 	var b rpcBlock
 	if err := json.Unmarshal(raw, &b); err != nil || b.Height == nil || b.Time == nil ||
 		!strings.EqualFold(b.Hash, h) {
