@@ -228,8 +228,7 @@ func (s *Source) blockTimes(ctx context.Context, logs []fullLog) (map[uint64]tim
 	return times, s.headerTimes(ctx, blocks, times)
 }
 
-// headerTimes adds to times the time of each of blocks it lacks, from one JSON-RPC batch
-// of headers per BatchSize blocks.
+// headerTimes adds to times the time of each of blocks it lacks, from their headers.
 func (s *Source) headerTimes(ctx context.Context, blocks []uint64,
 	times map[uint64]time.Time) error {
 	var need []uint64
@@ -240,18 +239,12 @@ func (s *Source) headerTimes(ctx context.Context, blocks []uint64,
 			need = append(need, n)
 		}
 	}
-	err := s.batched(ctx, "eth_getBlockByNumber", len(need), func(i int) []any {
-		return []any{hexutil.EncodeUint64(need[i]), false}
-	}, func(i int, raw json.RawMessage) error {
-		h, err := decodeHeader(raw)
-		if err != nil {
-			return fmt.Errorf("block %d: decode header: %w", need[i], err)
-		}
-		times[need[i]] = time.Unix(int64(*h.Timestamp), 0).UTC()
-		return nil
-	})
+	refs, err := s.refsOf(ctx, need)
 	if err != nil {
 		return fmt.Errorf("block times: %w", err)
+	}
+	for _, r := range refs {
+		times[r.Number] = r.Time
 	}
 	return nil
 }
@@ -263,24 +256,22 @@ func (s *Source) Refs(ctx context.Context, from, to uint64) ([]chains.BlockRef, 
 	if from > to {
 		return nil, fmt.Errorf("refs: empty range %d..%d", from, to)
 	}
-	out := make([]chains.BlockRef, to-from+1)
-	err := s.batched(ctx, "eth_getBlockByNumber", len(out), func(i int) []any {
-		return []any{hexutil.EncodeUint64(from + uint64(i)), false}
-	}, func(i int, raw json.RawMessage) error {
-		n := from + uint64(i)
-		h, err := decodeHeader(raw)
-		if errors.Is(err, errNull) {
-			return permanent(fmt.Errorf("block %d: %w", n, chains.ErrBlockNotFound))
-		}
-		if err != nil {
-			return fmt.Errorf("block %d: decode header: %w", n, err)
-		}
-		if uint64(*h.Number) != n {
-			return fmt.Errorf("block %d: node sent block %d", n, uint64(*h.Number))
-		}
-		out[i] = chains.BlockRef{Number: n, Hash: string(h.Hash),
-			ParentHash: string(h.ParentHash), Time: time.Unix(int64(*h.Timestamp), 0).UTC()}
-		return nil
+	blocks := make([]uint64, 0, to-from+1)
+	for n := from; n <= to; n++ {
+		blocks = append(blocks, n)
+	}
+	return s.refsOf(ctx, blocks)
+}
+
+// refsOf returns the identities of blocks, in their order, from batches of
+// eth_getBlockByNumber(n, false).
+func (s *Source) refsOf(ctx context.Context, blocks []uint64) ([]chains.BlockRef, error) {
+	out := make([]chains.BlockRef, len(blocks))
+	err := s.batched(ctx, "eth_getBlockByNumber", len(blocks), func(i int) []any {
+		return []any{hexutil.EncodeUint64(blocks[i]), false}
+	}, func(i int, raw json.RawMessage) (err error) {
+		out[i], err = refOf(blocks[i], raw)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -142,28 +142,32 @@ func (s *Source) Ref(ctx context.Context, n uint64) (chains.BlockRef, error) {
 	var ref chains.BlockRef
 	err := s.retry(ctx, func(ctx context.Context) error {
 		var raw json.RawMessage
-		if err := s.client.CallContext(ctx, &raw, "eth_getBlockByNumber",
-			hexutil.EncodeUint64(n), false); err != nil {
-			return err
-		}
-		h, err := decodeHeader(raw)
-		if errors.Is(err, errNull) {
-			return chains.ErrBlockNotFound
-		}
+		err := s.client.CallContext(ctx, &raw, "eth_getBlockByNumber",
+			hexutil.EncodeUint64(n), false)
 		if err != nil {
-			return fmt.Errorf("decode header: %w", err)
+			return fmt.Errorf("block %d: %w", n, err)
 		}
-		if uint64(*h.Number) != n {
-			return fmt.Errorf("node sent block %d", uint64(*h.Number))
-		}
-		ref = chains.BlockRef{Number: n, Hash: string(h.Hash), ParentHash: string(h.ParentHash),
-			Time: time.Unix(int64(*h.Timestamp), 0).UTC()}
-		return nil
+		ref, err = refOf(n, raw)
+		return err
 	})
-	if err != nil {
-		return chains.BlockRef{}, fmt.Errorf("block %d: %w", n, err)
+	return ref, err
+}
+
+// refOf decodes an eth_getBlockByNumber(n, false) result into block n's identity; null is
+// chains.ErrBlockNotFound. Errors name the block.
+func refOf(n uint64, raw json.RawMessage) (chains.BlockRef, error) {
+	h, err := decodeHeader(raw)
+	switch {
+	case errors.Is(err, errNull):
+		return chains.BlockRef{}, fmt.Errorf("block %d: %w", n, chains.ErrBlockNotFound)
+	case err != nil:
+		return chains.BlockRef{}, fmt.Errorf("block %d: decode header: %w", n, err)
+	case uint64(*h.Number) != n:
+		return chains.BlockRef{}, fmt.Errorf("block %d: node sent block %d", n,
+			uint64(*h.Number))
 	}
-	return ref, nil
+	return chains.BlockRef{Number: n, Hash: string(h.Hash), ParentHash: string(h.ParentHash),
+		Time: time.Unix(int64(*h.Timestamp), 0).UTC()}, nil
 }
 
 func (s *Source) retry(ctx context.Context, f func(context.Context) error) error {
