@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,19 +80,8 @@ func TestTransferLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the block extraction finds: the same filter applied to every block's transfers.
-	var want []chains.Movement
-	for n := uint64(1); n <= head; n++ {
-		b, err := src.Block(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range b.Movements {
-			if m.Kind == chains.KindToken && (m.Inputs[0].Address == lower(abc[0]) ||
-				m.Outputs[0].Address == lower(abc[1]) || m.Outputs[0].Address == lower(abc[2])) {
-				want = append(want, m)
-			}
-		}
-	}
+	want := extracted(t, src, head, []chains.Kind{chains.KindToken},
+		[]string{lower(abc[0])}, []string{lower(abc[1]), lower(abc[2])})
 	if len(want) != 16 { // A to B (sent by A and received by B) and B to C, in 8 blocks
 		t.Fatalf("the chain has %d matching transfers, want 16:\n%s", len(want),
 			transfersOf(want))
@@ -105,6 +95,28 @@ func TestTransferLogs(t *testing.T) {
 			t.Errorf("%d: %+v, want %+v", i, got[i].Block, want[i].Block)
 		}
 	}
+}
+
+// extracted is what block extraction finds in blocks 1..head: the movements of kinds sent
+// by one of senders or received by one of receivers.
+func extracted(t *testing.T, src *Source, head uint64, kinds []chains.Kind, senders,
+	receivers []string) []chains.Movement {
+	t.Helper()
+	var out []chains.Movement
+	for n := uint64(1); n <= head; n++ {
+		b, err := src.Block(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range b.Movements {
+			if slices.Contains(kinds, m.Kind) &&
+				(slices.Contains(senders, m.Inputs[0].Address) ||
+					slices.Contains(receivers, m.Outputs[0].Address)) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // rangeLimiter proxies a dev node and refuses log queries wider than max blocks, as

@@ -51,20 +51,8 @@ func TestTraceTransfers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []chains.Movement
-	for n := uint64(1); n <= head; n++ {
-		blk, err := src.Block(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range blk.Movements {
-			if (m.Kind == chains.KindNative || m.Kind == chains.KindInternal) &&
-				(m.Inputs[0].Address == senders[0] || m.Inputs[0].Address == senders[1] ||
-					m.Outputs[0].Address == lower(a)) {
-				want = append(want, m)
-			}
-		}
-	}
+	want := extracted(t, src, head, []chains.Kind{chains.KindNative, chains.KindInternal},
+		senders, []string{lower(a)})
 	// A is funded; A pays B; A pays the forwarder, which pays C; A pays it, which pays B
 	// and C; A pays it (tryForward: its inner transfer is undone); D pays A.
 	if len(want) != 9 {
