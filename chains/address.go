@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	btcaddr "github.com/btcsuite/btcd/address/v2"
+	"github.com/btcsuite/btcd/address/v2/base58"
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -102,7 +103,7 @@ func NormalizeBitcoin(network, addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	a, err := btcaddr.DecodeAddress(addr, params)
+	a, err := decodeBitcoin(addr, params)
 	if err != nil {
 		return "", fmt.Errorf("address %q: %w", addr, err)
 	}
@@ -113,4 +114,27 @@ func NormalizeBitcoin(network, addr string) (string, error) {
 		return "", fmt.Errorf("address %q: a bare public key is not an address", addr)
 	}
 	return a.EncodeAddress(), nil
+}
+
+// decodeBitcoin is btcaddr.DecodeAddress with one fix: DecodeAddress takes any string whose
+// part before its last '1' matches a bech32 prefix case-insensitively for bech32, so a simnet
+// base58 address such as "Sb1Y7RhEfHP8ePquZcWFhwMgcDFxqYpQfK" (about one in a few thousand)
+// fails as "not all lowercase or all uppercase". A mixed-case string is never bech32, so it is
+// read as base58check for the network.
+func decodeBitcoin(addr string, params *chaincfg.Params) (btcaddr.Address, error) {
+	a, err := btcaddr.DecodeAddress(addr, params)
+	if err == nil || strings.ToLower(addr) == addr || strings.ToUpper(addr) == addr {
+		return a, err
+	}
+	hash, version, b58err := base58.CheckDecode(addr)
+	if b58err != nil || len(hash) != 20 {
+		return nil, err
+	}
+	switch version {
+	case params.PubKeyHashAddrID:
+		return btcaddr.NewAddressPubKeyHash(hash, params)
+	case params.ScriptHashAddrID:
+		return btcaddr.NewAddressScriptHashFromHash(hash, params)
+	}
+	return nil, err
 }

@@ -46,6 +46,11 @@ func TestNormalizeAddress(t *testing.T) {
 		{name: "p2tr", family: FamilyBitcoin, network: "mainnet",
 			give: "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
 			want: "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"},
+		{name: "simnet p2pkh that looks like a bech32 prefix", family: FamilyBitcoin,
+			network: "simnet", give: "Sb1Y7RhEfHP8ePquZcWFhwMgcDFxqYpQfK",
+			want: "Sb1Y7RhEfHP8ePquZcWFhwMgcDFxqYpQfK"},
+		{name: "simnet bech32 prefix, bad base58 checksum", family: FamilyBitcoin,
+			network: "simnet", give: "Sb1Y7RhEfHP8ePquZcWFhwMgcDFxqYpQfL", wantErr: "lowercase"},
 		{name: "testnet address on mainnet", family: FamilyBitcoin, network: "mainnet",
 			give: "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", wantErr: "address"},
 		{name: "bad base58 checksum", family: FamilyBitcoin, network: "mainnet",
@@ -75,4 +80,26 @@ func TestChecksumEVM(t *testing.T) {
 	if want := "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
+}
+
+// FuzzNormalizeBitcoin checks that any string either fails or normalizes to an encoding that
+// normalizes to itself, on every network.
+func FuzzNormalizeBitcoin(f *testing.F) {
+	for _, s := range []string{"13AM4VW2dhxYgXeQepoHkHSQuy6NgaEb94",
+		"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "Sb1Y7RhEfHP8ePquZcWFhwMgcDFxqYpQfK",
+		"bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", "sb1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		for _, network := range []string{"mainnet", "testnet", "regtest", "simnet"} {
+			got, err := NormalizeBitcoin(network, addr)
+			if err != nil {
+				continue
+			}
+			again, err := NormalizeBitcoin(network, got)
+			if err != nil || again != got {
+				t.Fatalf("%s: %q -> %q -> %q, %v", network, addr, got, again, err)
+			}
+		}
+	})
 }
