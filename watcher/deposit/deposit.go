@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/internal/evict"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -16,8 +15,9 @@ const (
 	// sweep within hours.
 	DefaultWindow = 24 * time.Hour
 	// DefaultMaxReceipts bounds the addresses whose arrivals are remembered per chain, at
-	// about 650 bytes each (BenchmarkObserve): 170 MB, some hours of Ethereum mainnet's
-	// transfers. The window is in effect the shorter of Window and this many arrivals.
+	// about 440 bytes each with the movement's strings they keep (BenchmarkObserve):
+	// 115 MB, some hours of Ethereum mainnet's transfers. The window is in effect the
+	// shorter of Window and this many arrivals.
 	DefaultMaxReceipts = 1 << 18
 	// DefaultNativeTolerance is how much less than what arrived a forward of the chain's
 	// coin may be, in base units: 0.01 of a coin of 18 decimals, Victor's bound, which covers
@@ -102,26 +102,24 @@ type View interface {
 // Inferrer infers deposit addresses on one chain. See the package documentation.
 type Inferrer struct {
 	opts     Options
-	receipts map[slot]*receipt
-	order    evict.Queue[slot] // the receipts' arrivals, Unix seconds
+	receipts *table
 }
-
-// slot is an address's holding of one asset.
-type slot struct{ addr, asset string }
 
 // receipt is what arrived at an address of an asset since it last paid any of it. It is
 // kept small: a chain's traffic fills a window of them.
 type receipt struct {
+	slot
+	hash uint64  // of the slot, the table's key
 	last big.Int // the last arrival's amount
 	sum  big.Int // all arrivals' since the address last paid
 	// The last arrival: its movement (transaction and position), block and sender.
 	tx, pos, from string
 	block         uint64
 	when          int64 // block time, Unix seconds
-	stamp         int64 // its stamp in the order
 	// paid is the payment that ended what arrived (tx "": none yet); the next arrival
 	// starts again.
 	paidTx, paidPos string
+	dead            bool // forgotten: the table's queue holds it until its head passes
 }
 
 // by says whether the last arrival was m.
@@ -138,7 +136,7 @@ func New(opts Options) (*Inferrer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Inferrer{opts: opts, receipts: map[slot]*receipt{}}, nil
+	return &Inferrer{opts: opts, receipts: newTable()}, nil
 }
 
 // Observe looks at one movement, in chain order. It returns the inference that the
@@ -148,13 +146,13 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 	if !ok || m.Removed {
 		return rules.NewTaint{}, false
 	}
-	in.prune(m.Block.Time)
+	in.receipts.prune(m.Block.Time.Add(-in.opts.Window).Unix())
 	asset, amount := to.Asset, to.Amount
 	label, labelled := v.Label(to.Address)
 
 	var nt rules.NewTaint
 	found := false
-	if r := in.receipts[slot{from.Address, asset}]; r != nil && (r.paidTx == "" ||
+	if r, _ := in.receipts.get(slot{from.Address, asset}); r != nil && (r.paidTx == "" ||
 		r.paidBy(m)) {
 		// Any payment ends what arrived before (a deposit address forwards it all); it is
 		// kept, marked, for a reorg that removes the payment. The same payment judged
@@ -204,45 +202,19 @@ func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
 // arrive remembers that amount arrived at s by m, once per movement (a batch judged again
 // after a failure does not count twice what it counted last).
 func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.Int) {
-	r := in.receipts[s]
+	r, h := in.receipts.get(s)
 	if r != nil && r.by(m) {
 		return
 	}
-	if r == nil || r.paidTx != "" {
-		r = &receipt{}
-		in.receipts[s] = r
+	if r != nil && r.paidTx != "" {
+		r = nil // what it paid ended; this arrival starts again
 	}
+	r = in.receipts.push(s, h, r)
 	r.last.Set(amount)
 	r.sum.Add(&r.sum, amount)
-	when := m.Block.Time.Unix()
-	r.tx, r.pos, r.from, r.block, r.when = m.Tx, m.Position, from, m.Block.Number, when
-	r.stamp = in.order.Touch(s, when)
-	for len(in.receipts) > in.opts.MaxReceipts {
-		in.dropOldest()
-	}
-}
-
-// prune forgets arrivals older than the window before now.
-func (in *Inferrer) prune(now time.Time) {
-	limit := now.Add(-in.opts.Window).Unix()
-	for {
-		if _, when, _, ok := in.order.Oldest(); !ok || when >= limit {
-			return
-		}
-		in.dropOldest()
-	}
-}
-
-// dropOldest forgets the oldest arrival: its receipt, unless a later arrival renewed it.
-func (in *Inferrer) dropOldest() {
-	s, _, stamp, ok := in.order.Oldest()
-	if !ok {
-		return
-	}
-	in.order.Pop()
-	if r := in.receipts[s]; r != nil && r.stamp == stamp {
-		delete(in.receipts, s)
-	}
+	r.tx, r.pos, r.from, r.block, r.when = m.Tx, m.Position, from, m.Block.Number,
+		m.Block.Time.Unix()
+	in.receipts.trim(in.opts.MaxReceipts)
 }
 
 // Forget takes back what a movement that a reorg removed did: its arrival is forgotten,
@@ -252,15 +224,15 @@ func (in *Inferrer) Forget(m *chains.Movement) {
 	if !ok {
 		return
 	}
-	if r := in.receipts[slot{from.Address, from.Asset}]; r != nil && r.paidBy(m) {
+	if r, _ := in.receipts.get(slot{from.Address, from.Asset}); r != nil && r.paidBy(m) {
 		r.paidTx, r.paidPos = "", ""
 	}
-	s := slot{to.Address, to.Asset}
-	if r := in.receipts[s]; r != nil && r.by(m) && r.paidTx == "" {
-		delete(in.receipts, s)
+	if r, _ := in.receipts.get(slot{to.Address, to.Asset}); r != nil && r.by(m) &&
+		r.paidTx == "" {
+		in.receipts.remove(r)
 	}
 }
 
 // Len is how many addresses' arrivals the Inferrer remembers (those a payment ended
 // included, until they leave the window).
-func (in *Inferrer) Len() int { return len(in.receipts) }
+func (in *Inferrer) Len() int { return in.receipts.live }
