@@ -80,8 +80,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Window < 0:
 		return fmt.Errorf("window %s: want more than 0", o.Window)
-	case o.MaxReceipts < 1:
-		return fmt.Errorf("max_receipts %d: want at least 1", o.MaxReceipts)
+	case o.MaxReceipts < 1 || o.MaxReceipts > MaxMaxReceipts:
+		return fmt.Errorf("max_receipts %d: want 1 to %d", o.MaxReceipts, MaxMaxReceipts)
 	}
 	for asset, t := range o.Tolerance {
 		if t == nil || t.Sign() < 0 {
@@ -109,9 +109,9 @@ type Inferrer struct {
 // kept small: a chain's traffic fills a window of them.
 type receipt struct {
 	slot
-	hash uint64  // of the slot, the table's key
-	last big.Int // the last arrival's amount
-	sum  big.Int // all arrivals' since the address last paid
+	tag, seq uint64  // in the table: the slot's tag in the index, the place in the queue
+	last     big.Int // the last arrival's amount
+	sum      big.Int // all arrivals' since the address last paid
 	// The last arrival: its movement (transaction and position), block and sender.
 	tx, pos, from string
 	block         uint64
@@ -202,14 +202,15 @@ func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
 // arrive remembers that amount arrived at s by m, once per movement (a batch judged again
 // after a failure does not count twice what it counted last).
 func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.Int) {
-	r, h := in.receipts.get(s)
+	r, at := in.receipts.get(s)
 	if r != nil && r.by(m) {
 		return
 	}
-	if r != nil && r.paidTx != "" {
-		r = nil // what it paid ended; this arrival starts again
+	if r != nil && r.paidTx != "" { // what it paid ended; this arrival starts again
+		in.receipts.remove(r)
+		r, at = in.receipts.get(s)
 	}
-	r = in.receipts.push(s, h, r)
+	r = in.receipts.push(s, at, r)
 	r.last.Set(amount)
 	r.sum.Add(&r.sum, amount)
 	r.tx, r.pos, r.from, r.block, r.when = m.Tx, m.Position, from, m.Block.Number,

@@ -6,17 +6,12 @@ import "hash/maphash"
 const chunkSize = 4096
 
 // table holds the receipts: a queue in the order they last took an arrival, oldest first,
-// kept in chunks of chunkSize, and an index from a 64-bit hash of each live receipt's slot
-// to its sequence number in the queue. The index holds no pointers (the garbage collector
-// does not scan it) and is read with one hash of the slot; the queue's chunks are reused
-// as the oldest receipts leave, so a table in steady state allocates nothing.
-//
-// Two slots whose hashes collide (about once in 10⁸ tables of 2¹⁸ receipts) share an
-// entry: the one that took it last is remembered, the other forgotten, as if it had left
-// the window.
+// kept in chunks of chunkSize, and an index of the live ones by the hash of their slot.
+// The queue's chunks are reused as the oldest receipts leave, so a table in steady state
+// allocates nothing.
 type table struct {
-	seed   maphash.Seed
-	index  map[uint64]uint64 // hash of a live receipt's slot → its sequence number
+	hashOf func(slot) uint64
+	index  *index
 	chunks []*[chunkSize]receipt
 	spare  *[chunkSize]receipt // a chunk the head left, for the tail's next
 	base   uint64              // the sequence number of chunks[0][0]
@@ -28,11 +23,20 @@ type table struct {
 // slot is an address's holding of one asset.
 type slot struct{ addr, asset string }
 
-func newTable() *table {
-	return &table{seed: maphash.MakeSeed(), index: map[uint64]uint64{}}
+// ref is where a slot is in the index, or would go: its tag and a position.
+type ref struct {
+	tag uint64
+	pos int
 }
 
-func (t *table) hash(s slot) uint64 { return maphash.Comparable(t.seed, s) }
+func newTable() *table {
+	seed := maphash.MakeSeed()
+	return &table{hashOf: func(s slot) uint64 { return maphash.Comparable(seed, s) },
+		index: newIndex()}
+}
+
+// seqOf is the sequence number of the live receipt that an index entry names.
+func (t *table) seqOf(e uint64) uint64 { return t.head + (e-t.head)&seqMask }
 
 // at is the receipt with sequence number seq, which must be in [head, tail).
 func (t *table) at(seq uint64) *receipt {
@@ -40,24 +44,28 @@ func (t *table) at(seq uint64) *receipt {
 	return &t.chunks[i/chunkSize][i%chunkSize]
 }
 
-// get returns the live receipt of s and the hash of s; nil if it has none.
-func (t *table) get(s slot) (*receipt, uint64) {
-	h := t.hash(s)
-	seq, ok := t.index[h]
-	if !ok {
-		return nil, h
+// get returns the live receipt of s, nil if it has none, and where s is in the index or
+// would go, for a push that follows before the table changes.
+func (t *table) get(s slot) (*receipt, ref) {
+	tag := tagOf(t.hashOf(s))
+	x := t.index
+	i := x.home(tag)
+	for e := x.entries[i]; e != 0; e = x.entries[i] {
+		if e>>seqBits == tag {
+			if r := t.at(t.seqOf(e)); r.slot == s {
+				return r, ref{tag, i}
+			}
+		}
+		i = x.next(i)
 	}
-	if r := t.at(seq); r.slot == s {
-		return r, h
-	}
-	return nil, h
+	return nil, ref{tag, i}
 }
 
-// push makes the receipt of the slot hashed h the newest: r, a live receipt of that slot,
-// moved to the tail; or, with r nil, a new empty receipt there, which replaces any the
-// slot had. It returns the receipt at the tail, whose pointer stays valid until the table
+// push makes the receipt of s, which get found at at, the newest: r, the slot's live
+// receipt, moved to the tail; or, with r nil (the slot has none), a new empty receipt
+// there. It returns the receipt at the tail, whose pointer stays valid until the table
 // next forgets its oldest.
-func (t *table) push(s slot, h uint64, r *receipt) *receipt {
+func (t *table) push(s slot, at ref, r *receipt) *receipt {
 	if t.tail-t.base == uint64(len(t.chunks))*chunkSize {
 		c := t.spare
 		if t.spare = nil; c == nil {
@@ -69,17 +77,15 @@ func (t *table) push(s slot, h uint64, r *receipt) *receipt {
 	t.tail++
 	n := t.at(seq)
 	if r == nil {
-		if old, ok := t.index[h]; ok { // the slot's own, or a colliding slot's: forgotten
-			t.at(old).dead = true
-			t.live--
-		}
-		n.reset(s, h)
+		t.index.insert(at.pos, at.tag, entry(at.tag, seq))
+		n.reset(s, at.tag)
 		t.live++
 	} else {
+		t.index.entries[at.pos] = entry(at.tag, seq)
 		*n, *r = *r, *n // the amounts' storage moves with them: nothing is shared
 		r.dead = true
 	}
-	t.index[h] = seq
+	n.seq = seq
 	return n
 }
 
@@ -114,7 +120,7 @@ func (t *table) prune(limit int64) {
 
 // remove forgets the live receipt r.
 func (t *table) remove(r *receipt) {
-	delete(t.index, r.hash)
+	t.index.delete(t.index.find(entry(r.tag, r.seq)))
 	r.dead = true
 	t.live--
 }
@@ -133,11 +139,11 @@ func (t *table) advance() {
 // span is how many receipts the queue holds, live or dead.
 func (t *table) span() int { return int(t.tail - t.head) }
 
-// reset readies r, reused, for the first arrival at s, hashed h; its amounts keep their
-// storage.
-func (r *receipt) reset(s slot, h uint64) {
+// reset readies r, reused, for the first arrival at s, whose tag is tag; its amounts keep
+// their storage.
+func (r *receipt) reset(s slot, tag uint64) {
 	last, sum := r.last, r.sum
-	*r = receipt{slot: s, hash: h, last: last, sum: sum}
+	*r = receipt{slot: s, tag: tag, last: last, sum: sum}
 	r.last.SetInt64(0)
 	r.sum.SetInt64(0)
 }

@@ -2,6 +2,7 @@ package deposit
 
 import (
 	"fmt"
+	"hash/fnv"
 	mrand "math/rand/v2"
 	"slices"
 	"testing"
@@ -10,7 +11,8 @@ import (
 // queueModel is what a table does, plainly: the queue as a slice, with a map of the live.
 type queueModel struct {
 	q    []modelEntry
-	live map[slot]int // index in q
+	off  int          // how many entries left q from its head
+	live map[slot]int // index in q, plus off
 }
 
 type modelEntry struct {
@@ -21,15 +23,15 @@ type modelEntry struct {
 
 func (m *queueModel) push(s slot, when int64) {
 	if i, ok := m.live[s]; ok {
-		m.q[i].dead = true
+		m.q[i-m.off].dead = true
 	}
-	m.live[s] = len(m.q)
+	m.live[s] = m.off + len(m.q)
 	m.q = append(m.q, modelEntry{s: s, when: when})
 }
 
 func (m *queueModel) remove(s slot) {
 	if i, ok := m.live[s]; ok {
-		m.q[i].dead = true
+		m.q[i-m.off].dead = true
 		delete(m.live, s)
 	}
 }
@@ -40,10 +42,7 @@ func (m *queueModel) dropWhile(drop func(e modelEntry) bool) {
 		if !m.q[0].dead {
 			delete(m.live, m.q[0].s)
 		}
-		m.q = m.q[1:]
-		for s, i := range m.live {
-			m.live[s] = i - 1
-		}
+		m.q, m.off = m.q[1:], m.off+1
 	}
 }
 
@@ -56,17 +55,37 @@ func TestTable(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		addrs, window int
+		collide       bool
+		start         uint64 // the first sequence number
 	}{
 		{name: "many addresses", addrs: 3 * max / 2, window: 3000},
 		{name: "few addresses", addrs: max / 4, window: 1 << 30},
+		// 64 hashes for all, whose probes start at the index's last two entries or its first
+		// two: every slot shares its tag and its probe with dozens, and the probes wrap.
+		{name: "colliding hashes", addrs: max / 2, window: 3000, collide: true},
+		// The index keeps 24 bits of a sequence number; the queue passes 2^24 at once.
+		{name: "sequence numbers past 2^24", addrs: 3 * max / 2, window: 3000,
+			start: 1<<seqBits - 5000},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testTable(t, max, tc.addrs, tc.window) })
+		t.Run(tc.name, func(t *testing.T) {
+			tab := newTable()
+			tab.base, tab.head, tab.tail = tc.start, tc.start, tc.start
+			if tc.collide {
+				tab.hashOf = func(s slot) uint64 { // FNV: the same hashes every run
+					f := fnv.New64a()
+					f.Write([]byte(s.addr))
+					h := f.Sum64()
+					home := uint64(int64(h/16%4)-2) & (1<<26 - 1) // -2 to 1
+					return h%16<<50 | home<<seqBits
+				}
+			}
+			testTable(t, tab, max, tc.addrs, tc.window)
+		})
 	}
 }
 
-func testTable(t *testing.T, max, addrs, window int) {
+func testTable(t *testing.T, tab *table, max, addrs, window int) {
 	rng := mrand.New(mrand.NewPCG(3, 4))
-	tab := newTable()
 	m := &queueModel{live: map[slot]int{}}
 	now := int64(0)
 	for step := range 20_000 {
@@ -74,11 +93,11 @@ func testTable(t *testing.T, max, addrs, window int) {
 		s := slot{addr: fmt.Sprintf("0x%x", rng.IntN(addrs)), asset: "native"}
 		switch op := rng.IntN(100); {
 		case op < 85: // an arrival: a new receipt, or one renewed
-			r, h := tab.get(s)
+			r, at := tab.get(s)
 			if _, ok := m.live[s]; ok != (r != nil) {
 				t.Fatalf("step %d: %v remembered %v, want %v", step, s, r != nil, ok)
 			}
-			tab.push(s, h, r).when = now
+			tab.push(s, at, r).when = now
 			m.push(s, now)
 			tab.trim(max)
 			m.dropWhile(func(modelEntry) bool { return len(m.live) > max || len(m.q) > 2*max })
@@ -92,8 +111,9 @@ func testTable(t *testing.T, max, addrs, window int) {
 			tab.prune(limit)
 			m.dropWhile(func(e modelEntry) bool { return e.when < limit })
 		}
-		if tab.live != len(m.live) {
-			t.Fatalf("step %d: %d live, want %d", step, tab.live, len(m.live))
+		if tab.live != len(m.live) || tab.index.n != tab.live {
+			t.Fatalf("step %d: %d live, %d indexed, want %d", step, tab.live, tab.index.n,
+				len(m.live))
 		}
 	}
 	var got, want []slot
@@ -107,23 +127,16 @@ func testTable(t *testing.T, max, addrs, window int) {
 			want = append(want, e.s)
 		}
 	}
+	for _, s := range want {
+		if r, _ := tab.get(s); r == nil || r.slot != s {
+			t.Fatalf("%v not found", s)
+		}
+	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the table remembers %d receipts, the model %d, or in another order",
 			len(got), len(want))
 	}
 	if len(got) < min(addrs, max)/2 || len(tab.chunks) > 2*max/chunkSize+2 {
 		t.Fatalf("%d remembered in %d chunks (bound %d)", len(got), len(tab.chunks), max)
-	}
-}
-
-// TestTableCollision checks that two slots whose hashes collide share one entry: the later
-// is remembered, the earlier forgotten.
-func TestTableCollision(t *testing.T) {
-	tab := newTable()
-	a, b := slot{"0xa", "native"}, slot{"0xb", "native"}
-	tab.push(a, 7, nil).when = 1
-	tab.push(b, 7, nil).when = 2
-	if tab.live != 1 || tab.oldest().slot != b {
-		t.Fatalf("%d live, oldest %v; want b alone", tab.live, tab.oldest().slot)
 	}
 }
