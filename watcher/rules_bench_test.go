@@ -153,17 +153,17 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 		b.Fatal(err)
 	}
 	prefixes := w.cache.prefixes
-	cc := &chainCache{seen: map[string]uint8{}, known: map[string]*rules.Taint{},
+	cc := &chainCache{seen: newBaseSet(), known: map[string]*rules.Taint{},
 		counters: map[string]int64{}}
 	see := func(base string, held bool) {
-		f := cc.seen[base]
+		r, f, _ := cc.seen.find(base)
 		if held {
 			f |= baseHeld
 		}
 		if rb.lists.Listed("ethereum", base) {
 			f |= baseListed
 		}
-		cc.seen[base] = f
+		cc.seen.put(r, f)
 	}
 	for k, t := range rb.known {
 		if p, base := rules.SplitKey(k); slices.Contains(prefixes, p) {
@@ -178,7 +178,7 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 			see(base, false)
 		}
 	}
-	w.cache.max = len(cc.seen) + len(ms)
+	w.cache.max = cc.seen.len() + len(ms)
 	w.cache.chains["ethereum"] = cc
 	return w
 }

@@ -40,7 +40,7 @@ const (
 
 type chainCache struct {
 	// seen holds, for every base looked up, what is known of it (baseHeld, baseListed).
-	seen map[string]uint8
+	seen *baseSet
 	// known holds the state of the keys (prefix and base, of the bases seen) that hold
 	// some. (Pointers keep the map's slots small.)
 	known    map[string]*rules.Taint
@@ -63,23 +63,23 @@ func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) 
 	*chainCache, error) {
 	if v := c.lists.Version(); v != c.version { // reloaded: the listed flags are stale
 		for _, cc := range c.chains {
-			cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
+			cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
 		}
 		c.version = v
 	}
 	cc := c.chains[name]
-	if cc != nil && (c.max < 0 || len(cc.seen) < c.max) {
+	if cc != nil && (c.max < 0 || cc.seen.len() < c.max) {
 		return cc, nil
 	}
 	if cc != nil { // full: start again from the store, keeping what needs no read
-		cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
+		cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
 		return cc, nil
 	}
 	counters, err := store.Tracked(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	cc = &chainCache{seen: map[string]uint8{}, known: map[string]*rules.Taint{},
+	cc = &chainCache{seen: newBaseSet(), known: map[string]*rules.Taint{},
 		counters: counters, recheck: true}
 	c.chains[name] = cc
 	return cc, nil
@@ -95,17 +95,18 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 		return nil, flags, err
 	}
 	if c.max < 0 { // no cache: what is read serves this batch only
-		cc.seen, cc.known = map[string]uint8{}, map[string]*rules.Taint{}
+		cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
 	}
 	start := len(flags)
 	var ask []string
+	cc.seen.prefetch(bases)
 	for _, b := range bases {
-		f, ok := cc.seen[b]
+		r, f, ok := cc.seen.find(b)
 		if !ok {
 			if c.lists.Listed(chain, b) {
 				f = baseListed
 			}
-			cc.seen[b] = f // and what the store holds, asked below; may pass max by a batch
+			cc.seen.put(r, f) // and what the store holds, asked below; may pass max by a batch
 			for _, p := range c.prefixes {
 				ask = append(ask, p+b)
 			}
@@ -126,7 +127,7 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 	held := make(map[string]bool, len(got))
 	for k, t := range got {
 		_, b := rules.SplitKey(k)
-		cc.seen[b] |= baseHeld
+		cc.seen.or(b, baseHeld)
 		cc.known[k], held[b] = &t, true
 	}
 	for i, b := range bases { // a base asked for may come more than once
@@ -151,14 +152,14 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 			if !c.reads(p) {
 				continue
 			}
-			if _, ok := cc.seen[b]; !ok { // the store alone knows the base's other keys
+			if _, ok := cc.seen.get(b); !ok { // the store alone knows the base's other keys
 				c.forget(chain)
 				return
 			}
 			if cc.known[nt.Address] == nil && nt.Counter != "" {
 				cc.counters[nt.Counter]++
 			}
-			cc.seen[b] |= baseHeld
+			cc.seen.or(b, baseHeld)
 			cc.known[nt.Address] = &nt.Taint
 		}
 	}
