@@ -30,6 +30,7 @@ type taintCache struct {
 	lists    Lists
 	version  uint64 // of the lists the cache's listed flags come from
 	chains   map[string]*chainCache
+	hashes   []uint64 // lookup's scratch
 }
 
 // What a chain cache knows of a base.
@@ -99,9 +100,9 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 	}
 	start := len(flags)
 	var ask []string
-	cc.seen.prefetch(bases)
-	for _, b := range bases {
-		r, f, ok := cc.seen.find(b)
+	c.hashes = cc.seen.prefetch(bases, c.hashes[:0])
+	for i, b := range bases {
+		r, f, ok := cc.seen.findHashed(b, c.hashes[i])
 		if !ok {
 			if c.lists.Listed(chain, b) {
 				f = baseListed
