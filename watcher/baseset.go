@@ -14,7 +14,6 @@ type baseSet struct {
 	seed0, seed1 maphash.Seed
 	slots        []baseSlot // len a power of 2, at most 3/4 full
 	n            int
-	sink         uint64 // what prefetch read, kept so that the reads stay
 }
 
 // baseSlot holds a base's fingerprint: a, never 0 (0 marks an empty slot), and b, whose
@@ -38,28 +37,9 @@ func newBaseSet() *baseSet {
 		slots: make([]baseSlot, baseSetMinLen)}
 }
 
-// prefetch reads the slots where the probes for bases start, one read after another
-// without waiting for any, and appends to hs each base's first hash, for findHashed: a
-// batch's lookups then find the slots in the processor's cache, not each waiting for
-// memory in turn.
-func (s *baseSet) prefetch(bases []string, hs []uint64) []uint64 {
-	mask := len(s.slots) - 1
-	for _, base := range bases {
-		h := maphash.String(s.seed0, base)
-		s.sink += s.slots[int(h>>1)&mask].a
-		hs = append(hs, h)
-	}
-	return hs
-}
-
 // find looks base up: its flags, whether the set holds it, and a ref for put.
 func (s *baseSet) find(base string) (baseRef, uint8, bool) {
-	return s.findHashed(base, maphash.String(s.seed0, base))
-}
-
-// findHashed is find given base's first hash, h.
-func (s *baseSet) findHashed(base string, h uint64) (baseRef, uint8, bool) {
-	a := h | 1
+	a := maphash.String(s.seed0, base) | 1
 	b := maphash.String(s.seed1, base) &^ baseFlagMask
 	mask := len(s.slots) - 1
 	for i := int(a>>1) & mask; ; i = (i + 1) & mask {

@@ -30,7 +30,6 @@ type taintCache struct {
 	lists    Lists
 	version  uint64 // of the lists the cache's listed flags come from
 	chains   map[string]*chainCache
-	hashes   []uint64 // lookup's scratch
 }
 
 // What a chain cache knows of a base.
@@ -100,9 +99,8 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 	}
 	start := len(flags)
 	var ask []string
-	c.hashes = cc.seen.prefetch(bases, c.hashes[:0])
-	for i, b := range bases {
-		r, f, ok := cc.seen.findHashed(b, c.hashes[i])
+	for _, b := range bases {
+		r, f, ok := cc.seen.find(b)
 		if !ok {
 			if c.lists.Listed(chain, b) {
 				f = baseListed

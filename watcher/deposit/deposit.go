@@ -139,22 +139,6 @@ func New(opts Options) (*Inferrer, error) {
 	return &Inferrer{opts: opts, receipts: newTable()}, nil
 }
 
-// Prefetch readies the Inferrer for Observe of ms: it reads what Observe will look up
-// about their senders and receivers, all at once, so that Observe finds it in the
-// processor's cache rather than waiting for memory movement by movement. It changes
-// nothing; it may be left out.
-func (in *Inferrer) Prefetch(ms []chains.Movement) {
-	if in.receipts.live+len(ms) > in.opts.MaxReceipts {
-		in.receipts.prefetchOldest(len(ms))
-	}
-	for i := range ms {
-		if from, to, ok := ms[i].Transfer(); ok {
-			in.receipts.prefetch(slot{from.Address, to.Asset})
-			in.receipts.prefetch(slot{to.Address, to.Asset})
-		}
-	}
-}
-
 // Observe looks at one movement, in chain order. It returns the inference that the
 // movement shows, if it does: taint to store under Key(sender).
 func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {

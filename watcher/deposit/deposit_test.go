@@ -132,7 +132,6 @@ func TestObserve(t *testing.T) {
 					m.Removed = true
 					in.Forget(&m)
 				}
-				in.Prefetch([]chains.Movement{m}) // as the worker does: it changes nothing
 				if nt, ok := in.Observe(&m, v); ok {
 					got = append(got, nt.Address[len(keyPrefix):])
 					v.inferred[nt.Address] = nt.Taint
@@ -216,7 +215,6 @@ func TestMaxReceipts(t *testing.T) {
 	v := &lists{inferred: map[string]rules.Taint{}}
 	for i, to := range []string{"0xa", "0xb", "0xa", "0xc", "0xd"} {
 		m := movement(i, step{from: "0xu", to: to, amount: 1})
-		in.Prefetch([]chains.Movement{m, m}) // the full table's oldest too
 		in.Observe(&m, v)
 	}
 	if in.Len() != 3 {

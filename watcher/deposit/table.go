@@ -18,7 +18,6 @@ type table struct {
 	head   uint64              // the oldest receipt's sequence number, live or not
 	tail   uint64              // the next receipt's
 	live   int
-	sink   uint64 // what prefetch read, kept so that the reads stay
 }
 
 // slot is an address's holding of one asset.
@@ -43,20 +42,6 @@ func (t *table) seqOf(e uint64) uint64 { return t.head + (e-t.head)&seqMask }
 func (t *table) at(seq uint64) *receipt {
 	i := seq - t.base
 	return &t.chunks[i/chunkSize][i%chunkSize]
-}
-
-// prefetch reads the index entry where the probe for s starts, without waiting for it:
-// called for many slots in a row, it has their reads go to memory together.
-func (t *table) prefetch(s slot) {
-	t.sink += t.index.entries[t.index.home(tagOf(t.hashOf(s)))]
-}
-
-// prefetchOldest reads the index entries of the n oldest receipts, those that arrivals to
-// come forget first when the table is full.
-func (t *table) prefetchOldest(n int) {
-	for seq := t.head; seq < t.tail && n > 0; seq, n = seq+1, n-1 {
-		t.sink += t.index.entries[t.index.home(t.at(seq).tag)]
-	}
 }
 
 // get returns the live receipt of s, nil if it has none, and where s is in the index or
