@@ -9,7 +9,7 @@ package deposit
 // tag are two entries. Entries deleted are closed up (backward shift), so no tombstones
 // lengthen the probes.
 type index struct {
-	entries []uint64 // 0: empty; len a power of 2, at most half full
+	entries []uint64 // 0: empty; len a power of 2, at most 3/4 full
 	n       int
 }
 
@@ -38,9 +38,9 @@ func (x *index) home(tag uint64) int { return int(tag & uint64(len(x.entries)-1)
 func (x *index) next(i int) int { return (i + 1) & (len(x.entries) - 1) }
 
 // insert puts e, whose tag is tag, at position i (an empty entry where the probe for tag
-// ended) and returns where it is: the index grows first if it would be more than half full.
+// ended) and returns where it is: the index grows first if it would be more than 3/4 full.
 func (x *index) insert(i int, tag, e uint64) int {
-	if 2*(x.n+1) > len(x.entries) {
+	if 4*(x.n+1) > 3*len(x.entries) {
 		x.grow()
 		i = x.free(tag)
 	}
