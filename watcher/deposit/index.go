@@ -37,16 +37,15 @@ func (x *index) home(tag uint64) int { return int(tag & uint64(len(x.entries)-1)
 // next is the entry after i, the last followed by the first.
 func (x *index) next(i int) int { return (i + 1) & (len(x.entries) - 1) }
 
-// insert puts e, whose tag is tag, at position i (an empty entry where the probe for tag
-// ended) and returns where it is: the index grows first if it would be more than 3/4 full.
-func (x *index) insert(i int, tag, e uint64) int {
+// insert puts e at position i, the empty entry where the probe for e's tag ended; the
+// index grows first if it would be more than 3/4 full.
+func (x *index) insert(i int, e uint64) {
 	if 4*(x.n+1) > 3*len(x.entries) {
 		x.grow()
-		i = x.free(tag)
+		i = x.free(e >> seqBits)
 	}
 	x.entries[i] = e
 	x.n++
-	return i
 }
 
 // free is the empty entry where a probe for tag ends.

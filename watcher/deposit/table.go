@@ -10,7 +10,7 @@ const chunkSize = 4096
 // The queue's chunks are reused as the oldest receipts leave, so a table in steady state
 // allocates nothing.
 type table struct {
-	hashOf func(slot) uint64
+	hashOf func(slot) uint64 // a field, so that a test can make slots collide
 	index  *index
 	chunks []*[chunkSize]receipt
 	spare  *[chunkSize]receipt // a chunk the head left, for the tail's next
@@ -77,7 +77,7 @@ func (t *table) push(s slot, at ref, r *receipt) *receipt {
 	t.tail++
 	n := t.at(seq)
 	if r == nil {
-		t.index.insert(at.pos, at.tag, entry(at.tag, seq))
+		t.index.insert(at.pos, entry(at.tag, seq))
 		n.reset(s, at.tag)
 		t.live++
 	} else {

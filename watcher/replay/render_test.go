@@ -4,25 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowwatch/flowwatch/internal/testtool"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // TestSVG: with Graphviz installed, the SVG is dot's drawing of the DOT: every node and
-// label is in it. (CI installs Graphviz and sets FLOWWATCH_REQUIRE_BROWSER, under which a
-// missing dot fails the test.)
+// label is in it. (Without dot it skips, or fails in CI: testtool.Missing.)
 func TestSVG(t *testing.T) {
 	if _, err := exec.LookPath("dot"); err != nil {
-		if os.Getenv("FLOWWATCH_REQUIRE_BROWSER") != "" {
-			t.Fatal("Graphviz's dot is not installed (apt install graphviz)")
-		}
-		t.Skip("Graphviz's dot is not installed (apt install graphviz)")
+		testtool.Missing(t, "Graphviz's dot is not installed (apt install graphviz)")
 	}
 	rep := replayScenario(t, rules.ModelPoison, time.Time{})
 	var b bytes.Buffer

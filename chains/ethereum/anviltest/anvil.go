@@ -3,8 +3,8 @@
 //
 // Anvil comes from the npm registry (@foundry-rs/anvil, AnvilVersion): on PATH, at
 // $FLOWWATCH_ANVIL, or installed by `npm install --prefix ~/.cache/flowwatch/anvil
-// @foundry-rs/anvil@1.7.1` (what .ci/run does). Without it the tests skip, unless
-// FLOWWATCH_REQUIRE_ANVIL is set (as CI sets it).
+// @foundry-rs/anvil@1.7.1` (what .ci/run does). Without it the tests skip, or fail in CI
+// (testtool.Missing).
 package anviltest
 
 import (
@@ -27,6 +27,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/internal/testtool"
 )
 
 // AnvilVersion is the npm package version the CI installs.
@@ -71,12 +72,8 @@ func Start(t testing.TB) *Node {
 	t.Helper()
 	exe := Binary()
 	if exe == "" {
-		msg := "anvil not found (npm install --prefix ~/.cache/flowwatch/anvil " +
-			"@foundry-rs/anvil@" + AnvilVersion + ")"
-		if os.Getenv("FLOWWATCH_REQUIRE_ANVIL") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testtool.Missing(t, "anvil not found (npm install --prefix ~/.cache/flowwatch/anvil "+
+			"@foundry-rs/anvil@"+AnvilVersion+")")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

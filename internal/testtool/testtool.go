@@ -1,0 +1,22 @@
+// Package testtool decides what a test does when an outside program it needs (Chromium,
+// Graphviz's dot, Anvil) is missing: on a developer's machine the test skips, saying how to
+// install the program; where RequireEnv is set (.ci/run sets it, having installed them all)
+// the test fails, so that CI never passes a test it did not run.
+package testtool
+
+import (
+	"os"
+	"testing"
+)
+
+// RequireEnv names the environment variable that turns a missing program into a failure.
+const RequireEnv = "FLOWWATCH_REQUIRE_TOOLS"
+
+// Missing ends t for want of a program; msg names it and how to install it.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s (%s is set)", msg, RequireEnv)
+	}
+	t.Skip(msg)
+}
