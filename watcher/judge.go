@@ -30,6 +30,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	if k := w.owner.OwnerKey(chain); k != "" {
 		fence = taint.Fence{Key: k, Holder: w.opts.Name}
 	}
+	w.cache.writing(chain, effects)
 	if err := w.store.ApplyAll(ctx, chain, fence, effects); err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func (w *Worker) handle(ctx context.Context, m *chains.Movement) error {
 // retract undoes what a movement that a reorg orphaned did: its taint, and its alerts,
 // which are sent again as retracted.
 func (w *Worker) retract(ctx context.Context, m *chains.Movement) error {
-	w.cache.forget(m.Chain) // the taint it deletes
+	w.cache.invalidate(m.Chain) // the taint it deletes; the bases it restores are in the set
 	if infer := w.infer[m.Chain]; infer != nil {
 		infer.Forget(m)
 	}

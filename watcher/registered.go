@@ -38,13 +38,10 @@ func (w *WithRegistry) LabelAt(chain, addr string, at time.Time) (rules.Label, b
 	return rules.Label{}, false
 }
 
-// Listed implements Lists.
-func (w *WithRegistry) Listed(chain, addr string) bool {
-	if w.Lists.Listed(chain, addr) {
-		return true
-	}
-	_, ok := w.Registry.Get(chain, addr)
-	return ok
+// EachListed implements Lists: the lists' addresses and the registered ones.
+func (w *WithRegistry) EachListed(chain string, fn func(addr string)) {
+	w.Lists.EachListed(chain, fn)
+	w.Registry.Each(chain, fn)
 }
 
 // Version implements Lists: it changes whenever the lists' or the registry's does.

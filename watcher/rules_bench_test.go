@@ -7,6 +7,7 @@ import (
 	"math/big"
 	mrand "math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
@@ -60,6 +62,8 @@ var (
 
 func loadRulesBench(b *testing.B) *rulesBench {
 	rulesBenchOnce.Do(func() {
+		// The setup's millions of small objects would cost it minutes of marking.
+		defer debug.SetGCPercent(debug.SetGCPercent(800))
 		rb := &rulesBench{lists: watchlist.New(), known: map[string]*rules.Taint{},
 			tracked: map[string]struct{}{}, ms: map[string][]chains.Movement{}}
 		entries, err := bundledEVMEntries()
@@ -153,32 +157,24 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 		b.Fatal(err)
 	}
 	prefixes := w.cache.prefixes
-	cc := &chainCache{seen: newBaseSet(), known: map[string]*rules.Taint{},
+	cc := &chainCache{bases: fpset.New(), known: map[string]*rules.Taint{},
 		counters: map[string]int64{}}
-	see := func(base string, held bool) {
-		r, f, _ := cc.seen.find(base)
-		if held {
-			f |= baseHeld
-		}
-		if rb.lists.Listed("ethereum", base) {
-			f |= baseListed
-		}
-		cc.seen.put(r, f)
-	}
+	cc.relist(rb.lists, "ethereum")
 	for k, t := range rb.known {
 		if p, base := rules.SplitKey(k); slices.Contains(prefixes, p) {
-			see(base, true)
+			cc.bases.Or(cc.bases.Hash(base), baseHeld)
 			cc.known[k] = t
 		}
 	}
-	var bases []string
-	for j := range ms {
-		bases = rules.AppendBases(bases[:0], rs, &ms[j])
-		for _, base := range bases {
-			see(base, false)
+	for _, a := range rb.addrs { // the keys that hold nothing are known too
+		for _, p := range prefixes {
+			if _, ok := cc.known[p+a]; !ok {
+				cc.known[p+a] = nil
+			}
 		}
 	}
-	w.cache.max = cc.seen.len() + len(ms)
+	cc.loaded = len(rb.addrs)
+	w.cache.max = cc.loaded + len(ms)
 	w.cache.chains["ethereum"] = cc
 	return w
 }

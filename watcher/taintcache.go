@@ -2,139 +2,224 @@ package watcher
 
 import (
 	"context"
+	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
-// DefaultTaintCache is how many bases (addresses, outpoints) per chain a worker remembers
-// the state of.
+// DefaultTaintCache is how many bases (addresses, outpoints) that hold something a worker
+// keeps the state of per chain, once read.
 const DefaultTaintCache = 1 << 20
 
-// taintCache is what a worker knows of its chains' state in the taint store, and of their
-// counters, so that it does not ask the store again. It is kept by base (rules.SplitKey):
-// for each base looked up, whether it holds anything under the prefixes the worker reads
-// and whether the lists name it, and the state of each of its keys that holds some. Nearly
-// every base holds nothing and is on no list, and one lookup of the base says so: the rules
-// need not be asked about a movement whose bases are all such (rules.AppendBases).
+// taintCache is what a worker knows of its chains' state in the taint store, so that it
+// asks the store only about bases (rules.SplitKey) that hold something. Per chain it keeps:
+//
+//   - bases: a set of every base that holds anything under the prefixes the worker reads
+//     (baseHeld), read from the store (Store.Keys) when the worker comes to own the chain
+//     and kept current by its writes, and of every address the lists name (baseListed),
+//     read again when the lists' Version changes. It may hold more (a fingerprint taken for
+//     another's, a base whose taint a reorg undid), which costs a read of the store; never
+//     less. Nearly every base of a movement is in neither, which one lookup in memory says:
+//     the store is not asked about it, and the rules are not asked about a movement whose
+//     bases are all such (rules.AppendBases).
+//   - known: the state, read or written, of each key of the held bases read (at most max
+//     bases; nil for a key that holds nothing), and the chain's counters.
 //
 // It is sound because one worker owns a chain (Owner) and only the owner writes the chain's
-// state: what the owner read or wrote stays true while it keeps the chain. It is emptied
-// when the worker takes a chain over or loses it, after a failure (a write may or may not
-// have gone through) and after a retraction (which restores older state). It is bounded:
-// when a chain's bases reach max it is emptied and refills from the store; and it starts
-// again when the lists change (a reload). Run's goroutine only.
+// state: what the owner read or wrote stays true while it keeps the chain. The set is built
+// again when the worker takes a chain over or loses it; the states and counters are read
+// again after a failure (a write may or may not have gone through: the bases it writes
+// join the set before it is tried, see writing) and after a retraction (which restores
+// older state, of bases in the set). Run's goroutine only.
 type taintCache struct {
-	max      int      // bases per chain; < 0: no cache
+	max      int      // bases per chain whose state is kept; < 0: none past a batch
 	prefixes []string // the prefixes of the keys read
 	lists    Lists
-	version  uint64 // of the lists the cache's listed flags come from
+	log      *zap.Logger
 	chains   map[string]*chainCache
+	ask      []string // scratch: the keys a lookup asks the store for
+	key      []byte   // scratch: a key looked up
 }
 
 // What a chain cache knows of a base.
 const (
 	baseHeld   = 1 << iota // it holds something under the prefixes read
-	baseListed             // a list names it (Lists.Listed)
+	baseListed             // a list names it
 )
 
 type chainCache struct {
-	// seen holds, for every base looked up, what is known of it (baseHeld, baseListed).
-	seen *baseSet
-	// known holds the state of the keys (prefix and base, of the bases seen) that hold
-	// some. (Pointers keep the map's slots small.)
+	bases  *fpset.Set // the bases that may hold something, and the listed ones
+	listed uint64     // the lists' Version that bases' listed flags come from
+	// known holds, for each base read (loaded of them) or written, the state of each of
+	// its keys under the prefixes read, nil for one that holds none. (Pointers keep the
+	// map's slots small.)
 	known    map[string]*rules.Taint
-	counters map[string]int64
+	loaded   int
+	counters map[string]int64 // nil: to be read
 	// recheck: the cache was emptied, so the entries about to be processed may be ones
 	// that were applied before (redelivered after a failure or a take-over).
 	recheck bool
 }
 
-func newTaintCache(max int, prefixes []string, lists Lists) *taintCache {
-	return &taintCache{max: max, prefixes: prefixes, lists: lists,
-		version: lists.Version(), chains: map[string]*chainCache{}}
+func newTaintCache(max int, prefixes []string, lists Lists, log *zap.Logger) *taintCache {
+	return &taintCache{max: max, prefixes: prefixes, lists: lists, log: log,
+		chains: map[string]*chainCache{}}
 }
 
-// forget empties what the cache knows of chain.
+// forget drops all the cache knows of chain: the set of bases is read again.
 func (c *taintCache) forget(chain string) { delete(c.chains, chain) }
 
-// chain returns what is known of chain, loading its counters when nothing is.
+// invalidate drops the states and counters of chain, keeping its set of bases, which the
+// caller knows to hold every base that holds something.
+func (c *taintCache) invalidate(chain string) {
+	if cc := c.chains[chain]; cc != nil {
+		cc.known, cc.loaded, cc.counters, cc.recheck = map[string]*rules.Taint{}, 0, nil, true
+	}
+}
+
+// chain returns what is known of chain, reading from the store what is not.
 func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) (
 	*chainCache, error) {
-	if v := c.lists.Version(); v != c.version { // reloaded: the listed flags are stale
-		for _, cc := range c.chains {
-			cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
-		}
-		c.version = v
-	}
 	cc := c.chains[name]
-	if cc != nil && (c.max < 0 || cc.seen.len() < c.max) {
-		return cc, nil
+	if cc == nil {
+		start := time.Now()
+		set := fpset.New()
+		err := store.Keys(ctx, name, func(k string) {
+			if p, b := rules.SplitKey(k); c.reads(p) {
+				set.Or(set.Hash(b), baseHeld)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.log.Info("read which bases hold taint", zap.String("chain", name),
+			zap.Int("bases", set.Len()), zap.Int("bytes", set.Bytes()),
+			zap.Duration("took", time.Since(start)))
+		cc = &chainCache{bases: set, known: map[string]*rules.Taint{}, recheck: true}
+		cc.relist(c.lists, name)
+		c.chains[name] = cc
 	}
-	if cc != nil { // full: start again from the store, keeping what needs no read
-		cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
-		return cc, nil
+	if cc.counters == nil {
+		counters, err := store.Tracked(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		cc.counters = counters
 	}
-	counters, err := store.Tracked(ctx, name)
-	if err != nil {
-		return nil, err
+	if c.lists.Version() != cc.listed {
+		cc.relist(c.lists, name)
 	}
-	cc = &chainCache{seen: newBaseSet(), known: map[string]*rules.Taint{},
-		counters: counters, recheck: true}
-	c.chains[name] = cc
+	if c.max < 0 || cc.loaded >= c.max { // full: read again what is asked
+		cc.known, cc.loaded = map[string]*rules.Taint{}, 0
+	}
 	return cc, nil
 }
 
-// lookup makes sure the cache knows the state of bases, asking the store only about bases
-// it has not seen (every prefix of each), and appends to flags, per base, what is known of
-// it (baseHeld, baseListed). What it returns is good until the next call.
+// relist sets the listed flags from what the lists name now.
+func (cc *chainCache) relist(lists Lists, chain string) {
+	cc.listed = lists.Version() // first: a reload meanwhile shows as a change
+	cc.bases.Clear(baseListed)
+	lists.EachListed(chain, func(a string) { cc.bases.Or(cc.bases.Hash(a), baseListed) })
+}
+
+// loaded says whether the states of base's keys are known.
+func (c *taintCache) loaded(cc *chainCache, base string) bool {
+	c.key = append(append(c.key[:0], c.prefixes[0]...), base...)
+	_, ok := cc.known[string(c.key)]
+	return ok
+}
+
+// lookup makes sure the cache knows the state of those of bases that may hold something,
+// asking the store about each one it has not read (every prefix of it), and appends to
+// flags, per base, what is known of it (baseHeld, baseListed). What it returns is good
+// until the next call.
 func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string,
 	bases []string, flags []uint8) (*chainCache, []uint8, error) {
 	cc, err := c.chain(ctx, store, chain)
 	if err != nil {
 		return nil, flags, err
 	}
-	if c.max < 0 { // no cache: what is read serves this batch only
-		cc.seen, cc.known = newBaseSet(), map[string]*rules.Taint{}
-	}
 	start := len(flags)
-	var ask []string
 	for _, b := range bases {
-		r, f, ok := cc.seen.find(b)
-		if !ok {
-			if c.lists.Listed(chain, b) {
-				f = baseListed
-			}
-			cc.seen.put(r, f) // and what the store holds, asked below; may pass max by a batch
-			for _, p := range c.prefixes {
-				ask = append(ask, p+b)
-			}
-		}
+		f, _ := cc.bases.Get(cc.bases.Hash(b))
 		flags = append(flags, f)
 	}
-	if len(ask) == 0 {
-		return cc, flags, nil
+	held := 0
+	c.ask = c.ask[:0]
+	for i, f := range flags[start:] {
+		if f&baseHeld == 0 {
+			continue
+		}
+		held++
+		if b := bases[i]; !c.loaded(cc, b) {
+			for _, p := range c.prefixes {
+				k := p + b
+				c.ask = append(c.ask, k)
+				cc.known[k] = nil // and a base asked for again is not asked twice
+			}
+			cc.loaded++
+		}
 	}
-	got, err := store.Taints(ctx, chain, ask...)
-	if err != nil {
-		c.forget(chain) // the placeholders are not known
-		return nil, flags, err
+	if len(c.ask) > 0 {
+		got, err := store.Taints(ctx, chain, c.ask...)
+		if err != nil {
+			c.invalidate(chain) // the placeholders are not known
+			return nil, flags, err
+		}
+		for k, t := range got {
+			cc.known[k] = &t
+		}
 	}
-	if len(got) == 0 {
-		return cc, flags, nil
-	}
-	held := make(map[string]bool, len(got))
-	for k, t := range got {
-		_, b := rules.SplitKey(k)
-		cc.seen.or(b, baseHeld)
-		cc.known[k], held[b] = &t, true
-	}
-	for i, b := range bases { // a base asked for may come more than once
-		if held[b] {
-			flags[start+i] |= baseHeld
+	if held > 0 { // baseHeld only for bases that do hold something
+		for i, b := range bases {
+			if flags[start+i]&baseHeld != 0 && !c.holds(cc, b) {
+				flags[start+i] &^= baseHeld
+			}
 		}
 	}
 	return cc, flags, nil
+}
+
+// holds says whether a key of base, whose states are known, holds something.
+func (c *taintCache) holds(cc *chainCache, base string) bool {
+	for _, p := range c.prefixes {
+		c.key = append(append(c.key[:0], p...), base...)
+		if cc.known[string(c.key)] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// writing adds to the set the bases that effects write under the prefixes read, before
+// the write is tried: whether or not it goes through, the set then holds them.
+func (c *taintCache) writing(chain string, effects []taint.Effect) {
+	cc := c.chains[chain]
+	if cc == nil {
+		return // the set is read from the store when next needed
+	}
+	for _, e := range effects {
+		for _, nt := range e.Taints {
+			p, b := rules.SplitKey(nt.Address)
+			if !c.reads(p) {
+				continue
+			}
+			h := cc.bases.Hash(b)
+			if f, _ := cc.bases.Get(h); f&baseHeld == 0 {
+				// It holds nothing (the set would say so), so the state of each of its
+				// keys is known: none, until applied says what was written.
+				for _, p := range c.prefixes {
+					cc.known[p+b] = nil
+				}
+				cc.loaded++
+				cc.bases.Or(h, baseHeld)
+			}
+		}
+	}
 }
 
 // applied records state that the store accepted: each write replaces what the key held,
@@ -151,14 +236,13 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 			if !c.reads(p) {
 				continue
 			}
-			if _, ok := cc.seen.get(b); !ok { // the store alone knows the base's other keys
-				c.forget(chain)
+			if !c.loaded(cc, b) { // the store alone knows the base's other keys
+				c.invalidate(chain)
 				return
 			}
 			if cc.known[nt.Address] == nil && nt.Counter != "" {
 				cc.counters[nt.Counter]++
 			}
-			cc.seen.or(b, baseHeld)
 			cc.known[nt.Address] = &nt.Taint
 		}
 	}

@@ -5,15 +5,18 @@ import (
 	"slices"
 	"testing"
 
+	"go.uber.org/zap/zaptest"
+
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
-// countingStore counts the keys asked of a real (in-memory) taint store.
+// countingStore counts the keys asked of a real (in-memory) taint store, and its scans.
 type countingStore struct {
 	*taint.Memory
 	asked []string
+	scans int
 }
 
 func (s *countingStore) Taints(ctx context.Context, chain string, keys ...string) (
@@ -22,10 +25,15 @@ func (s *countingStore) Taints(ctx context.Context, chain string, keys ...string
 	return s.Memory.Taints(ctx, chain, keys...)
 }
 
-// TestTaintCache: the cache asks the store only about bases it has not seen, under every
-// prefix it reads, and says which hold anything or are listed; it learns what was applied
-// under those prefixes; forget, a full cache and a change of the lists send it back to the
-// store.
+func (s *countingStore) Keys(ctx context.Context, chain string, fn func(string)) error {
+	s.scans++
+	return s.Memory.Keys(ctx, chain, fn)
+}
+
+// TestTaintCache: the cache reads which bases hold anything once, asks the store only
+// about those, under every prefix it reads, once, and says which hold anything or are
+// listed; it learns what is written; a failure, a full cache and a change of the lists
+// send it back to the store for states, forget for the set too.
 func TestTaintCache(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{Memory: taint.NewMemory()}
@@ -41,7 +49,7 @@ func TestTaintCache(t *testing.T) {
 	lists := watchlist.New()
 	lists.AddLabel("c", "0xx", rules.Label{Category: "exchange"})
 	live := watchlist.NewLive(lists)
-	c := newTaintCache(6, []string{"", "f/"}, live)
+	c := newTaintCache(4, []string{"", "f/"}, live, zaptest.NewLogger(t))
 	var cc *chainCache
 	lookup := func(bases ...string) []uint8 {
 		t.Helper()
@@ -52,6 +60,11 @@ func TestTaintCache(t *testing.T) {
 		}
 		return flags
 	}
+	relabel := func(addr string) {
+		l := watchlist.New()
+		l.AddLabel("c", addr, rules.Label{Category: "exchange"})
+		live.Store(l)
+	}
 	const held, listed = baseHeld, baseListed
 	tests := []struct {
 		name      string
@@ -60,33 +73,35 @@ func TestTaintCache(t *testing.T) {
 		wantFlags []uint8
 		wantAsked []string
 		wantKnown []string // keys whose state the lookup makes known
+		wantScans int
 	}{
-		{"first lookup asks every prefix of each base once", nil,
+		{"first lookup asks about the bases that hold anything, every prefix, once", nil,
 			[]string{"0xa", "0xb", "0xa", "0xc"}, []uint8{held, 0, held, held},
-			[]string{"0xa", "f/0xa", "0xb", "f/0xb", "0xc", "f/0xc"},
-			[]string{"0xa", "f/0xc"}},
-		{"bases seen are not asked again", nil, []string{"0xb", "0xa"},
-			[]uint8{0, held}, nil, []string{"0xa"}},
-		{"a prefix not read is not asked", nil, []string{"0xd"}, []uint8{0},
-			[]string{"0xd", "f/0xd"}, nil},
-		{"a listed base", nil, []string{"0xx", "0xx"}, []uint8{listed, listed},
-			[]string{"0xx", "f/0xx"}, nil},
-		{"applied state is known", func() {
+			[]string{"0xa", "f/0xa", "0xc", "f/0xc"}, []string{"0xa", "f/0xc"}, 1},
+		{"bases read are not asked again", nil, []string{"0xb", "0xa"},
+			[]uint8{0, held}, nil, []string{"0xa"}, 1},
+		{"a prefix not read holds nothing", nil, []string{"0xd"}, []uint8{0}, nil, nil, 1},
+		{"a listed base", nil, []string{"0xx", "0xx"}, []uint8{listed, listed}, nil, nil, 1},
+		{"written state is known", func() {
 			e := taint.Effect{Key: "k2", Taints: []rules.NewTaint{
-				{Address: "f/0xb", Taint: src}, {Address: "p/counterparty/0xd", Taint: src}}}
+				{Address: "f/0xb", Taint: src, Counter: "c1"},
+				{Address: "p/counterparty/0xd", Taint: src}}}
+			c.writing("c", []taint.Effect{e})
 			apply(e)
 			c.applied("c", []taint.Effect{e})
-		}, []string{"0xb", "0xd"}, []uint8{held, 0}, nil, []string{"f/0xb"}},
-		{"forget sends it back to the store", func() { c.forget("c") },
-			[]string{"0xb"}, []uint8{held}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}},
-		{"a full cache empties and refills", func() { lookup("0xe", "0xf", "0xg", "0xh", "0xi") },
-			[]string{"0xa"}, []uint8{held}, []string{"0xa", "f/0xa"}, []string{"0xa"}},
-		{"a reload of the lists starts again", func() {
-			l := watchlist.New()
-			l.AddLabel("c", "0xa", rules.Label{Category: "exchange"})
-			live.Store(l)
-		}, []string{"0xa", "0xx"}, []uint8{held | listed, 0},
-			[]string{"0xa", "f/0xa", "0xx", "f/0xx"}, []string{"0xa"}},
+		}, []string{"0xb", "0xd"}, []uint8{held, 0}, nil, []string{"f/0xb"}, 1},
+		{"a failed write's bases stay in the set, states are read again", func() {
+			c.writing("c", []taint.Effect{{Key: "k3", Taints: []rules.NewTaint{
+				{Address: "0xe", Taint: src}}}})
+			c.invalidate("c")
+		}, []string{"0xe", "0xa"}, []uint8{0, held},
+			[]string{"0xe", "f/0xe", "0xa", "f/0xa"}, []string{"0xa"}, 1},
+		{"forget reads the set again", func() { c.forget("c") },
+			[]string{"0xb"}, []uint8{held}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
+		{"a full cache reads states again, not the set", func() { c.max = 1 },
+			[]string{"0xb"}, []uint8{held}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
+		{"a reload of the lists changes what is listed", func() { c.max = 4; relabel("0xb") },
+			[]string{"0xx", "0xb"}, []uint8{0, held | listed}, nil, []string{"f/0xb"}, 2},
 	}
 	for _, tt := range tests {
 		if tt.do != nil {
@@ -94,14 +109,18 @@ func TestTaintCache(t *testing.T) {
 		}
 		store.asked = nil
 		flags := lookup(tt.give...)
-		if !slices.Equal(flags, tt.wantFlags) || !slices.Equal(store.asked, tt.wantAsked) {
-			t.Fatalf("%s: flags %v, asked %q; want %v, %q", tt.name, flags, store.asked,
-				tt.wantFlags, tt.wantAsked)
+		if !slices.Equal(flags, tt.wantFlags) || !slices.Equal(store.asked, tt.wantAsked) ||
+			store.scans != tt.wantScans {
+			t.Fatalf("%s: flags %v, asked %q, %d scans; want %v, %q, %d", tt.name, flags,
+				store.asked, store.scans, tt.wantFlags, tt.wantAsked, tt.wantScans)
 		}
 		for _, k := range tt.wantKnown {
 			if got := cc.known[k]; got == nil || got.Root != "0xroot" {
 				t.Fatalf("%s: %s not known", tt.name, k)
 			}
 		}
+	}
+	if cc.counters["c1"] != 1 {
+		t.Fatalf("counters %v", cc.counters)
 	}
 }

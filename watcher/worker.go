@@ -30,12 +30,14 @@ const (
 )
 
 // Lists is what the worker reads about addresses from the watchlists: what was valid at
-// the movement's block time, whether an address is listed at all, and a Version that
-// changes when the lists do (the worker caches what Listed says).
+// the movement's block time, which addresses are listed at all, and a Version that
+// changes when the lists do (the worker keeps a set of the listed addresses).
 type Lists interface {
 	SourceAt(chain, addr string, at time.Time) (rules.Source, bool)
 	LabelAt(chain, addr string, at time.Time) (rules.Label, bool)
-	Listed(chain, addr string) bool
+	// EachListed calls fn with every address the lists name on chain (Version says when
+	// that changes).
+	EachListed(chain string, fn func(addr string))
 	Version() uint64
 }
 
@@ -71,8 +73,10 @@ type WorkerOptions struct {
 	// ClaimIdle: a worker silent this long is taken for dead: its ownership of a chain
 	// expires and the entries it took without acknowledging them are taken over.
 	ClaimIdle time.Duration
-	// TaintCache is how many addresses per chain the worker remembers the taint of
-	// (tainted or not) while it owns the chain; default DefaultTaintCache, < 0 none.
+	// TaintCache is how many bases (addresses, outpoints) that hold something the worker
+	// keeps the state of per chain, once read, while it owns the chain; default
+	// DefaultTaintCache, < 0 none past a batch. (Which bases hold anything, it always
+	// keeps: a set of 8 to 16 bytes a base.)
 	TaintCache int
 	// Explorers maps a chain to its explorer's transaction URL prefix.
 	Explorers map[string]string
@@ -194,12 +198,13 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 			senders[chain] = tr
 		}
 	}
+	log := opts.Logger.With(zap.String("worker", opts.Name))
 	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner,
-		lists: lists, store: store, rules: rs,
-		pipeline: pipeline, opts: opts, log: opts.Logger.With(zap.String("worker", opts.Name)),
+		lists: lists, store: store, rules: rs, pipeline: pipeline, opts: opts, log: log,
 		recovered: map[string]bool{}, owned: map[string]time.Time{},
-		ahead:      map[string][]queue.Message{},
-		cache:      newTaintCache(opts.TaintCache, readPrefixes(rs, len(infer) > 0), lists),
+		ahead: map[string][]queue.Message{},
+		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(infer) > 0), lists,
+			log),
 		cappedSeen: map[string]bool{}}, nil
 }
 
@@ -251,7 +256,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						zap.String("chain", chain), zap.Error(err))
 				}
 				w.recovered[chain] = false // retry what is pending, in order, first
-				w.cache.forget(chain)      // a failed write may or may not have happened
+				w.cache.invalidate(chain)  // a failed write may or may not have happened
 				if err := sleep(ctx, w.readBlock()); err != nil {
 					return err
 				}

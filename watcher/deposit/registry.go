@@ -125,6 +125,16 @@ func (r *Registry) Get(chain, addr string) (Registration, bool) {
 	return g, ok
 }
 
+// Each calls fn with every address registered on chain, from memory; fn must not call the
+// registry.
+func (r *Registry) Each(chain string, fn func(addr string)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for a := range r.byChain[chain] {
+		fn(a)
+	}
+}
+
 // Len returns how many addresses are registered, from memory.
 func (r *Registry) Len() int {
 	r.mu.RLock()

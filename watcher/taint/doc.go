@@ -38,6 +38,10 @@ var ErrFenced = errors.New("fenced: the chain has another owner")
 type Store interface {
 	// Taints returns the taint of those of keys that have one.
 	Taints(ctx context.Context, chain string, keys ...string) (map[string]rules.Taint, error)
+	// Keys calls fn with every key of chain that holds a taint, in no order; a key written
+	// or dropped while it runs may be passed or not. A worker that owns the chain (the only
+	// writer) learns from it which bases hold anything.
+	Keys(ctx context.Context, chain string, fn func(key string)) error
 	// Tracked returns the chain's counters (rules.Counter: keys added per source and model).
 	Tracked(ctx context.Context, chain string) (map[string]int64, error)
 	// Apply records what movement key did: taint written (replacing what each key held; a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -66,17 +66,16 @@ type Index struct {
 	chains []string
 	opts   IndexOptions
 	log    *zap.Logger
-	seed   maphash.Seed
 
 	mu   sync.RWMutex
-	sets map[string]*fpSet // by chain; absent: not known
+	sets map[string]*fpset.Set // by chain; absent: not known
 }
 
 // NewIndex returns an index of store's chains; Run builds it and keeps it current.
 func NewIndex(store *Redis, chains []string, opts IndexOptions) *Index {
 	opts.setDefaults()
 	return &Index{rdb: store.rdb, store: store, chains: chains, opts: opts,
-		log: opts.Logger, seed: maphash.MakeSeed(), sets: map[string]*fpSet{}}
+		log: opts.Logger, sets: map[string]*fpset.Set{}}
 }
 
 // Holds reports whether base may hold something in chain's store; known is false when
@@ -88,7 +87,7 @@ func (x *Index) Holds(chain, base string) (holds, known bool) {
 	if !ok {
 		return false, false
 	}
-	return s.has(base), true
+	return s.Has(base), true
 }
 
 // IndexStats is what an index holds of a chain.
@@ -103,7 +102,7 @@ func (x *Index) Stats() map[string]IndexStats {
 	defer x.mu.RUnlock()
 	out := map[string]IndexStats{}
 	for c, s := range x.sets {
-		out[c] = IndexStats{Members: s.len(), Bytes: s.bytes()}
+		out[c] = IndexStats{Members: s.Len(), Bytes: s.Bytes()}
 	}
 	return out
 }
@@ -170,27 +169,17 @@ func (x *Index) followOnce(ctx context.Context, chain string, log *zap.Logger) e
 		return fmt.Errorf("feed position: %q: %w", pos[0], err)
 	}
 	lastID := pos[1]
-	set := newFPSet(x.seed)
+	set := fpset.New()
 	start := time.Now()
-	var cursor uint64
-	for {
-		fields, next, err := x.rdb.HScan(ctx, x.store.key(chain, "taint"), cursor, "",
-			int64(x.opts.Scan)).Result()
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		for i := 0; i < len(fields); i += 2 {
-			addKey(set, fields[i])
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	err = x.store.scanKeys(ctx, chain, x.opts.Scan, func(k string) { addKey(set, k) })
+	if err != nil {
+		return err
 	}
 	x.mu.Lock()
 	x.sets[chain] = set
 	x.mu.Unlock()
-	log.Info("taint index built", zap.Int("members", set.len()),
-		zap.Int("bytes", set.bytes()), zap.Duration("took", time.Since(start)))
+	log.Info("taint index built", zap.Int("members", set.Len()),
+		zap.Int("bytes", set.Bytes()), zap.Duration("took", time.Since(start)))
 	for {
 		res, err := x.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{feed, lastID},
 			Count: DefaultIndexBatch, Block: x.opts.Block}).Result()
@@ -224,10 +213,10 @@ func (x *Index) followOnce(ctx context.Context, chain string, log *zap.Logger) e
 
 // addKey adds the base of a store key, unless it is an outpoint: screening asks about
 // addresses (and Bitcoin addresses' records are under rules.ReceivedKey).
-func addKey(set *fpSet, key string) {
+func addKey(set *fpset.Set, key string) {
 	_, base := rules.SplitKey(key)
 	if strings.IndexByte(base, ':') >= 0 {
 		return
 	}
-	set.add(base)
+	set.Add(base)
 }

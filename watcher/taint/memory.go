@@ -2,6 +2,7 @@ package taint
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -54,6 +55,22 @@ func (s *Memory) Taints(_ context.Context, chain string, keys ...string) (
 		}
 	}
 	return out, nil
+}
+
+// Keys implements Store.
+func (s *Memory) Keys(_ context.Context, chain string, fn func(key string)) error {
+	s.mu.Lock()
+	var keys []string
+	for k := range s.taints {
+		if c, key, _ := strings.Cut(k, "/"); c == chain {
+			keys = append(keys, key)
+		}
+	}
+	s.mu.Unlock()
+	for _, k := range keys { // fn may call the store
+		fn(k)
+	}
+	return nil
 }
 
 // Tracked implements Store.

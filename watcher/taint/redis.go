@@ -45,6 +45,32 @@ func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
 
 func (s *Redis) key(chain, what string) string { return s.prefix + ":{" + chain + "}:" + what }
 
+// DefaultKeysScan is how many fields one HSCAN of Keys asks for.
+const DefaultKeysScan = 5000
+
+// Keys implements Store: an HSCAN of the chain's taint hash.
+func (s *Redis) Keys(ctx context.Context, chain string, fn func(key string)) error {
+	return s.scanKeys(ctx, chain, DefaultKeysScan, fn)
+}
+
+// scanKeys is Keys with count fields asked per HSCAN.
+func (s *Redis) scanKeys(ctx context.Context, chain string, count int, fn func(string)) error {
+	var cursor uint64
+	for {
+		fields, next, err := s.rdb.HScan(ctx, s.key(chain, "taint"), cursor, "",
+			int64(count)).Result()
+		if err != nil {
+			return fmt.Errorf("scan the taint of %s: %w", chain, err)
+		}
+		for i := 0; i < len(fields); i += 2 {
+			fn(fields[i])
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
 // Taints implements Store.
 func (s *Redis) Taints(ctx context.Context, chain string, addrs ...string) (
 	map[string]rules.Taint, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,6 +121,18 @@ func TestStore(t *testing.T) {
 			}
 			if a, _ := s.Undo(ctx, "c", "m4"); string(a) != `["a4"]` || by("c", "d") != "c=m3" {
 				t.Fatalf("alerts of m4: %q; taints %q", a, by("c", "d"))
+			}
+			// Keys lists what holds a taint now, on this chain only.
+			keys := func(chain string) []string {
+				t.Helper()
+				var out []string
+				must(s.Keys(ctx, chain, func(k string) { out = append(out, k) }))
+				slices.Sort(out)
+				return out
+			}
+			if got, other := keys("c"), keys("otherchain"); !slices.Equal(got,
+				[]string{"a", "c"}) || len(other) != 0 {
+				t.Fatalf("keys %q, of another chain %q", got, other)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package watchlist
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"hash/maphash"
 )
 
@@ -48,6 +49,16 @@ func (x *index) getKey(k [20]byte, isEVM bool, addr string) (uint32, bool) {
 	}
 	id, found := x.other[addr]
 	return id, found
+}
+
+// each calls fn with every address held, in its normalized form.
+func (x *index) each(fn func(addr string)) {
+	for k := range x.evm {
+		fn("0x" + hex.EncodeToString(k[:]))
+	}
+	for a := range x.other {
+		fn(a)
+	}
 }
 
 func (x *index) put(addr string, id uint32) {

@@ -39,6 +39,11 @@ func (lv *Live) LabelAt(chain, addr string, at time.Time) (rules.Label, bool) {
 // Listed is Lists.Listed on the lists in use.
 func (lv *Live) Listed(chain, addr string) bool { return lv.cur.Load().Listed(chain, addr) }
 
+// EachListed is Lists.EachListed on the lists in use.
+func (lv *Live) EachListed(chain string, fn func(addr string)) {
+	lv.cur.Load().EachListed(chain, fn)
+}
+
 // Version is Lists.Version of the lists in use: it changes when a reload replaces them.
 func (lv *Live) Version() uint64 { return lv.cur.Load().Version() }
 

@@ -92,6 +92,17 @@ func (l *Lists) Listed(chain, addr string) bool {
 	return false
 }
 
+// EachListed calls fn with every address the lists name on chain, as a source or with a
+// label, at any time (an address named by both may come twice), in the normalized form
+// Listed takes.
+func (l *Lists) EachListed(chain string, fn func(addr string)) {
+	for _, x := range [2]*index{l.sources[chain], l.labels[chain]} {
+		if x != nil {
+			x.each(fn)
+		}
+	}
+}
+
 func lookup[V comparable](l *Lists, x *index, t *table[dated[V]], addr string,
 	at time.Time) (V, bool) {
 	var zero V

@@ -2,6 +2,7 @@ package watchlist
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,20 @@ func TestListed(t *testing.T) {
 		}
 		if got := NewLive(l).Listed(tt.chain, tt.give); got != tt.want {
 			t.Errorf("%s: Live.Listed = %v", tt.name, got)
+		}
+	}
+	// EachListed gives what Listed says yes to, per chain, in the same form.
+	for chain, want := range map[string][]string{
+		"ethereum": {"0x28c6c06298d514db089934071355e5743bf21d60",
+			"0x8589427373d6d84e98730d7795d8f6f8731fda16"},
+		"bitcoin": {"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"},
+		"tron":    nil,
+	} {
+		var got []string
+		NewLive(l).EachListed(chain, func(a string) { got = append(got, a) })
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("EachListed(%s) = %q, want %q", chain, got, want)
 		}
 	}
 }

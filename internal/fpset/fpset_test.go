@@ -1,0 +1,91 @@
+package fpset
+
+import (
+	"fmt"
+	mrand "math/rand/v2"
+	"testing"
+)
+
+// TestSet plays random ors, gets and clears, past several growths, on a Set and on a map,
+// and checks that both hold the same members with the same flags, and that strings
+// never added are not found.
+func TestSet(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	s, m := New(), map[string]uint8{}
+	for step := range 200_000 {
+		str := fmt.Sprintf("0x%040x", rng.IntN(50_000))
+		switch r := rng.IntN(1000); {
+		case r < 500:
+			f := uint8(rng.IntN(FlagMask + 1))
+			s.Or(s.Hash(str), f)
+			m[str] |= f
+		case r < 999:
+			got, ok := s.Get(s.Hash(str))
+			if want, wantOK := m[str]; ok != wantOK || got != want {
+				t.Fatalf("step %d: get %s = %d, %v; want %d, %v", step, str, got, ok,
+					want, wantOK)
+			}
+		default:
+			f := uint8(1 + rng.IntN(FlagMask))
+			s.Clear(f)
+			for k := range m {
+				m[k] &^= f
+			}
+		}
+		if s.Len() != len(m) {
+			t.Fatalf("step %d: %d members, want %d", step, s.Len(), len(m))
+		}
+	}
+	for str, want := range m {
+		if got, ok := s.Get(s.Hash(str)); !ok || got != want {
+			t.Fatalf("%s: %d, %v; want %d", str, got, ok, want)
+		}
+		if s.Has("0y" + str[2:]) {
+			t.Fatalf("non-member %s found", "0y"+str[2:])
+		}
+	}
+	if 4*s.Len() > 3*len(s.slots) || s.Bytes() != 8*len(s.slots) {
+		t.Fatalf("%d members in %d slots (%d bytes)", s.Len(), len(s.slots), s.Bytes())
+	}
+}
+
+// TestHash: a fingerprint has no flag bits and is never 0, whatever the string.
+func TestHash(t *testing.T) {
+	s := New()
+	for i := range 10_000 {
+		if h := s.Hash(fmt.Sprint(i)); h == 0 || h&FlagMask != 0 {
+			t.Fatalf("%d: fingerprint %#x", i, h)
+		}
+	}
+}
+
+// BenchmarkSet: a lookup of an address that is not a member, in a set of a million,
+// beside a Go map of the same strings.
+func BenchmarkSet(b *testing.B) {
+	const n = 1_000_000
+	s := New()
+	m := make(map[string]struct{}, n)
+	for i := range n {
+		a := fmt.Sprintf("0x%040x", i*7919)
+		s.Add(a)
+		m[a] = struct{}{}
+	}
+	probes := make([]string, 1<<16)
+	for i := range probes {
+		probes[i] = fmt.Sprintf("0x%040x", i*7919+1)
+	}
+	b.Run("fpset", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if s.Has(probes[i&(len(probes)-1)]) {
+				b.Fatal("found")
+			}
+		}
+	})
+	b.Run("map", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, ok := m[probes[i&(len(probes)-1)]]; ok {
+				b.Fatal("found")
+			}
+		}
+	})
+}
