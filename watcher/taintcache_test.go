@@ -3,6 +3,7 @@ package watcher
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -12,22 +13,27 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
-// countingStore counts the keys asked of a real (in-memory) taint store, and its scans.
+// countingStore counts the keys asked of a real taint store, and its scans.
 type countingStore struct {
-	*taint.Memory
+	taint.Store
+	mu    sync.Mutex
 	asked []string
 	scans int
 }
 
 func (s *countingStore) Taints(ctx context.Context, chain string, keys ...string) (
 	map[string]rules.Taint, error) {
+	s.mu.Lock()
 	s.asked = append(s.asked, keys...)
-	return s.Memory.Taints(ctx, chain, keys...)
+	s.mu.Unlock()
+	return s.Store.Taints(ctx, chain, keys...)
 }
 
 func (s *countingStore) Keys(ctx context.Context, chain string, fn func(string)) error {
+	s.mu.Lock()
 	s.scans++
-	return s.Memory.Keys(ctx, chain, fn)
+	s.mu.Unlock()
+	return s.Store.Keys(ctx, chain, fn)
 }
 
 // TestTaintCache: the cache reads which bases hold anything once, asks the store only
@@ -36,7 +42,7 @@ func (s *countingStore) Keys(ctx context.Context, chain string, fn func(string))
 // send it back to the store for states, forget for the set too.
 func TestTaintCache(t *testing.T) {
 	ctx := context.Background()
-	store := &countingStore{Memory: taint.NewMemory()}
+	store := &countingStore{Store: taint.NewMemory()}
 	src := rules.Taint{Root: "0xroot", Source: rules.Source{Entity: "e"}}
 	apply := func(effects ...taint.Effect) {
 		t.Helper()

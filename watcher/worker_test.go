@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,5 +315,55 @@ func TestWorkerFencedAfterLosingChain(t *testing.T) {
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestWorkerRestartKnowsTaint: a worker judges the first hops and stops; a new worker, its
+// cache empty, judges the second hops. It learns from the store which wallets hold taint
+// (it never saw them written), so every second hop alerts, once; and it asks the store
+// about no other address.
+func TestWorkerRestartKnowsTaint(t *testing.T) {
+	const flows = 20
+	e := newWorkerEnv(t)
+	var firsts, seconds []transfer
+	for i := range flows {
+		fresh := fmt.Sprintf("0xf%039x", i)
+		firsts = append(firsts, transfer{hopSource, fresh, 9})
+		seconds = append(seconds, transfer{fresh, hopExchange, 9},
+			transfer{fmt.Sprintf("0xc%039x", i), hopExchange, 9}) // clean
+	}
+	run := func(name string, store taint.Store, want int) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
+			Name: name, Chains: []string{"c"}, Batch: 4, Block: 5 * time.Millisecond,
+			Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- w.Run(ctx) }()
+		e.waitDone(t, want)
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("run: %v", err)
+		}
+	}
+	transferBlocks(t, e.q, "c", firsts...)
+	run("first", e.store, 0)
+	transferBlocks(t, e.q, "c", seconds...)
+	counting := &countingStore{Store: e.store}
+	run("second", counting, flows)
+	if distinct, total := e.sink.count(); distinct != flows || total != flows {
+		t.Fatalf("%d distinct alerts, %d in all; want %d once each", distinct, total, flows)
+	}
+	fresh := 0
+	for _, k := range counting.asked {
+		if strings.HasPrefix(k, "0xf") {
+			fresh++
+		}
+	}
+	if counting.scans != 1 || len(counting.asked) != flows || fresh != flows {
+		t.Fatalf("%d scans; asked the store about %q", counting.scans, counting.asked)
 	}
 }
