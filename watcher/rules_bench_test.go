@@ -143,8 +143,9 @@ func (rb *rulesBench) movements(rng *mrand.Rand, mix benchMix) []chains.Movement
 	return ms
 }
 
-// workerFor is a worker judging ms under rs with its taint cache warm: it knows the state
-// of every base ms have, so the store is never asked. With infer, the chain infers deposit
+// workerFor is a worker judging ms under rs with its taint cache warm: it knows which bases
+// hold anything and the state of each (as after it read them), and the listed addresses, so
+// the store is never asked. With infer, the chain infers deposit
 // addresses (the default on EVM chains).
 func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movement,
 	infer bool) *Worker {
@@ -207,11 +208,11 @@ func bundledEVMEntries() ([]watchlist.Entry, error) {
 
 // BenchmarkRules measures, on one core, what the worker does to judge movements once their
 // state is in its cache, a batch of benchBatch at a time (Worker.judge): the bases they
-// read, their lookup in the cache (warm: every base known), the lists, and rules.Evaluate
-// for the movements that touch anything, over the bundled lists and 1M tracked addresses,
-// under poison (with a direct-exposure rule), under the three models at once, and under
-// poison with deposit-address inference (the default on EVM chains), for each mix of
-// movements. "bare" is the baseline: a loop that only looks each movement's sender and
+// read, their lookup in the cache (warm: every tracked base's state read), the lists, and
+// rules.Evaluate for the movements that touch anything, over the bundled lists and 1M
+// tracked addresses, under poison (with a direct-exposure rule), under the three models at
+// once, and under poison with deposit-address inference (the default on EVM chains), for
+// each mix of movements. "bare" is the baseline: a loop that only looks each movement's sender and
 // receiver up in a map of the same 1M addresses. Compare movements/s; bench/rules.sh prints
 // the ratios.
 func BenchmarkRules(b *testing.B) {
