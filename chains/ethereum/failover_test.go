@@ -15,6 +15,11 @@ import (
 	"github.com/flowwatch/flowwatch/chains/internal/fakerpc"
 )
 
+// failoverTimeout bounds a request in the failover tests, which inject no hang: long enough
+// that a loaded CI machine never times out a healthy fake endpoint (a 1 s bound once did,
+// and the endpoint was taken for failed).
+const failoverTimeout = 10 * time.Second
+
 // TestFailover: two endpoints of one chain serving the recorded block 18000000. When one
 // keeps failing (past its own retries), the call goes to the other, which stays current;
 // when that one fails later, calls go back. When both fail, the error names the block.
@@ -24,7 +29,7 @@ func TestFailover(t *testing.T) {
 	source := func(url string) *Source {
 		s, err := New(mustDial(t, url), Options{Traces: TracesOff, Retries: 1,
 			MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-			Timeout: time.Second, Logger: zaptest.NewLogger(t)})
+			Timeout: failoverTimeout, Logger: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +114,7 @@ func TestFailoverHealth(t *testing.T) {
 	var srcs []chains.Source
 	for _, srv := range servers {
 		s, err := New(mustDial(t, srv.URL), Options{Traces: TracesOff, Retries: -1,
-			Timeout: time.Second, Logger: zaptest.NewLogger(t)})
+			Timeout: failoverTimeout, Logger: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
