@@ -284,6 +284,7 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 	if had && time.Since(last) < w.opts.ClaimIdle/4 {
 		return true, nil
 	}
+	asked := time.Now() // the ownership Own grants or renews lasts from after this
 	ok, err := w.owner.Own(ctx, chain, w.opts.Name, w.opts.ClaimIdle)
 	switch {
 	case err != nil:
@@ -294,13 +295,20 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 		delete(w.owned, chain)
 		w.recovered[chain] = false
 		w.cache.forget(chain)
+	case ok && had && asked.Sub(last) >= w.opts.ClaimIdle:
+		// Renewed after it may have run out: another worker may have owned the chain,
+		// written and let it go meanwhile.
+		w.log.Warn("owns chain again after its ownership may have run out",
+			zap.String("chain", chain), zap.Duration("since_renewal", asked.Sub(last)))
+		w.recovered[chain] = false
+		w.cache.forget(chain)
 	case ok && !had:
 		w.log.Info("owns chain", zap.String("chain", chain))
 		w.recovered[chain] = false
 		w.cache.forget(chain) // another owner may have written meanwhile
 	}
 	if ok {
-		w.owned[chain] = time.Now()
+		w.owned[chain] = asked
 	}
 	return ok, nil
 }

@@ -367,3 +367,45 @@ func TestWorkerRestartKnowsTaint(t *testing.T) {
 		t.Fatalf("%d scans; asked the store about %q", counting.scans, counting.asked)
 	}
 }
+
+// TestWorkerOwnsAgainAfterLapse: a worker stalled past its ownership's term; meanwhile
+// another owned the chain, wrote taint and let it go. The stalled worker's renewal
+// succeeds, but it must not trust what it knew: it reads the store again and sees the
+// wallet the other tainted.
+func TestWorkerOwnsAgainAfterLapse(t *testing.T) {
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	w := e.worker(t, "stalled", time.Minute)
+	heldNow := func() bool {
+		t.Helper()
+		if ok, err := w.own(ctx, "c"); err != nil || !ok {
+			t.Fatalf("own: %v, %v", ok, err)
+		}
+		_, flags, err := w.cache.lookup(ctx, e.store, "c", []string{"0xaa"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flags[0]&baseHeld != 0
+	}
+	if heldNow() {
+		t.Fatal("0xaa holds taint before anyone wrote it")
+	}
+	w.owned["c"] = time.Now().Add(-61 * time.Second) // the stall: the term ran out
+	if err := e.q.Release(ctx, "c", "stalled"); err != nil { // as the expiry would
+		t.Fatal(err)
+	}
+	if ok, err := e.q.Own(ctx, "c", "other", time.Minute); err != nil || !ok {
+		t.Fatalf("other: %v, %v", ok, err)
+	}
+	err := e.store.ApplyAll(ctx, "c", taint.Fence{}, []taint.Effect{{Key: "m1",
+		Taints: []rules.NewTaint{{Address: "0xaa", Taint: rules.Taint{Root: hopSource}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.q.Release(ctx, "c", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if !heldNow() {
+		t.Fatal("after the lapse, the worker trusted what it knew before")
+	}
+}

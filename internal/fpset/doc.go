@@ -5,7 +5,7 @@
 //
 // A member test can say yes wrongly, never no: two strings whose 62-bit fingerprints agree
 // are one member. With ten million members, a string outside the set is taken for one
-// about once in 2^40 lookups. Callers use it where a wrong yes only costs work (a read of
+// at most about once in 2^39 lookups. Callers use it where a wrong yes only costs work (a read of
 // the real store), never where it would change an answer.
 //
 // A Set is not safe for concurrent use.
