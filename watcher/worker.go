@@ -386,8 +386,8 @@ func (w *Worker) finishAhead(ctx context.Context) {
 // recover takes over every pending entry of the chain, whoever holds it, and processes them
 // in order before any new entry is read. Following funds hop by hop needs stream order: a
 // worker that took a chain over must not judge a movement before the earlier ones the dead
-// owner left unfinished, nor may a worker whose batch failed move past that batch. Taking over an entry a live worker also holds only repeats
-// idempotent work.
+// owner left unfinished, nor may a worker whose batch failed move past that batch. Taking
+// over an entry a live worker also holds only repeats idempotent work.
 func (w *Worker) recover(ctx context.Context, chain string) error {
 	for {
 		msgs, err := w.consumer.Claim(ctx, chain, w.opts.Name, 0, w.opts.Batch)

@@ -390,8 +390,9 @@ func TestWorkerOwnsAgainAfterLapse(t *testing.T) {
 	if heldNow() {
 		t.Fatal("0xaa holds taint before anyone wrote it")
 	}
-	w.owned["c"] = time.Now().Add(-61 * time.Second) // the stall: the term ran out
-	if err := e.q.Release(ctx, "c", "stalled"); err != nil { // as the expiry would
+	// The stall: the term ran out (the release stands for the key's expiry).
+	w.owned["c"] = time.Now().Add(-61 * time.Second)
+	if err := e.q.Release(ctx, "c", "stalled"); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := e.q.Own(ctx, "c", "other", time.Minute); err != nil || !ok {
