@@ -332,6 +332,9 @@ func (w *Worker) releaseAll(ctx context.Context) {
 // name: if the batch fails or the chain is lost it is dropped here and recovered in order
 // with everything else pending; at shutdown it is finished (finishAhead).
 func (w *Worker) round(ctx context.Context, chain string) error {
+	if err := w.prepare(ctx, chain); err != nil {
+		return err
+	}
 	msgs := w.ahead[chain]
 	delete(w.ahead, chain)
 	if !w.recovered[chain] {
@@ -406,6 +409,18 @@ func (w *Worker) recover(ctx context.Context, chain string) error {
 			return nil
 		}
 	}
+}
+
+// prepare reads what the cache needs of a chain it knows nothing of (which bases hold
+// taint: seconds for millions) before entries are processed, outside their DrainTimeout,
+// and keeps the chain meanwhile.
+func (w *Worker) prepare(ctx context.Context, chain string) error {
+	if w.cache.chains[chain] != nil {
+		return nil
+	}
+	defer w.keepalive(ctx, chain)()
+	_, err := w.cache.chain(ctx, w.store, chain)
+	return err
 }
 
 // process handles entries in order and acknowledges them. Runs of entries without removed

@@ -410,3 +410,37 @@ func TestWorkerOwnsAgainAfterLapse(t *testing.T) {
 		t.Fatal("after the lapse, the worker trusted what it knew before")
 	}
 }
+
+// deadlineScan refuses to scan under a deadline.
+type deadlineScan struct{ taint.Store }
+
+func (s deadlineScan) Keys(ctx context.Context, chain string, fn func(string)) error {
+	if _, ok := ctx.Deadline(); ok {
+		return errors.New("scan under a deadline")
+	}
+	return s.Store.Keys(ctx, chain, fn)
+}
+
+// TestWorkerScansOutsideDrainTimeout: the scan of which bases hold taint, when a worker
+// comes to own a chain, takes seconds for millions of keys; it must not run under the
+// DrainTimeout that bounds processing read entries, or a large store would time it out at
+// every attempt and the chain would never move.
+func TestWorkerScansOutsideDrainTimeout(t *testing.T) {
+	const flows = 5
+	e := newWorkerEnv(t)
+	hopBlocks(t, e.q, "c", flows)
+	w, err := NewWorker(e.q, e.q, e.lists, deadlineScan{e.store}, e.rules, e.sink,
+		WorkerOptions{Name: "w", Chains: []string{"c"}, Batch: 4,
+			Block: 5 * time.Millisecond, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	e.waitDone(t, flows)
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("run: %v", err)
+	}
+}
