@@ -134,6 +134,20 @@ func (e *workerEnv) worker(t *testing.T, name string, claimIdle time.Duration) *
 	return w
 }
 
+// runUntilDone runs w until every entry of the chain is acknowledged and want alerts
+// arrived, then stops it.
+func (e *workerEnv) runUntilDone(t *testing.T, w *Worker, want int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	e.waitDone(t, want)
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("run: %v", err)
+	}
+}
+
 // waitDone waits until every entry of chain is acknowledged and want alerts arrived.
 func (e *workerEnv) waitDone(t *testing.T, want int) {
 	t.Helper()
@@ -196,15 +210,7 @@ func TestWorkerTakesOverFromDeadOwner(t *testing.T) {
 		t.Fatalf("read: %d, %v", len(got), err)
 	}
 	start := time.Now()
-	w := e.worker(t, "standby", claimIdle)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	e.waitDone(t, flows)
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("run: %v", err)
-	}
+	e.runUntilDone(t, e.worker(t, "standby", claimIdle), flows)
 	if took := time.Since(start); took < claimIdle {
 		t.Fatalf("took over after %v, before the dead owner's %v ran out", took, claimIdle)
 	}
@@ -244,14 +250,7 @@ func TestWorkerRetriesFailedBatchInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	e.waitDone(t, flows)
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("run: %v", err)
-	}
+	e.runUntilDone(t, w, flows)
 	if distinct, total := e.sink.count(); distinct != flows || total != flows {
 		t.Fatalf("%d distinct alerts, %d in all; want %d once each", distinct, total, flows)
 	}
@@ -334,20 +333,13 @@ func TestWorkerRestartKnowsTaint(t *testing.T) {
 	}
 	run := func(name string, store taint.Store, want int) {
 		t.Helper()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
 		w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
 			Name: name, Chains: []string{"c"}, Batch: 4, Block: 5 * time.Millisecond,
 			Logger: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { done <- w.Run(ctx) }()
-		e.waitDone(t, want)
-		cancel()
-		if err := <-done; err != context.Canceled {
-			t.Fatalf("run: %v", err)
-		}
+		e.runUntilDone(t, w, want)
 	}
 	transferBlocks(t, e.q, "c", firsts...)
 	run("first", e.store, 0)
@@ -435,12 +427,5 @@ func TestWorkerScansOutsideDrainTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	e.waitDone(t, flows)
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("run: %v", err)
-	}
+	e.runUntilDone(t, w, flows)
 }
