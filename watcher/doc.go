@@ -9,8 +9,10 @@
 // It also owns the rules Worker: it reads a chain's movements from the queue, judges them
 // against shared taint with the rules, records taint and hands alerts to the alerting
 // pipeline, then acknowledges. Of several workers, the one that owns a chain (queue.Owners)
-// processes it, so that hops are judged in stream order; see Worker for the contract. Per
-// chain it also keeps, in memory, what arrived lately at each address, to infer exchange
+// processes it, so that hops are judged in stream order; see Worker for the contract. The
+// owner keeps a set of the addresses that hold taint or are listed, read from the store when
+// it comes to own the chain, and asks the store only about those (taintCache). Per chain it
+// also keeps, in memory, what arrived lately at each address, to infer exchange
 // deposit addresses (package deposit) and to count the senders a fan-in rule asks about
 // (package fanin); what they conclude is stored with the taint, so it is undone with it.
 //
