@@ -43,6 +43,7 @@ type taintCache struct {
 	chains   map[string]*chainCache
 	ask      []string // scratch: the keys a lookup asks the store for
 	key      []byte   // scratch: a key looked up
+	hashes   []uint64 // scratch: the fingerprints of the bases a lookup looks up
 }
 
 // What a chain cache knows of a base.
@@ -144,10 +145,11 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 		return nil, flags, err
 	}
 	start := len(flags)
+	c.hashes = c.hashes[:0]
 	for _, b := range bases {
-		f, _ := cc.bases.Get(cc.bases.Hash(b))
-		flags = append(flags, f)
+		c.hashes = append(c.hashes, cc.bases.Hash(b))
 	}
+	flags = cc.bases.GetAll(c.hashes, flags)
 	held := 0
 	c.ask = c.ask[:0]
 	for i, f := range flags[start:] {

@@ -3,6 +3,7 @@ package fpset
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -36,6 +37,14 @@ func TestSet(t *testing.T) {
 			t.Fatalf("step %d: %d members, want %d", step, s.Len(), len(m))
 		}
 	}
+	var hs []uint64
+	var want []uint8
+	for str, f := range m { // GetAll, of members and of strings never added
+		hs, want = append(hs, s.Hash(str), s.Hash("0y"+str[2:])), append(want, f, 0)
+	}
+	if got := s.GetAll(hs, []uint8{9}); !slices.Equal(got, append([]uint8{9}, want...)) {
+		t.Fatalf("GetAll: %d flags differ from Get's", len(got))
+	}
 	for str, want := range m {
 		if got, ok := s.Get(s.Hash(str)); !ok || got != want {
 			t.Fatalf("%s: %d, %v; want %d", str, got, ok, want)
@@ -59,8 +68,8 @@ func TestHash(t *testing.T) {
 	}
 }
 
-// BenchmarkSet: a lookup of an address that is not a member, in a set of a million,
-// beside a Go map of the same strings.
+// BenchmarkSet: a lookup of an address that is not a member, in a set of a million, one
+// at a time and in batches (GetAll), beside a Go map of the same strings.
 func BenchmarkSet(b *testing.B) {
 	const n = 1_000_000
 	s := New()
@@ -80,6 +89,18 @@ func BenchmarkSet(b *testing.B) {
 				b.Fatal("found")
 			}
 		}
+	})
+	b.Run("fpset-getall", func(b *testing.B) { // batches of 512, as the worker looks up
+		const batch = 512
+		hs, flags := make([]uint64, batch), make([]uint8, 0, batch)
+		for i := 0; b.Loop(); i++ {
+			k := i * batch & (len(probes) - 1)
+			for j := range hs {
+				hs[j] = s.Hash(probes[k+j])
+			}
+			flags = s.GetAll(hs, flags[:0])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/lookup")
 	})
 	b.Run("map", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
