@@ -25,23 +25,56 @@ const (
 	benchTracked   = 1_000_000
 	benchMovements = 200_000
 	benchBatch     = 256 // movements judged per op, with one cache lookup
+	// benchFresh is how many sets of fresh receivers a stream of movements takes turns
+	// with, one per pass: a receiver comes back only after 3*benchMovements others, more
+	// than deposit inference remembers (deposit.DefaultMaxReceipts), so every pass finds
+	// the inferrer in steady state, each arrival forgetting the oldest.
+	benchFresh = 4
+	// benchRecent is how far back a sender that received recently received.
+	benchRecent = 10_000
 )
 
 // benchMix is the make-up of the movements judged: the share of senders that are tracked
-// or sources and of receivers that are tracked or exchanges, in percent; the rest are
+// or sources or received within the last benchRecent movements (passing on what they
+// got), and of receivers that are tracked or exchanges, in percent; the rest are fresh
 // addresses on no list and never tainted.
 type benchMix struct {
-	name                    string
-	fromTracked, fromSource float64
-	toTracked, toExchange   float64
+	name                                string
+	fromTracked, fromSource, fromRecent float64
+	toTracked, toExchange               float64
 }
 
 var benchMixes = []benchMix{
 	// mainnet: 1M tracked addresses among Ethereum's hundreds of millions; a small share
 	// of the day's transfers touches them or a labelled exchange.
-	{name: "mainnet", fromTracked: 2, fromSource: 0.1, toTracked: 2, toExchange: 3},
+	{name: "mainnet", fromTracked: 2, fromSource: 0.1, fromRecent: 25, toTracked: 2,
+		toExchange: 3},
 	// stress: a third of all senders hold watched funds.
-	{name: "stress", fromTracked: 30, fromSource: 1, toTracked: 10, toExchange: 5},
+	{name: "stress", fromTracked: 30, fromSource: 1, fromRecent: 25, toTracked: 10,
+		toExchange: 5},
+}
+
+// benchStream is a stream of movements judged over and over, in passes. Its fresh
+// receivers are new at every pass (up to benchFresh passes), and so are the senders that
+// pass on what such a receiver got: as on a chain, nearly every arrival is at an address
+// not seen for long.
+type benchStream struct {
+	ms    []chains.Movement
+	fresh [][]string // per movement with a fresh receiver, its receiver at each pass
+	at    []int      // the movements with fresh receivers
+	from  []int      // per movement: the movement whose receiver it sends from, or -1
+}
+
+// pass readies the stream for pass p: it gives the fresh receivers theirs.
+func (s *benchStream) pass(p int) {
+	for j, i := range s.at {
+		s.ms[i].Outputs[0].Address = s.fresh[p%benchFresh][j]
+	}
+	for i, k := range s.from {
+		if k >= 0 {
+			s.ms[i].Inputs[0].Address = s.ms[k].Outputs[0].Address
+		}
+	}
 }
 
 // rulesBench is the state of BenchmarkRules: the bundled lists, benchTracked tracked
@@ -52,7 +85,7 @@ type rulesBench struct {
 	tracked            map[string]struct{}     // the bare loop's map: the same addresses
 	addrs              []string                // the tracked addresses
 	sources, exchanges []string
-	ms                 map[string][]chains.Movement
+	streams            map[string]*benchStream
 }
 
 var (
@@ -65,7 +98,7 @@ func loadRulesBench(b *testing.B) *rulesBench {
 		// The setup's millions of small objects would cost it minutes of marking.
 		defer debug.SetGCPercent(debug.SetGCPercent(800))
 		rb := &rulesBench{lists: watchlist.New(), known: map[string]*rules.Taint{},
-			tracked: map[string]struct{}{}, ms: map[string][]chains.Movement{}}
+			tracked: map[string]struct{}{}, streams: map[string]*benchStream{}}
 		entries, err := bundledEVMEntries()
 		if err != nil {
 			b.Fatal(err)
@@ -101,7 +134,7 @@ func loadRulesBench(b *testing.B) *rulesBench {
 			rb.known[rules.ModelKey(rules.ModelFIFO, a)] = &f
 		}
 		for _, mix := range benchMixes {
-			rb.ms[mix.name] = rb.movements(rng, mix)
+			rb.streams[mix.name] = rb.stream(rng, mix)
 		}
 		rulesBenchData = rb
 	})
@@ -116,31 +149,44 @@ func randomAddr(rng *mrand.Rand) string {
 	return "0x" + hex.EncodeToString(a[:])
 }
 
-func (rb *rulesBench) movements(rng *mrand.Rand, mix benchMix) []chains.Movement {
+func (rb *rulesBench) stream(rng *mrand.Rand, mix benchMix) *benchStream {
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	ms := make([]chains.Movement, benchMovements)
-	for i := range ms {
-		from, to := randomAddr(rng), randomAddr(rng)
+	s := &benchStream{ms: make([]chains.Movement, benchMovements),
+		fresh: make([][]string, benchFresh), from: make([]int, benchMovements)}
+	for i := range s.ms {
+		from, to := randomAddr(rng), ""
+		s.from[i] = -1
 		switch p := rng.Float64() * 100; {
 		case p < mix.fromSource:
 			from = rb.sources[rng.IntN(len(rb.sources))]
 		case p < mix.fromSource+mix.fromTracked:
 			from = rb.addrs[rng.IntN(len(rb.addrs))]
+		case p < mix.fromSource+mix.fromTracked+mix.fromRecent && i > 0:
+			s.from[i] = max(0, i-1-rng.IntN(benchRecent))
 		}
 		switch p := rng.Float64() * 100; {
 		case p < mix.toExchange:
 			to = rb.exchanges[rng.IntN(len(rb.exchanges))]
 		case p < mix.toExchange+mix.toTracked:
 			to = rb.addrs[rng.IntN(len(rb.addrs))]
+		default:
+			s.at = append(s.at, i)
 		}
 		amount := big.NewInt(rng.Int64N(1e18) + 1)
-		ms[i] = chains.Movement{Chain: "ethereum", Tx: fmt.Sprintf("0x%x", i),
+		s.ms[i] = chains.Movement{Chain: "ethereum", Tx: fmt.Sprintf("0x%x", i),
 			Position: chains.PositionTx, Kind: chains.KindNative,
 			Block:   chains.BlockRef{Number: uint64(2 + i/200), Time: at},
 			Inputs:  []chains.Leg{{Address: from, Asset: "native", Amount: amount}},
 			Outputs: []chains.Leg{{Address: to, Asset: "native", Amount: amount}}}
 	}
-	return ms
+	for p := range s.fresh {
+		s.fresh[p] = make([]string, len(s.at))
+		for j := range s.fresh[p] {
+			s.fresh[p][j] = randomAddr(rng)
+		}
+	}
+	s.pass(0)
+	return s
 }
 
 // workerFor is a worker judging ms under rs with its taint cache warm: it knows which bases
@@ -211,10 +257,10 @@ func bundledEVMEntries() ([]watchlist.Entry, error) {
 // read, their lookup in the cache (warm: every tracked base's state read), the lists, and
 // rules.Evaluate for the movements that touch anything, over the bundled lists and 1M
 // tracked addresses, under poison (with a direct-exposure rule), under the three models at
-// once, and under poison with deposit-address inference (the default on EVM chains), for
-// each mix of movements. "bare" is the baseline: a loop that only looks each movement's sender and
-// receiver up in a map of the same 1M addresses. Compare movements/s; bench/rules.sh prints
-// the ratios.
+// once, and under poison with deposit-address inference (the default on EVM chains, in
+// steady state: see benchStream), for each mix of movements. "bare" is the baseline: a
+// loop that only looks each movement's sender and receiver up in a map of the same 1M
+// addresses. Compare movements/s; bench/rules.sh prints the ratios.
 func BenchmarkRules(b *testing.B) {
 	rb := loadRulesBench(b)
 	rule := func(name, model string) rules.Rule {
@@ -234,11 +280,18 @@ func BenchmarkRules(b *testing.B) {
 		{"poison+infer", poison, true},
 	}
 	for _, mix := range benchMixes {
-		ms := rb.ms[mix.name]
+		s := rb.streams[mix.name]
+		ms := s.ms
 		runtime.GC() // the setup's garbage is not the benchmarks' to collect
 		b.Run("mix="+mix.name+"/bare", func(b *testing.B) {
 			hits := 0
+			s.pass(0)
 			for i := 0; b.Loop(); i++ {
+				if i > 0 && i%len(ms) == 0 {
+					b.StopTimer()
+					s.pass(i / len(ms))
+					b.StartTimer()
+				}
 				m := &ms[i%len(ms)]
 				if _, ok := rb.tracked[m.Inputs[0].Address]; ok {
 					hits++
@@ -255,9 +308,15 @@ func BenchmarkRules(b *testing.B) {
 			runtime.GC()
 			b.Run("mix="+mix.name+"/"+tc.name, func(b *testing.B) {
 				ctx := context.Background()
-				effects, alerts := 0, 0
+				effects, alerts, batches := 0, 0, len(ms)/benchBatch
+				s.pass(0)
 				for i := 0; b.Loop(); i++ {
-					k := i % (len(ms) / benchBatch) * benchBatch
+					if i > 0 && i%batches == 0 {
+						b.StopTimer()
+						s.pass(i / batches)
+						b.StartTimer()
+					}
+					k := i % batches * benchBatch
 					es, as, err := w.judge(ctx, "ethereum", ms[k:k+benchBatch])
 					if err != nil {
 						b.Fatal(err)
