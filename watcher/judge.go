@@ -68,6 +68,9 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		cc.recheck = first == len(ms)
 	}
 	infer, senders := w.infer[chain], w.senders[chain]
+	if infer != nil {
+		infer.Prefetch(ms[first:])
+	}
 	v := &w.view
 	v.reset(w.lists, chain, cc, infer != nil, senders)
 	for i, f := range flags {

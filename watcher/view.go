@@ -86,14 +86,30 @@ func (v *view) judging(at time.Time, bases []string, flags []uint8) {
 	v.at, v.cur, v.curFlags = at, bases, flags
 }
 
-// unlisted says whether a is a base of the movement being judged that no list names.
-func (v *view) unlisted(a string) bool {
+// cursor is where a is among the bases of the movement being judged; -1 if it is not one.
+func (v *view) cursor(a string) int {
 	for i, b := range v.cur {
 		if b == a {
-			return v.curFlags[i]&baseListed == 0
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// unlisted says whether a is a base of the movement being judged that no list names.
+func (v *view) unlisted(a string) bool {
+	i := v.cursor(a)
+	return i >= 0 && v.curFlags[i]&baseListed == 0
+}
+
+// holds says whether base, a base of the batch, holds anything, in the store or written
+// by the batch. For a base of the movement being judged, as nearly all are, the flags say
+// so without the held map.
+func (v *view) holds(base string) bool {
+	if i := v.cursor(base); i >= 0 {
+		return v.curFlags[i]&baseHeld != 0 || len(v.wrote) > 0 && v.wrote[base]
+	}
+	return v.held[base]
 }
 
 func (v *view) Source(a string) (rules.Source, bool) {
@@ -121,10 +137,10 @@ func (v *view) Label(a string) (rules.Label, bool) {
 }
 
 // Taint returns the state of a key of the batch's bases: the batch's, else the store's.
-// Most bases hold nothing, which the small held map says without the cache's large one;
-// the key is put together (in a scratch buffer) only for a base that holds something.
+// Most bases hold nothing, which holds says without the cache's large map; the key is put
+// together (in a scratch buffer) only for a base that holds something.
 func (v *view) Taint(prefix, base string) (rules.Taint, bool) {
-	if !v.held[base] {
+	if !v.holds(base) {
 		return rules.Taint{}, false
 	}
 	v.key = append(append(v.key[:0], prefix...), base...)

@@ -103,6 +103,14 @@ type View interface {
 type Inferrer struct {
 	opts     Options
 	receipts *table
+	pruned   int64 // the limit the receipts were last pruned to
+	// What Prefetch read ahead for: the transfers and their hashes, the next of them
+	// for Observe, the entries read (scratch), and their sum, kept so that the reads are
+	// not optimized away.
+	ahead  []ahead
+	next   int
+	probes []probe
+	sink   uint64
 }
 
 // receipt is what arrived at an address of an asset since it last paid any of it. It is
@@ -146,13 +154,19 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 	if !ok || m.Removed {
 		return rules.NewTaint{}, false
 	}
-	in.receipts.prune(m.Block.Time.Add(-in.opts.Window).Unix())
+	// A movement of the same block time as the last prunes nothing more: what arrived
+	// since then arrived at that time.
+	if limit := m.Block.Time.Add(-in.opts.Window).Unix(); limit != in.pruned {
+		in.receipts.prune(limit)
+		in.pruned = limit
+	}
 	asset, amount := to.Asset, to.Amount
+	fh, th := in.hashes(from.Address, to.Address, asset)
 	label, labelled := v.Label(to.Address)
 
 	var nt rules.NewTaint
 	found := false
-	if r, _ := in.receipts.get(slot{from.Address, asset}); r != nil && (r.paidTx == "" ||
+	if r, _ := in.receipts.lookup(slot{from.Address, asset}, fh); r != nil && (r.paidTx == "" ||
 		r.paidBy(m)) {
 		// Any payment ends what arrived before (a deposit address forwards it all); it is
 		// kept, marked, for a reorg that removes the payment. The same payment judged
@@ -168,7 +182,7 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 	}
 	if !labelled {
 		if _, watched := v.Source(to.Address); !watched {
-			in.arrive(slot{to.Address, asset}, m, from.Address, amount)
+			in.arrive(slot{to.Address, asset}, th, m, from.Address, amount)
 		}
 	}
 	return nt, found
@@ -199,16 +213,17 @@ func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
 		Path:   []rules.Hop{arrived, fwd}, By: m.Key()}}
 }
 
-// arrive remembers that amount arrived at s by m, once per movement (a batch judged again
+// arrive remembers that amount arrived at s, hashed h, by m, once per movement (a batch judged again
 // after a failure does not count twice what it counted last).
-func (in *Inferrer) arrive(s slot, m *chains.Movement, from string, amount *big.Int) {
-	r, at := in.receipts.get(s)
+func (in *Inferrer) arrive(s slot, h uint64, m *chains.Movement, from string,
+	amount *big.Int) {
+	r, at := in.receipts.lookup(s, h)
 	if r != nil && r.by(m) {
 		return
 	}
 	if r != nil && r.paidTx != "" { // what it paid ended; this arrival starts again
 		in.receipts.remove(r)
-		r, at = in.receipts.get(s)
+		r, at = in.receipts.lookup(s, h)
 	}
 	r = in.receipts.push(s, at, r)
 	r.last.Set(amount)

@@ -44,10 +44,19 @@ func (t *table) at(seq uint64) *receipt {
 	return &t.chunks[i/chunkSize][i%chunkSize]
 }
 
+// allocated says whether the queue's chunks hold room for sequence number seq (at least
+// head).
+func (t *table) allocated(seq uint64) bool {
+	return seq-t.base < uint64(len(t.chunks))*chunkSize
+}
+
 // get returns the live receipt of s, nil if it has none, and where s is in the index or
 // would go, for a push that follows before the table changes.
-func (t *table) get(s slot) (*receipt, ref) {
-	tag := tagOf(t.hashOf(s))
+func (t *table) get(s slot) (*receipt, ref) { return t.lookup(s, t.hashOf(s)) }
+
+// lookup is get of s, whose hash is h.
+func (t *table) lookup(s slot, h uint64) (*receipt, ref) {
+	tag := tagOf(h)
 	x := t.index
 	i := x.home(tag)
 	for e := x.entries[i]; e != 0; e = x.entries[i] {
