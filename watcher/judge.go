@@ -72,7 +72,7 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		infer.Prefetch(ms[first:])
 	}
 	v := &w.view
-	v.reset(w.lists, chain, cc, infer != nil, senders)
+	v.reset(w.lists, chain, cc, w.cache.prefixes, infer != nil, senders)
 	for i, f := range flags {
 		if f&baseHeld != 0 {
 			v.held[w.bases[i]] = true
@@ -88,7 +88,8 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		if i > 0 {
 			start = w.ends[i-1]
 		}
-		v.judging(m.Block.Time, w.bases[start:w.ends[i]], flags[start:w.ends[i]])
+		v.judging(m.Block.Time, w.bases[start:w.ends[i]], flags[start:w.ends[i]],
+			w.cache.hashes[start:w.ends[i]])
 		if v.quiet() {
 			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 		} else {

@@ -209,7 +209,7 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 	cc.relist(rb.lists, "ethereum")
 	for k, t := range rb.known {
 		if p, base := rules.SplitKey(k); slices.Contains(prefixes, p) {
-			cc.bases.Or(cc.bases.Hash(base), baseHeld)
+			cc.bases.Or(cc.bases.Hash(base), w.cache.bit(p))
 			cc.known[k] = t
 		}
 	}

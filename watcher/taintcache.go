@@ -18,9 +18,10 @@ const DefaultTaintCache = 1 << 20
 // taintCache is what a worker knows of its chains' state in the taint store, so that it
 // asks the store only about bases (rules.SplitKey) that hold something. Per chain it keeps:
 //
-//   - bases: a set of every base that holds anything under the prefixes the worker reads
-//     (baseHeld), read from the store (Store.Keys) when the worker comes to own the chain
-//     and kept current by its writes, and of every address the lists name (baseListed),
+//   - bases: a set of every base that holds anything under the prefixes the worker reads,
+//     with a flag per prefix it holds something under (heldBit), read from the store
+//     (Store.Keys) when the worker comes to own the chain and kept current by its writes,
+//     and of every address the lists name (baseListed),
 //     read again when the lists' Version changes. It may hold more (a fingerprint taken for
 //     another's, a base whose taint a reorg undid), which costs a read of the store; never
 //     less. Nearly every base of a movement is in neither, which one lookup in memory says:
@@ -46,11 +47,16 @@ type taintCache struct {
 	hashes   []uint64 // scratch: the fingerprints of the bases a lookup looks up
 }
 
-// What a chain cache knows of a base.
+// What a chain cache knows of a base: whether a list names it, and under which of the
+// prefixes read it holds something (heldBit; baseHeld: under any).
 const (
-	baseHeld   = 1 << iota // it holds something under the prefixes read
-	baseListed             // a list names it
+	baseListed = 1
+	baseHeld   = fpset.FlagMask &^ baseListed
 )
+
+// heldBit is the flag of a base that holds something under the i-th prefix read; the
+// prefixes past the seventh share the last flag.
+func heldBit(i int) uint8 { return 2 << min(i, fpset.FlagBits-2) }
 
 type chainCache struct {
 	bases  *fpset.Set // the bases that may hold something, and the listed ones
@@ -90,8 +96,8 @@ func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) 
 		start := time.Now()
 		set := fpset.New()
 		err := store.Keys(ctx, name, func(k string) {
-			if p, b := rules.SplitKey(k); c.reads(p) {
-				set.Or(set.Hash(b), baseHeld)
+			if p, b := rules.SplitKey(k); c.bit(p) != 0 {
+				set.Or(set.Hash(b), c.bit(p))
 			}
 		})
 		if err != nil {
@@ -176,29 +182,32 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			cc.known[k] = &t
 		}
 	}
-	if held > 0 { // baseHeld only for bases that do hold something
+	if held > 0 { // the held flags say exactly under which prefixes a base holds something
 		for i, b := range bases {
-			if flags[start+i]&baseHeld != 0 && !c.holds(cc, b) {
-				flags[start+i] &^= baseHeld
+			if f := flags[start+i]; f&baseHeld != 0 {
+				flags[start+i] = f&baseListed | c.heldBits(cc, b)
 			}
 		}
 	}
 	return cc, flags, nil
 }
 
-// holds says whether a key of base, whose states are known, holds something.
-func (c *taintCache) holds(cc *chainCache, base string) bool {
-	for _, p := range c.prefixes {
+// heldBits is the held flags of base, whose states are known: those of the prefixes it
+// holds something under.
+func (c *taintCache) heldBits(cc *chainCache, base string) uint8 {
+	var f uint8
+	for i, p := range c.prefixes {
 		c.key = append(append(c.key[:0], p...), base...)
 		if cc.known[string(c.key)] != nil {
-			return true
+			f |= heldBit(i)
 		}
 	}
-	return false
+	return f
 }
 
-// writing adds to the set the bases that effects write under the prefixes read, before
-// the write is tried: whether or not it goes through, the set then holds them.
+// writing adds to the set the bases that effects write under the prefixes read, with the
+// flag of each prefix written, before the write is tried: whether or not it goes through,
+// the set then holds them.
 func (c *taintCache) writing(chain string, effects []taint.Effect) {
 	cc := c.chains[chain]
 	if cc == nil {
@@ -207,7 +216,8 @@ func (c *taintCache) writing(chain string, effects []taint.Effect) {
 	for _, e := range effects {
 		for _, nt := range e.Taints {
 			p, b := rules.SplitKey(nt.Address)
-			if !c.reads(p) {
+			bit := c.bit(p)
+			if bit == 0 {
 				continue
 			}
 			h := cc.bases.Hash(b)
@@ -218,8 +228,8 @@ func (c *taintCache) writing(chain string, effects []taint.Effect) {
 					cc.known[p+b] = nil
 				}
 				cc.loaded++
-				cc.bases.Or(h, baseHeld)
 			}
+			cc.bases.Or(h, bit)
 		}
 	}
 }
@@ -235,7 +245,7 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 	for _, e := range effects {
 		for _, nt := range e.Taints { // a copy: the worker reuses the effects' taints
 			p, b := rules.SplitKey(nt.Address)
-			if !c.reads(p) {
+			if c.bit(p) == 0 {
 				continue
 			}
 			if !c.loaded(cc, b) { // the store alone knows the base's other keys
@@ -250,12 +260,15 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 	}
 }
 
-// reads says whether keys under prefix are read.
-func (c *taintCache) reads(prefix string) bool {
-	for _, p := range c.prefixes {
+// bit is the held flag of prefix (heldBit); 0 if keys under prefix are not read.
+func (c *taintCache) bit(prefix string) uint8 { return prefixBit(c.prefixes, prefix) }
+
+// prefixBit is the held flag of prefix among the prefixes read; 0 if it is not one.
+func prefixBit(prefixes []string, prefix string) uint8 {
+	for i, p := range prefixes {
 		if p == prefix {
-			return true
+			return heldBit(i)
 		}
 	}
-	return false
+	return 0
 }

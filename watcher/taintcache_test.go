@@ -71,7 +71,8 @@ func TestTaintCache(t *testing.T) {
 		l.AddLabel("c", addr, rules.Label{Category: "exchange"})
 		live.Store(l)
 	}
-	const held, listed = baseHeld, baseListed
+	// The held flags of the prefixes read, plain and FIFO.
+	const plain, fifo, listed = 2, 4, baseListed
 	tests := []struct {
 		name      string
 		do        func()
@@ -82,10 +83,10 @@ func TestTaintCache(t *testing.T) {
 		wantScans int
 	}{
 		{"first lookup asks about the bases that hold anything, every prefix, once", nil,
-			[]string{"0xa", "0xb", "0xa", "0xc"}, []uint8{held, 0, held, held},
+			[]string{"0xa", "0xb", "0xa", "0xc"}, []uint8{plain, 0, plain, fifo},
 			[]string{"0xa", "f/0xa", "0xc", "f/0xc"}, []string{"0xa", "f/0xc"}, 1},
 		{"bases read are not asked again", nil, []string{"0xb", "0xa"},
-			[]uint8{0, held}, nil, []string{"0xa"}, 1},
+			[]uint8{0, plain}, nil, []string{"0xa"}, 1},
 		{"a prefix not read holds nothing", nil, []string{"0xd"}, []uint8{0}, nil, nil, 1},
 		{"a listed base", nil, []string{"0xx", "0xx"}, []uint8{listed, listed}, nil, nil, 1},
 		{"written state is known", func() {
@@ -95,19 +96,19 @@ func TestTaintCache(t *testing.T) {
 			c.writing("c", []taint.Effect{e})
 			apply(e)
 			c.applied("c", []taint.Effect{e})
-		}, []string{"0xb", "0xd"}, []uint8{held, 0}, nil, []string{"f/0xb"}, 1},
+		}, []string{"0xb", "0xd"}, []uint8{fifo, 0}, nil, []string{"f/0xb"}, 1},
 		{"a failed write's bases stay in the set, states are read again", func() {
 			c.writing("c", []taint.Effect{{Key: "k3", Taints: []rules.NewTaint{
 				{Address: "0xe", Taint: src}}}})
 			c.invalidate("c")
-		}, []string{"0xe", "0xa"}, []uint8{0, held},
+		}, []string{"0xe", "0xa"}, []uint8{0, plain},
 			[]string{"0xe", "f/0xe", "0xa", "f/0xa"}, []string{"0xa"}, 1},
 		{"forget reads the set again", func() { c.forget("c") },
-			[]string{"0xb"}, []uint8{held}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
+			[]string{"0xb"}, []uint8{fifo}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
 		{"a full cache reads states again, not the set", func() { c.max = 1 },
-			[]string{"0xb"}, []uint8{held}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
+			[]string{"0xb"}, []uint8{fifo}, []string{"0xb", "f/0xb"}, []string{"f/0xb"}, 2},
 		{"a reload of the lists changes what is listed", func() { c.max = 4; relabel("0xb") },
-			[]string{"0xx", "0xb"}, []uint8{0, held | listed}, nil, []string{"f/0xb"}, 2},
+			[]string{"0xx", "0xb"}, []uint8{0, fifo | listed}, nil, []string{"f/0xb"}, 2},
 	}
 	for _, tt := range tests {
 		if tt.do != nil {
@@ -128,5 +129,13 @@ func TestTaintCache(t *testing.T) {
 	}
 	if cc.counters["c1"] != 1 {
 		t.Fatalf("counters %v", cc.counters)
+	}
+	// The set itself says under which prefixes a base may hold something, as the last scan
+	// read (after the failed write to 0xe, which the store does not hold).
+	for base, want := range map[string]uint8{"0xa": plain, "0xb": fifo | listed,
+		"0xc": fifo, "0xd": 0, "0xe": 0} {
+		if f, _ := cc.bases.Get(cc.bases.Hash(base)); f != want {
+			t.Errorf("set: %s has flags %b, want %b", base, f, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package watcher
 import (
 	"time"
 
+	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -11,37 +12,45 @@ import (
 // view is what the rules see of one batch's movements: the lists at the movement's time,
 // the store's state as the batch found it, and what the batch wrote so far.
 type view struct {
-	lists  Lists
-	chain  string
-	at     time.Time               // the movement's block time
-	cache  *chainCache             // what the store held before the batch
-	held   map[string]bool         // the batch's bases that hold anything, before or now
-	wrote  map[string]bool         // the bases the batch wrote to so far
-	added  map[string]*rules.Taint // what the batch wrote so far
-	counts map[string]int64        // the keys the batch added, per counter
-	// cur are the bases of the movement being judged, and what the cache knows of each
-	// (curFlags): Source and Label answer for one that no list names without the lists.
-	// (A reload of the lists takes effect from the next batch.)
-	cur      []string
-	curFlags []uint8
+	lists Lists
+	chain string
+	at    time.Time               // the movement's block time
+	cache *chainCache             // what the store held before the batch
+	held  map[string]bool         // the batch's bases that hold anything, before or now
+	added map[string]*rules.Taint // what the batch wrote so far
+	// wrote holds, by their fingerprints in cache.bases, the bases the batch wrote to so
+	// far, with the held flag of each prefix written.
+	wrote    *fpset.Set
+	prefixes []string         // the prefixes read, whose held flags are heldBit's
+	counts   map[string]int64 // the keys the batch added, per counter
+	// cur are the bases of the movement being judged, what the cache knows of each
+	// (curFlags), and their fingerprints in cache.bases: Source and Label answer for one
+	// that no list names without the lists, and Taint for one that holds nothing under a
+	// prefix without the maps. (A reload of the lists takes effect from the next batch.)
+	cur       []string
+	curFlags  []uint8
+	curHashes []uint64
 	// infer: the chain infers deposit addresses; Label reads the inferences stored.
 	infer   bool
 	senders *fanin.Tracker // nil: no fan-in rule
 	key     []byte         // scratch for a key looked up
 }
 
-// reset readies v for a batch on chain, over what cc knows, keeping its maps' room.
-func (v *view) reset(lists Lists, chain string, cc *chainCache, infer bool,
-	senders *fanin.Tracker) {
+// reset readies v for a batch on chain, over what cc knows of the keys under prefixes,
+// keeping its maps' room.
+func (v *view) reset(lists Lists, chain string, cc *chainCache, prefixes []string,
+	infer bool, senders *fanin.Tracker) {
 	if v.held == nil {
-		v.held, v.wrote, v.added, v.counts = map[string]bool{}, map[string]bool{},
-			map[string]*rules.Taint{}, map[string]int64{}
+		v.held, v.added, v.counts = map[string]bool{}, map[string]*rules.Taint{},
+			map[string]int64{}
+		v.wrote = fpset.New()
 	}
 	clear(v.held)
-	clear(v.wrote)
+	v.wrote.Reset()
 	clear(v.added)
 	clear(v.counts)
-	v.lists, v.chain, v.cache, v.infer, v.senders = lists, chain, cc, infer, senders
+	v.lists, v.chain, v.cache, v.prefixes = lists, chain, cc, prefixes
+	v.infer, v.senders = infer, senders
 }
 
 // add makes taint the batch wrote visible to the rest of the batch; nt must stay as it is
@@ -52,15 +61,29 @@ func (v *view) add(nt *rules.NewTaint) {
 		v.counts[nt.Counter]++
 	}
 	v.added[nt.Address] = &nt.Taint
-	v.held[b], v.wrote[b] = true, true
+	v.held[b] = true
+	if bit := prefixBit(v.prefixes, p); bit != 0 {
+		v.wrote.Or(v.cache.bases.Hash(b), bit)
+	}
+}
+
+// flags is what is known of the i-th base of the movement being judged: curFlags, with
+// the held flags of what the batch wrote to it.
+func (v *view) flags(i int) uint8 {
+	f := v.curFlags[i]
+	if v.wrote.Len() > 0 {
+		w, _ := v.wrote.Get(v.curHashes[i])
+		f |= w
+	}
+	return f
 }
 
 // quiet says whether the rules can decide nothing about the movement being judged (see
 // rules.AppendBases): none of its bases holds anything in the store or is listed (as the
 // cache's lookup found), and none holds anything the batch wrote.
 func (v *view) quiet() bool {
-	for i, b := range v.cur {
-		if v.curFlags[i] != 0 || len(v.wrote) > 0 && v.wrote[b] {
+	for i := range v.cur {
+		if v.flags(i) != 0 {
 			return false
 		}
 	}
@@ -81,9 +104,10 @@ func (v *view) Senders(a string) []rules.Hop {
 // for every movement.
 var _ rules.View = (*view)(nil)
 
-// judging readies v for the movement at time at with bases and their flags.
-func (v *view) judging(at time.Time, bases []string, flags []uint8) {
-	v.at, v.cur, v.curFlags = at, bases, flags
+// judging readies v for the movement at time at with bases, their flags and their
+// fingerprints.
+func (v *view) judging(at time.Time, bases []string, flags []uint8, hashes []uint64) {
+	v.at, v.cur, v.curFlags, v.curHashes = at, bases, flags, hashes
 }
 
 // cursor is where a is among the bases of the movement being judged; -1 if it is not one.
@@ -102,12 +126,16 @@ func (v *view) unlisted(a string) bool {
 	return i >= 0 && v.curFlags[i]&baseListed == 0
 }
 
-// holds says whether base, a base of the batch, holds anything, in the store or written
-// by the batch. For a base of the movement being judged, as nearly all are, the flags say
-// so without the held map.
-func (v *view) holds(base string) bool {
+// holds says whether base, a base of the batch, may hold anything under prefix, in the
+// store or written by the batch. For a base of the movement being judged, as nearly all
+// are, its flags say so, under that prefix; for another, the held map, under any.
+func (v *view) holds(prefix, base string) bool {
 	if i := v.cursor(base); i >= 0 {
-		return v.curFlags[i]&baseHeld != 0 || len(v.wrote) > 0 && v.wrote[base]
+		bit := prefixBit(v.prefixes, prefix)
+		if bit == 0 {
+			bit = baseHeld
+		}
+		return v.flags(i)&bit != 0
 	}
 	return v.held[base]
 }
@@ -138,9 +166,9 @@ func (v *view) Label(a string) (rules.Label, bool) {
 
 // Taint returns the state of a key of the batch's bases: the batch's, else the store's.
 // Most bases hold nothing, which holds says without the cache's large map; the key is put
-// together (in a scratch buffer) only for a base that holds something.
+// together (in a scratch buffer) only for a base that may hold something under prefix.
 func (v *view) Taint(prefix, base string) (rules.Taint, bool) {
-	if !v.holds(base) {
+	if !v.holds(prefix, base) {
 		return rules.Taint{}, false
 	}
 	v.key = append(append(v.key[:0], prefix...), base...)

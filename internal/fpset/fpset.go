@@ -4,7 +4,7 @@ import "hash/maphash"
 
 // FlagBits is how many bits of flags each member has; flags are FlagMask's bits.
 const (
-	FlagBits = 2
+	FlagBits = 8
 	FlagMask = 1<<FlagBits - 1
 )
 
@@ -117,6 +117,12 @@ func (s *Set) Clear(f uint8) {
 	for i, e := range s.slots {
 		s.slots[i] = e &^ uint64(f&FlagMask)
 	}
+}
+
+// Reset empties the set, keeping its room.
+func (s *Set) Reset() {
+	clear(s.slots)
+	s.n = 0
 }
 
 // Len is how many members the set has.

@@ -56,6 +56,15 @@ func TestSet(t *testing.T) {
 	if 4*s.Len() > 3*len(s.slots) || s.Bytes() != 8*len(s.slots) {
 		t.Fatalf("%d members in %d slots (%d bytes)", s.Len(), len(s.slots), s.Bytes())
 	}
+	bytes := s.Bytes()
+	if s.Reset(); s.Len() != 0 || s.Bytes() != bytes || s.Has("0x"+fmt.Sprintf("%040x", 1)) {
+		t.Fatalf("after Reset: %d members, %d bytes", s.Len(), s.Bytes())
+	}
+	for str := range m {
+		if s.Has(str) {
+			t.Fatalf("after Reset: %s found", str)
+		}
+	}
 }
 
 // TestHash: a fingerprint has no flag bits and is never 0, whatever the string.
