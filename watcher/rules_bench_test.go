@@ -204,20 +204,17 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 		b.Fatal(err)
 	}
 	prefixes := w.cache.prefixes
-	cc := &chainCache{bases: fpset.New(), known: map[string]*rules.Taint{},
+	cc := &chainCache{bases: fpset.New(), known: map[string]states{},
 		counters: map[string]int64{}}
 	cc.relist(rb.lists, "ethereum")
-	for k, t := range rb.known {
-		if p, base := rules.SplitKey(k); slices.Contains(prefixes, p) {
-			cc.bases.Or(cc.bases.Hash(base), w.cache.bit(p))
-			cc.known[k] = t
-		}
-	}
 	for _, a := range rb.addrs { // the keys that hold nothing are known too
-		for _, p := range prefixes {
-			if _, ok := cc.known[p+a]; !ok {
-				cc.known[p+a] = nil
-			}
+		cc.known[a] = make(states, len(prefixes))
+	}
+	for k, t := range rb.known {
+		p, base := rules.SplitKey(k)
+		if i := slices.Index(prefixes, p); i >= 0 {
+			cc.bases.Or(cc.bases.Hash(base), heldBit(i))
+			cc.known[base][i] = t
 		}
 	}
 	cc.loaded = len(rb.addrs)

@@ -27,7 +27,7 @@ const DefaultTaintCache = 1 << 20
 //     less. Nearly every base of a movement is in neither, which one lookup in memory says:
 //     the store is not asked about it, and the rules are not asked about a movement whose
 //     bases are all such (rules.AppendBases).
-//   - known: the state, read or written, of each key of the held bases read (at most max
+//   - known: the states, read or written, of the keys of each held base read (at most max
 //     bases; nil for a key that holds nothing), and the chain's counters.
 //
 // It is sound because one worker owns a chain (Owner) and only the owner writes the chain's
@@ -43,7 +43,6 @@ type taintCache struct {
 	log      *zap.Logger
 	chains   map[string]*chainCache
 	ask      []string // scratch: the keys a lookup asks the store for
-	key      []byte   // scratch: a key looked up
 	hashes   []uint64 // scratch: the fingerprints of the bases a lookup looks up
 }
 
@@ -61,10 +60,9 @@ func heldBit(i int) uint8 { return 2 << min(i, fpset.FlagBits-2) }
 type chainCache struct {
 	bases  *fpset.Set // the bases that may hold something, and the listed ones
 	listed uint64     // the lists' Version that bases' listed flags come from
-	// known holds, for each base read (loaded of them) or written, the state of each of
-	// its keys under the prefixes read, nil for one that holds none. (Pointers keep the
-	// map's slots small.)
-	known    map[string]*rules.Taint
+	// known holds, for each base read (loaded of them) or written, the states of its keys
+	// under the prefixes read: one record a base, so that one lookup finds them all.
+	known    map[string]states
 	loaded   int
 	counters map[string]int64 // nil: to be read
 	// recheck: the cache was emptied, so the entries about to be processed may be ones
@@ -84,7 +82,7 @@ func (c *taintCache) forget(chain string) { delete(c.chains, chain) }
 // caller knows to hold every base that holds something.
 func (c *taintCache) invalidate(chain string) {
 	if cc := c.chains[chain]; cc != nil {
-		cc.known, cc.loaded, cc.counters, cc.recheck = map[string]*rules.Taint{}, 0, nil, true
+		cc.known, cc.loaded, cc.counters, cc.recheck = map[string]states{}, 0, nil, true
 	}
 }
 
@@ -106,7 +104,7 @@ func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) 
 		c.log.Info("read which bases hold taint", zap.String("chain", name),
 			zap.Int("bases", set.Len()), zap.Int("bytes", set.Bytes()),
 			zap.Duration("took", time.Since(start)))
-		cc = &chainCache{bases: set, known: map[string]*rules.Taint{}, recheck: true}
+		cc = &chainCache{bases: set, known: map[string]states{}, recheck: true}
 		cc.relist(c.lists, name)
 		c.chains[name] = cc
 	}
@@ -121,7 +119,7 @@ func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) 
 		cc.relist(c.lists, name)
 	}
 	if c.max < 0 || cc.loaded >= c.max { // full: read again what is asked
-		cc.known, cc.loaded = map[string]*rules.Taint{}, 0
+		cc.known, cc.loaded = map[string]states{}, 0
 	}
 	return cc, nil
 }
@@ -133,11 +131,24 @@ func (cc *chainCache) relist(lists Lists, chain string) {
 	lists.EachListed(chain, func(a string) { cc.bases.Or(cc.bases.Hash(a), baseListed) })
 }
 
+// states holds the states of a base's keys, one per prefix read in the order of
+// taintCache.prefixes: nil for a key that holds nothing. (Pointers keep it small.)
+type states []*rules.Taint
+
 // loaded says whether the states of base's keys are known.
 func (c *taintCache) loaded(cc *chainCache, base string) bool {
-	c.key = append(append(c.key[:0], c.prefixes[0]...), base...)
-	_, ok := cc.known[string(c.key)]
+	_, ok := cc.known[base]
 	return ok
+}
+
+// state returns what is known of key, a key of a loaded base under a prefix read; nil if it
+// holds nothing or is not known.
+func (cc *chainCache) state(prefixes []string, key string) *rules.Taint {
+	p, b := rules.SplitKey(key)
+	if i := prefixIndex(prefixes, p); i >= 0 && cc.known[b] != nil {
+		return cc.known[b][i]
+	}
+	return nil
 }
 
 // lookup makes sure the cache knows the state of those of bases that may hold something,
@@ -165,10 +176,10 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 		held++
 		if b := bases[i]; !c.loaded(cc, b) {
 			for _, p := range c.prefixes {
-				k := p + b
-				c.ask = append(c.ask, k)
-				cc.known[k] = nil // and a base asked for again is not asked twice
+				c.ask = append(c.ask, p+b)
 			}
+			// None known yet, and a base asked for again is not asked twice.
+			cc.known[b] = make(states, len(c.prefixes))
 			cc.loaded++
 		}
 	}
@@ -179,7 +190,8 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			return nil, flags, err
 		}
 		for k, t := range got {
-			cc.known[k] = &t
+			p, b := rules.SplitKey(k)
+			cc.known[b][prefixIndex(c.prefixes, p)] = &t
 		}
 	}
 	if held > 0 { // the held flags say exactly under which prefixes a base holds something
@@ -196,9 +208,8 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 // holds something under.
 func (c *taintCache) heldBits(cc *chainCache, base string) uint8 {
 	var f uint8
-	for i, p := range c.prefixes {
-		c.key = append(append(c.key[:0], p...), base...)
-		if cc.known[string(c.key)] != nil {
+	for i, t := range cc.known[base] {
+		if t != nil {
 			f |= heldBit(i)
 		}
 	}
@@ -224,9 +235,7 @@ func (c *taintCache) writing(chain string, effects []taint.Effect) {
 			if f, _ := cc.bases.Get(h); f&baseHeld == 0 {
 				// It holds nothing (the set would say so), so the state of each of its
 				// keys is known: none, until applied says what was written.
-				for _, p := range c.prefixes {
-					cc.known[p+b] = nil
-				}
+				cc.known[b] = make(states, len(c.prefixes))
 				cc.loaded++
 			}
 			cc.bases.Or(h, bit)
@@ -245,17 +254,19 @@ func (c *taintCache) applied(chain string, effects []taint.Effect) {
 	for _, e := range effects {
 		for _, nt := range e.Taints { // a copy: the worker reuses the effects' taints
 			p, b := rules.SplitKey(nt.Address)
-			if c.bit(p) == 0 {
+			i := prefixIndex(c.prefixes, p)
+			if i < 0 {
 				continue
 			}
-			if !c.loaded(cc, b) { // the store alone knows the base's other keys
+			st := cc.known[b]
+			if st == nil { // the store alone knows the base's other keys
 				c.invalidate(chain)
 				return
 			}
-			if cc.known[nt.Address] == nil && nt.Counter != "" {
+			if st[i] == nil && nt.Counter != "" {
 				cc.counters[nt.Counter]++
 			}
-			cc.known[nt.Address] = &nt.Taint
+			st[i] = &nt.Taint
 		}
 	}
 }
@@ -265,10 +276,18 @@ func (c *taintCache) bit(prefix string) uint8 { return prefixBit(c.prefixes, pre
 
 // prefixBit is the held flag of prefix among the prefixes read; 0 if it is not one.
 func prefixBit(prefixes []string, prefix string) uint8 {
-	for i, p := range prefixes {
-		if p == prefix {
-			return heldBit(i)
-		}
+	if i := prefixIndex(prefixes, prefix); i >= 0 {
+		return heldBit(i)
 	}
 	return 0
+}
+
+// prefixIndex is where prefix is among the prefixes read; -1 if it is not one.
+func prefixIndex(prefixes []string, prefix string) int {
+	for i, p := range prefixes {
+		if p == prefix {
+			return i
+		}
+	}
+	return -1
 }

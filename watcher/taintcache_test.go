@@ -122,7 +122,7 @@ func TestTaintCache(t *testing.T) {
 				store.asked, store.scans, tt.wantFlags, tt.wantAsked, tt.wantScans)
 		}
 		for _, k := range tt.wantKnown {
-			if got := cc.known[k]; got == nil || got.Root != "0xroot" {
+			if got := cc.state(c.prefixes, k); got == nil || got.Root != "0xroot" {
 				t.Fatalf("%s: %s not known", tt.name, k)
 			}
 		}

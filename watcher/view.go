@@ -175,8 +175,10 @@ func (v *view) Taint(prefix, base string) (rules.Taint, bool) {
 	if t := v.added[string(v.key)]; t != nil {
 		return *t, true
 	}
-	if t := v.cache.known[string(v.key)]; t != nil {
-		return *t, true
+	if i := prefixIndex(v.prefixes, prefix); i >= 0 {
+		if st := v.cache.known[base]; st != nil && st[i] != nil {
+			return *st[i], true
+		}
 	}
 	return rules.Taint{}, false
 }
