@@ -252,3 +252,51 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeAmounts: amounts past 64 bits (tokens of 18 decimals, sums of them) are held
+// and compared exactly, tolerance included.
+func TestLargeAmounts(t *testing.T) {
+	e30, _ := new(big.Int).SetString("1000000000000000000000000000000", 10)
+	big2 := func(x *big.Int, d int64) *big.Int { return new(big.Int).Add(x, big.NewInt(d)) }
+	huge := new(big.Int).Lsh(big.NewInt(1), 200)
+	tests := []struct {
+		name      string
+		asset     string
+		arrivals  []*big.Int
+		forwarded *big.Int
+		want      bool
+	}{
+		{"token forwarded exactly", usdt, []*big.Int{big2(e30, 5)}, big2(e30, 5), true},
+		{"token short by one unit", usdt, []*big.Int{big2(e30, 5)}, big2(e30, 4), false},
+		{"two token arrivals swept", usdt, []*big.Int{e30, e30}, new(big.Int).Lsh(e30, 1),
+			true},
+		{"coin within the tolerance", chains.AssetNative, []*big.Int{huge},
+			big2(huge, -DefaultNativeTolerance), true},
+		{"coin past the tolerance", chains.AssetNative, []*big.Int{huge},
+			big2(huge, -DefaultNativeTolerance-1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := &lists{inferred: map[string]rules.Taint{}}
+			for i, a := range tt.arrivals {
+				m := movement(i, step{from: fmt.Sprintf("0xu%d", i), to: "0xd", asset: tt.asset})
+				m.Inputs[0].Amount, m.Outputs[0].Amount = a, a
+				in.Observe(&m, v)
+			}
+			fwd := movement(9, step{min: 1, from: "0xd", to: hot, asset: tt.asset})
+			fwd.Inputs[0].Amount, fwd.Outputs[0].Amount = tt.forwarded, tt.forwarded
+			nt, ok := in.Observe(&fwd, v)
+			if ok != tt.want {
+				t.Fatalf("inferred %v, want %v", ok, tt.want)
+			}
+			if ok && nt.Taint.Path[0].Amount.Cmp(tt.arrivals[len(tt.arrivals)-1]) != 0 {
+				t.Fatalf("evidence amount %v, want %v", nt.Taint.Path[0].Amount,
+					tt.arrivals[len(tt.arrivals)-1])
+			}
+		})
+	}
+}
