@@ -43,6 +43,7 @@ type taintCache struct {
 	log      *zap.Logger
 	chains   map[string]*chainCache
 	ask      []string // scratch: the keys a lookup asks the store for
+	states   []states // scratch: the states of the held bases a lookup looks up
 	hashes   []uint64 // scratch: the fingerprints of the bases a lookup looks up
 }
 
@@ -135,12 +136,6 @@ func (cc *chainCache) relist(lists Lists, chain string) {
 // taintCache.prefixes: nil for a key that holds nothing. (Pointers keep it small.)
 type states []*rules.Taint
 
-// loaded says whether the states of base's keys are known.
-func (c *taintCache) loaded(cc *chainCache, base string) bool {
-	_, ok := cc.known[base]
-	return ok
-}
-
 // state returns what is known of key, a key of a loaded base under a prefix read; nil if it
 // holds nothing or is not known.
 func (cc *chainCache) state(prefixes []string, key string) *rules.Taint {
@@ -167,21 +162,25 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 		c.hashes = append(c.hashes, cc.bases.Hash(b))
 	}
 	flags = cc.bases.GetAll(c.hashes, flags)
-	held := 0
-	c.ask = c.ask[:0]
+	c.ask, c.states = c.ask[:0], c.states[:0]
 	for i, f := range flags[start:] {
 		if f&baseHeld == 0 {
+			c.states = append(c.states, nil)
 			continue
 		}
-		held++
-		if b := bases[i]; !c.loaded(cc, b) {
+		b := bases[i]
+		st, ok := cc.known[b]
+		if !ok {
 			for _, p := range c.prefixes {
 				c.ask = append(c.ask, p+b)
 			}
-			// None known yet, and a base asked for again is not asked twice.
-			cc.known[b] = make(states, len(c.prefixes))
+			// None known yet (the read fills it in), and a base asked for again is not
+			// asked twice.
+			st = make(states, len(c.prefixes))
+			cc.known[b] = st
 			cc.loaded++
 		}
+		c.states = append(c.states, st)
 	}
 	if len(c.ask) > 0 {
 		got, err := store.Taints(ctx, chain, c.ask...)
@@ -194,21 +193,19 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			cc.known[b][prefixIndex(c.prefixes, p)] = &t
 		}
 	}
-	if held > 0 { // the held flags say exactly under which prefixes a base holds something
-		for i, b := range bases {
-			if f := flags[start+i]; f&baseHeld != 0 {
-				flags[start+i] = f&baseListed | c.heldBits(cc, b)
-			}
+	for i, st := range c.states { // the held flags say exactly what each base holds
+		if st != nil {
+			flags[start+i] = flags[start+i]&baseListed | st.heldBits()
 		}
 	}
 	return cc, flags, nil
 }
 
-// heldBits is the held flags of base, whose states are known: those of the prefixes it
+// heldBits is the held flags of the base whose states st are: those of the prefixes it
 // holds something under.
-func (c *taintCache) heldBits(cc *chainCache, base string) uint8 {
+func (st states) heldBits() uint8 {
 	var f uint8
-	for i, t := range cc.known[base] {
+	for i, t := range st {
 		if t != nil {
 			f |= heldBit(i)
 		}
