@@ -213,8 +213,8 @@ func (in *Inferrer) inference(m *chains.Movement, r *receipt, to *chains.Leg,
 		Path:   []rules.Hop{arrived, fwd}, By: m.Key()}}
 }
 
-// arrive remembers that amount arrived at s, hashed h, by m, once per movement (a batch judged again
-// after a failure does not count twice what it counted last).
+// arrive remembers that amount arrived at s, hashed h, by m, once per movement (a batch
+// judged again after a failure does not count twice what it counted last).
 func (in *Inferrer) arrive(s slot, h uint64, m *chains.Movement, from string,
 	amount *big.Int) {
 	r, at := in.receipts.lookup(s, h)
