@@ -2,10 +2,11 @@
 # Benchmark: rules throughput on one core (GOMAXPROCS=1) with 1M tracked tainted addresses
 # and the bundled lists: the worker judging batches (Worker.judge, its cache warm) under
 # poison with a direct rule, the three models at once, and poison with deposit-address
-# inference; beside a bare loop that only looks each movement's sender and receiver up in a
-# map of the same addresses, in the same run (BenchmarkRules in
-# watcher/rules_bench_test.go). Two mixes of movements: "mainnet" (2% of senders and of
-# receivers tracked, 0.1% sources, 3% to exchanges) and "stress" (30%, 1%, 10%, 5%).
+# inference (in steady state: fresh receivers every pass); beside a bare loop that only
+# looks each movement's sender and receiver up in a map of the same addresses, in the same
+# run (BenchmarkRules in watcher/rules_bench_test.go). Two mixes of movements: "mainnet"
+# (2% of senders and of receivers tracked, 0.1% sources, 3% to exchanges) and "stress"
+# (30%, 1%, 10%, 5%); in both, one sender in four passes on what it received just before.
 # Prints movements/s per case and its ratio to the bare loop of its mix (goal: >= 0.5).
 #
 #   bench/rules.sh [COUNT]     (default 3 runs of each)
