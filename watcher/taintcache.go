@@ -95,8 +95,9 @@ func (c *taintCache) chain(ctx context.Context, store taint.Store, name string) 
 		start := time.Now()
 		set := fpset.New()
 		err := store.Keys(ctx, name, func(k string) {
-			if p, b := rules.SplitKey(k); c.bit(p) != 0 {
-				set.Or(set.Hash(b), c.bit(p))
+			p, b := rules.SplitKey(k)
+			if bit := c.bit(p); bit != 0 {
+				set.Or(set.Hash(b), bit)
 			}
 		})
 		if err != nil {
@@ -135,16 +136,6 @@ func (cc *chainCache) relist(lists Lists, chain string) {
 // states holds the states of a base's keys, one per prefix read in the order of
 // taintCache.prefixes: nil for a key that holds nothing. (Pointers keep it small.)
 type states []*rules.Taint
-
-// state returns what is known of key, a key of a loaded base under a prefix read; nil if it
-// holds nothing or is not known.
-func (cc *chainCache) state(prefixes []string, key string) *rules.Taint {
-	p, b := rules.SplitKey(key)
-	if i := prefixIndex(prefixes, p); i >= 0 && cc.known[b] != nil {
-		return cc.known[b][i]
-	}
-	return nil
-}
 
 // lookup makes sure the cache knows the state of those of bases that may hold something,
 // asking the store about each one it has not read (every prefix of it), and appends to

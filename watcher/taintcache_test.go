@@ -36,6 +36,16 @@ func (s *countingStore) Keys(ctx context.Context, chain string, fn func(string))
 	return s.Store.Keys(ctx, chain, fn)
 }
 
+// state returns what cc knows of key, a key of a loaded base under one of prefixes; nil if
+// it holds nothing or is not known.
+func (cc *chainCache) state(prefixes []string, key string) *rules.Taint {
+	p, b := rules.SplitKey(key)
+	if i := prefixIndex(prefixes, p); i >= 0 && cc.known[b] != nil {
+		return cc.known[b][i]
+	}
+	return nil
+}
+
 // TestTaintCache: the cache reads which bases hold anything once, asks the store only
 // about those, under every prefix it reads, once, and says which hold anything or are
 // listed; it learns what is written; a failure, a full cache and a change of the lists
