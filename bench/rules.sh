@@ -7,7 +7,9 @@
 # run (BenchmarkRules in watcher/rules_bench_test.go). Two mixes of movements: "mainnet"
 # (2% of senders and of receivers tracked, 0.1% sources, 3% to exchanges) and "stress"
 # (30%, 1%, 10%, 5%); in both, one sender in four passes on what it received just before.
-# Prints movements/s per case and its ratio to the bare loop of its mix (goal: >= 0.5).
+# Prints movements/s per case, its ratio to the bare loop of its mix (goal: >= 0.5), and
+# "paired": the average of each run's ratio to the bare loop measured just before and after
+# that case, which the machine's drift over the minutes of a run does not skew.
 #
 #   bench/rules.sh [COUNT]     (default 3 runs of each)
 set -euo pipefail
@@ -15,14 +17,18 @@ cd "$(dirname "$0")/.."
 GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime 2s -count "${1:-3}" \
   -timeout 60m ./watcher/ | tee /dev/stderr | awk '
   /^BenchmarkRules\// {
-    split($1, p, "/"); mix = p[2]; c = p[3]; sub(/-[0-9]+$/, "", c)
-    for (i = 2; i <= NF; i++) if ($(i+1) == "movements/s") rate = $i
-    sum[mix "/" c] += rate; n[mix "/" c]++
+    split($1, p, "/"); mix = p[2]; c = p[3]; sub(/-[0-9]+$/, "", c); k = mix "/" c
+    for (i = 2; i <= NF; i++) {
+      if ($(i+1) == "movements/s") rate = $i
+      if ($(i+1) == "x-bare") { paired[k] += $i; np[k]++ }
+    }
+    sum[k] += rate; n[k]++
   }
   END {
-    printf "\n%-28s %14s %8s\n", "case", "movements/s", "x bare"
+    printf "\n%-28s %14s %8s %8s\n", "case", "movements/s", "x bare", "paired"
     for (k in sum) {
       split(k, q, "/"); avg = sum[k] / n[k]; bare = sum[q[1] "/bare"] / n[q[1] "/bare"]
-      printf "%-28s %14.0f %8.2f\n", k, avg, avg / bare
+      pr = np[k] ? sprintf("%8.2f", paired[k] / np[k]) : sprintf("%8s", "-")
+      printf "%-28s %14.0f %8.2f %s\n", k, avg, avg / bare, pr
     }
   }' | sort
