@@ -42,9 +42,9 @@ type taintCache struct {
 	lists    Lists
 	log      *zap.Logger
 	chains   map[string]*chainCache
-	ask      []string // scratch: the keys a lookup asks the store for
-	states   []states // scratch: the states of the held bases a lookup looks up
-	hashes   []uint64 // scratch: the fingerprints of the bases a lookup looks up
+	ask      []string   // scratch: the keys a lookup asks the store for
+	held     []heldBase // scratch: the held bases a lookup looks up
+	hashes   []uint64   // scratch: the fingerprints of the bases a lookup looks up
 }
 
 // What a chain cache knows of a base: whether a list names it, and under which of the
@@ -133,6 +133,13 @@ func (cc *chainCache) relist(lists Lists, chain string) {
 	lists.EachListed(chain, func(a string) { cc.bases.Or(cc.bases.Hash(a), baseListed) })
 }
 
+// heldBase is a held base that a lookup looks up: where its flags are, and its states
+// (the store's read fills them in place).
+type heldBase struct {
+	at int
+	st states
+}
+
 // states holds the states of a base's keys, one per prefix read in the order of
 // taintCache.prefixes: nil for a key that holds nothing. (Pointers keep it small.)
 type states []*rules.Taint
@@ -153,10 +160,9 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 		c.hashes = append(c.hashes, cc.bases.Hash(b))
 	}
 	flags = cc.bases.GetAll(c.hashes, flags)
-	c.ask, c.states = c.ask[:0], c.states[:0]
+	c.ask, c.held = c.ask[:0], c.held[:0]
 	for i, f := range flags[start:] {
 		if f&baseHeld == 0 {
-			c.states = append(c.states, nil)
 			continue
 		}
 		b := bases[i]
@@ -171,7 +177,7 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			cc.known[b] = st
 			cc.loaded++
 		}
-		c.states = append(c.states, st)
+		c.held = append(c.held, heldBase{start + i, st})
 	}
 	if len(c.ask) > 0 {
 		got, err := store.Taints(ctx, chain, c.ask...)
@@ -184,10 +190,8 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 			cc.known[b][prefixIndex(c.prefixes, p)] = &t
 		}
 	}
-	for i, st := range c.states { // the held flags say exactly what each base holds
-		if st != nil {
-			flags[start+i] = flags[start+i]&baseListed | st.heldBits()
-		}
+	for _, h := range c.held { // the held flags say exactly what each base holds
+		flags[h.at] = flags[h.at]&baseListed | h.st.heldBits()
 	}
 	return cc, flags, nil
 }

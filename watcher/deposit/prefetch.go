@@ -50,13 +50,8 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 	for _, p := range probes {
 		sum += x.entries[p.pos]
 	}
-	for _, p := range probes {
-		if e := x.entries[p.pos]; e>>seqBits == p.tag {
-			sum += t.at(t.seqOf(e)).seq
-		}
-	}
-	// The receipts found, to compare their addresses, and those that the arrivals will
-	// take, at the tail.
+	// The receipts found and the addresses they compare, and the receipts that the
+	// arrivals will take, at the tail.
 	for _, p := range probes {
 		if e := x.entries[p.pos]; e>>seqBits == p.tag {
 			if a := t.at(t.seqOf(e)).addr; len(a) > 0 {
