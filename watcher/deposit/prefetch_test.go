@@ -48,10 +48,7 @@ func TestPrefetch(t *testing.T) {
 	views := [2]*lists{{inferred: map[string]rules.Taint{}}, {inferred: map[string]rules.Taint{}}}
 	var got [2][]string
 	for start := 0; start < len(ms); {
-		batch := make([]step, 0, 20)
-		for _, s := range ms[start:min(len(ms), start+1+rng.IntN(20))] {
-			batch = append(batch, s)
-		}
+		batch := ms[start:min(len(ms), start+1+rng.IntN(20))]
 		movements := make([][]chains.Movement, 2)
 		for k := range movements {
 			for i, s := range batch {
