@@ -8,8 +8,9 @@
 # (2% of senders and of receivers tracked, 0.1% sources, 3% to exchanges) and "stress"
 # (30%, 1%, 10%, 5%); in both, one sender in four passes on what it received just before.
 # Prints movements/s per case, its ratio to the bare loop of its mix (goal: >= 0.5), and
-# "paired": the average of each run's ratio to the bare loop measured just before and after
-# that case, which the machine's drift over the minutes of a run does not skew.
+# "paired": the average of each run's ratio to the bare loop measured beside that case
+# (before it, after it and between its passes over the stream), which the machine's drift
+# over the minutes of a run does not skew.
 #
 #   bench/rules.sh [COUNT]     (default 3 runs of each)
 set -euo pipefail

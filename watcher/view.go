@@ -147,17 +147,22 @@ func (v *view) Source(a string) (rules.Source, bool) {
 	return v.lists.SourceAt(v.chain, a, v.at)
 }
 
-// Label is the address's label in the lists or, failing that, inferred.
+// inferredPrefix is the prefix of the keys of inferred deposit addresses.
+var inferredPrefix = deposit.Key("")
+
+// Label is the address's label in the lists or, failing that, inferred. (Deposit
+// inference asks for the receiver of every transfer, nearly all of which hold nothing:
+// holds says so before Taint builds a key.)
 func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.unlisted(a) {
 		if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
 			return l, true
 		}
 	}
-	if !v.infer {
+	if !v.infer || !v.holds(inferredPrefix, a) {
 		return rules.Label{}, false
 	}
-	t, ok := v.Taint(deposit.Key(""), a)
+	t, ok := v.Taint(inferredPrefix, a)
 	if !ok {
 		return rules.Label{}, false
 	}
