@@ -147,6 +147,15 @@ func (v *view) Source(a string) (rules.Source, bool) {
 	return v.lists.SourceAt(v.chain, a, v.at)
 }
 
+var _ deposit.QuietView = (*view)(nil)
+
+// Quiet implements deposit.QuietView: a base of the movement being judged is quiet when
+// its flags say that no list names it and it holds nothing.
+func (v *view) Quiet(a string) bool {
+	i := v.cursor(a)
+	return i >= 0 && v.flags(i) == 0
+}
+
 // inferredPrefix is the prefix of the keys of inferred deposit addresses.
 var inferredPrefix = deposit.Key("")
 

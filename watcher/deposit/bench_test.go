@@ -40,6 +40,7 @@ type quietView struct{}
 
 func (quietView) Source(string) (rules.Source, bool) { return rules.Source{}, false }
 func (quietView) Label(string) (rules.Label, bool)   { return rules.Label{}, false }
+func (quietView) Quiet(string) bool                  { return true }
 
 // BenchmarkObserve measures Observe in steady state at the default bound (as many
 // arrivals remembered as DefaultMaxReceipts allows, each new one forgetting the oldest),

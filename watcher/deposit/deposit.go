@@ -99,6 +99,15 @@ type View interface {
 	Label(addr string) (rules.Label, bool)
 }
 
+// QuietView is a View that can say of an address, cheaply, that it is neither watched nor
+// labelled (an inferred label included). Observe, which asks about the receiver of every
+// transfer, asks Quiet first when its View has it; false means only that Source and Label
+// must answer.
+type QuietView interface {
+	View
+	Quiet(addr string) bool
+}
+
 // Inferrer infers deposit addresses on one chain. See the package documentation.
 type Inferrer struct {
 	opts     Options
@@ -150,10 +159,11 @@ func New(opts Options) (*Inferrer, error) {
 // Observe looks at one movement, in chain order. It returns the inference that the
 // movement shows, if it does: taint to store under Key(sender).
 func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
-	from, to, ok := m.Transfer()
-	if !ok || m.Removed {
+	a, ok := in.transfer(m)
+	if !ok {
 		return rules.NewTaint{}, false
 	}
+	from, to := a.from, a.to
 	// A movement of the same block time as the last prunes nothing more: what arrived
 	// since then arrived at that time.
 	if limit := m.Block.Time.Add(-in.opts.Window).Unix(); limit != in.pruned {
@@ -161,8 +171,16 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 		in.pruned = limit
 	}
 	asset, amount := to.Asset, to.Amount
-	fh, th := in.hashes(from.Address, to.Address, asset)
-	label, labelled := v.Label(to.Address)
+	fh, th := a.fh, a.th
+	// The receiver: an exchange's (an arrival there may show a deposit address), or
+	// watched or labelled otherwise (an arrival there is no deposit's), or neither.
+	var label rules.Label
+	labelled, watched := false, false
+	if qv, ok := v.(QuietView); !ok || !qv.Quiet(to.Address) {
+		if label, labelled = v.Label(to.Address); !labelled {
+			_, watched = v.Source(to.Address)
+		}
+	}
 
 	var nt rules.NewTaint
 	found := false
@@ -180,10 +198,8 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 			}
 		}
 	}
-	if !labelled {
-		if _, watched := v.Source(to.Address); !watched {
-			in.arrive(slot{to.Address, asset}, th, m, from.Address, amount)
-		}
+	if !labelled && !watched {
+		in.arrive(slot{to.Address, asset}, th, m, from.Address, amount)
 	}
 	return nt, found
 }

@@ -2,11 +2,12 @@ package deposit
 
 import "github.com/flowwatch/flowwatch/chains"
 
-// ahead is a transfer that Prefetch read ahead for: its sender's and receiver's slots of
-// asset, and their hashes, for Observe to use.
+// ahead is a transfer that Prefetch read ahead for: the movement, its legs, and the hashes
+// of its sender's and receiver's slots, for Observe to use.
 type ahead struct {
-	from, to, asset string
-	fh, th          uint64
+	m        *chains.Movement
+	from, to *chains.Leg
+	fh, th   uint64
 }
 
 // probe is an index entry that Prefetch reads: at pos, for a slot tagged tag (0: the
@@ -22,7 +23,9 @@ type probe struct {
 // their arrivals will forget. Observe on its own reads one of these at a time, each a
 // likely cache miss once the table outgrows the cache; read here in one pass, with no
 // load waiting on another, the misses overlap. It changes nothing that Observe returns:
-// Observe uses the hashes it computed only for the transfer it read ahead for next.
+// Observe uses what it computed only for the movement it read ahead for next, which it
+// knows by its address: ms must not change until Observe is given them (but to be marked
+// removed, which Observe checks).
 func (in *Inferrer) Prefetch(ms []chains.Movement) {
 	t := in.receipts
 	x := t.index
@@ -33,7 +36,7 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 		if !ok || ms[i].Removed {
 			continue
 		}
-		a := ahead{from: from.Address, to: to.Address, asset: to.Asset,
+		a := ahead{m: &ms[i], from: from, to: to,
 			fh: t.hashOf(slot{from.Address, to.Asset}), th: t.hashOf(slot{to.Address, to.Asset})}
 		in.ahead = append(in.ahead, a)
 		ft, tt := tagOf(a.fh), tagOf(a.th)
@@ -65,16 +68,18 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 	in.probes, in.sink = probes, sum
 }
 
-// hashes returns the hashes of the slots of asset of a transfer from and to: those
-// Prefetch computed if it is the next transfer Prefetch read ahead for. (Comparing the
-// strings costs little: those of the same movement are the same memory.)
-func (in *Inferrer) hashes(from, to, asset string) (uint64, uint64) {
-	if in.next < len(in.ahead) {
-		if a := &in.ahead[in.next]; a.from == from && a.to == to && a.asset == asset {
-			in.next++
-			return a.fh, a.th
-		}
+// transfer returns m's transfer, as Prefetch read it ahead if m is the movement it read
+// ahead for next; false if m is no transfer, or removed.
+func (in *Inferrer) transfer(m *chains.Movement) (ahead, bool) {
+	if in.next < len(in.ahead) && in.ahead[in.next].m == m && !m.Removed {
+		in.next++
+		return in.ahead[in.next-1], true
+	}
+	from, to, ok := m.Transfer()
+	if !ok || m.Removed {
+		return ahead{}, false
 	}
 	t := in.receipts
-	return t.hashOf(slot{from, asset}), t.hashOf(slot{to, asset})
+	return ahead{m: m, from: from, to: to, fh: t.hashOf(slot{from.Address, to.Asset}),
+		th: t.hashOf(slot{to.Address, to.Asset})}, true
 }
