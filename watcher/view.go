@@ -159,9 +159,8 @@ func (v *view) Quiet(a string) bool {
 // inferredPrefix is the prefix of the keys of inferred deposit addresses.
 var inferredPrefix = deposit.Key("")
 
-// Label is the address's label in the lists or, failing that, inferred. (Deposit
-// inference asks for the receiver of every transfer, nearly all of which hold nothing:
-// holds says so before Taint builds a key.)
+// Label is the address's label in the lists or, failing that, inferred (which the flags
+// rule out for nearly every address before Taint builds a key).
 func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.unlisted(a) {
 		if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
