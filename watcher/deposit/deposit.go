@@ -113,9 +113,9 @@ type Inferrer struct {
 	opts     Options
 	receipts *table
 	pruned   int64 // the limit the receipts were last pruned to
-	// What Prefetch read ahead for: the transfers and their hashes, the next of them
-	// for Observe, the entries read (scratch), and their sum, kept so that the reads are
-	// not optimized away.
+	// What Prefetch read ahead for: the transfers (see ahead), the next of them for
+	// Observe, the index entries read (scratch), and their sum, kept so that the reads
+	// are not optimized away.
 	ahead  []ahead
 	next   int
 	probes []probe

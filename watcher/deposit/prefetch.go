@@ -32,12 +32,10 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 	in.ahead, in.next = in.ahead[:0], 0
 	probes := in.probes[:0]
 	for i := range ms {
-		from, to, ok := ms[i].Transfer()
-		if !ok || ms[i].Removed {
+		a, ok := in.read(&ms[i])
+		if !ok {
 			continue
 		}
-		a := ahead{m: &ms[i], from: from, to: to,
-			fh: t.hashOf(slot{from.Address, to.Asset}), th: t.hashOf(slot{to.Address, to.Asset})}
 		in.ahead = append(in.ahead, a)
 		ft, tt := tagOf(a.fh), tagOf(a.th)
 		probes = append(probes, probe{x.home(ft), ft}, probe{x.home(tt), tt})
@@ -75,6 +73,12 @@ func (in *Inferrer) transfer(m *chains.Movement) (ahead, bool) {
 		in.next++
 		return in.ahead[in.next-1], true
 	}
+	return in.read(m)
+}
+
+// read returns m's transfer, with the hashes of its sender's and receiver's slots; false
+// if m is no transfer, or removed.
+func (in *Inferrer) read(m *chains.Movement) (ahead, bool) {
 	from, to, ok := m.Transfer()
 	if !ok || m.Removed {
 		return ahead{}, false
