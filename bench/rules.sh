@@ -10,7 +10,10 @@
 # Prints movements/s per case, its ratio to the bare loop of its mix (goal: >= 0.5), and
 # "paired": the average of each run's ratio to the bare loop measured beside that case
 # (before it, after it and between its passes over the stream), which the machine's drift
-# over the minutes of a run does not skew.
+# over the minutes of a run does not skew; and "x window", its ratio to "bare+window": the
+# bare loop plus the least that deposit inference does besides the rules (each sender
+# looked up in a Go map of the last 262,144 receivers, each receiver remembered there, the
+# oldest forgotten), the yardstick for poison+infer.
 #
 #   bench/rules.sh [COUNT]     (default 3 runs of each)
 set -euo pipefail
@@ -26,10 +29,11 @@ GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime 2s -count "${
     sum[k] += rate; n[k]++
   }
   END {
-    printf "\n%-28s %14s %8s %8s\n", "case", "movements/s", "x bare", "paired"
+    printf "\n%-28s %14s %8s %8s %8s\n", "case", "movements/s", "x bare", "paired", "x window"
     for (k in sum) {
       split(k, q, "/"); avg = sum[k] / n[k]; bare = sum[q[1] "/bare"] / n[q[1] "/bare"]
+      win = sum[q[1] "/bare+window"] / n[q[1] "/bare+window"]
       pr = np[k] ? sprintf("%8.2f", paired[k] / np[k]) : sprintf("%8s", "-")
-      printf "%-28s %14.0f %8.2f %s\n", k, avg, avg / bare, pr
+      printf "%-28s %14.0f %8.2f %s %8.2f\n", k, avg, avg / bare, pr, avg / win
     }
   }' | sort
