@@ -368,7 +368,7 @@ func BenchmarkRules(b *testing.B) {
 			b.ReportMetric(float64(hits)/n, "hits/movement")
 		})
 		win := newWindow()
-		for p := range 2 { // full: each pass brings more fresh receivers than it holds
+		for p := range 2 { // full: two passes bring more fresh receivers than it holds
 			s.pass(p)
 			bareHits += win.bare(rb, ms)
 		}
