@@ -14,26 +14,37 @@
 # bare loop plus the least that deposit inference does besides the rules (each sender
 # looked up in a Go map of the last 262,144 receivers, each receiver remembered there, the
 # oldest forgotten), the yardstick for poison+infer.
+# Each case runs BENCHTIME (default 20s): the worker's live heap is about 2 GB, so a case
+# that allocates meets a collection only every gigabyte or so, and a short run, which
+# meets none, leaves the collector's cost out (three models ran 1.7x as fast in 2-second
+# runs as in 20-second ones). "B/mov" is what a case allocates per movement, "GCs" the
+# collections its runs met. A case met by a collection also slows the bare loop timed
+# between its passes, which lifts its paired ratio: where GCs is not 0, read "x bare".
+# About 25 minutes at the defaults.
 #
-#   bench/rules.sh [COUNT]     (default 3 runs of each)
+#   [BENCHTIME=20s] bench/rules.sh [COUNT]     (default 3 runs of each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime 2s -count "${1:-3}" \
-  -timeout 60m ./watcher/ | tee /dev/stderr | awk '
+GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime "${BENCHTIME:-20s}" \
+  -count "${1:-3}" -timeout 120m ./watcher/ | tee /dev/stderr | awk '
   /^BenchmarkRules\// {
     split($1, p, "/"); mix = p[2]; c = p[3]; sub(/-[0-9]+$/, "", c); k = mix "/" c
     for (i = 2; i <= NF; i++) {
       if ($(i+1) == "movements/s") rate = $i
       if ($(i+1) == "x-bare") { paired[k] += $i; np[k]++ }
+      if ($(i+1) == "B/movement") alloc[k] += $i
+      if ($(i+1) == "gc-cycles") gcs[k] += $i
     }
     sum[k] += rate; n[k]++
   }
   END {
-    printf "\n%-28s %14s %8s %8s %8s\n", "case", "movements/s", "x bare", "paired", "x window"
+    printf "\n%-28s %14s %8s %8s %8s %6s %4s\n", "case", "movements/s", "x bare", "paired",
+      "x window", "B/mov", "GCs"
     for (k in sum) {
       split(k, q, "/"); avg = sum[k] / n[k]; bare = sum[q[1] "/bare"] / n[q[1] "/bare"]
       win = sum[q[1] "/bare+window"] / n[q[1] "/bare+window"]
       pr = np[k] ? sprintf("%8.2f", paired[k] / np[k]) : sprintf("%8s", "-")
-      printf "%-28s %14.0f %8.2f %s %8.2f\n", k, avg, avg / bare, pr, avg / win
+      printf "%-28s %14.0f %8.2f %s %8.2f %6.0f %4d\n", k, avg, avg / bare, pr, avg / win,
+        alloc[k] / n[k], gcs[k]
     }
   }' | sort
