@@ -16,10 +16,11 @@
 # oldest forgotten), the yardstick for poison+infer.
 # Each case runs BENCHTIME (default 20s): the worker's live heap is about 2 GB, so a case
 # that allocates meets a collection only every gigabyte or so, and a short run, which
-# meets none, leaves the collector's cost out (three models ran 1.7x as fast in 2-second
-# runs as in 20-second ones). "B/mov" is what a case allocates per movement, "GCs" the
-# collections its runs met. A case met by a collection also slows the bare loop timed
-# between its passes, which lifts its paired ratio: where GCs is not 0, read "x bare".
+# meets none, leaves the collector's cost out (three models ran about 1.6x as fast in
+# 2-second runs as in 20-second ones). "B/mov" is what a case allocates per movement,
+# "GCs" the collections its runs met. A case met by a collection also slows the bare loop
+# timed between its passes, which lifts its paired ratio: where GCs is not 0, read
+# "x bare".
 # About 25 minutes at the defaults.
 #
 #   [BENCHTIME=20s] bench/rules.sh [COUNT]     (default 3 runs of each)
