@@ -160,7 +160,7 @@ func (v *view) Quiet(a string) bool {
 var inferredPrefix = deposit.Key("")
 
 // Label is the address's label in the lists or, failing that, inferred (which the flags
-// rule out for nearly every address before Taint builds a key).
+// rule out for nearly every address before a state is copied out).
 func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.unlisted(a) {
 		if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
@@ -170,30 +170,39 @@ func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.infer || !v.holds(inferredPrefix, a) {
 		return rules.Label{}, false
 	}
-	t, ok := v.Taint(inferredPrefix, a)
-	if !ok {
+	t := v.stored(inferredPrefix, a)
+	if t == nil {
 		return rules.Label{}, false
 	}
-	return deposit.Label(t), true
+	return deposit.Label(*t), true
 }
 
 // Taint returns the state of a key of the batch's bases: the batch's, else the store's.
-// Most bases hold nothing, which holds says without the cache's large map; the key is put
-// together (in a scratch buffer) only for a base that may hold something under prefix.
+// Most bases hold nothing, which holds says without the cache's large map.
 func (v *view) Taint(prefix, base string) (rules.Taint, bool) {
 	if !v.holds(prefix, base) {
 		return rules.Taint{}, false
 	}
-	v.key = append(append(v.key[:0], prefix...), base...)
-	if t := v.added[string(v.key)]; t != nil {
+	if t := v.stored(prefix, base); t != nil {
 		return *t, true
 	}
+	return rules.Taint{}, false
+}
+
+// stored is the state of a key of the batch's bases that holds says may hold something:
+// the batch's, else the store's; nil if neither has one. The key is put together in a
+// scratch buffer.
+func (v *view) stored(prefix, base string) *rules.Taint {
+	v.key = append(append(v.key[:0], prefix...), base...)
+	if t := v.added[string(v.key)]; t != nil {
+		return t
+	}
 	if i := prefixIndex(v.prefixes, prefix); i >= 0 {
-		if st := v.cache.known[base]; st != nil && st[i] != nil {
-			return *st[i], true
+		if st := v.cache.known[base]; st != nil {
+			return st[i]
 		}
 	}
-	return rules.Taint{}, false
+	return nil
 }
 
 func (v *view) Tracked(c string) int64 { return v.cache.counters[c] + v.counts[c] }
