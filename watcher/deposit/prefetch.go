@@ -67,11 +67,12 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 }
 
 // transfer returns m's transfer, as Prefetch read it ahead if m is the movement it read
-// ahead for next; false if m is no transfer, or removed.
+// ahead for next; false if m is no transfer, or removed (since: the read-ahead is used up
+// all the same, so that the movements after it still find theirs).
 func (in *Inferrer) transfer(m *chains.Movement) (ahead, bool) {
-	if in.next < len(in.ahead) && in.ahead[in.next].m == m && !m.Removed {
+	if in.next < len(in.ahead) && in.ahead[in.next].m == m {
 		in.next++
-		return in.ahead[in.next-1], true
+		return in.ahead[in.next-1], !m.Removed
 	}
 	return in.read(m)
 }
