@@ -318,6 +318,20 @@ func (t *bareTimer) pass(rb *rulesBench, s *benchStream) {
 	t.n += len(s.ms)
 }
 
+// timePasses times loop over a pass of s per op, from pass first on, each readied untimed,
+// and reports its rate; it returns what loop found.
+func timePasses(b *testing.B, s *benchStream, first int, loop func([]chains.Movement) int) int {
+	hits := 0
+	for p := first; b.Loop(); p++ {
+		b.StopTimer()
+		s.pass(p)
+		b.StartTimer()
+		hits += loop(s.ms)
+	}
+	b.ReportMetric(float64(b.N*len(s.ms))/b.Elapsed().Seconds(), "movements/s")
+	return hits
+}
+
 // rate is the bare loop's rate, in movements/s.
 func (t *bareTimer) rate() float64 { return float64(t.n) / t.took.Seconds() }
 
@@ -356,16 +370,8 @@ func BenchmarkRules(b *testing.B) {
 		ms := s.ms
 		runtime.GC() // the setup's garbage is not the benchmarks' to collect
 		b.Run("mix="+mix.name+"/bare", func(b *testing.B) {
-			hits := 0
-			for p := 0; b.Loop(); p++ { // a pass of the stream per op
-				b.StopTimer()
-				s.pass(p)
-				b.StartTimer()
-				hits += rb.bare(ms)
-			}
-			n := float64(b.N * len(ms))
-			b.ReportMetric(n/b.Elapsed().Seconds(), "movements/s")
-			b.ReportMetric(float64(hits)/n, "hits/movement")
+			hits := timePasses(b, s, 0, rb.bare)
+			b.ReportMetric(float64(hits)/float64(b.N*len(ms)), "hits/movement")
 		})
 		win := newWindow()
 		for p := range 2 { // full: two passes bring more fresh receivers than it holds
@@ -373,15 +379,9 @@ func BenchmarkRules(b *testing.B) {
 			bareHits += win.bare(rb, ms)
 		}
 		b.Run("mix="+mix.name+"/bare+window", func(b *testing.B) {
-			hits := 0
-			for p := 2; b.Loop(); p++ {
-				b.StopTimer()
-				s.pass(p)
-				b.StartTimer()
-				hits += win.bare(rb, ms)
-			}
-			b.ReportMetric(float64(b.N*len(ms))/b.Elapsed().Seconds(), "movements/s")
-			bareHits += hits
+			bareHits += timePasses(b, s, 2, func(ms []chains.Movement) int {
+				return win.bare(rb, ms)
+			})
 		})
 		for _, tc := range cases {
 			w := rb.workerFor(b, tc.rs, ms, tc.infer)
