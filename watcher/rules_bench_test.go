@@ -8,16 +8,15 @@ import (
 	mrand "math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/configs"
-	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
 	"github.com/flowwatch/flowwatch/watcher/watchlist"
 )
 
@@ -81,9 +80,8 @@ func (s *benchStream) pass(p int) {
 // addresses under each model, and streams of movements among them, per mix.
 type rulesBench struct {
 	lists              *watchlist.Lists
-	known              map[string]*rules.Taint // as the worker's taint cache holds it
-	tracked            map[string]struct{}     // the bare loop's map: the same addresses
-	addrs              []string                // the tracked addresses
+	tracked            map[string]struct{} // the bare loop's map: the same addresses
+	addrs              []string            // the tracked addresses, whose states are states'
 	sources, exchanges []string
 	streams            map[string]*benchStream
 }
@@ -97,8 +95,8 @@ func loadRulesBench(b *testing.B) *rulesBench {
 	rulesBenchOnce.Do(func() {
 		// The setup's millions of small objects would cost it minutes of marking.
 		defer debug.SetGCPercent(debug.SetGCPercent(800))
-		rb := &rulesBench{lists: watchlist.New(), known: map[string]*rules.Taint{},
-			tracked: map[string]struct{}{}, streams: map[string]*benchStream{}}
+		rb := &rulesBench{lists: watchlist.New(), tracked: map[string]struct{}{},
+			streams: map[string]*benchStream{}}
 		entries, err := bundledEVMEntries()
 		if err != nil {
 			b.Fatal(err)
@@ -115,23 +113,11 @@ func loadRulesBench(b *testing.B) *rulesBench {
 			}
 		}
 		rng := mrand.New(mrand.NewPCG(1, 2))
-		src := rules.Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
 		rb.addrs = make([]string, benchTracked)
 		for i := range rb.addrs {
 			a := randomAddr(rng)
 			rb.addrs[i] = a
 			rb.tracked[a] = struct{}{}
-			path := []rules.Hop{{Chain: "ethereum", Block: 1, Tx: "0x01", Position: "tx",
-				From: rb.sources[0], To: a, Asset: "native", Amount: big.NewInt(1e18)}}
-			t := rules.Taint{Root: rb.sources[0], Source: src, Path: path}
-			h, f := t, t
-			h.Holdings = []rules.Holding{{Asset: "native", Balance: big.NewInt(3e18),
-				Tainted: big.NewInt(1e18)}}
-			f.Holdings = []rules.Holding{{Asset: "native", Lots: []rules.Lot{
-				{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
-			rb.known[a] = &t
-			rb.known[rules.ModelKey(rules.ModelHaircut, a)] = &h
-			rb.known[rules.ModelKey(rules.ModelFIFO, a)] = &f
 		}
 		for _, mix := range benchMixes {
 			rb.streams[mix.name] = rb.stream(rng, mix)
@@ -189,10 +175,39 @@ func (rb *rulesBench) stream(rng *mrand.Rand, mix benchMix) *benchStream {
 	return s
 }
 
+// states are the tracked address a's states under the three models, as the worker stores
+// them: funds of a source that reached a one hop away, a third of what it holds.
+func (rb *rulesBench) states(a string) []rules.NewTaint {
+	src := rules.Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
+	var out []rules.NewTaint
+	for _, model := range []string{rules.ModelPoison, rules.ModelHaircut, rules.ModelFIFO} {
+		t := rules.Taint{Root: rb.sources[0], Source: src, By: "0x01:tx",
+			Path: []rules.Hop{{Chain: "ethereum", Block: 1,
+				Time: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC), Tx: "0x01",
+				Position: chains.PositionTx, From: rb.sources[0], To: a, Asset: "native",
+				Amount: big.NewInt(1e18)}}}
+		switch model {
+		case rules.ModelHaircut:
+			t.Path[0].Tainted = big.NewInt(1e18)
+			t.Holdings = []rules.Holding{{Asset: "native", Balance: big.NewInt(3e18),
+				Tainted: big.NewInt(1e18)}}
+		case rules.ModelFIFO:
+			t.Path[0].Tainted = big.NewInt(1e18)
+			t.Holdings = []rules.Holding{{Asset: "native", Lots: []rules.Lot{
+				{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
+		}
+		out = append(out, rules.NewTaint{Address: rules.ModelKey(model, a), Taint: t,
+			Counter: rules.Counter(model, rb.sources[0])})
+	}
+	return out
+}
+
 // workerFor is a worker judging ms under rs with its taint cache warm: it knows which bases
-// hold anything and the state of each (as after it read them), and the listed addresses, so
-// the store is never asked. With infer, the chain infers deposit
-// addresses (the default on EVM chains).
+// hold anything and the state of each, and the listed addresses, so the store is never
+// asked. The cache is warmed as a worker's reads warm it: the states are written to an
+// in-memory store, encoded as in Redis, and the cache's lookup reads them back, so that it
+// holds them as decoded from the store. With infer, the chain infers deposit addresses
+// (the default on EVM chains).
 func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movement,
 	infer bool) *Worker {
 	opts := WorkerOptions{Name: "bench", Chains: []string{"ethereum"}}
@@ -203,23 +218,33 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 	if err != nil {
 		b.Fatal(err)
 	}
-	prefixes := w.cache.prefixes
-	cc := &chainCache{bases: fpset.New(), known: map[string]states{},
-		counters: map[string]int64{}}
-	cc.relist(rb.lists, "ethereum")
-	for _, a := range rb.addrs { // the keys that hold nothing are known too
-		cc.known[a] = make(states, len(prefixes))
-	}
-	for k, t := range rb.known {
-		p, base := rules.SplitKey(k)
-		if i := slices.Index(prefixes, p); i >= 0 {
-			cc.bases.Or(cc.bases.Hash(base), heldBit(i))
-			cc.known[base][i] = t
+	defer debug.SetGCPercent(debug.SetGCPercent(800)) // as in loadRulesBench
+	ctx := context.Background()
+	store := taint.NewMemory()
+	const chunk = 1 << 16
+	for i := 0; i < len(rb.addrs); i += chunk {
+		var nts []rules.NewTaint
+		for _, a := range rb.addrs[i:min(i+chunk, len(rb.addrs))] {
+			nts = append(nts, rb.states(a)...)
+		}
+		if err := store.Apply(ctx, "ethereum", fmt.Sprint("setup-", i), nts, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
-	cc.loaded = len(rb.addrs)
-	w.cache.max = cc.loaded + len(ms)
-	w.cache.chains["ethereum"] = cc
+	w.cache.max = len(rb.addrs) + len(ms)
+	var flags []uint8
+	for i := 0; i < len(rb.addrs); i += chunk {
+		_, flags, err = w.cache.lookup(ctx, store, "ethereum",
+			rb.addrs[i:min(i+chunk, len(rb.addrs))], flags[:0])
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	cc := w.cache.chains["ethereum"]
+	if cc.loaded != len(rb.addrs) {
+		b.Fatalf("warm cache: %d bases read, want %d", cc.loaded, len(rb.addrs))
+	}
+	cc.recheck = false // nothing was applied before: the stream is new
 	return w
 }
 
@@ -384,9 +409,9 @@ func BenchmarkRules(b *testing.B) {
 			})
 		})
 		for _, tc := range cases {
-			w := rb.workerFor(b, tc.rs, ms, tc.infer)
-			runtime.GC()
 			b.Run("mix="+mix.name+"/"+tc.name, func(b *testing.B) {
+				w := rb.workerFor(b, tc.rs, ms, tc.infer)
+				runtime.GC() // the last case's worker, and the store that warmed this one
 				ctx := context.Background()
 				effects, alerts, batches := 0, 0, len(ms)/benchBatch
 				// The bare loop runs, untimed by b, before the case, after it, and between
