@@ -60,35 +60,50 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	}
 
 	dest, label, labelled := destination(m, v)
+	// The path is built only where it is kept (a finding, a new taint), and the counter
+	// named at most once.
 	var path []Hop
+	counter := ""
 	follow, capped := false, false
 	if tainted != nil && tainted.Sign() > 0 {
-		hop := HopOf(m, from, m.Outputs[0])
+		hop := d.hopOf(m) // its Amount shared by the models' paths, which never change it
 		if model != ModelPoison {
 			hop.Tainted = new(big.Int).Set(tainted)
 		}
-		path = append(slices.Clip(origin.Path), hop)
+		depth, first := len(origin.Path)+1, hop.Time
+		if len(origin.Path) > 0 {
+			first = origin.Path[0].Time
+		}
 		inside := false
 		for i := range rs {
 			r := &rs[i]
-			if !r.applies(model, origin.Source) || !r.within(path, asset, tainted) {
+			if !r.applies(model, origin.Source) ||
+				!r.inside(depth, first, hop.Time, asset, tainted) {
 				continue
 			}
 			inside = true
 			if labelled && r.reaches(label) {
+				if path == nil {
+					path = append(slices.Clip(origin.Path), hop)
+				}
 				d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: origin.Root,
 					Source: origin.Source, Destination: dest, Label: label, Path: path,
 					Tainted: new(big.Int).Set(tainted)})
 			}
-			if len(path) < r.MaxHops {
-				ok := r.MaxTracked == 0 ||
-					v.Tracked(Counter(model, origin.Root)) < r.MaxTracked
+			if depth < r.MaxHops {
+				if counter == "" {
+					counter = Counter(model, origin.Root)
+				}
+				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
 				follow, capped = follow || ok, capped || !ok
 			}
 		}
 		if inside && d.WantFlows {
-			d.Flows = append(d.Flows, flowOf(model, &origin, hop, len(path), dest, label,
+			d.Flows = append(d.Flows, flowOf(model, &origin, hop, depth, dest, label,
 				labelled))
+		}
+		if follow && path == nil {
+			path = append(slices.Clip(origin.Path), hop)
 		}
 	}
 
@@ -114,16 +129,15 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 	}
 	if !follow {
 		if capped {
-			d.Capped = append(d.Capped, Counter(model, origin.Root))
+			d.Capped = append(d.Capped, counter)
 		}
 		return
 	}
-	nt := Taint{Root: origin.Root, Source: origin.Source, Path: path, By: m.Key()}
+	nt := Taint{Root: origin.Root, Source: origin.Source, Path: path, By: d.keyOf(m)}
 	if model != ModelPoison {
 		nt.Holdings = []Holding{receive(model, Holding{Asset: asset}, amount, tainted, lots)}
 	}
-	d.Taints = append(d.Taints, NewTaint{Address: prefix + to, Taint: nt,
-		Counter: Counter(model, origin.Root)})
+	d.Taints = append(d.Taints, NewTaint{Address: prefix + to, Taint: nt, Counter: counter})
 }
 
 // destination is where a transfer's value ends, and what that is: for a transfer that a

@@ -199,13 +199,18 @@ func (r *Rule) reaches(l Label) bool {
 // within says whether funds that took path (the last hop included), tainted by tainted of
 // asset, are inside the rule's budgets: hops, minimum amount, time window.
 func (r *Rule) within(path []Hop, asset string, tainted *big.Int) bool {
-	if len(path) > r.MaxHops || tainted.Sign() <= 0 {
+	return r.inside(len(path), path[0].Time, path[len(path)-1].Time, asset, tainted)
+}
+
+// inside is within for a path of depth hops, the first at time first and the last at last.
+func (r *Rule) inside(depth int, first, last time.Time, asset string, tainted *big.Int) bool {
+	if depth > r.MaxHops || tainted.Sign() <= 0 {
 		return false
 	}
 	if min, ok := r.MinAmount[asset]; ok && tainted.Cmp(min) < 0 {
 		return false
 	}
-	return r.Window == 0 || path[len(path)-1].Time.Sub(path[0].Time) <= r.Window
+	return r.Window == 0 || last.Sub(first) <= r.Window
 }
 
 // models are the taint models, in the order Evaluate applies them.
@@ -311,6 +316,29 @@ type Decision struct {
 	// WantFlows asks EvaluateTo for Flows; the pipeline, which has no use for them, leaves
 	// it unset and does not pay for them.
 	WantFlows bool
+
+	// What EvaluateTo works out once per movement for all models, when one needs it: the
+	// hop of an account transfer (hasHop) and the movement's key.
+	hop    Hop
+	hasHop bool
+	key    string
+}
+
+// hopOf is the hop of account transfer m, from its sender to its recipient, built once
+// per movement.
+func (d *Decision) hopOf(m *chains.Movement) Hop {
+	if !d.hasHop {
+		d.hop, d.hasHop = HopOf(m, m.Inputs[0].Address, m.Outputs[0]), true
+	}
+	return d.hop
+}
+
+// keyOf is m.Key(), put together once per movement.
+func (d *Decision) keyOf(m *chains.Movement) string {
+	if d.key == "" {
+		d.key = m.Key()
+	}
+	return d.key
 }
 
 // Flow is one hop of watched funds under a model, and where it ended.
@@ -342,6 +370,7 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 func EvaluateTo(d *Decision, rs []Rule, m *chains.Movement, v View) {
 	d.Findings, d.Taints, d.Capped, d.Flows = d.Findings[:0], d.Taints[:0], d.Capped[:0],
 		d.Flows[:0]
+	d.hop, d.hasHop, d.key = Hop{}, false, ""
 	if m.Removed {
 		return
 	}
