@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"math/bits"
 )
 
 // ErrTruncated is returned when the input ends inside a value.
@@ -39,18 +38,12 @@ func AppendAmount(b []byte, v *big.Int) ([]byte, error) {
 // Reader reads the forms the Append functions write. After the first error every read
 // returns a zero value and Err reports that error.
 type Reader struct {
-	b    []byte
-	text string // NewTextReader's: what b holds, as a string
-	err  error
+	b   []byte
+	err error
 }
 
 // NewReader returns a Reader over b; values it returns as []byte share b's memory.
 func NewReader(b []byte) *Reader { return &Reader{b: b} }
-
-// NewTextReader returns a Reader over text whose String returns parts of text instead of
-// copies: a decoder that keeps the strings it reads allocates them once, together, at the
-// cost of keeping all of text alive while any of them is.
-func NewTextReader(text string) *Reader { return &Reader{b: []byte(text), text: text} }
 
 // Err returns the first error, if any.
 func (r *Reader) Err() error { return r.err }
@@ -119,14 +112,7 @@ func (r *Reader) Bytes() []byte {
 }
 
 // String reads a length-prefixed string.
-func (r *Reader) String() string {
-	p := r.Bytes()
-	if r.text == "" || len(p) == 0 {
-		return string(p)
-	}
-	end := len(r.text) - len(r.b) // b is text's unread end
-	return r.text[end-len(p) : end]
-}
+func (r *Reader) String() string { return string(r.Bytes()) }
 
 // StringLike reads a length-prefixed string and returns like, without allocating, when they
 // are equal: decoders pass the same field of the previous record, which in a batch is
@@ -175,52 +161,6 @@ func (r *Reader) Amount(maxBytes int) *big.Int {
 		r.Fail(fmt.Errorf("amount of %d bytes", len(p)))
 	}
 	return new(big.Int).SetBytes(p)
-}
-
-// Amounts hands out the integers that a decoder reads with AmountIn from shared arrays:
-// one allocation for a few integers' headers and one for their digits, where Amount makes
-// two per integer. Each integer's digits are capped at its own length, so arithmetic that
-// grows one in place allocates anew rather than writing over the next. The zero Amounts is
-// ready to use; one that is not safe for concurrent use.
-type Amounts struct {
-	ints  []big.Int
-	words []big.Word
-}
-
-// Bytes of a big.Word, and the first arrays' sizes.
-const (
-	wordBytes    = bits.UintSize / 8
-	amountsChunk = 2
-	wordsChunk   = 4
-)
-
-// AmountIn reads what AppendAmount wrote, of at most maxBytes bytes, into a's arrays.
-func (r *Reader) AmountIn(a *Amounts, maxBytes int) *big.Int {
-	p := r.Bytes()
-	if len(p) > maxBytes {
-		r.Fail(fmt.Errorf("amount of %d bytes", len(p)))
-		p = nil
-	}
-	if len(a.ints) == cap(a.ints) {
-		a.ints = make([]big.Int, 0, max(amountsChunk, 2*cap(a.ints)))
-	}
-	n := (len(p) + wordBytes - 1) / wordBytes
-	if len(a.words)+n > cap(a.words) {
-		a.words = make([]big.Word, 0, max(wordsChunk, 2*cap(a.words), n))
-	}
-	at := len(a.words)
-	a.words = a.words[:at+n]
-	ws := a.words[at : at+n : at+n]
-	for i, c := range p { // big-endian: the last byte is the least significant
-		j := len(p) - 1 - i
-		ws[j/wordBytes] |= big.Word(c) << (8 * (j % wordBytes))
-	}
-	a.ints = append(a.ints, big.Int{})
-	z := &a.ints[len(a.ints)-1]
-	if n == 0 {
-		return z // zero, as big.NewInt(0) is: no digits at all
-	}
-	return z.SetBits(ws)
 }
 
 // Done reports an error if unread bytes remain.

@@ -4,11 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/big"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -68,76 +65,5 @@ func TestReaderErrors(t *testing.T) {
 				t.Fatal("reads after an error")
 			}
 		})
-	}
-}
-
-func TestTextReader(t *testing.T) {
-	b := AppendString(nil, "ethereum")
-	b = AppendString(b, "")
-	b = AppendString(b, "0xabc")
-	text := string(b)
-	r := NewTextReader(text)
-	got := []string{r.String(), r.String(), r.String()}
-	if err := r.Done(); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"ethereum", "", "0xabc"}; !slices.Equal(got, want) {
-		t.Fatalf("strings %q, want %q", got, want)
-	}
-	// The strings are text's own bytes, not copies.
-	if unsafe.StringData(got[2]) != unsafe.StringData(text[len(text)-5:]) {
-		t.Fatal("string copied")
-	}
-	if s := NewTextReader(text[:4]).String(); s != "" {
-		t.Fatalf("truncated input read %q", s)
-	}
-}
-
-func TestAmountIn(t *testing.T) {
-	var want []*big.Int
-	for _, s := range []string{"0", "1", "255", "256", "18446744073709551615",
-		"18446744073709551616", "1000000000000000000000000000000", "7",
-		"115792089237316195423570985008687907853269984665640564039457584007913129639935",
-		"42", "3", "1000000000000000000", "0", "99"} {
-		v, _ := new(big.Int).SetString(s, 10)
-		want = append(want, v)
-	}
-	var b []byte
-	for _, v := range want {
-		var err error
-		if b, err = AppendAmount(b, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := NewReader(b)
-	var a Amounts
-	var got []*big.Int
-	for range want {
-		got = append(got, r.AmountIn(&a, 32))
-	}
-	if err := r.Done(); err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if got[i].Cmp(want[i]) != 0 || !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("amount %d: %v, want %v", i, got[i], want[i])
-		}
-	}
-	// Growing one in place leaves the others as they were.
-	got[1].Lsh(got[1], 200)
-	got[2].Add(got[2], big.NewInt(1))
-	if got[2].Int64() != 256 || got[3].Int64() != 256 || got[0].Sign() != 0 ||
-		got[1].Cmp(new(big.Int).Lsh(big.NewInt(1), 200)) != 0 {
-		t.Fatalf("amounts after arithmetic: %v", got[:4])
-	}
-}
-
-func TestAmountInTooLong(t *testing.T) {
-	b, _ := AppendAmount(nil, new(big.Int).Lsh(big.NewInt(1), 100))
-	r := NewReader(b)
-	var a Amounts
-	if v := r.AmountIn(&a, 8); v.Sign() != 0 || r.Err() == nil ||
-		!strings.Contains(r.Err().Error(), "amount of 13 bytes") {
-		t.Fatalf("amount %v, error %v", v, r.Err())
 	}
 }

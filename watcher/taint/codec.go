@@ -123,20 +123,15 @@ func appendLots(b []byte, lots []rules.Lot) ([]byte, error) {
 	return b, nil
 }
 
-// decode reads a stored taint. What it returns is compact, for the workers' caches keep
-// a million of them and the collector visits every object they hold: its strings are
-// parts of text, and its amounts share two arrays (pack.Amounts), so that a taint is a
-// handful of objects however many hops and amounts it has.
-func decode(text string) (rules.Taint, error) {
-	if len(text) > 0 && text[0] == '{' {
-		return decodeJSON([]byte(text))
+func decode(b []byte) (rules.Taint, error) {
+	if len(b) > 0 && b[0] == '{' {
+		return decodeJSON(b)
 	}
-	if len(text) == 0 || text[0] < taintVersion1 || text[0] > taintVersion {
+	if len(b) == 0 || b[0] < taintVersion1 || b[0] > taintVersion {
 		return rules.Taint{}, fmt.Errorf("decode taint: unknown version")
 	}
-	version := text[0]
-	r := pack.NewTextReader(text[1:])
-	var a pack.Amounts
+	version := b[0]
+	r := pack.NewReader(b[1:])
 	t := rules.Taint{Root: r.String(), Source: rules.Source{Entity: r.String(),
 		Category: r.String(), List: r.String()}, By: r.String()}
 	if n := r.Count(minHopBytes); n > 0 {
@@ -161,24 +156,24 @@ func decode(text string) (rules.Taint, error) {
 			}
 			h.Tx, h.Position, h.From = r.String(), r.String(), r.String()
 			h.To, h.Asset = r.String(), r.String()
-			h.Amount = r.AmountIn(&a, maxAmountBytes)
+			h.Amount = r.Amount(maxAmountBytes)
 			if flags&hopHasTainted != 0 {
-				h.Tainted = r.AmountIn(&a, maxAmountBytes)
+				h.Tainted = r.Amount(maxAmountBytes)
 			}
 		}
 	}
 	if version >= taintVersion2 {
-		t.Amount = readOptAmount(r, &a)
+		t.Amount = readOptAmount(r)
 	}
 	if version >= taintVersion {
-		t.Lots = readLots(r, &a)
+		t.Lots = readLots(r)
 		if n := r.Count(minLotBytes); n > 0 {
 			t.Holdings = make([]rules.Holding, n)
 			for i := range t.Holdings {
 				h := &t.Holdings[i]
 				h.Asset = r.String()
-				h.Balance, h.Tainted = readOptAmount(r, &a), readOptAmount(r, &a)
-				h.Lots = readLots(r, &a)
+				h.Balance, h.Tainted = readOptAmount(r), readOptAmount(r)
+				h.Lots = readLots(r)
 			}
 		}
 	}
@@ -188,19 +183,19 @@ func decode(text string) (rules.Taint, error) {
 	return t, nil
 }
 
-func readOptAmount(r *pack.Reader, a *pack.Amounts) *big.Int {
+func readOptAmount(r *pack.Reader) *big.Int {
 	switch r.Byte() {
 	case 0:
 		return nil
 	case 1:
-		return r.AmountIn(a, maxAmountBytes)
+		return r.Amount(maxAmountBytes)
 	default:
 		r.Fail(fmt.Errorf("bad amount flag"))
 		return nil
 	}
 }
 
-func readLots(r *pack.Reader, a *pack.Amounts) []rules.Lot {
+func readLots(r *pack.Reader) []rules.Lot {
 	n := r.Count(minLotBytes)
 	if n == 0 {
 		return nil
@@ -214,7 +209,7 @@ func readLots(r *pack.Reader, a *pack.Amounts) []rules.Lot {
 		default:
 			r.Fail(fmt.Errorf("bad lot flag"))
 		}
-		lots[i].Amount = r.AmountIn(a, maxAmountBytes)
+		lots[i].Amount = r.Amount(maxAmountBytes)
 	}
 	return lots
 }

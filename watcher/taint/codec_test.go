@@ -71,7 +71,7 @@ func TestTaintCodecOldVersions(t *testing.T) {
 		{"version 2 with amount", append(head(taintVersion2), 1, 1, 4), withAmount},
 	}
 	for _, tt := range tests {
-		got, err := decode(string(tt.give))
+		got, err := decode(tt.give)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %+v, %v", tt.name, got, err)
 		}
@@ -84,7 +84,7 @@ func testRoundTrip(t *testing.T, give rules.Taint) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decode(string(b))
+	got, err := decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func testRoundTrip(t *testing.T, give rules.Taint) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, give)
 	}
 	for n := range len(b) {
-		if _, err := decode(string(b[:n])); err == nil {
+		if _, err := decode(b[:n]); err == nil {
 			t.Fatalf("a prefix of %d of %d bytes decoded", n, len(b))
 		}
 	}
-	if _, err := decode(string(append(b, 0))); err == nil {
+	if _, err := decode(append(b, 0)); err == nil {
 		t.Fatal("trailing byte decoded")
 	}
 	bad := sampleTaint()
@@ -108,9 +108,9 @@ func testRoundTrip(t *testing.T, give rules.Taint) {
 
 // Taints that an earlier version stored as JSON still decode.
 func TestTaintLegacyJSON(t *testing.T) {
-	got, err := decode(`{"root":"0xr","entity":"E","category":"hack","list":"l",` +
+	got, err := decode([]byte(`{"root":"0xr","entity":"E","category":"hack","list":"l",` +
 		`"path":[{"chain":"dev","block":3,"tx":"0xt","position":"tx","from":"0xr",` +
-		`"to":"0xa","asset":"native","amount":"5"}],"by":"dev/0xt/tx"}`)
+		`"to":"0xa","asset":"native","amount":"5"}],"by":"dev/0xt/tx"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestTaintLegacyJSON(t *testing.T) {
 		got.Path[0].Amount.Int64() != 5 || got.Source.Entity != "E" {
 		t.Fatalf("got %+v", got)
 	}
-	if _, err := decode(`{"path":[{"amount":"-5"}]}`); err == nil {
+	if _, err := decode([]byte(`{"path":[{"amount":"-5"}]}`)); err == nil {
 		t.Fatal("negative legacy amount decoded")
 	}
 }
@@ -131,7 +131,7 @@ func FuzzDecodeTaint(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"root":"r","path":[{"amount":"1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tt, err := decode(string(b))
+		tt, err := decode(b)
 		if err != nil {
 			return
 		}
@@ -139,35 +139,8 @@ func FuzzDecodeTaint(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := decode(string(again)); err != nil {
+		if _, err := decode(again); err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
 	})
-}
-
-// BenchmarkDecodeTaint decodes a two-hop taint under FIFO, with its holding, as a worker
-// reads one into its cache from Redis. Of its allocs/op, all but one (the reader's copy of
-// the input) are objects the decoded taint keeps: what the collector visits, per cached
-// taint, at every cycle (with the input string itself, which its strings are parts of).
-func BenchmarkDecodeTaint(b *testing.B) {
-	give := sampleTaint()
-	give.Path[1].Tainted = big.NewInt(3)
-	give.Holdings = []rules.Holding{{Asset: "0xtoken", Lots: []rules.Lot{
-		{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
-	enc, err := encode(give)
-	if err != nil {
-		b.Fatal(err)
-	}
-	text := string(enc) // as Redis gives it
-	kept := make([]rules.Taint, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		t, err := decode(text)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if kept = append(kept, t); len(kept) == cap(kept) {
-			kept = kept[:0]
-		}
-	}
 }

@@ -47,7 +47,7 @@ func (s *Memory) Taints(_ context.Context, chain string, keys ...string) (
 	out := map[string]rules.Taint{}
 	for _, a := range keys {
 		if b, ok := s.taints[chain+"/"+a]; ok {
-			t, err := decode(string(b))
+			t, err := decode(b)
 			if err != nil {
 				return nil, err
 			}

@@ -84,7 +84,7 @@ func (s *Redis) Taints(ctx context.Context, chain string, addrs ...string) (
 	}
 	for i, v := range vals {
 		if str, ok := v.(string); ok {
-			t, err := decode(str)
+			t, err := decode([]byte(str))
 			if err != nil {
 				return nil, err
 			}
