@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: rules throughput on one core (GOMAXPROCS=1) with 1M tracked tainted addresses
-# and the bundled lists: the worker judging batches (Worker.judge, its cache warm) under
+# and the bundled lists: the worker judging batches (Worker.judge, its cache warm: read
+# through the store, so that it holds the states as decoded from Redis) under
 # poison with a direct rule, the three models at once, and poison with deposit-address
 # inference (in steady state: fresh receivers every pass); beside a bare loop that only
 # looks each movement's sender and receiver up in a map of the same addresses, in the same
@@ -14,14 +15,14 @@
 # bare loop plus the least that deposit inference does besides the rules (each sender
 # looked up in a Go map of the last 262,144 receivers, each receiver remembered there, the
 # oldest forgotten), the yardstick for poison+infer.
-# Each case runs BENCHTIME (default 20s): the worker's live heap is about 2 GB, so a case
-# that allocates meets a collection only every gigabyte or so, and a short run, which
-# meets none, leaves the collector's cost out (three models ran about 1.6x as fast in
-# 2-second runs as in 20-second ones). "B/mov" is what a case allocates per movement,
+# Each case runs BENCHTIME (default 20s): the worker's live heap is about 2.5 GB (three
+# models), so a case that allocates meets a collection only every couple of gigabytes, and
+# a short run, which meets none, leaves the collector's cost out (about a fifth of three
+# models' time: 1.73M movements/s with GOGC=off against 1.41M/s). "B/mov" is what a case allocates per movement,
 # "GCs" the collections its runs met. A case met by a collection also slows the bare loop
 # timed between its passes, which lifts its paired ratio: where GCs is not 0, read
 # "x bare".
-# About 25 minutes at the defaults.
+# About 25 minutes at the defaults (16 for two runs).
 #
 #   [BENCHTIME=20s] bench/rules.sh [COUNT]     (default 3 runs of each)
 set -euo pipefail
