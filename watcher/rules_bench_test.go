@@ -176,7 +176,7 @@ func (rb *rulesBench) stream(rng *mrand.Rand, mix benchMix) *benchStream {
 }
 
 // states are the tracked address a's states under the three models, as the worker stores
-// them: funds of a source that reached a one hop away, a third of what it holds.
+// them: funds of a source that reached a, one hop away, a third of what a holds.
 func (rb *rulesBench) states(a string) []rules.NewTaint {
 	src := rules.Source{Entity: "Lazarus Group", Category: "sanctioned", List: "OFAC SDN"}
 	var out []rules.NewTaint
