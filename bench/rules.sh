@@ -2,8 +2,9 @@
 # Benchmark: rules throughput on one core (GOMAXPROCS=1) with 1M tracked tainted addresses
 # and the bundled lists: the worker judging batches (Worker.judge, its cache warm: read
 # through the store, so that it holds the states as decoded from Redis) under
-# poison with a direct rule, the three models at once, and poison with deposit-address
-# inference (in steady state: fresh receivers every pass); beside a bare loop that only
+# poison with a direct rule, the three models at once, poison with deposit-address
+# inference (in steady state: fresh receivers every pass), and the rules of
+# configs/rules.example.yaml with inference ("example+infer"); beside a bare loop that only
 # looks each movement's sender and receiver up in a map of the same addresses, in the same
 # run (BenchmarkRules in watcher/rules_bench_test.go). Two mixes of movements: "mainnet"
 # (2% of senders and of receivers tracked, 0.1% sources, 3% to exchanges) and "stress"

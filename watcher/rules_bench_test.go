@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/configs"
+	"github.com/flowwatch/flowwatch/watcher/config"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -248,6 +253,32 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 	return w
 }
 
+// exampleRules are the rules of configs/rules.example.yaml, as the workers judge by them.
+func exampleRules(b *testing.B) []rules.Rule {
+	raw, err := os.ReadFile(filepath.Join("..", "configs", "rules.example.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f struct {
+		Rules []config.Rule `yaml:"rules"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		b.Fatal(err)
+	}
+	var rs []rules.Rule
+	for i := range f.Rules {
+		r, err := f.Rules[i].Rule()
+		if err == nil {
+			err = r.Validate()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
 // bundledEVMEntries reads every bundled list for chain "ethereum" (EVM).
 func bundledEVMEntries() ([]watchlist.Entry, error) {
 	names, err := configs.Lists.ReadDir("lists")
@@ -365,8 +396,10 @@ func (t *bareTimer) rate() float64 { return float64(t.n) / t.took.Seconds() }
 // read, their lookup in the cache (warm: every tracked base's state read), the lists, and
 // rules.Evaluate for the movements that touch anything, over the bundled lists and 1M
 // tracked addresses, under poison (with a direct-exposure rule), under the three models at
-// once, and under poison with deposit-address inference (the default on EVM chains, in
-// steady state: see benchStream), for each mix of movements. "bare" is the baseline: a
+// once, under poison with deposit-address inference (the default on EVM chains, in
+// steady state: see benchStream), and under the rules of configs/rules.example.yaml (the
+// three models, direct exposure and the pattern rules, fan-in among them, which notes
+// every transfer) with inference, for each mix of movements. "bare" is the baseline: a
 // loop that only looks each movement's sender and receiver up in a map of the same 1M
 // addresses; "bare+window" adds to it the least that deposit inference does besides the
 // rules (see window), a yardstick for the case with inference. Each case also reports
@@ -389,6 +422,8 @@ func BenchmarkRules(b *testing.B) {
 		{"three-models", []rules.Rule{rule("p", rules.ModelPoison),
 			rule("h", rules.ModelHaircut), rule("f", rules.ModelFIFO)}, false},
 		{"poison+infer", poison, true},
+		// The rules a new deployment starts from, with inference on (as on EVM chains).
+		{"example+infer", exampleRules(b), true},
 	}
 	for _, mix := range benchMixes {
 		s := rb.streams[mix.name]

@@ -207,15 +207,11 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	}
 	var rs, early []rules.Rule
 	for _, r := range cfg.Rules {
-		min, err := r.MinAmounts()
+		rule, err := r.Rule()
 		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+			return nil, err
 		}
-		rs = append(rs, rules.Rule{Name: r.Name, Severity: r.Severity,
-			SourceCategories: r.Sources, Destinations: r.Destinations, MaxHops: r.MaxHops,
-			Model: r.Model, MinAmount: min, Window: r.Window, MaxTracked: r.MaxTracked,
-			Direct: r.Direct, Pattern: r.Pattern, Count: r.Count, Idle: r.Idle,
-			PeelPercent: r.PeelPercent})
+		rs = append(rs, rule)
 		if r.EarlyWarning {
 			early = append(early, rs[len(rs)-1])
 		}

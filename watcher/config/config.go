@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // Defaults.
@@ -460,6 +461,18 @@ func (c *Config) Validate() error {
 }
 
 var tokenAddress = regexp.MustCompile(`^0x[0-9a-fA-F]{40}$`)
+
+// Rule returns the rule the workers judge by, or an error naming the bad entry.
+func (r *Rule) Rule() (rules.Rule, error) {
+	min, err := r.MinAmounts()
+	if err != nil {
+		return rules.Rule{}, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	return rules.Rule{Name: r.Name, Severity: r.Severity, SourceCategories: r.Sources,
+		Destinations: r.Destinations, MaxHops: r.MaxHops, Model: r.Model, MinAmount: min,
+		Window: r.Window, MaxTracked: r.MaxTracked, Direct: r.Direct, Pattern: r.Pattern,
+		Count: r.Count, Idle: r.Idle, PeelPercent: r.PeelPercent}, nil
+}
 
 // MinAmounts returns MinAmount as amounts keyed by asset as movements name it (token
 // addresses in lower case), or an error naming the bad entry.

@@ -1,13 +1,17 @@
 package config
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 func env(name string) (string, bool) {
@@ -248,5 +252,28 @@ func checkAlerting(t *testing.T, c *Config) {
 		t.Errorf("email sink %+v", c.Sinks[4].Email)
 	case c.Rules[0].Sinks != nil || c.Rules[1].Severity != "critical":
 		t.Errorf("rules %+v", c.Rules)
+	}
+}
+
+func TestRuleToRules(t *testing.T) {
+	give := Rule{Name: "fifo", Severity: "high", Sources: []string{"ransomware"},
+		Destinations: []string{"exchange"}, MaxHops: 5, Model: "fifo",
+		MinAmount: map[string]string{"native": "1000000"}, Window: time.Hour,
+		MaxTracked: 7, Count: 3, Idle: 2 * time.Hour, PeelPercent: 25}
+	got, err := give.Rule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rules.Rule{Name: "fifo", Severity: "high", SourceCategories: []string{"ransomware"},
+		Destinations: []string{"exchange"}, MaxHops: 5, Model: "fifo",
+		MinAmount: map[string]*big.Int{"native": big.NewInt(1000000)}, Window: time.Hour,
+		MaxTracked: 7, Count: 3, Idle: 2 * time.Hour, PeelPercent: 25}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	bad := Rule{Name: "r", MinAmount: map[string]string{"native": "-1"}}
+	if _, err := bad.Rule(); err == nil ||
+		!strings.Contains(err.Error(), "rule r: min_amount.native") {
+		t.Fatalf("bad min_amount: %v", err)
 	}
 }
