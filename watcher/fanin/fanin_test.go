@@ -63,3 +63,25 @@ func TestTracker(t *testing.T) {
 		t.Fatalf("a self-payment or a Bitcoin transaction was counted: %d", tr.Len())
 	}
 }
+
+// BenchmarkObserve notes transfers to fresh receivers, as on a chain, with the Tracker
+// full: each arrival forgets the receiver paid longest ago.
+func BenchmarkObserve(b *testing.B) {
+	tr, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 4 * DefaultMaxAddresses
+	ms := make([]chains.Movement, n)
+	for i := range ms {
+		ms[i] = pay(i, fmt.Sprintf("0x%040x", i+n), fmt.Sprintf("0x%040x", i), 0)
+	}
+	for i := range DefaultMaxAddresses { // full
+		tr.Observe(&ms[i])
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// A receiver comes back after n-1 others, long forgotten.
+		tr.Observe(&ms[(DefaultMaxAddresses+i)%n])
+	}
+}
