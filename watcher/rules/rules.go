@@ -318,17 +318,16 @@ type Decision struct {
 	WantFlows bool
 
 	// What EvaluateTo works out once per movement for all models, when one needs it: the
-	// hop of an account transfer (hasHop) and the movement's key.
-	hop    Hop
-	hasHop bool
-	key    string
+	// hop of an account transfer (none yet while its Amount is nil) and the movement's key.
+	hop Hop
+	key string
 }
 
 // hopOf is the hop of account transfer m, from its sender to its recipient, built once
-// per movement.
+// per movement (EvaluateTo judges none whose amount is nil).
 func (d *Decision) hopOf(m *chains.Movement) Hop {
-	if !d.hasHop {
-		d.hop, d.hasHop = HopOf(m, m.Inputs[0].Address, m.Outputs[0]), true
+	if d.hop.Amount == nil {
+		d.hop = HopOf(m, m.Inputs[0].Address, m.Outputs[0])
 	}
 	return d.hop
 }
@@ -370,7 +369,7 @@ func Evaluate(rs []Rule, m *chains.Movement, v View) Decision {
 func EvaluateTo(d *Decision, rs []Rule, m *chains.Movement, v View) {
 	d.Findings, d.Taints, d.Capped, d.Flows = d.Findings[:0], d.Taints[:0], d.Capped[:0],
 		d.Flows[:0]
-	d.hop, d.hasHop, d.key = Hop{}, false, ""
+	d.hop, d.key = Hop{}, ""
 	if m.Removed {
 		return
 	}
