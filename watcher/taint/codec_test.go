@@ -147,14 +147,19 @@ func FuzzDecodeTaint(f *testing.F) {
 	})
 }
 
+// fifoHeld is t as FIFO keeps it: hop's tainted part, and a holding of asset whose queue
+// is 1e18 of watched funds, then 2e18 clean.
+func fifoHeld(t rules.Taint, hop int, tainted int64, asset string) rules.Taint {
+	t.Path[hop].Tainted = big.NewInt(tainted)
+	t.Holdings = []rules.Holding{{Asset: asset, Lots: []rules.Lot{
+		{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
+	return t
+}
+
 // BenchmarkDecodeTaint decodes a two-hop taint under FIFO, with its holding, as a worker
 // reads one into its cache from Redis.
 func BenchmarkDecodeTaint(b *testing.B) {
-	give := sampleTaint()
-	give.Path[1].Tainted = big.NewInt(3)
-	give.Holdings = []rules.Holding{{Asset: "0xtoken", Lots: []rules.Lot{
-		{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
-	enc, err := encode(give)
+	enc, err := encode(fifoHeld(sampleTaint(), 1, 3, "0xtoken"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,9 +191,7 @@ func BenchmarkHeldTaints(b *testing.B) {
 				t.Holdings = []rules.Holding{{Asset: "native", Balance: big.NewInt(3e18),
 					Tainted: big.NewInt(1e18)}}
 			case 2:
-				t.Path[0].Tainted = big.NewInt(1e18)
-				t.Holdings = []rules.Holding{{Asset: "native", Lots: []rules.Lot{
-					{Amount: big.NewInt(1e18), Tainted: true}, {Amount: big.NewInt(2e18)}}}}
+				t = fifoHeld(t, 0, 1e18, "native")
 			}
 			enc, err := encode(t)
 			if err != nil {
