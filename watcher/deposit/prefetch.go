@@ -1,6 +1,9 @@
 package deposit
 
-import "github.com/flowwatch/flowwatch/chains"
+import (
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/seqindex"
+)
 
 // ahead is a transfer that Prefetch read ahead for: the movement, its legs, and the hashes
 // of its sender's and receiver's slots, for Observe to use.
@@ -37,31 +40,32 @@ func (in *Inferrer) Prefetch(ms []chains.Movement) {
 			continue
 		}
 		in.ahead = append(in.ahead, a)
-		ft, tt := tagOf(a.fh), tagOf(a.th)
-		probes = append(probes, probe{x.home(ft), ft}, probe{x.home(tt), tt})
+		ft, tt := seqindex.Tag(a.fh), seqindex.Tag(a.th)
+		probes = append(probes, probe{x.Home(ft), ft}, probe{x.Home(tt), tt})
 	}
 	n := len(in.ahead) // at most as many receipts forgotten as arrive
-	for seq := t.head; seq < t.tail && n > 0; seq++ {
-		if r := t.at(seq); !r.dead {
-			probes = append(probes, probe{pos: x.home(r.tag)})
+	q := &t.queue
+	for seq := q.Head(); seq < q.Tail() && n > 0; seq++ {
+		if r := q.At(seq); !r.dead {
+			probes = append(probes, probe{pos: x.Home(r.tag)})
 			n--
 		}
 	}
 	var sum uint64
 	for _, p := range probes {
-		sum += x.entries[p.pos]
+		sum += x.At(p.pos)
 	}
 	// The receipts found and the addresses they compare, and the receipts that the
 	// arrivals will take, at the tail.
 	for _, p := range probes {
-		if e := x.entries[p.pos]; e>>seqBits == p.tag {
-			if a := t.at(t.seqOf(e)).addr; len(a) > 0 {
+		if e := x.At(p.pos); seqindex.TagOf(e) == p.tag {
+			if a := q.At(t.seqOf(e)).addr; len(a) > 0 {
 				sum += uint64(a[0])
 			}
 		}
 	}
-	for seq := t.tail; seq < t.tail+uint64(len(in.ahead)) && t.allocated(seq); seq++ {
-		sum += uint64(t.at(seq).when)
+	for seq := q.Tail(); seq < q.Tail()+uint64(len(in.ahead)) && q.Allocated(seq); seq++ {
+		sum += uint64(q.At(seq).when)
 	}
 	in.probes, in.sink = probes, sum
 }

@@ -6,6 +6,8 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/flowwatch/flowwatch/internal/seqindex"
 )
 
 // queueModel is what a table does, plainly: the queue as a slice, with a map of the live.
@@ -51,7 +53,7 @@ func (m *queueModel) dropWhile(drop func(e modelEntry) bool) {
 // receipts in the same order: with more addresses than the bound (the count of live
 // receipts bounds it) and with few, renewed often (the dead they leave bound it).
 func TestTable(t *testing.T) {
-	const max = chunkSize + 17
+	const max = seqindex.ChunkSize + 17
 	for _, tc := range []struct {
 		name          string
 		addrs, window int
@@ -65,18 +67,18 @@ func TestTable(t *testing.T) {
 		{name: "colliding hashes", addrs: max / 2, window: 3000, collide: true},
 		// The index keeps 24 bits of a sequence number; the queue passes 2^24 at once.
 		{name: "sequence numbers past 2^24", addrs: 3 * max / 2, window: 3000,
-			start: 1<<seqBits - 5000},
+			start: 1<<seqindex.SeqBits - 5000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tab := newTable()
-			tab.base, tab.head, tab.tail = tc.start, tc.start, tc.start
+			tab.queue.StartAt(tc.start)
 			if tc.collide {
 				tab.hashOf = func(s slot) uint64 { // FNV: the same hashes every run
 					f := fnv.New64a()
 					f.Write([]byte(s.addr))
 					h := f.Sum64()
 					home := uint64(int64(h/16%4)-2) & (1<<26 - 1) // -2 to 1
-					return h%16<<50 | home<<seqBits
+					return h%16<<50 | home<<seqindex.SeqBits
 				}
 			}
 			testTable(t, tab, max, tc.addrs, tc.window)
@@ -111,14 +113,14 @@ func testTable(t *testing.T, tab *table, max, addrs, window int) {
 			tab.prune(limit)
 			m.dropWhile(func(e modelEntry) bool { return e.when < limit })
 		}
-		if tab.live != len(m.live) || tab.index.n != tab.live {
-			t.Fatalf("step %d: %d live, %d indexed, want %d", step, tab.live, tab.index.n,
+		if tab.live != len(m.live) || tab.index.Len() != tab.live {
+			t.Fatalf("step %d: %d live, %d indexed, want %d", step, tab.live, tab.index.Len(),
 				len(m.live))
 		}
 	}
 	var got, want []slot
-	for seq := tab.head; seq < tab.tail; seq++ {
-		if r := tab.at(seq); !r.dead {
+	for seq := tab.queue.Head(); seq < tab.queue.Tail(); seq++ {
+		if r := tab.queue.At(seq); !r.dead {
 			got = append(got, r.slot)
 		}
 	}
@@ -136,7 +138,7 @@ func testTable(t *testing.T, tab *table, max, addrs, window int) {
 		t.Fatalf("the table remembers %d receipts, the model %d, or in another order",
 			len(got), len(want))
 	}
-	if len(got) < min(addrs, max)/2 || len(tab.chunks) > 2*max/chunkSize+2 {
-		t.Fatalf("%d remembered in %d chunks (bound %d)", len(got), len(tab.chunks), max)
+	if len(got) < min(addrs, max)/2 || tab.queue.Chunks() > 2*max/seqindex.ChunkSize+2 {
+		t.Fatalf("%d remembered in %d chunks (bound %d)", len(got), tab.queue.Chunks(), max)
 	}
 }
