@@ -4,8 +4,20 @@
 // DPRK IT workers' salaries look like on chain: many employers pay many workers, whose
 // wages are pooled at one address that pays an attributed one.
 //
-// A Tracker watches every transfer of its chain and keeps, for at most MaxAddresses
-// receivers (oldest dropped first), their last MaxSenders distinct senders within Window.
+// A Tracker watches every transfer of its chain and remembers the last MaxPayments of
+// them within Window, oldest forgotten first, without a Go map and with no allocation per
+// transfer once full (internal/seqindex): each payment is a record in a queue, linked to
+// the receiver's payment before it, and an index finds a receiver's latest. Senders reads
+// a receiver's payments back from the latest, at most MaxScan of them, and keeps the
+// latest payment of each distinct sender, at most MaxSenders. A transfer costs one index
+// probe, where a map of receivers to their senders cost a map lookup, an insertion and a
+// deletion, and four allocations (BenchmarkObserve: about 0.19 µs against 1.1 µs).
+//
+// The window in effect is the shorter of Window and the time the chain takes to make
+// MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well short
+// of the fan-in rule's usual 30 days. A pooling address paid over days is counted only
+// for the payments still remembered.
+//
 // It is kept in memory only: after a restart or a take-over, senders seen before are not
 // counted until they pay again. It is not safe for concurrent use: the worker that owns a
 // chain calls it from one goroutine.

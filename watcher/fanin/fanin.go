@@ -2,39 +2,55 @@ package fanin
 
 import (
 	"fmt"
+	"hash/maphash"
+	"math/big"
+	"slices"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/internal/evict"
+	"github.com/flowwatch/flowwatch/internal/seqindex"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // Defaults for Options.
 const (
-	DefaultWindow       = 30 * 24 * time.Hour
-	DefaultMaxAddresses = 1 << 18
-	DefaultMaxSenders   = 32
+	DefaultWindow = 30 * 24 * time.Hour
+	// DefaultMaxPayments bounds the payments remembered per chain, at about 370 bytes each
+	// with the movement's strings they keep (BenchmarkObserve): 190 MB, about five hours
+	// of Ethereum mainnet's transfers. The window is in effect the shorter of Window and
+	// this many payments.
+	DefaultMaxPayments = 1 << 19
+	DefaultMaxSenders  = 32
+	// DefaultMaxScan bounds the payments that Senders reads, newest first, of one receiver.
+	DefaultMaxScan = 1 << 12
+	// MaxMaxPayments bounds Options.MaxPayments, which the index must number.
+	MaxMaxPayments = 1 << (seqindex.SeqBits - 1)
 )
 
 // Options configure a Tracker.
 type Options struct {
 	// Window is how long a payment counts.
 	Window time.Duration
-	// MaxAddresses bounds the receivers remembered.
-	MaxAddresses int
-	// MaxSenders bounds the distinct senders remembered per receiver (the latest kept).
+	// MaxPayments bounds the payments remembered (the oldest forgotten first).
+	MaxPayments int
+	// MaxSenders bounds the distinct senders that Senders returns (the latest kept).
 	MaxSenders int
+	// MaxScan bounds the payments to one receiver that Senders reads to find them.
+	MaxScan int
 }
 
 func (o *Options) setDefaults() {
 	if o.Window == 0 {
 		o.Window = DefaultWindow
 	}
-	if o.MaxAddresses == 0 {
-		o.MaxAddresses = DefaultMaxAddresses
+	if o.MaxPayments == 0 {
+		o.MaxPayments = DefaultMaxPayments
 	}
 	if o.MaxSenders == 0 {
 		o.MaxSenders = DefaultMaxSenders
+	}
+	if o.MaxScan == 0 {
+		o.MaxScan = DefaultMaxScan
 	}
 }
 
@@ -43,25 +59,38 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Window < 0:
 		return fmt.Errorf("window %s: want more than 0", o.Window)
-	case o.MaxAddresses < 1:
-		return fmt.Errorf("max_addresses %d: want at least 1", o.MaxAddresses)
+	case o.MaxPayments < 1 || o.MaxPayments > MaxMaxPayments:
+		return fmt.Errorf("max_payments %d: want 1 to %d", o.MaxPayments, MaxMaxPayments)
 	case o.MaxSenders < 1:
 		return fmt.Errorf("max_senders %d: want at least 1", o.MaxSenders)
+	case o.MaxScan < o.MaxSenders:
+		return fmt.Errorf("max_scan %d: want at least max_senders (%d)", o.MaxScan,
+			o.MaxSenders)
 	}
 	return nil
 }
 
 // Tracker remembers who paid whom lately on one chain. See the package documentation.
 type Tracker struct {
-	opts  Options
-	recv  map[string]*inbox
-	order evict.Queue[string] // receivers by their last payment
+	opts     Options
+	seed     maphash.Seed
+	index    *seqindex.Index // each receiver's latest payment
+	payments seqindex.Queue[payment]
+	chain    string // of the movements observed
+	pruned   int64  // the limit the payments were last pruned to
 }
 
-// inbox is a receiver's latest payments, one per sender, oldest first.
-type inbox struct {
-	hops  []rules.Hop
-	stamp int64
+// payment is one transfer remembered. A receiver's payments are linked, newest first,
+// through prev; the index names the newest.
+type payment struct {
+	to, from, tx, pos, asset string
+	block                    uint64
+	time                     time.Time
+	amount                   big.Int
+	tag                      uint64 // the receiver's, in the index
+	prev                     uint64 // the receiver's previous payment's number, plus 1; 0: none
+	latest                   bool   // the index names it
+	removed                  bool   // a reorg took it back
 }
 
 // New returns a Tracker.
@@ -70,85 +99,126 @@ func New(opts Options) (*Tracker, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Tracker{opts: opts, recv: map[string]*inbox{}}, nil
+	return &Tracker{opts: opts, seed: maphash.MakeSeed(), index: seqindex.New()}, nil
 }
 
 // Observe notes a movement, in chain order: a transfer with value from one address to
-// another (Bitcoin transactions and event movements are not counted).
+// another (Bitcoin transactions and event movements are not counted). The same movement
+// observed again (a batch judged again after a failure) is noted once.
 func (tr *Tracker) Observe(m *chains.Movement) {
 	sender, o, ok := m.Transfer()
 	if !ok || m.Removed {
 		return
 	}
-	from := sender.Address
-	in := tr.recv[o.Address]
-	if in == nil {
-		in = &inbox{}
-		tr.recv[o.Address] = in
+	if limit := m.Block.Time.Add(-tr.opts.Window).Unix(); limit != tr.pruned {
+		tr.prune(limit)
+		tr.pruned = limit
 	}
-	for i, h := range in.hops { // one per sender: the latest
-		if h.From == from {
-			if h.Tx == m.Tx && h.Position == m.Position {
-				return // the same movement again (a batch judged again)
-			}
-			in.hops = append(in.hops[:i], in.hops[i+1:]...)
-			break
+	tag := seqindex.Tag(maphash.String(tr.seed, o.Address))
+	last, pos := tr.lookup(o.Address, tag)
+	for p := last; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
+		if !p.removed && p.tx == m.Tx && p.pos == m.Position {
+			return
 		}
 	}
-	in.hops = append(in.hops, rules.HopOf(m, from, *o))
-	if len(in.hops) > tr.opts.MaxSenders {
-		in.hops = in.hops[len(in.hops)-tr.opts.MaxSenders:]
+	tr.chain = m.Chain
+	p, seq := tr.payments.Push()
+	amount := p.amount
+	*p = payment{to: o.Address, from: sender.Address, tx: m.Tx, pos: m.Position,
+		asset: o.Asset, block: m.Block.Number, time: m.Block.Time, amount: amount, tag: tag,
+		latest: true}
+	p.amount.Set(o.Amount)
+	e := seqindex.Entry(tag, seq)
+	if last != nil {
+		p.prev = seqindex.Seq(tr.payments.Head(), tr.index.At(pos)) + 1
+		last.latest = false
+		tr.index.Set(pos, e)
+	} else {
+		tr.index.Insert(pos, e)
 	}
-	in.stamp = tr.order.Touch(o.Address, 0)
-	for len(tr.recv) > tr.opts.MaxAddresses {
-		tr.dropOldest()
+	for tr.payments.Len() > tr.opts.MaxPayments {
+		tr.drop()
 	}
 }
 
 // Senders returns addr's distinct senders whose latest payment is within the window
-// before now, oldest first: the payment hops.
+// before now, oldest first: the payment hops. It reads at most MaxScan of addr's payments
+// and returns at most MaxSenders senders, the latest.
 func (tr *Tracker) Senders(addr string, now time.Time) []rules.Hop {
-	in := tr.recv[addr]
-	if in == nil {
-		return nil
-	}
+	p, _ := tr.lookup(addr, seqindex.Tag(maphash.String(tr.seed, addr)))
 	var out []rules.Hop
-	for _, h := range in.hops {
-		if now.Sub(h.Time) <= tr.opts.Window {
-			out = append(out, h)
+	for n := 0; p != nil && n < tr.opts.MaxScan && len(out) < tr.opts.MaxSenders; n++ {
+		if now.Sub(p.time) > tr.opts.Window {
+			break // the older are older still
 		}
+		if !p.removed && !slices.ContainsFunc(out, func(h rules.Hop) bool {
+			return h.From == p.from
+		}) {
+			out = append(out, rules.Hop{Chain: tr.chain, Block: p.block, Time: p.time,
+				Tx: p.tx, Position: p.pos, From: p.from, To: addr, Asset: p.asset,
+				Amount: new(big.Int).Set(&p.amount)})
+		}
+		p = tr.prev(p)
 	}
+	slices.Reverse(out)
 	return out
 }
 
 // Forget takes back a movement that a reorg removed.
 func (tr *Tracker) Forget(m *chains.Movement) {
-	if len(m.Outputs) != 1 {
+	_, o, ok := m.Transfer()
+	if !ok {
 		return
 	}
-	in := tr.recv[m.Outputs[0].Address]
-	if in == nil {
-		return
-	}
-	for i, h := range in.hops {
-		if h.Tx == m.Tx && h.Position == m.Position {
-			in.hops = append(in.hops[:i], in.hops[i+1:]...)
-			return
+	p, _ := tr.lookup(o.Address, seqindex.Tag(maphash.String(tr.seed, o.Address)))
+	for ; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
+		if p.tx == m.Tx && p.pos == m.Position {
+			p.removed = true
 		}
 	}
 }
 
-// dropOldest forgets the receiver paid longest ago, unless it was paid again since.
-func (tr *Tracker) dropOldest() {
-	addr, _, stamp, ok := tr.order.Oldest()
-	if !ok {
-		return
+// Len is how many payments the Tracker remembers.
+func (tr *Tracker) Len() int { return tr.payments.Len() }
+
+// lookup returns the latest payment to addr, whose tag is tag, nil if none is remembered,
+// and where addr is in the index or would go.
+func (tr *Tracker) lookup(addr string, tag uint64) (*payment, int) {
+	x := tr.index
+	i := x.Home(tag)
+	for e := x.At(i); e != 0; e = x.At(i) {
+		if seqindex.TagOf(e) == tag {
+			if p := tr.payments.At(seqindex.Seq(tr.payments.Head(), e)); p.to == addr {
+				return p, i
+			}
+		}
+		i = x.Next(i)
 	}
-	tr.order.Pop()
-	if in := tr.recv[addr]; in != nil && in.stamp == stamp {
-		delete(tr.recv, addr)
+	return nil, i
+}
+
+// prev is the payment to p's receiver before p; nil if none is remembered.
+func (tr *Tracker) prev(p *payment) *payment {
+	if p.prev == 0 || p.prev-1 < tr.payments.Head() {
+		return nil
+	}
+	return tr.payments.At(p.prev - 1)
+}
+
+// prune forgets the payments made before limit (Unix seconds).
+func (tr *Tracker) prune(limit int64) {
+	for tr.payments.Len() > 0 && tr.payments.At(tr.payments.Head()).time.Unix() < limit {
+		tr.drop()
 	}
 }
 
-// Len is how many receivers the Tracker remembers.
-func (tr *Tracker) Len() int { return len(tr.recv) }
+// drop forgets the oldest payment.
+func (tr *Tracker) drop() {
+	seq := tr.payments.Head()
+	p := tr.payments.At(seq)
+	if p.latest {
+		tr.index.Delete(tr.index.Find(seqindex.Entry(p.tag, seq)))
+	}
+	*p = payment{amount: p.amount} // the strings go; the amount keeps its storage
+	tr.payments.Pop()
+}

@@ -3,11 +3,16 @@ package fanin
 import (
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/seqindex"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 func pay(i int, from, to string, min int) chains.Movement {
@@ -15,7 +20,7 @@ func pay(i int, from, to string, min int) chains.Movement {
 		Kind: chains.KindNative, Block: chains.BlockRef{Number: uint64(i),
 			Time: time.Unix(0, 0).Add(time.Duration(min) * time.Minute)},
 		Inputs:  []chains.Leg{{Address: from, Asset: "native", Amount: big.NewInt(1)}},
-		Outputs: []chains.Leg{{Address: to, Asset: "native", Amount: big.NewInt(1)}}}
+		Outputs: []chains.Leg{{Address: to, Asset: "native", Amount: big.NewInt(int64(i + 1))}}}
 }
 
 func senders(tr *Tracker, addr string, min int) string {
@@ -27,7 +32,7 @@ func senders(tr *Tracker, addr string, min int) string {
 }
 
 func TestTracker(t *testing.T) {
-	tr, err := New(Options{Window: time.Hour, MaxAddresses: 2, MaxSenders: 3})
+	tr, err := New(Options{Window: time.Hour, MaxPayments: 6, MaxSenders: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,9 +41,20 @@ func TestTracker(t *testing.T) {
 	for i := range ms {
 		tr.Observe(&ms[i])
 	}
-	tr.Observe(&ms[4]) // delivered again
-	if got := senders(tr, "c", 45); got != "a,d,e" {
-		t.Fatalf("senders %q, want the latest 3 distinct: a,d,e", got)
+	for i := range ms { // the batch judged again
+		tr.Observe(&ms[i])
+	}
+	if got := senders(tr, "c", 45); got != "a,d,e" || tr.Len() != 5 {
+		t.Fatalf("senders %q (%d payments), want the latest 3 distinct: a,d,e (5)", got,
+			tr.Len())
+	}
+	hops := tr.Senders("c", time.Unix(0, 0).Add(45*time.Minute))
+	want := rules.HopOf(&ms[2], "a", ms[2].Outputs[0])
+	if h := hops[0]; h.Chain != want.Chain || h.Block != want.Block ||
+		!h.Time.Equal(want.Time) || h.Tx != want.Tx || h.Position != want.Position ||
+		h.From != want.From || h.To != want.To || h.Asset != want.Asset ||
+		h.Amount.Cmp(want.Amount) != 0 {
+		t.Fatalf("hop %+v, want %+v", h, want)
 	}
 	if got := senders(tr, "c", 95); got != "e" {
 		t.Fatalf("an hour later: %q, want e", got)
@@ -46,42 +62,249 @@ func TestTracker(t *testing.T) {
 	removed := ms[4]
 	removed.Removed = true
 	tr.Forget(&removed)
-	if got := senders(tr, "c", 45); got != "a,d" {
-		t.Fatalf("after the reorg: %q, want a,d", got)
+	if got := senders(tr, "c", 45); got != "b,a,d" {
+		t.Fatalf("after the reorg: %q, want b,a,d", got)
 	}
-	for i, to := range []string{"x", "y"} { // c, paid longest ago, is dropped
+	tr.Observe(&ms[4]) // mined again
+	if got := senders(tr, "c", 45); got != "a,d,e" {
+		t.Fatalf("mined again: %q, want a,d,e", got)
+	}
+	for i, to := range []string{"x", "y"} { // a→c and b→c, the oldest, are forgotten
 		m := pay(10+i, "a", to, 50)
 		tr.Observe(&m)
 	}
-	if tr.Len() != 2 || senders(tr, "c", 50) != "" {
-		t.Fatalf("%d remembered, c: %q", tr.Len(), senders(tr, "c", 50))
+	if tr.Len() != 6 || senders(tr, "c", 50) != "a,d,e" || senders(tr, "x", 50) != "a" {
+		t.Fatalf("%d remembered, c: %q, x: %q", tr.Len(), senders(tr, "c", 50),
+			senders(tr, "x", 50))
 	}
-	for _, m := range []chains.Movement{pay(20, "a", "a", 0), {Kind: chains.KindUTXO}} {
+	late := pay(20, "f", "y", 200) // more than an hour after the rest: they are forgotten
+	tr.Observe(&late)
+	if tr.Len() != 1 || senders(tr, "c", 200) != "" || senders(tr, "y", 200) != "f" {
+		t.Fatalf("%d remembered, c: %q, y: %q", tr.Len(), senders(tr, "c", 200),
+			senders(tr, "y", 200))
+	}
+	for _, m := range []chains.Movement{pay(21, "a", "a", 200), {Kind: chains.KindUTXO}} {
 		tr.Observe(&m)
 	}
-	if tr.Len() != 2 {
+	if tr.Len() != 1 {
 		t.Fatalf("a self-payment or a Bitcoin transaction was counted: %d", tr.Len())
 	}
 }
 
+func TestOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		give    Options
+		wantErr string
+	}{
+		{name: "defaults", give: Options{}},
+		{name: "negative window", give: Options{Window: -time.Hour}, wantErr: "window"},
+		{name: "too many payments", give: Options{MaxPayments: MaxMaxPayments + 1},
+			wantErr: "max_payments"},
+		{name: "scan below senders", give: Options{MaxSenders: 8, MaxScan: 4},
+			wantErr: "max_scan 4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.give)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" &&
+				(err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// model is what a Tracker does, plainly: every payment remembered in a slice, and how many
+// copies of each movement are remembered, not removed.
+type model struct {
+	opts     Options
+	payments []modelPayment
+	live     map[string]int // by transaction and position
+}
+
+type modelPayment struct {
+	m       *chains.Movement
+	removed bool
+}
+
+func modelKey(m *chains.Movement) string { return m.Tx + "/" + m.Position }
+
+func (md *model) observe(m *chains.Movement) {
+	limit := m.Block.Time.Add(-md.opts.Window).Unix()
+	for len(md.payments) > 0 && md.payments[0].m.Block.Time.Unix() < limit {
+		md.drop()
+	}
+	if md.live[modelKey(m)] > 0 {
+		return
+	}
+	md.payments = append(md.payments, modelPayment{m: m})
+	md.live[modelKey(m)]++
+	for len(md.payments) > md.opts.MaxPayments {
+		md.drop()
+	}
+}
+
+func (md *model) drop() {
+	if p := md.payments[0]; !p.removed {
+		md.live[modelKey(p.m)]--
+	}
+	md.payments = md.payments[1:]
+}
+
+func (md *model) forget(m *chains.Movement) {
+	for i, p := range md.payments {
+		if !p.removed && modelKey(p.m) == modelKey(m) {
+			md.payments[i].removed = true
+			md.live[modelKey(m)]--
+		}
+	}
+}
+
+func (md *model) senders(addr string, now time.Time) string {
+	var out []string
+	scanned := 0
+	for i := len(md.payments) - 1; i >= 0 && scanned < md.opts.MaxScan &&
+		len(out) < md.opts.MaxSenders; i-- {
+		p := md.payments[i]
+		if p.m.Outputs[0].Address != addr {
+			continue
+		}
+		scanned++
+		if now.Sub(p.m.Block.Time) > md.opts.Window {
+			break
+		}
+		if from := p.m.Inputs[0].Address; !p.removed && !slices.Contains(out, from) {
+			out = append(out, from)
+		}
+	}
+	slices.Reverse(out)
+	return strings.Join(out, ",")
+}
+
+// TestTrackerModel plays random payments, batches judged again, reorgs and payments mined
+// again, across the queue's chunks and past the bound and the window, on a Tracker and on
+// the plain model of one, and checks every receiver's senders against the model's as it
+// goes: with many receivers, and with few paid often (long chains of payments, the scan's
+// bound).
+func TestTrackerModel(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		receivers, senders  int
+		maxPayments, window int
+		mostly              bool // the sender is s0 but one time in 30
+	}{
+		{name: "many receivers", receivers: 5000, senders: 50, maxPayments: 6000,
+			window: 3000},
+		{name: "few receivers", receivers: 20, senders: 40, maxPayments: 5000,
+			window: 1 << 20},
+		// Nearly all from one sender: the others are found past the scan's bound.
+		{name: "one sender mostly", receivers: 20, senders: 40, maxPayments: 5000,
+			window: 1 << 20, mostly: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{Window: time.Duration(tc.window) * time.Second,
+				MaxPayments: tc.maxPayments, MaxSenders: 8, MaxScan: 64}
+			tr, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := &model{opts: opts, live: map[string]int{}}
+			rng := mrand.New(mrand.NewPCG(5, 6))
+			var recent []*chains.Movement // of the current block
+			block := 0
+			for step := range 30_000 {
+				switch op := rng.IntN(100); {
+				case op < 85 || len(recent) == 0: // a payment
+					if rng.IntN(4) == 0 {
+						block, recent = block+1+rng.IntN(3), recent[:0]
+					}
+					from := fmt.Sprintf("s%d", rng.IntN(tc.senders))
+					if tc.mostly && rng.IntN(30) > 0 {
+						from = "s0"
+					}
+					m := pay(step, from, fmt.Sprintf("r%d", rng.IntN(tc.receivers)), 0)
+					m.Block.Number, m.Block.Time = uint64(block), time.Unix(int64(block), 0)
+					tr.Observe(&m)
+					md.observe(&m)
+					recent = append(recent, &m)
+				case op < 92: // the block's payments judged again
+					for _, m := range recent {
+						tr.Observe(m)
+						md.observe(m)
+					}
+				case op < 97: // a reorg takes one back
+					m := *recent[rng.IntN(len(recent))]
+					m.Removed = true
+					tr.Forget(&m)
+					md.forget(&m)
+				default: // and it is mined again
+					m := recent[rng.IntN(len(recent))]
+					tr.Observe(m)
+					md.observe(m)
+				}
+				if step%97 == 0 || step > 29_000 {
+					now := time.Unix(int64(block), 0)
+					r := fmt.Sprintf("r%d", rng.IntN(tc.receivers))
+					got, want := senders2(tr, r, now), md.senders(r, now)
+					if got != want || tr.Len() != len(md.payments) {
+						t.Fatalf("step %d: %s paid by %q (%d payments), want %q (%d)", step,
+							r, got, tr.Len(), want, len(md.payments))
+					}
+				}
+			}
+			if tr.index.Len() == 0 || tr.payments.Head() < 4*seqindex.ChunkSize {
+				t.Fatalf("%d receivers indexed, %d payments forgotten: too few to test",
+					tr.index.Len(), tr.payments.Head())
+			}
+		})
+	}
+}
+
+func senders2(tr *Tracker, addr string, now time.Time) string {
+	var out []string
+	for _, h := range tr.Senders(addr, now) {
+		out = append(out, h.From)
+	}
+	return strings.Join(out, ",")
+}
+
+// transfers returns n transfers, numbered from start, each to a receiver of its own and
+// from a sender of its own; every string is its own, as decoded from a node.
+func transfers(n, start int) []chains.Movement {
+	ms := make([]chains.Movement, n)
+	for i := range ms {
+		k := start + i
+		ms[i] = pay(k, fmt.Sprintf("0x%040x", 1<<40+k), fmt.Sprintf("0x%040x", k), 0)
+		ms[i].Tx = fmt.Sprintf("0x%064x", k)
+	}
+	return ms
+}
+
 // BenchmarkObserve notes transfers to fresh receivers, as on a chain, with the Tracker
-// full: each arrival forgets the receiver paid longest ago.
+// full: each arrival forgets the payment made longest ago. It reports the memory one
+// remembered payment holds, the strings it keeps of its movement included.
 func BenchmarkObserve(b *testing.B) {
 	tr, err := New(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n = 4 * DefaultMaxAddresses
-	ms := make([]chains.Movement, n)
-	for i := range ms {
-		ms[i] = pay(i, fmt.Sprintf("0x%040x", i+n), fmt.Sprintf("0x%040x", i), 0)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fill := transfers(DefaultMaxPayments, 0)
+	for i := range fill {
+		tr.Observe(&fill[i])
 	}
-	for i := range DefaultMaxAddresses { // full
-		tr.Observe(&ms[i])
-	}
+	fill = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perPayment := float64(after.HeapAlloc-before.HeapAlloc) / float64(tr.Len())
+
+	// A receiver comes back after more others than the Tracker remembers.
+	ms := transfers(DefaultMaxPayments+1<<16, DefaultMaxPayments)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		// A receiver comes back after n-1 others, long forgotten.
-		tr.Observe(&ms[(DefaultMaxAddresses+i)%n])
+		tr.Observe(&ms[i%len(ms)])
 	}
+	b.ReportMetric(perPayment, "B/payment")
 }
