@@ -71,6 +71,9 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 	if infer != nil {
 		infer.Prefetch(ms[first:])
 	}
+	if senders != nil {
+		senders.Prefetch(ms[first:])
+	}
 	v := &w.view
 	v.reset(w.lists, chain, cc, w.cache.prefixes, infer != nil, senders)
 	for i, f := range flags {

@@ -12,6 +12,8 @@
 // latest payment of each distinct sender, at most MaxSenders. A transfer costs one index
 // probe, where a map of receivers to their senders cost a map lookup, an insertion and a
 // deletion, and four allocations (BenchmarkObserve: about 0.19 µs against 1.1 µs).
+// Prefetch, given a batch before Observe is given its movements, reads the index entries
+// they will probe in one pass, so that their cache misses overlap; it changes no result.
 //
 // The window in effect is the shorter of Window and the time the chain takes to make
 // MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well short

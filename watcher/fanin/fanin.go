@@ -78,6 +78,11 @@ type Tracker struct {
 	payments seqindex.Queue[payment]
 	chain    string // of the movements observed
 	pruned   int64  // the limit the payments were last pruned to
+	// What Prefetch read ahead for: the transfers, the next of them for Observe, and the
+	// sum of what it read, kept so that the reads are not optimized away.
+	ahead []ahead
+	next  int
+	sink  uint64
 }
 
 // payment is one transfer remembered. A receiver's payments are linked, newest first,
@@ -108,13 +113,16 @@ func New(opts Options) (*Tracker, error) {
 func (tr *Tracker) Observe(m *chains.Movement) {
 	sender, o, ok := m.Transfer()
 	if !ok || m.Removed {
+		if tr.next < len(tr.ahead) && tr.ahead[tr.next].m == m {
+			tr.next++ // removed since Prefetch: its read-ahead is used up all the same
+		}
 		return
 	}
 	if limit := m.Block.Time.Add(-tr.opts.Window).Unix(); limit != tr.pruned {
 		tr.prune(limit)
 		tr.pruned = limit
 	}
-	tag := seqindex.Tag(maphash.String(tr.seed, o.Address))
+	tag := tr.receiverTag(m, o.Address)
 	last, pos := tr.lookup(o.Address, tag)
 	for p := last; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
 		if !p.removed && p.tx == m.Tx && p.pos == m.Position {
@@ -145,7 +153,7 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 // before now, oldest first: the payment hops. It reads at most MaxScan of addr's payments
 // and returns at most MaxSenders senders, the latest.
 func (tr *Tracker) Senders(addr string, now time.Time) []rules.Hop {
-	p, _ := tr.lookup(addr, seqindex.Tag(maphash.String(tr.seed, addr)))
+	p, _ := tr.lookup(addr, tr.tagOf(addr))
 	var out []rules.Hop
 	for n := 0; p != nil && n < tr.opts.MaxScan && len(out) < tr.opts.MaxSenders; n++ {
 		if now.Sub(p.time) > tr.opts.Window {
@@ -170,7 +178,7 @@ func (tr *Tracker) Forget(m *chains.Movement) {
 	if !ok {
 		return
 	}
-	p, _ := tr.lookup(o.Address, seqindex.Tag(maphash.String(tr.seed, o.Address)))
+	p, _ := tr.lookup(o.Address, tr.tagOf(o.Address))
 	for ; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
 		if p.tx == m.Tx && p.pos == m.Position {
 			p.removed = true
