@@ -104,7 +104,7 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 			}
 		}
 		if senders != nil {
-			senders.Observe(m)
+			senders.Observe(m, v)
 		}
 		for _, c := range d.Capped {
 			w.capped(chain, c)

@@ -19,11 +19,15 @@ import (
 // alerts once, at C, with the four payments and C's payment as its path; C's second payment
 // alerts nothing more. Every payer of the collector is recorded as its counterparty. The
 // look-alikes: D, paid by two, pays the collector (a counterparty, no fan-in); E, paid by
-// four, pays a clean address (nothing).
+// four, pays a clean address (nothing); H, an exchange's hot wallet that a list labels,
+// paid by four, pays the collector (a withdrawal: a counterparty, no fan-in).
 func TestPipelineFanIn(t *testing.T) {
 	ctx := context.Background()
 	lab := newIdleLab(t)
 	c := lab.chain
+	hk, hot := labKey("fanin-h")
+	lab.lists.AddLabel("dev", addr(hot), rules.Label{Entity: "Kraken 4", Category: "exchange",
+		List: "test"})
 	lab.start(t, []rules.Rule{{Name: "fan-in", Severity: "high", Pattern: rules.PatternFanIn,
 		Count: 4, Window: 30 * 24 * time.Hour}})
 	ck, pool := labKey("fanin-c")
@@ -34,6 +38,7 @@ func TestPipelineFanIn(t *testing.T) {
 	for _, k := range employers {
 		lab.send(t, k, pool, eth(1))
 		lab.send(t, k, e, eth(1))
+		lab.send(t, k, hot, eth(1))
 	}
 	for _, k := range employers[:2] {
 		lab.send(t, k, d, eth(1))
@@ -42,6 +47,7 @@ func TestPipelineFanIn(t *testing.T) {
 	lab.send(t, ck, collector, milliEth(500))
 	lab.send(t, dk, collector, eth(1))
 	lab.send(t, ek, c.Addrs[7], eth(3))
+	lab.send(t, hk, collector, eth(3))
 	waitSettled(t, lab.src, lab.q, "dev")
 
 	got := lab.recv.alerts()
@@ -65,14 +71,15 @@ func TestPipelineFanIn(t *testing.T) {
 	}
 	keys := []string{rules.PatternKey(rules.PatternCounterparty, addr(pool)),
 		rules.PatternKey(rules.PatternCounterparty, addr(d)),
-		rules.PatternKey(rules.PatternCounterparty, addr(e))}
+		rules.PatternKey(rules.PatternCounterparty, addr(e)),
+		rules.PatternKey(rules.PatternCounterparty, addr(hot))}
 	stored, err := lab.store.Taints(ctx, "dev", keys...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(keysOf(stored)); got != fmt.Sprint(keysOf(map[string]rules.Taint{
-		keys[0]: {}, keys[1]: {}})) {
-		t.Fatalf("counterparties stored %s, want C and D", got)
+		keys[0]: {}, keys[1]: {}, keys[3]: {}})) {
+		t.Fatalf("counterparties stored %s, want C, D and H", got)
 	}
 	if cp := stored[keys[0]]; cp.Root != addr(collector) ||
 		cp.Path[0].Amount.Cmp(milliEth(500)) != 0 {

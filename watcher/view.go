@@ -147,9 +147,12 @@ func (v *view) Source(a string) (rules.Source, bool) {
 	return v.lists.SourceAt(v.chain, a, v.at)
 }
 
-var _ deposit.QuietView = (*view)(nil)
+var (
+	_ deposit.QuietView = (*view)(nil)
+	_ fanin.QuietView   = (*view)(nil)
+)
 
-// Quiet implements deposit.QuietView: a base of the movement being judged is quiet when
+// Quiet implements deposit.QuietView and fanin.QuietView: a base of the movement being judged is quiet when
 // its flags say that no list names it and it holds nothing.
 func (v *view) Quiet(a string) bool {
 	i := v.cursor(a)

@@ -98,6 +98,21 @@ type payment struct {
 	removed                  bool   // a reorg took it back
 }
 
+// View says which addresses a list labels: payments to them are not remembered, since a
+// labelled address (a service: an exchange's hot wallet, a bridge) is never a pooling
+// address (see rules.PatternFanIn).
+type View interface {
+	Label(addr string) (rules.Label, bool)
+}
+
+// QuietView is a View that can say of an address, cheaply, that it is neither watched nor
+// labelled. Observe asks Quiet first when its View has it; false means only that Label must
+// answer.
+type QuietView interface {
+	View
+	Quiet(addr string) bool
+}
+
 // New returns a Tracker.
 func New(opts Options) (*Tracker, error) {
 	opts.setDefaults()
@@ -109,8 +124,9 @@ func New(opts Options) (*Tracker, error) {
 
 // Observe notes a movement, in chain order: a transfer with value from one address to
 // another (Bitcoin transactions and event movements are not counted). The same movement
-// observed again (a batch judged again after a failure) is noted once.
-func (tr *Tracker) Observe(m *chains.Movement) {
+// observed again (a batch judged again after a failure) is noted once. A payment to an
+// address that v labels is not noted.
+func (tr *Tracker) Observe(m *chains.Movement, v View) {
 	sender, o, ok := m.Transfer()
 	if !ok || m.Removed {
 		if tr.next < len(tr.ahead) && tr.ahead[tr.next].m == m {
@@ -123,6 +139,9 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 		tr.pruned = limit
 	}
 	tag := tr.receiverTag(m, o.Address)
+	if labelled(v, o.Address) {
+		return
+	}
 	last, pos := tr.lookup(o.Address, tag)
 	for p := last; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
 		if !p.removed && p.tx == m.Tx && p.pos == m.Position {
@@ -147,6 +166,15 @@ func (tr *Tracker) Observe(m *chains.Movement) {
 	for tr.payments.Len() > tr.opts.MaxPayments {
 		tr.drop()
 	}
+}
+
+// labelled says whether v labels addr.
+func labelled(v View, addr string) bool {
+	if qv, ok := v.(QuietView); ok && qv.Quiet(addr) {
+		return false
+	}
+	_, ok := v.Label(addr)
+	return ok
 }
 
 // Senders returns addr's distinct senders whose latest payment is within the window

@@ -15,6 +15,18 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
+// labels is a View: the labelled addresses.
+type labels map[string]rules.Label
+
+func (l labels) Label(addr string) (rules.Label, bool) { x, ok := l[addr]; return x, ok }
+
+// quiet is a QuietView that knows no address, as for nearly all of a chain's traffic.
+type quiet struct{ labels }
+
+func (quiet) Quiet(string) bool { return true }
+
+var noLabels = labels(nil)
+
 func pay(i int, from, to string, min int) chains.Movement {
 	return chains.Movement{Chain: "eth", Tx: fmt.Sprintf("0xt%d", i), Position: "tx",
 		Kind: chains.KindNative, Block: chains.BlockRef{Number: uint64(i),
@@ -39,10 +51,10 @@ func TestTracker(t *testing.T) {
 	ms := []chains.Movement{pay(0, "a", "c", 0), pay(1, "b", "c", 10), pay(2, "a", "c", 20),
 		pay(3, "d", "c", 30), pay(4, "e", "c", 40)}
 	for i := range ms {
-		tr.Observe(&ms[i])
+		tr.Observe(&ms[i], noLabels)
 	}
 	for i := range ms { // the batch judged again
-		tr.Observe(&ms[i])
+		tr.Observe(&ms[i], noLabels)
 	}
 	if got := senders(tr, "c", 45); got != "a,d,e" || tr.Len() != 5 {
 		t.Fatalf("senders %q (%d payments), want the latest 3 distinct: a,d,e (5)", got,
@@ -65,29 +77,32 @@ func TestTracker(t *testing.T) {
 	if got := senders(tr, "c", 45); got != "b,a,d" {
 		t.Fatalf("after the reorg: %q, want b,a,d", got)
 	}
-	tr.Observe(&ms[4]) // mined again
+	tr.Observe(&ms[4], noLabels) // mined again
 	if got := senders(tr, "c", 45); got != "a,d,e" {
 		t.Fatalf("mined again: %q, want a,d,e", got)
 	}
 	for i, to := range []string{"x", "y"} { // a→c and b→c, the oldest, are forgotten
 		m := pay(10+i, "a", to, 50)
-		tr.Observe(&m)
+		tr.Observe(&m, noLabels)
 	}
 	if tr.Len() != 6 || senders(tr, "c", 50) != "a,d,e" || senders(tr, "x", 50) != "a" {
 		t.Fatalf("%d remembered, c: %q, x: %q", tr.Len(), senders(tr, "c", 50),
 			senders(tr, "x", 50))
 	}
 	late := pay(20, "f", "y", 200) // more than an hour after the rest: they are forgotten
-	tr.Observe(&late)
+	tr.Observe(&late, noLabels)
 	if tr.Len() != 1 || senders(tr, "c", 200) != "" || senders(tr, "y", 200) != "f" {
 		t.Fatalf("%d remembered, c: %q, y: %q", tr.Len(), senders(tr, "c", 200),
 			senders(tr, "y", 200))
 	}
-	for _, m := range []chains.Movement{pay(21, "a", "a", 200), {Kind: chains.KindUTXO}} {
-		tr.Observe(&m)
+	hot := labels{"hot": {Category: rules.CategoryExchange, Entity: "Binance"}}
+	for _, m := range []chains.Movement{pay(21, "a", "a", 200), {Kind: chains.KindUTXO},
+		pay(22, "a", "hot", 200)} {
+		tr.Observe(&m, hot)
 	}
-	if tr.Len() != 1 {
-		t.Fatalf("a self-payment or a Bitcoin transaction was counted: %d", tr.Len())
+	if tr.Len() != 1 || senders(tr, "hot", 200) != "" {
+		t.Fatalf("a self-payment, a Bitcoin transaction or a payment to an exchange was "+
+			"counted: %d remembered, hot paid by %q", tr.Len(), senders(tr, "hot", 200))
 	}
 }
 
@@ -224,12 +239,12 @@ func TestTrackerModel(t *testing.T) {
 					}
 					m := pay(step, from, fmt.Sprintf("r%d", rng.IntN(tc.receivers)), 0)
 					m.Block.Number, m.Block.Time = uint64(block), time.Unix(int64(block), 0)
-					tr.Observe(&m)
+					tr.Observe(&m, noLabels)
 					md.observe(&m)
 					recent = append(recent, &m)
 				case op < 92: // the block's payments judged again
 					for _, m := range recent {
-						tr.Observe(m)
+						tr.Observe(m, noLabels)
 						md.observe(m)
 					}
 				case op < 97: // a reorg takes one back
@@ -239,7 +254,7 @@ func TestTrackerModel(t *testing.T) {
 					md.forget(&m)
 				default: // and it is mined again
 					m := recent[rng.IntN(len(recent))]
-					tr.Observe(m)
+					tr.Observe(m, noLabels)
 					md.observe(m)
 				}
 				if step%97 == 0 || step > 29_000 {
@@ -297,7 +312,7 @@ func BenchmarkObserve(b *testing.B) {
 			runtime.ReadMemStats(&before)
 			fill := transfers(DefaultMaxPayments, 0)
 			for i := range fill {
-				tr.Observe(&fill[i])
+				tr.Observe(&fill[i], noLabels)
 			}
 			fill = nil
 			runtime.GC()
@@ -313,7 +328,7 @@ func BenchmarkObserve(b *testing.B) {
 					tr.Prefetch(ms[k : k+batch])
 				}
 				for j := k; j < k+batch; j++ {
-					tr.Observe(&ms[j])
+					tr.Observe(&ms[j], quiet{})
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch),

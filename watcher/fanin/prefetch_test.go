@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // TestPrefetch plays one random stream of payments among a few addresses (deliveries
@@ -26,6 +27,7 @@ func TestPrefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	const addrs = 40
+	v := labels{"a0": {Category: rules.CategoryExchange}} // not remembered
 	checked := 0
 	for start := 0; start < 20_000; {
 		n := 1 + rng.IntN(40)
@@ -53,12 +55,12 @@ func TestPrefetch(t *testing.T) {
 					m := &batches[k][i]
 					if i == removed && pass == 0 { // a reorg, after Prefetch read it
 						m.Removed = true
-						tr.Observe(m)
+						tr.Observe(m, v)
 						tr.Forget(m)
 						m.Removed = false
 						continue
 					}
-					tr.Observe(m)
+					tr.Observe(m, v)
 				}
 			}
 		}

@@ -28,8 +28,9 @@ const (
 	// the taint crosses to the other asset (under poison: the receiver is followed).
 	PatternSwap = "token_swap"
 	// PatternFanIn: an address that was paid by at least Count distinct senders within
-	// Window pays a watched source or an address followed under poison. Every payer of a
-	// watched source is recorded as its counterparty (PatternCounterparty).
+	// Window pays a watched source or an address followed under poison; an address that a
+	// list labels (a service) is not one. Every payer of a watched source is recorded as
+	// its counterparty (PatternCounterparty).
 	PatternFanIn = "fan_in"
 	// PatternCounterparty keys the record of an address's latest payment to a watched
 	// source (its outgoing exposure, for screening).
@@ -144,7 +145,8 @@ func evaluatePatterns(rs []Rule, p patternSet, m *chains.Movement, v View, d *De
 
 // evaluateFanIn records a payer of a watched source as its counterparty, and alerts per
 // fan-in rule, once per pooling address, when an address that Count or more distinct
-// senders paid within the rule's window pays a watched source or a followed address.
+// senders paid within the rule's window pays a watched source or a followed address. A
+// labelled address (a service: an exchange, a bridge) is never the pooling address.
 func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to string) {
 	o := m.Outputs[0]
 	if o.Amount.Sign() <= 0 {
@@ -159,6 +161,9 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 	sv, remembers := v.(SenderView)
 	if !ok || !remembers {
 		return
+	}
+	if _, service := v.Label(from); service {
+		return // an exchange's hot wallet, say, pools its customers' funds by design
 	}
 	if _, done := v.Taint(patternPrefix(PatternFanIn), from); done {
 		return

@@ -286,6 +286,7 @@ func TestFanIn(t *testing.T) {
 		name    string
 		senders []Hop
 		to      string
+		label   string // the payer's category, if a list labels it
 		want    string
 		wantCP  bool // the payer is recorded as the watched address's counterparty
 	}{
@@ -301,12 +302,20 @@ func TestFanIn(t *testing.T) {
 			senders: []Hop{paid(-120, "e1"), paid(1, "e2"), paid(2, "e3")}},
 		{name: "paid to a clean address", to: "clean",
 			senders: []Hop{paid(0, "e1"), paid(1, "e2"), paid(2, "e3")}},
+		// An exchange's hot wallet, paid by its customers, pays a source (a withdrawal): a
+		// counterparty, not a pooling address.
+		{name: "a labelled service pays a source", to: "src", label: CategoryExchange,
+			wantCP:  true,
+			senders: []Hop{paid(0, "e1"), paid(1, "e2"), paid(2, "e3")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := senderView{mapView: mapView{sources: map[string]Source{"src": {}},
 				taints: map[string]Taint{"tainted": {Root: "src"}}},
 				senders: map[string][]Hop{"c": tt.senders}}
+			if tt.label != "" {
+				v.labels = map[string]Label{"c": {Category: tt.label, Entity: "Binance"}}
+			}
 			m := move("t9", "c", tt.to, 5)
 			m.Block.Time = time.Unix(0, 0).Add(10 * time.Minute)
 			d := Evaluate(rs, m, v)
