@@ -82,7 +82,10 @@ type WorkerOptions struct {
 	Explorers map[string]string
 	// Deposits maps an account chain to how its exchange deposit addresses are inferred
 	// (package deposit); a chain not named infers none.
-	Deposits     map[string]deposit.Options
+	Deposits map[string]deposit.Options
+	// FanIn maps a chain to the bounds of what it remembers for fan-in rules (package
+	// fanin; the window is the longest of the rules'); a chain not named has the defaults.
+	FanIn        map[string]fanin.Options
 	DrainTimeout time.Duration
 	Logger       *zap.Logger
 }
@@ -191,9 +194,11 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	senders := map[string]*fanin.Tracker{}
 	if window := fanInWindow(rs); window > 0 {
 		for _, chain := range opts.Chains {
-			tr, err := fanin.New(fanin.Options{Window: window})
+			o := opts.FanIn[chain]
+			o.Window = window
+			tr, err := fanin.New(o)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("fan-in senders of %s: %w", chain, err)
 			}
 			senders[chain] = tr
 		}

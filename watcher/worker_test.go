@@ -19,6 +19,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -428,4 +429,17 @@ func TestWorkerScansOutsideDrainTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.runUntilDone(t, w, flows)
+}
+
+// TestWorkerFanInBounds: a chain's fan-in bounds reach its tracker, which refuses them
+// when out of range, naming the chain.
+func TestWorkerFanInBounds(t *testing.T) {
+	rs := []rules.Rule{{Name: "fan-in", Severity: "high", Pattern: rules.PatternFanIn,
+		Count: 3, Window: time.Hour}}
+	_, err := NewWorker(nil, nil, watchlist.New(), nil, rs, nil, WorkerOptions{Name: "w",
+		Chains: []string{"eth"},
+		FanIn:  map[string]fanin.Options{"eth": {MaxPayments: fanin.MaxMaxPayments + 1}}})
+	if err == nil || !strings.Contains(err.Error(), "fan-in senders of eth: max_payments") {
+		t.Fatalf("error %v, want the chain's max_payments named", err)
+	}
 }

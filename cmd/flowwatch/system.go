@@ -23,6 +23,7 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/api"
 	"github.com/flowwatch/flowwatch/watcher/config"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
@@ -223,15 +224,17 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	host, _ := os.Hostname()
 	var names []string
 	explorers := map[string]string{}
-	deposits := map[string]deposit.Options{}
+	deposits, fanIn := map[string]deposit.Options{}, map[string]fanin.Options{}
 	for _, ch := range cfg.Chains {
 		if ch.Inferring() {
 			tol, err := ch.Deposits.Tolerances()
 			if err != nil {
 				return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
 			}
-			deposits[ch.Name] = deposit.Options{Window: ch.Deposits.Window, Tolerance: tol}
+			deposits[ch.Name] = deposit.Options{Window: ch.Deposits.Window, Tolerance: tol,
+				MaxReceipts: ch.Deposits.MaxReceipts}
 		}
+		fanIn[ch.Name] = fanin.Options{MaxPayments: ch.FanIn.MaxPayments}
 		src, err := s.source(ctx, ch, d.log)
 		if err != nil {
 			return nil, err
@@ -268,7 +271,8 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	for i := range cfg.Workers {
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
-			Explorers: explorers, Deposits: deposits, ClaimIdle: cfg.ClaimIdle, Logger: d.log})
+			Explorers: explorers, Deposits: deposits, FanIn: fanIn, ClaimIdle: cfg.ClaimIdle,
+			Logger: d.log})
 		if err != nil {
 			return nil, err
 		}

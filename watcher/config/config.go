@@ -22,6 +22,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 )
 
 // Defaults.
@@ -108,6 +110,17 @@ type Chain struct {
 	CACert string `yaml:"ca_cert"`
 	// Deposits configures the inference of exchange deposit addresses (EVM chains).
 	Deposits Deposits `yaml:"deposits"`
+	// FanIn configures what the chain remembers for fan_in rules (EVM chains).
+	FanIn FanIn `yaml:"fan_in"`
+}
+
+// FanIn bounds what a chain remembers of its recent transfers for fan_in rules: the
+// window of a rule is in effect the shorter of its own and the time the chain takes to
+// make MaxPayments transfers.
+type FanIn struct {
+	// MaxPayments is how many transfers are remembered (default fanin.DefaultMaxPayments,
+	// about 370 bytes each; 0: the default).
+	MaxPayments int `yaml:"max_payments"`
 }
 
 // Deposits configures how a chain's exchange deposit addresses are inferred: an address
@@ -122,6 +135,10 @@ type Deposits struct {
 	// arrived the forward may be, in base units (default native: 0.01 coin of 18
 	// decimals; tokens: none).
 	Tolerance map[string]string `yaml:"tolerance"`
+	// MaxReceipts is how many addresses' arrivals are remembered (default
+	// deposit.DefaultMaxReceipts, about 424 bytes each; 0: the default). The window is in
+	// effect the shorter of Window and the time the chain takes to pay this many.
+	MaxReceipts int `yaml:"max_receipts"`
 }
 
 // Inferring says whether the chain infers deposit addresses.
@@ -338,9 +355,17 @@ func (c *Config) Validate() error {
 		case ch.Family == chains.FamilyBitcoin && ch.ChainID != 0:
 			return fmt.Errorf("%s.chain_id: EVM chains only (bitcoin chains have network)",
 				key)
+		case ch.Family == chains.FamilyBitcoin && ch.FanIn != FanIn{}:
+			return fmt.Errorf("%s.fan_in: not available on bitcoin chains", key)
 		case ch.Deposits.Window < 0:
 			return fmt.Errorf("%s.deposits.window: %s, want more than 0", key,
 				ch.Deposits.Window)
+		case ch.Deposits.MaxReceipts < 0 || ch.Deposits.MaxReceipts > deposit.MaxMaxReceipts:
+			return fmt.Errorf("%s.deposits.max_receipts: %d, want 1 to %d (0: the default)",
+				key, ch.Deposits.MaxReceipts, deposit.MaxMaxReceipts)
+		case ch.FanIn.MaxPayments < 0 || ch.FanIn.MaxPayments > fanin.MaxMaxPayments:
+			return fmt.Errorf("%s.fan_in.max_payments: %d, want 1 to %d (0: the default)",
+				key, ch.FanIn.MaxPayments, fanin.MaxMaxPayments)
 		}
 		if _, err := ch.Deposits.Tolerances(); err != nil {
 			return fmt.Errorf("%s.deposits.%w", key, err)

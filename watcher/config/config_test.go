@@ -11,6 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -38,6 +40,10 @@ func TestParse(t *testing.T) {
 		{"bad-deposit-tolerance.yaml",
 			`chains[0].deposits.tolerance.native: "1e16", want a whole number`},
 		{"bitcoin-deposits.yaml", "chains[1].deposits.infer: not available on bitcoin"},
+		{"bad-deposit-max-receipts.yaml",
+			"chains[0].deposits.max_receipts: 99999999, want 1 to 4194304"},
+		{"bad-fan-in-max-payments.yaml", "chains[0].fan_in.max_payments: -1, want 1 to"},
+		{"bitcoin-fan-in.yaml", "chains[1].fan_in: not available on bitcoin"},
 		{"fan-out-count.yaml", "rules[0].count: 0, want at least 2 for a fan_out"},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
@@ -127,6 +133,11 @@ func TestLoadExample(t *testing.T) {
 	c, err := Load(filepath.Join("..", "..", "configs", "flowwatch.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ch := c.Chains[0]; ch.FanIn.MaxPayments != fanin.DefaultMaxPayments ||
+		ch.Deposits.MaxReceipts != deposit.DefaultMaxReceipts {
+		t.Errorf("%s: fan_in.max_payments %d, deposits.max_receipts %d: want the defaults",
+			ch.Name, ch.FanIn.MaxPayments, ch.Deposits.MaxReceipts)
 	}
 	for _, l := range c.Lists {
 		if _, err := os.Stat(l.Path); err != nil {
