@@ -152,10 +152,9 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 	if o.Amount.Sign() <= 0 {
 		return
 	}
-	pay := HopOf(m, from, o)
 	if s, ok := v.Source(to); ok {
 		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternCounterparty, from),
-			Taint: Taint{Root: to, Source: s, Path: []Hop{pay}, By: m.Key()}})
+			Taint: Taint{Root: to, Source: s, Path: []Hop{d.hopOf(m)}, By: d.keyOf(m)}})
 	}
 	target, ok := holder(v, to)
 	sv, remembers := v.(SenderView)
@@ -189,12 +188,12 @@ func evaluateFanIn(rs []Rule, m *chains.Movement, v View, d *Decision, from, to 
 		d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: target.Root,
 			Source: target.Source, Destination: from, Label: Label{Category: PatternFanIn,
 				Entity: fmt.Sprintf("pooled from %d senders", len(in))},
-			Path: append(in, pay), Tainted: new(big.Int).Set(o.Amount)})
+			Path: append(in, d.hopOf(m)), Tainted: new(big.Int).Set(o.Amount)})
 	}
 	if fired {
 		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanIn, from),
 			Taint: Taint{Root: target.Root,
-				Source: target.Source, Path: []Hop{pay}, By: m.Key()}})
+				Source: target.Source, Path: []Hop{d.hopOf(m)}, By: d.keyOf(m)}})
 	}
 }
 
