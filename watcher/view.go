@@ -152,8 +152,8 @@ var (
 	_ fanin.QuietView   = (*view)(nil)
 )
 
-// Quiet implements deposit.QuietView and fanin.QuietView: a base of the movement being judged is quiet when
-// its flags say that no list names it and it holds nothing.
+// Quiet implements deposit.QuietView and fanin.QuietView: a base of the movement being
+// judged is quiet when its flags say that no list names it and it holds nothing.
 func (v *view) Quiet(a string) bool {
 	i := v.cursor(a)
 	return i >= 0 && v.flags(i) == 0
