@@ -14,7 +14,8 @@ import (
 // forwards to the exchange, payments elsewhere, deliveries again, removals, the bound and
 // the window forgetting) through two Inferrers, one of them given Prefetch before each
 // batch, sometimes for a batch other than the one that follows; the two must infer the
-// same, in the same order, and remember as many arrivals throughout.
+// same, in the same order, and remember as many arrivals throughout. A removed movement is
+// given to Observe, after Prefetch read it, before Forget.
 func TestPrefetch(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(7, 8))
 	addrs := []string{hot, hot, lazar}
@@ -69,8 +70,11 @@ func TestPrefetch(t *testing.T) {
 		for k, in := range []*Inferrer{plain, ahead} {
 			for i := range movements[k] {
 				m := &movements[k][i]
-				if batch[i].removed {
+				if batch[i].removed { // a reorg, after Prefetch read it
 					m.Removed = true
+					if _, ok := in.Observe(m, views[k]); ok {
+						t.Fatalf("%d: a removed movement inferred", start+i)
+					}
 					in.Forget(m)
 					continue
 				}
