@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"go.uber.org/zap"
 
@@ -36,6 +35,12 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	}
 	w.cache.applied(chain, effects)
 	w.stats.judged(chain, len(ms))
+	if senders := w.senders[chain]; senders != nil {
+		w.stats.reached(chain, MemoryFanIn, senders.Reach())
+	}
+	if infer := w.infer[chain]; infer != nil {
+		w.stats.reached(chain, MemoryDeposits, infer.Reach())
+	}
 	if len(alerts) == 0 {
 		return nil
 	}
@@ -184,37 +189,6 @@ func (w *Worker) capped(chain, counter string) {
 	w.log.Warn("tracked-address cap reached: funds of this source are no longer followed "+
 		"to new addresses", zap.String("chain", chain), zap.String("source", root),
 		zap.String("model", model))
-}
-
-// CapHits is how many times a rule's cap on tracked addresses kept an address from being
-// tracked. Safe for concurrent use.
-func (w *Worker) CapHits() uint64 { return w.capHits.Load() }
-
-// workerStats counts what a worker did, for metrics. Safe for concurrent use.
-type workerStats struct {
-	mu     sync.Mutex
-	byChan map[string]uint64 // movements judged and applied, per chain
-}
-
-func (s *workerStats) judged(chain string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byChan == nil {
-		s.byChan = map[string]uint64{}
-	}
-	s.byChan[chain] += uint64(n)
-}
-
-// Judged returns, per chain, how many movements the worker judged and applied (those it
-// found applied already, redelivered, are not counted). Safe for concurrent use.
-func (w *Worker) Judged() map[string]uint64 {
-	w.stats.mu.Lock()
-	defer w.stats.mu.Unlock()
-	out := make(map[string]uint64, len(w.stats.byChan))
-	for c, n := range w.stats.byChan {
-		out[c] = n
-	}
-	return out
 }
 
 // handle evaluates one movement, or undoes one that a reorg removed.

@@ -301,6 +301,8 @@ func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 		{"flowwatch_movements_published_total", []string{"chain", "dev"}, 3, 0},
 		{"flowwatch_movements_judged_total", []string{"chain", "dev"}, 3, 0},
 		{"flowwatch_queue_backlog", []string{"chain", "dev"}, 0, 1e9},
+		{"flowwatch_worker_memory_reach_seconds", []string{"chain", "dev", "memory",
+			"deposits"}, 0, 1e9},
 		{"flowwatch_alerts_total", []string{"rule", "tainted-deposit", "state", "confirmed"},
 			1, 1},
 		{"flowwatch_sink_notifications_total", []string{"sink", "hook", "outcome",

@@ -188,6 +188,10 @@ var (
 	descDemoted = prometheus.NewDesc("flowwatch_rpc_endpoint_demoted",
 		"1 when calls avoid the endpoint: it lags, disagrees on a block's hash or failed.",
 		[]string{"chain", "endpoint"}, nil)
+	descReach = prometheus.NewDesc("flowwatch_worker_memory_reach_seconds",
+		"Block time that a rules worker's memory of recent transfers spans (memory "+
+			"fan_in: fan-in senders; deposits: deposit inference): the window those rules "+
+			"have in effect.", []string{"chain", "memory"}, nil)
 	descActive = prometheus.NewDesc("flowwatch_chain_poller_active",
 		"1 when this process's poller publishes the chain, 0 when it stands by (another "+
 			"holds the lease).", []string{"chain"}, nil)
@@ -196,7 +200,7 @@ var (
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHead, descPublished, descLag, descAtHead,
 		descBlocks, descMoves, descJudged, descBacklog, descPollerErr, descActive,
-		descEndpointHead, descDemoted} {
+		descEndpointHead, descDemoted, descReach} {
 		ch <- d
 	}
 }
@@ -244,10 +248,18 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	judged := map[string]uint64{}
+	reach := map[[2]string]time.Duration{} // the longest of the workers' (one owns a chain)
 	for _, w := range c.s.workers {
 		for chain, n := range w.Judged() {
 			judged[chain] += n
 		}
+		for k, d := range w.Reach() {
+			reach[k] = max(reach[k], d)
+		}
+	}
+	for k, d := range reach {
+		ch <- prometheus.MustNewConstMetric(descReach, prometheus.GaugeValue, d.Seconds(),
+			k[0], k[1])
 	}
 	for _, chain := range c.s.chainNames {
 		counter(descJudged, judged[chain], chain)

@@ -113,6 +113,7 @@ type Inferrer struct {
 	opts     Options
 	receipts *table
 	pruned   int64 // the limit the receipts were last pruned to
+	latest   int64 // the block time of the last transfer observed, Unix seconds
 	// What Prefetch read ahead for: the transfers (see ahead), the next of them for
 	// Observe, the index entries read (scratch), and their sum, kept so that the reads
 	// are not optimized away.
@@ -164,6 +165,7 @@ func (in *Inferrer) Observe(m *chains.Movement, v View) (rules.NewTaint, bool) {
 		return rules.NewTaint{}, false
 	}
 	from, to := a.from, a.to
+	in.latest = m.Block.Time.Unix()
 	// A movement of the same block time as the last prunes nothing more: what arrived
 	// since then arrived at that time.
 	if limit := m.Block.Time.Add(-in.opts.Window).Unix(); limit != in.pruned {
@@ -268,3 +270,14 @@ func (in *Inferrer) Forget(m *chains.Movement) {
 // Len is how many addresses' arrivals the Inferrer remembers (those a payment ended
 // included, until they leave the window).
 func (in *Inferrer) Len() int { return in.receipts.live }
+
+// Reach is the block time between the oldest arrival remembered and the last transfer
+// observed: the window that inference has in effect, at most Window (shorter when
+// MaxReceipts forgets first). It is 0 when none is remembered.
+func (in *Inferrer) Reach() time.Duration {
+	r := in.receipts.oldest()
+	if r == nil {
+		return 0
+	}
+	return time.Duration(in.latest-r.when) * time.Second
+}

@@ -300,3 +300,29 @@ func TestLargeAmounts(t *testing.T) {
 		})
 	}
 }
+
+// TestReach: the window in effect is the block time from the oldest arrival remembered to
+// the last transfer, shortened when the bound forgets.
+func TestReach(t *testing.T) {
+	in, err := New(Options{Window: time.Hour, MaxReceipts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Reach() != 0 {
+		t.Fatalf("reach %s before any transfer", in.Reach())
+	}
+	ms := arrivals(5, 100) // block times 100 to 104 s, each to a fresh address
+	for i := range ms[:3] {
+		in.Observe(&ms[i], quietView{})
+	}
+	if in.Reach() != 2*time.Second {
+		t.Fatalf("reach %s, want 2s", in.Reach())
+	}
+	for i := range ms[3:] {
+		in.Observe(&ms[3+i], quietView{})
+	}
+	if in.Len() != 3 || in.Reach() != 2*time.Second {
+		t.Fatalf("%d remembered, reach %s; want 3, 2s (the bound forgets the oldest)",
+			in.Len(), in.Reach())
+	}
+}

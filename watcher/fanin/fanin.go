@@ -217,6 +217,17 @@ func (tr *Tracker) Forget(m *chains.Movement) {
 // Len is how many payments the Tracker remembers.
 func (tr *Tracker) Len() int { return tr.payments.Len() }
 
+// Reach is the block time between the oldest payment remembered and the newest: the
+// window that fan-in rules have in effect, at most Window (shorter when MaxPayments
+// forgets first). It is 0 when none is remembered.
+func (tr *Tracker) Reach() time.Duration {
+	q := &tr.payments
+	if q.Len() == 0 {
+		return 0
+	}
+	return q.At(q.Tail() - 1).time.Sub(q.At(q.Head()).time)
+}
+
 // lookup returns the latest payment to addr, whose tag is tag, nil if none is remembered,
 // and where addr is in the index or would go.
 func (tr *Tracker) lookup(addr string, tag uint64) (*payment, int) {

@@ -56,9 +56,10 @@ func TestTracker(t *testing.T) {
 	for i := range ms { // the batch judged again
 		tr.Observe(&ms[i], noLabels)
 	}
-	if got := senders(tr, "c", 45); got != "a,d,e" || tr.Len() != 5 {
-		t.Fatalf("senders %q (%d payments), want the latest 3 distinct: a,d,e (5)", got,
-			tr.Len())
+	if got := senders(tr, "c", 45); got != "a,d,e" || tr.Len() != 5 ||
+		tr.Reach() != 40*time.Minute {
+		t.Fatalf("senders %q (%d payments, reach %s), want the latest 3 distinct: a,d,e "+
+			"(5, 40m)", got, tr.Len(), tr.Reach())
 	}
 	hops := tr.Senders("c", time.Unix(0, 0).Add(45*time.Minute))
 	want := rules.HopOf(&ms[2], "a", ms[2].Outputs[0])
@@ -91,7 +92,8 @@ func TestTracker(t *testing.T) {
 	}
 	late := pay(20, "f", "y", 200) // more than an hour after the rest: they are forgotten
 	tr.Observe(&late, noLabels)
-	if tr.Len() != 1 || senders(tr, "c", 200) != "" || senders(tr, "y", 200) != "f" {
+	if tr.Len() != 1 || tr.Reach() != 0 || senders(tr, "c", 200) != "" ||
+		senders(tr, "y", 200) != "f" {
 		t.Fatalf("%d remembered, c: %q, y: %q", tr.Len(), senders(tr, "c", 200),
 			senders(tr, "y", 200))
 	}
