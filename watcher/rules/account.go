@@ -92,7 +92,7 @@ func evaluateAccount(rs []Rule, model string, m *chains.Movement, v View, d *Dec
 			}
 			if depth < r.MaxHops {
 				if counter == "" {
-					counter = Counter(model, origin.Root)
+					counter = d.counterOf(model, origin.Root)
 				}
 				ok := r.MaxTracked == 0 || v.Tracked(counter) < r.MaxTracked
 				follow, capped = follow || ok, capped || !ok

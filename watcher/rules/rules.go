@@ -302,7 +302,8 @@ type NewTaint struct {
 	Counter string
 }
 
-// Decision is what one movement changes.
+// Decision is what one movement changes. EvaluateTo may reuse one movement after movement
+// (its slices and what it put together before); it is not safe for concurrent use.
 type Decision struct {
 	Findings []Finding
 	Taints   []NewTaint
@@ -321,6 +322,24 @@ type Decision struct {
 	// hop of an account transfer (none yet while its Amount is nil) and the movement's key.
 	hop Hop
 	key string
+	// counters are the counters' names (Counter) put together before, by model and root,
+	// kept across movements: at most as many as the sources times the models.
+	counters map[[2]string]string
+}
+
+// counterOf is Counter(model, root), put together once per model and root for the life of
+// the Decision.
+func (d *Decision) counterOf(model, root string) string {
+	k := [2]string{model, root}
+	c, ok := d.counters[k]
+	if !ok {
+		if d.counters == nil {
+			d.counters = map[[2]string]string{}
+		}
+		c = Counter(model, root)
+		d.counters[k] = c
+	}
+	return c
 }
 
 // hopOf is the hop of account transfer m, from its sender to its recipient, built once

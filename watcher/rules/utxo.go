@@ -84,7 +84,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 			origin = ti
 		}
 	}
-	counter := Counter(model, origin.origin.Root)
+	counter := d.counterOf(model, origin.origin.Root)
 	for j := range m.Outputs {
 		out := &m.Outputs[j]
 		if out.Amount == nil || out.Amount.Sign() == 0 {
