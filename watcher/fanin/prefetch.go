@@ -20,7 +20,7 @@ type ahead struct {
 // the Tracker outgrows the cache; read here in one pass, with no load waiting on another,
 // the misses overlap. It changes nothing that Observe does: Observe uses what it computed
 // only for the movement it read ahead for next, which it knows by its address, so ms must
-// not change until Observe is given them.
+// not change until Observe is given them (but to be marked removed, which Observe checks).
 func (tr *Tracker) Prefetch(ms []chains.Movement) {
 	tr.ahead, tr.next = tr.ahead[:0], 0
 	for i := range ms {
