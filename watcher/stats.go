@@ -18,20 +18,26 @@ const (
 	MemoryDeposits = "deposits" // deposit inference's arrivals (package deposit)
 )
 
+// Memory names a memory of recent transfers that a worker keeps for one chain.
+type Memory struct {
+	Chain string
+	Name  string // MemoryFanIn or MemoryDeposits
+}
+
 // workerStats counts what a worker did, for metrics. Safe for concurrent use.
 type workerStats struct {
 	mu     sync.Mutex
 	byChan map[string]uint64 // movements judged and applied, per chain
-	reach  map[[2]string]time.Duration
+	reach  map[Memory]time.Duration
 }
 
 func (s *workerStats) reached(chain, memory string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.reach == nil {
-		s.reach = map[[2]string]time.Duration{}
+		s.reach = map[Memory]time.Duration{}
 	}
-	s.reach[[2]string{chain, memory}] = d
+	s.reach[Memory{chain, memory}] = d
 }
 
 func (s *workerStats) judged(chain string, n int) {
@@ -55,14 +61,14 @@ func (w *Worker) Judged() map[string]uint64 {
 	return out
 }
 
-// Reach returns, per chain and memory (MemoryFanIn, MemoryDeposits), the block time that
-// the worker's memory of recent transfers spans after its last batch of the chain: the
-// window those rules have in effect, which the memory's bound may make shorter than the
-// rules'. A memory the worker does not keep is absent. Safe for concurrent use.
-func (w *Worker) Reach() map[[2]string]time.Duration {
+// Reach returns, per memory of a chain, the block time that the memory of recent transfers
+// spans after the worker's last batch of the chain: the window those rules have in effect,
+// which the memory's bound may make shorter than the rules'. A memory the worker does not
+// keep is absent. Safe for concurrent use.
+func (w *Worker) Reach() map[Memory]time.Duration {
 	w.stats.mu.Lock()
 	defer w.stats.mu.Unlock()
-	out := make(map[[2]string]time.Duration, len(w.stats.reach))
+	out := make(map[Memory]time.Duration, len(w.stats.reach))
 	for k, d := range w.stats.reach {
 		out[k] = d
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher"
 )
 
 // metrics are a process's counters and the registry that serves them.
@@ -248,7 +249,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	judged := map[string]uint64{}
-	reach := map[[2]string]time.Duration{} // the longest of the workers' (one owns a chain)
+	reach := map[watcher.Memory]time.Duration{} // the longest of the workers'; one owns it
 	for _, w := range c.s.workers {
 		for chain, n := range w.Judged() {
 			judged[chain] += n
@@ -259,7 +260,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, d := range reach {
 		ch <- prometheus.MustNewConstMetric(descReach, prometheus.GaugeValue, d.Seconds(),
-			k[0], k[1])
+			k.Chain, k.Name)
 	}
 	for _, chain := range c.s.chainNames {
 		counter(descJudged, judged[chain], chain)
