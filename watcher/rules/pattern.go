@@ -214,11 +214,11 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
 			return
 		}
-		path := append(slices.Clip(rec.Path), HopOf(m, from, o))
+		path := append(slices.Clip(rec.Path), d.hopOf(m))
 		if to != in.From {
 			d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: rec.Root,
-				Source: rec.Source, Path: path, By: m.Key()},
-				Counter: Counter(ModelPoison, rec.Root)})
+				Source: rec.Source, Path: path, By: d.keyOf(m)},
+				Counter: d.counterOf(ModelPoison, rec.Root)})
 		}
 		for i := range rs {
 			r := &rs[i]
@@ -240,7 +240,7 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	if held {
 		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternSwap, m.Tx),
 			Taint: Taint{Root: origin.Root, Source: origin.Source,
-				Path: append(slices.Clip(origin.Path), HopOf(m, from, o)), By: m.Key()}})
+				Path: append(slices.Clip(origin.Path), d.hopOf(m)), By: d.keyOf(m)}})
 	}
 }
 
@@ -269,7 +269,7 @@ func evaluateDormant(rs []Rule, m *chains.Movement, v View, d *Decision, from st
 		}
 	}
 	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternDormant, from),
-		Taint: Taint{Root: from, Source: s, Path: []Hop{now}, By: m.Key()}})
+		Taint: Taint{Root: from, Source: s, Path: []Hop{now}, By: d.keyOf(m)}})
 }
 
 func days(d time.Duration) string {
@@ -304,9 +304,9 @@ func evaluateFanOut(rs []Rule, m *chains.Movement, v View, d *Decision, from, to
 			hops = append(hops, h)
 		}
 	}
-	hops = append(hops, HopOf(m, from, o))
+	hops = append(hops, d.hopOf(m))
 	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternFanOut, from),
-		Taint: Taint{Root: origin.Root, Source: origin.Source, Path: hops, By: m.Key()}})
+		Taint: Taint{Root: origin.Root, Source: origin.Source, Path: hops, By: d.keyOf(m)}})
 	for i := range rs {
 		r := &rs[i]
 		if r.Pattern != PatternFanOut || len(r.SourceCategories) > 0 &&

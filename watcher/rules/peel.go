@@ -71,7 +71,7 @@ func evaluatePeel(rs []Rule, m *chains.Movement, v View, d *Decision) {
 	path := append(slices.Clip(run.Path), HopOf(m, payer, peel))
 	d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternPeel,
 		OutpointKey(m.Tx, rest.Index)), Taint: Taint{Root: run.Root, Source: run.Source,
-		Path: path, By: m.Key()}})
+		Path: path, By: d.keyOf(m)}})
 	for i := range rs {
 		r := &rs[i]
 		if r.Pattern != PatternPeel || !within(percent(r)) || len(r.SourceCategories) > 0 &&

@@ -154,7 +154,7 @@ func evaluateUTXO(rs []Rule, model string, m *chains.Movement, v View, d *Decisi
 			continue
 		}
 		nt := Taint{Root: origin.origin.Root, Source: origin.origin.Source, Path: path,
-			By: m.Key()}
+			By: d.keyOf(m)}
 		switch model {
 		case ModelHaircut:
 			nt.Amount = tainted
