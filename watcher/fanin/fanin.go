@@ -127,18 +127,15 @@ func New(opts Options) (*Tracker, error) {
 // observed again (a batch judged again after a failure) is noted once. A payment to an
 // address that v labels is not noted.
 func (tr *Tracker) Observe(m *chains.Movement, v View) {
-	sender, o, ok := m.Transfer()
-	if !ok || m.Removed {
-		if tr.next < len(tr.ahead) && tr.ahead[tr.next].m == m {
-			tr.next++ // removed since Prefetch: its read-ahead is used up all the same
-		}
+	a, ok := tr.transfer(m)
+	if !ok {
 		return
 	}
+	sender, o, tag := a.from, a.to, a.tag
 	if limit := m.Block.Time.Add(-tr.opts.Window).Unix(); limit != tr.pruned {
 		tr.prune(limit)
 		tr.pruned = limit
 	}
-	tag := tr.receiverTag(m, o.Address)
 	if labelled(v, o.Address) {
 		return
 	}

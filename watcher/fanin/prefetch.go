@@ -7,10 +7,12 @@ import (
 	"github.com/flowwatch/flowwatch/internal/seqindex"
 )
 
-// ahead is a transfer that Prefetch read ahead for: the movement and its receiver's tag.
+// ahead is a transfer that Prefetch read ahead for: the movement, its legs and its
+// receiver's tag, for Observe to use.
 type ahead struct {
-	m   *chains.Movement
-	tag uint64
+	m        *chains.Movement
+	from, to *chains.Leg
+	tag      uint64
 }
 
 // Prefetch reads ahead what Observe will read of the Tracker for ms, the movements it is
@@ -24,9 +26,8 @@ type ahead struct {
 func (tr *Tracker) Prefetch(ms []chains.Movement) {
 	tr.ahead, tr.next = tr.ahead[:0], 0
 	for i := range ms {
-		m := &ms[i]
-		if _, o, ok := m.Transfer(); ok && !m.Removed {
-			tr.ahead = append(tr.ahead, ahead{m, tr.tagOf(o.Address)})
+		if a, ok := tr.read(&ms[i]); ok {
+			tr.ahead = append(tr.ahead, a)
 		}
 	}
 	x, q := tr.index, &tr.payments
@@ -50,14 +51,25 @@ func (tr *Tracker) Prefetch(ms []chains.Movement) {
 	tr.sink = sum
 }
 
-// receiverTag is the tag of the receiver of m, a transfer to to: as Prefetch computed it if
-// m is the movement it read ahead for next.
-func (tr *Tracker) receiverTag(m *chains.Movement, to string) uint64 {
+// transfer returns m's transfer, as Prefetch read it ahead if m is the movement it read
+// ahead for next; false if m is no transfer, or removed (since: the read-ahead is used up
+// all the same, so that the movements after it still find theirs).
+func (tr *Tracker) transfer(m *chains.Movement) (ahead, bool) {
 	if tr.next < len(tr.ahead) && tr.ahead[tr.next].m == m {
 		tr.next++
-		return tr.ahead[tr.next-1].tag
+		return tr.ahead[tr.next-1], !m.Removed
 	}
-	return tr.tagOf(to)
+	return tr.read(m)
+}
+
+// read returns m's transfer, with its receiver's tag; false if m is no transfer, or
+// removed.
+func (tr *Tracker) read(m *chains.Movement) (ahead, bool) {
+	from, to, ok := m.Transfer()
+	if !ok || m.Removed {
+		return ahead{}, false
+	}
+	return ahead{m: m, from: from, to: to, tag: tr.tagOf(to.Address)}, true
 }
 
 // tagOf is the tag of address addr in the index.
