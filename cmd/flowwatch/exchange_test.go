@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -81,7 +80,6 @@ func TestExchangeJourney(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "list.csv"),
 		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
 			"dev,"+lazarus+",source,sanctioned,Lazarus Group (test),test,,\n")
-	port, mport := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
 %schains:
@@ -107,17 +105,20 @@ sinks:
 alerting:
   group_wait: 0s
 metrics:
-  listen: 127.0.0.1:%d
+  listen: 127.0.0.1:0
 api:
-  listen: 127.0.0.1:%d
+  listen: 127.0.0.1:0
   keys:
     - {name: ops, sha256: %s, scopes: [read, write]}
     - {name: backend, sha256: %s, scopes: [read]}
-`, redistest.Config(prefix), chain.URL, hook.URL, mport, port, writeSHA, readSHA))
+`, redistest.Config(prefix), chain.URL, hook.URL, writeSHA, readSHA))
 
-	cmd := startRun(t, cfg, "api listening")
+	// The ports are the system's choice, which the log names: a port found free before
+	// the process binds it may be taken by then.
+	cmd, lines := startRun(t, cfg, "api listening", "metrics listening")
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base, metricsURL := "http://"+loggedAddr(t, lines["api listening"]),
+		"http://"+loggedAddr(t, lines["metrics listening"])
 	call := func(key, method, path, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
@@ -209,7 +210,7 @@ api:
 	if d := depositOf(cleanTx); d.Risk != api.RiskNone || len(d.Alerts) != 0 {
 		t.Fatalf("the clean deposit: %+v", d)
 	}
-	checkMetrics(t, fmt.Sprintf("http://127.0.0.1:%d", mport), base, readKey)
+	checkMetrics(t, metricsURL, base, readKey)
 	var screenOut strings.Builder
 	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", fresh.Hex()},
 		&screenOut, io.Discard); code != 0 || !strings.Contains(screenOut.String(), "SEVERE") {
@@ -223,15 +224,14 @@ api:
 	}
 }
 
-// freePort returns a port free on loopback now.
-func freePort(t *testing.T) int {
+// loggedAddr is the addr field of a JSON log line.
+func loggedAddr(t *testing.T, line string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var l struct{ Addr string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
+		t.Fatalf("no address in log line %q: %v", line, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr
 }
 
 // checkMetrics scrapes the metrics endpoint (and the API's /metrics, the same registry)

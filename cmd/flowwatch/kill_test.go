@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	mrand "math/rand/v2"
 	"net/http"
@@ -81,7 +82,10 @@ func TestKillRestart(t *testing.T) {
 	ctx := context.Background()
 	w := newLaunderWorld(t, 300*time.Millisecond)
 	rdb, prefix := w.rdb, w.prefix
-	start := func() *exec.Cmd { return startRun(t, w.cfg, "running") }
+	start := func() *exec.Cmd {
+		cmd, _ := startRun(t, w.cfg, "running")
+		return cmd
+	}
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	stopSending := w.traffic(t)
 	stream := prefix + ":{dev}:movements"
@@ -310,8 +314,10 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 }
 
 // startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns
-// once its log has a line with message msg; it fails the test after a minute without.
-func startRun(t *testing.T, cfg, msg string) *exec.Cmd {
+// once its log has a line with each message of msgs, with the first such line of each
+// (JSON), by message. It fails the test, showing the log's last lines, if the process exits
+// first or after a minute without.
+func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
 	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
@@ -322,23 +328,50 @@ func startRun(t *testing.T, cfg, msg string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
+	var mu sync.Mutex
+	var tail []string // the log's last lines
+	lines := map[string]string{}
+	ready, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(logs)
-		once := sync.Once{}
 		for sc.Scan() { // drains the pipe until the process exits
-			if strings.Contains(sc.Text(), `"msg":"`+msg+`"`) {
-				once.Do(func() { close(ready) })
+			mu.Lock()
+			if tail = append(tail, sc.Text()); len(tail) > 20 {
+				tail = tail[1:]
 			}
+			for _, msg := range msgs {
+				if _, ok := lines[msg]; !ok && strings.Contains(sc.Text(), `"msg":"`+msg+`"`) {
+					if lines[msg] = sc.Text(); len(lines) == len(msgs) {
+						close(ready)
+					}
+				}
+			}
+			mu.Unlock()
 		}
 	}()
+	fail := func(why string) {
+		t.Helper()
+		_ = cmd.Process.Kill()
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("flowwatch run %s before it logged %q; its log ends:\n%s", why, msgs,
+			strings.Join(tail, "\n"))
+	}
 	select {
 	case <-ready:
+	case <-exited:
+		select {
+		case <-ready: // the last lines logged came with its exit
+		default:
+			fail("exited")
+		}
 	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("flowwatch run did not log %q", msg)
+		fail("ran a minute")
 	}
-	return cmd
+	mu.Lock()
+	defer mu.Unlock()
+	return cmd, maps.Clone(lines)
 }
 
 func writeFile(t *testing.T, path, content string) {

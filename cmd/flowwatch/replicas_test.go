@@ -21,7 +21,7 @@ func TestReplicas(t *testing.T) {
 	w := newLaunderWorld(t, lease)
 	procs := map[int]*exec.Cmd{}
 	for range 3 {
-		cmd := startRun(t, w.cfg, "running")
+		cmd, _ := startRun(t, w.cfg, "running")
 		procs[cmd.Process.Pid] = cmd
 	}
 	defer func() {
