@@ -78,6 +78,12 @@ type Tracker struct {
 	payments seqindex.Queue[payment]
 	chain    string // of the movements observed
 	pruned   int64  // the limit the payments were last pruned to
+	// From the block completeBlock, at time complete, on, every transfer observed that
+	// is within the window is remembered: the first block observed, or that of the last
+	// payment MaxPayments forgot (seen: one was observed).
+	seen          bool
+	complete      time.Time
+	completeBlock uint64
 	// What Prefetch read ahead for: the transfers, the next of them for Observe, and the
 	// sum of what it read, kept so that the reads are not optimized away.
 	ahead []ahead
@@ -132,6 +138,9 @@ func (tr *Tracker) Observe(m *chains.Movement, v View) {
 		return
 	}
 	sender, o, tag := a.from, a.to, a.tag
+	if !tr.seen {
+		tr.seen, tr.complete, tr.completeBlock = true, m.Block.Time, m.Block.Number
+	}
 	if limit := m.Block.Time.Add(-tr.opts.Window).Unix(); limit != tr.pruned {
 		tr.prune(limit)
 		tr.pruned = limit
@@ -161,6 +170,9 @@ func (tr *Tracker) Observe(m *chains.Movement, v View) {
 		tr.index.Insert(pos, e)
 	}
 	for tr.payments.Len() > tr.opts.MaxPayments {
+		if p := tr.payments.At(tr.payments.Head()); p.block >= tr.completeBlock {
+			tr.complete, tr.completeBlock = p.time, p.block
+		}
 		tr.drop()
 	}
 }

@@ -1,0 +1,101 @@
+package fanin
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
+)
+
+// Node is what a look-back asks an EVM node (ethereum.Source and chains.Failover have
+// both).
+type Node interface {
+	// TransferLogs returns the ERC-20 transfers of blocks from..to that any of senders sent
+	// or any of receivers received, in chain order.
+	TransferLogs(ctx context.Context, from, to uint64, senders, receivers []string) (
+		[]chains.Movement, error)
+	// Ref returns block n's identity, with its time.
+	Ref(ctx context.Context, n uint64) (chains.BlockRef, error)
+}
+
+// SendersBack is Senders for a payment by addr in block at, with what the Tracker cannot
+// remember asked of node: the ERC-20 transfers that addr received in the part of the
+// window before the Tracker saw every transfer (it started later, or MaxPayments forgot
+// them). Its payments of the chain's coin in that part are not seen (they leave no log).
+// When the Tracker saw every transfer of the window, node is not asked.
+//
+// It asks the node for the headers of a binary search for the window's first block, about
+// 20, and for the logs of the range. An error of the node is returned, wrapped, with
+// nothing else: the caller fails what it was judging, to judge it again.
+func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
+	at chains.BlockRef) ([]rules.Hop, error) {
+	near := tr.Senders(addr, at.Time)
+	since := at.Time.Add(-tr.opts.Window)
+	if !tr.seen || !tr.complete.After(since) || at.Number == 0 {
+		return near, nil
+	}
+	from, err := firstAfter(ctx, node, since, min(tr.completeBlock, at.Number-1))
+	if err != nil {
+		return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
+	}
+	to := min(tr.completeBlock, at.Number-1) // its transfers are some remembered, some not
+	if from > to {
+		return near, nil
+	}
+	ms, err := node.TransferLogs(ctx, from, to, nil, []string{addr})
+	if err != nil {
+		return nil, fmt.Errorf("fan-in look-back for %s: blocks %d..%d: %w", addr, from, to,
+			err)
+	}
+	far := make([]rules.Hop, 0, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		from, to, ok := m.Transfer()
+		if ok && to.Address == addr && from.Address != addr && !m.Block.Time.Before(since) {
+			far = append(far, rules.HopOf(m, from.Address, *to))
+		}
+	}
+	return tr.merge(near, far), nil
+}
+
+// merge returns the distinct senders of far (the node's, in chain order) and near (the
+// Tracker's, oldest first, from the last of far's blocks on), each at its latest payment,
+// at most MaxSenders, the latest, oldest first.
+func (tr *Tracker) merge(near, far []rules.Hop) []rules.Hop {
+	all := append(far, near...)
+	last := make(map[string]int, len(all))
+	for i, h := range all {
+		last[h.From] = i
+	}
+	out := make([]rules.Hop, 0, len(last))
+	for i, h := range all {
+		if last[h.From] == i {
+			out = append(out, h)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b rules.Hop) int { return cmp.Compare(a.Block, b.Block) })
+	return out[max(0, len(out)-tr.opts.MaxSenders):]
+}
+
+// firstAfter is the first block, of 0..last, whose time is at or after since; last+1 if
+// none is.
+func firstAfter(ctx context.Context, node Node, since time.Time, last uint64) (uint64,
+	error) {
+	var err error
+	n := sort.Search(int(last)+1, func(i int) bool {
+		if err != nil {
+			return true
+		}
+		var ref chains.BlockRef
+		if ref, err = node.Ref(ctx, uint64(i)); err != nil {
+			return true
+		}
+		return !ref.Time.Before(since)
+	})
+	return uint64(n), err
+}

@@ -1,0 +1,179 @@
+package fanin
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+)
+
+// countingNode is the node, counting what it is asked, and failing a call when told to
+// (a node's fault on demand).
+type countingNode struct {
+	Node
+	logs, refs        atomic.Int64
+	failLogs, failRef bool
+}
+
+func (n *countingNode) TransferLogs(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]chains.Movement, error) {
+	n.logs.Add(1)
+	if n.failLogs {
+		return nil, errors.New("connection reset")
+	}
+	return n.Node.TransferLogs(ctx, from, to, senders, receivers)
+}
+
+func (n *countingNode) Ref(ctx context.Context, b uint64) (chains.BlockRef, error) {
+	n.refs.Add(1)
+	if n.failRef {
+		return chains.BlockRef{}, errors.New("connection reset")
+	}
+	return n.Node.Ref(ctx, b)
+}
+
+// TestSendersBack pays a pool on the simulated chain, in a token from five employers (the
+// first 31 days before the others, out of the 30-day window; the second twice) and in
+// ether from a sixth; the pool then pays out. A Tracker fed the chain's blocks, through the
+// real node's source, finds the pool's senders with SendersBack:
+//   - when it saw every transfer, without asking the node;
+//   - when MaxPayments forgot them, or it started after them, the token's employers in
+//     the window, from the node's logs (the ether payer only while remembered);
+//   - an error of the node fails it, naming the blocks asked.
+func TestSendersBack(t *testing.T) {
+	ctx := context.Background()
+	chain, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	src, err := ethereum.Dial(ctx, chain.URL, ethereum.Options{Chain: "dev",
+		Traces: ethereum.TracesOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := chain.Keys
+	usdx, err := chain.Deploy(ctx, k[7], devnet.Token, "USD X", "USDX", big.NewInt(1e12))
+	must(err)
+	pk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("look-back pool")))
+	pool := crypto.PubkeyToAddress(pk.PublicKey)
+	token := func(from int, to common.Address, n int64) {
+		t.Helper()
+		_, err := chain.Call(ctx, k[from], usdx, devnet.Token, nil, "transfer", to,
+			big.NewInt(n))
+		must(err)
+	}
+	for i := 1; i <= 5; i++ {
+		token(7, chain.Addrs[i], 1e6)
+	}
+	token(1, pool, 100) // 31 days before the rest: out of the window
+	must(chain.AdjustTime(31 * 24 * time.Hour))
+	for i := 2; i <= 5; i++ {
+		token(i, pool, int64(100*i))
+	}
+	token(2, pool, 7)
+	_, err = chain.Transfer(ctx, k[6], pool, big.NewInt(1e18))
+	must(err)
+	_, err = chain.Transfer(ctx, k[0], pool, big.NewInt(1e18)) // gas for the pool
+	must(err)
+	_, err = chain.Transfer(ctx, pk, chain.Addrs[0], big.NewInt(1e17))
+	must(err)
+	head, err := src.Head(ctx)
+	must(err)
+	payout, err := src.Ref(ctx, head)
+	must(err)
+	hex := func(a common.Address) string { return strings.ToLower(a.Hex()) }
+
+	feed := func(tr *Tracker, from uint64) {
+		for n := from; n < head; n++ {
+			b, err := src.Block(ctx, n)
+			must(err)
+			for i := range b.Movements {
+				tr.Observe(&b.Movements[i], noLabels)
+			}
+		}
+	}
+	names := map[string]string{hex(chain.Addrs[1]): "e1", hex(chain.Addrs[2]): "e2",
+		hex(chain.Addrs[3]): "e3", hex(chain.Addrs[4]): "e4", hex(chain.Addrs[5]): "e5",
+		hex(chain.Addrs[6]): "eth6", hex(chain.Addrs[0]): "gas0"}
+	// The block of the fourth employer's payment.
+	var late uint64
+	for n := head; n > 0 && late == 0; n-- {
+		b, err := src.Block(ctx, n)
+		must(err)
+		for _, m := range b.Movements {
+			if m.Kind == chains.KindToken && m.Outputs[0].Address == hex(pool) &&
+				m.Inputs[0].Address == hex(chain.Addrs[4]) {
+				late = n
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		max     int
+		from    uint64
+		want    string
+		asks    bool
+		failLog bool
+		failRef bool
+		wantErr string
+	}{
+		{name: "every transfer seen", max: 100, from: 1,
+			want: "e3,e4,e5,e2,eth6,gas0"},
+		{name: "forgotten by the bound", max: 2, from: 1, asks: true,
+			want: "e3,e4,e5,e2,eth6,gas0"},
+		{name: "started after them", max: 100, from: late + 1, asks: true,
+			want: "e3,e4,e5,e2,eth6,gas0"},
+		{name: "forgotten, the ether too", max: 1, from: 1, asks: true,
+			want: "e3,e4,e5,e2,gas0"},
+		{name: "the logs fail", max: 2, from: 1, asks: true, failLog: true,
+			wantErr: "fan-in look-back for " + hex(pool) + ": blocks "},
+		{name: "a header fails", max: 2, from: 1, asks: true, failRef: true,
+			wantErr: "fan-in look-back for " + hex(pool) + ": connection reset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := New(Options{Window: 30 * 24 * time.Hour, MaxPayments: tc.max})
+			must(err)
+			feed(tr, tc.from)
+			node := &countingNode{Node: src, failLogs: tc.failLog, failRef: tc.failRef}
+			hops, err := tr.SendersBack(ctx, node, hex(pool), payout)
+			if asked := node.refs.Load()+node.logs.Load() > 0; asked != tc.asks {
+				t.Errorf("node asked: %v, want %v", asked, tc.asks)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			must(err)
+			var got []string
+			for _, h := range hops {
+				got = append(got, names[h.From])
+				if h.To != hex(pool) || h.Amount.Sign() <= 0 || h.Time.IsZero() {
+					t.Errorf("hop %+v", h)
+				}
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Fatalf("senders %s, want %s", strings.Join(got, ","), tc.want)
+			}
+		})
+	}
+}
