@@ -80,7 +80,8 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		senders.Prefetch(ms[first:])
 	}
 	v := &w.view
-	v.reset(w.lists, chain, cc, w.cache.prefixes, infer != nil, senders)
+	v.reset(ctx, w.lists, chain, cc, w.cache.prefixes, infer != nil, senders,
+		w.opts.LookBack[chain])
 	for i, f := range flags {
 		if f&baseHeld != 0 {
 			v.held[w.bases[i]] = true
@@ -96,12 +97,16 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		if i > 0 {
 			start = w.ends[i-1]
 		}
-		v.judging(m.Block.Time, w.bases[start:w.ends[i]], flags[start:w.ends[i]],
+		v.judging(m, w.bases[start:w.ends[i]], flags[start:w.ends[i]],
 			w.cache.hashes[start:w.ends[i]])
 		if v.quiet() {
 			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 		} else {
 			rules.EvaluateTo(d, w.rules, m, v)
+			if v.lookErr != nil { // judged again, the batch asks again
+				return nil, nil, fmt.Errorf("block %d, movement %s: %w", m.Block.Number,
+					m.Key(), v.lookErr)
+			}
 		}
 		if infer != nil {
 			if nt, ok := infer.Observe(m, v); ok {

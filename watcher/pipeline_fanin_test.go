@@ -2,14 +2,19 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/watcher/fanin"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -88,3 +93,84 @@ func TestPipelineFanIn(t *testing.T) {
 }
 
 func milliEth(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e15)) }
+
+// flakyNode is the lab's node, whose first look-back for logs fails (a node's fault on
+// demand).
+type flakyNode struct {
+	fanin.Node
+	calls atomic.Int64
+}
+
+func (n *flakyNode) TransferLogs(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]chains.Movement, error) {
+	if n.calls.Add(1) == 1 {
+		return nil, errors.New("connection reset")
+	}
+	return n.Node.TransferLogs(ctx, from, to, senders, receivers)
+}
+
+// TestPipelineFanInLookBack plays the IT workers' wages in a token, pooled before the
+// worker's memory reaches: it remembers two transfers (fan_in.max_payments), and other
+// traffic follows the wages. Four employers pay C in USDX, two pay D; C, then D, pay the
+// watched collector. The fan-in rule alerts once, at C, with the four token payments that
+// the node's logs give (fanin.Tracker.SendersBack) and C's payment as its path; D, paid by
+// two, alerts nothing. The node's first answer for logs is an error: the batch fails and
+// is judged again, and the alert is sent once.
+func TestPipelineFanInLookBack(t *testing.T) {
+	lab := newIdleLab(t)
+	c := lab.chain
+	units := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e6)) }
+	usdx := lab.deploy(t, c.Keys[7], devnet.Token, "USD X", "USDX", units(1e6))
+	employers := []*ecdsaKey{c.Keys[3], c.Keys[4], c.Keys[5], c.Keys[6]}
+	for _, k := range employers {
+		lab.call(t, c.Keys[7], usdx, devnet.Token, nil, "transfer",
+			crypto.PubkeyToAddress(k.PublicKey), units(10_000))
+	}
+	node := &flakyNode{Node: lab.src}
+	lab.start(t, []rules.Rule{{Name: "fan-in", Severity: "high", Pattern: rules.PatternFanIn,
+		Count: 4, Window: 30 * 24 * time.Hour}}, func(o *WorkerOptions) {
+		o.FanIn = map[string]fanin.Options{"dev": {MaxPayments: 2}}
+		o.LookBack = map[string]fanin.Node{"dev": node}
+	})
+	ck, pool := labKey("lookback-c")
+	dk, d := labKey("lookback-d")
+	lab.send(t, c.Keys[1], pool, eth(1)) // gas money
+	lab.send(t, c.Keys[1], d, eth(1))
+	for _, k := range employers {
+		lab.call(t, k, usdx, devnet.Token, nil, "transfer", pool, units(3_000))
+	}
+	for _, k := range employers[:2] {
+		lab.call(t, k, usdx, devnet.Token, nil, "transfer", d, units(3_000))
+	}
+	for i := range 3 { // other traffic: the worker forgets the wages
+		_, x := labKey(fmt.Sprintf("lookback-x%d", i))
+		lab.send(t, c.Keys[2], x, eth(1))
+	}
+	collector := c.Addrs[0]
+	lab.send(t, ck, collector, milliEth(500))
+	lab.send(t, dk, collector, milliEth(500))
+	waitSettled(t, lab.src, lab.q, "dev")
+
+	got := lab.recv.alerts()
+	if len(got) != 1 {
+		t.Fatalf("%d alerts, want 1: %+v", len(got), got)
+	}
+	al := got[0]
+	var path, want []string
+	for _, h := range al.Path {
+		path = append(path, h.From+" "+h.Asset)
+	}
+	for _, k := range employers {
+		want = append(want, addr(crypto.PubkeyToAddress(k.PublicKey))+" "+addr(usdx))
+	}
+	want = append(want, addr(pool)+" native")
+	if al.Destination.Address != addr(pool) || al.Destination.Entity != "pooled from 4 senders" ||
+		strings.Join(path, ", ") != strings.Join(want, ", ") ||
+		al.Amount != milliEth(500).String() {
+		t.Fatalf("alert %+v\npath %v, want %v", al, path, want)
+	}
+	if n := node.calls.Load(); n < 3 {
+		t.Fatalf("the node was asked for logs %d times: want the failed look-back, C's "+
+			"again and D's", n)
+	}
+}

@@ -1,8 +1,10 @@
 package watcher
 
 import (
+	"context"
 	"time"
 
+	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/internal/fpset"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/fanin"
@@ -33,13 +35,19 @@ type view struct {
 	// infer: the chain infers deposit addresses; Label reads the inferences stored.
 	infer   bool
 	senders *fanin.Tracker // nil: no fan-in rule
-	key     []byte         // scratch for a key looked up
+	// node, if set, is asked what senders lacks (fanin.Tracker.SendersBack), under ctx,
+	// the batch's; the first error it returns is lookErr, which fails the batch.
+	node    fanin.Node
+	ctx     context.Context
+	lookErr error
+	m       *chains.Movement // the movement being judged
+	key     []byte           // scratch for a key looked up
 }
 
-// reset readies v for a batch on chain, over what cc knows of the keys under prefixes,
-// keeping its maps' room.
-func (v *view) reset(lists Lists, chain string, cc *chainCache, prefixes []string,
-	infer bool, senders *fanin.Tracker) {
+// reset readies v for a batch on chain, judged under ctx, over what cc knows of the keys
+// under prefixes, keeping its maps' room.
+func (v *view) reset(ctx context.Context, lists Lists, chain string, cc *chainCache,
+	prefixes []string, infer bool, senders *fanin.Tracker, node fanin.Node) {
 	if v.held == nil {
 		v.held, v.added, v.counts = map[string]bool{}, map[string]*rules.Taint{},
 			map[string]int64{}
@@ -50,7 +58,7 @@ func (v *view) reset(lists Lists, chain string, cc *chainCache, prefixes []strin
 	clear(v.added)
 	clear(v.counts)
 	v.lists, v.chain, v.cache, v.prefixes = lists, chain, cc, prefixes
-	v.infer, v.senders = infer, senders
+	v.infer, v.senders, v.node, v.ctx, v.lookErr = infer, senders, node, ctx, nil
 }
 
 // add makes taint the batch wrote visible to the rest of the batch; nt must stay as it is
@@ -92,22 +100,41 @@ func (v *view) quiet() bool {
 
 var _ rules.SenderView = (*view)(nil)
 
-// Senders implements rules.SenderView.
+// Senders implements rules.SenderView. When the movement being judged pays a listed
+// source and the chain has a node to ask, what the tracker does not remember is asked of
+// it: payments to a listed source are few, payments to followed addresses are not.
 func (v *view) Senders(a string) []rules.Hop {
 	if v.senders == nil {
 		return nil
 	}
-	return v.senders.Senders(a, v.at)
+	if v.node == nil || v.lookErr != nil || !v.paysSource() {
+		return v.senders.Senders(a, v.at)
+	}
+	hops, err := v.senders.SendersBack(v.ctx, v.node, a, v.m.Block)
+	if err != nil {
+		v.lookErr = err
+		return nil
+	}
+	return hops
+}
+
+// paysSource says whether the movement being judged pays a listed source.
+func (v *view) paysSource() bool {
+	_, to, ok := v.m.Transfer()
+	if !ok {
+		return false
+	}
+	_, listed := v.Source(to.Address)
+	return listed
 }
 
 // A view is handed to the rules as a pointer: as a value it would be copied to the heap
 // for every movement.
 var _ rules.View = (*view)(nil)
 
-// judging readies v for the movement at time at with bases, their flags and their
-// fingerprints.
-func (v *view) judging(at time.Time, bases []string, flags []uint8, hashes []uint64) {
-	v.at, v.cur, v.curFlags, v.curHashes = at, bases, flags, hashes
+// judging readies v for movement m, with its bases, their flags and their fingerprints.
+func (v *view) judging(m *chains.Movement, bases []string, flags []uint8, hashes []uint64) {
+	v.m, v.at, v.cur, v.curFlags, v.curHashes = m, m.Block.Time, bases, flags, hashes
 }
 
 // cursor is where a is among the bases of the movement being judged; -1 if it is not one.

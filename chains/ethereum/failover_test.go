@@ -20,26 +20,38 @@ import (
 // and the endpoint was taken for failed).
 const failoverTimeout = 10 * time.Second
 
+// failoverSource is a source of the endpoint at url that retries once, quickly, so that a
+// failover test's faults pass to the next endpoint soon.
+func failoverSource(t *testing.T, url string) *Source {
+	t.Helper()
+	s, err := New(mustDial(t, url), Options{Traces: TracesOff, Retries: 1,
+		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		Timeout: failoverTimeout, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// failoverOf is a failover of endpoints "a" and "b" (failoverSource) at urls a and b.
+func failoverOf(t *testing.T, a, b string) *chains.Failover {
+	t.Helper()
+	f, err := chains.NewFailover([]chains.Source{failoverSource(t, a), failoverSource(t, b)},
+		chains.FailoverOptions{Names: []string{"a", "b"}, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // TestFailover: two endpoints of one chain serving the recorded block 18000000. When one
 // keeps failing (past its own retries), the call goes to the other, which stays current;
 // when that one fails later, calls go back. When both fail, the error names the block.
 func TestFailover(t *testing.T) {
 	node := erigonNode(t)
 	a, b := fakerpc.New(t, node.handle), fakerpc.New(t, node.handle)
-	source := func(url string) *Source {
-		s, err := New(mustDial(t, url), Options{Traces: TracesOff, Retries: 1,
-			MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-			Timeout: failoverTimeout, Logger: zaptest.NewLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	f, err := chains.NewFailover([]chains.Source{source(a.URL), source(b.URL)},
-		chains.FailoverOptions{Names: []string{"a", "b"}, Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	source := func(url string) *Source { return failoverSource(t, url) }
+	f := failoverOf(t, a.URL, b.URL)
 	want := extractRange(t, source(b.URL), 18000000, 18000000)
 	ctx := context.Background()
 	get := func() []chains.Movement {
@@ -79,7 +91,7 @@ func TestFailover(t *testing.T) {
 	// Both down: an error naming the block.
 	down(a)
 	down(b)
-	_, err = f.Block(ctx, 18000000)
+	_, err := f.Block(ctx, 18000000)
 	if err == nil || !strings.Contains(err.Error(), "18000000") {
 		t.Fatalf("both down: %v", err)
 	}

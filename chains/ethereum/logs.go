@@ -18,6 +18,8 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 )
 
+var _ chains.TransferLogSource = (*Source)(nil)
+
 // MaxTopicAddresses is how many addresses one eth_getLogs topic filter names at most;
 // more are asked for in several requests (nodes cap a filter's alternatives: geth at 1000).
 const MaxTopicAddresses = 500

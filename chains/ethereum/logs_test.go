@@ -282,3 +282,38 @@ func FuzzDecodeLogs(f *testing.F) {
 		}
 	})
 }
+
+// TestFailoverTransferLogs: through a failover of two endpoints, the transfers are the
+// node's own answer; when the first endpoint fails, the second answers; when both fail,
+// the error says so.
+func TestFailoverTransferLogs(t *testing.T) {
+	ctx := context.Background()
+	c, _, abc := tokenChain(t)
+	a, _ := rangeLimiter(t, c.URL, 1<<30)
+	b, _ := rangeLimiter(t, c.URL, 1<<30)
+	f := failoverOf(t, a.URL, b.URL)
+	direct := failoverSource(t, b.URL)
+	head, err := direct.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receivers := []string{lower(abc[1])}
+	want, err := direct.TransferLogs(ctx, 1, head, nil, receivers)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("direct: %d transfers, %v", len(want), err)
+	}
+	for range 20 {
+		a.Inject(fakerpc.Status(503, 0))
+	}
+	got, err := f.TransferLogs(ctx, 1, head, nil, receivers)
+	if err != nil || transfersOf(got) != transfersOf(want) {
+		t.Fatalf("a down: %v\ngot:\n%s\nwant:\n%s", err, transfersOf(got), transfersOf(want))
+	}
+	for range 20 {
+		b.Inject(fakerpc.Status(503, 0))
+		a.Inject(fakerpc.Status(503, 0))
+	}
+	if _, err := f.TransferLogs(ctx, 1, head, nil, receivers); err == nil {
+		t.Fatal("both down: no error")
+	}
+}

@@ -7,15 +7,12 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -23,8 +20,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/flowwatch/flowwatch/alerting/webhook"
-	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/api"
 )
@@ -38,25 +33,8 @@ import (
 func TestExchangeJourney(t *testing.T) {
 	ctx := context.Background()
 	_, prefix := redistest.New(t)
-	chain, err := devnet.Start(devnet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	var mu sync.Mutex
-	var got []webhook.Payload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var p webhook.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	defer hook.Close()
+	chain := devChain(t)
+	hook := newPayloadHook(t)
 
 	// The keys, as `flowwatch api-key` makes them.
 	keyOf := func(scopes string) (key, sha string) {
@@ -159,22 +137,8 @@ api:
 		t.Fatalf("transfer: %v", err)
 	}
 	taintedTx := strings.ToLower(r.TxHash.Hex())
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no alert for the tainted deposit")
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-	}
-	mu.Lock()
+	got := hook.wait(t, "alert for the tainted deposit")
 	a := got[0].Alerts[0]
-	mu.Unlock()
 	if len(got) != 1 || a.Rule != "tainted-deposit" || len(a.Path) != 2 ||
 		!strings.Contains(a.Destination.Entity, "cust-4711") {
 		t.Fatalf("alerts %+v", got)

@@ -61,8 +61,9 @@ type measuredSource struct {
 }
 
 var (
-	_ chains.Source   = (*measuredSource)(nil)
-	_ chains.TxSource = (*measuredSource)(nil)
+	_ chains.Source            = (*measuredSource)(nil)
+	_ chains.TxSource          = (*measuredSource)(nil)
+	_ chains.TransferLogSource = (*measuredSource)(nil)
 )
 
 func (s *measuredSource) observe(call string, start time.Time, err error) {
@@ -110,6 +111,18 @@ func (s *measuredSource) Tx(ctx context.Context, hash string) (*chains.Tx, error
 	t, err := ts.Tx(ctx, hash)
 	s.observe("tx", start, err)
 	return t, err
+}
+
+func (s *measuredSource) TransferLogs(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]chains.Movement, error) {
+	ls, ok := s.Source.(chains.TransferLogSource)
+	if !ok {
+		return nil, errors.New("the endpoint cannot find transfers by their logs")
+	}
+	start := time.Now()
+	ms, err := ls.TransferLogs(ctx, from, to, senders, receivers)
+	s.observe("logs", start, err)
+	return ms, err
 }
 
 // countingJournal counts the alerts appended (those not appended before).

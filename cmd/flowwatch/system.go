@@ -225,6 +225,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	var names []string
 	explorers := map[string]string{}
 	deposits, fanIn := map[string]deposit.Options{}, map[string]fanin.Options{}
+	lookBack := map[string]fanin.Node{}
 	for _, ch := range cfg.Chains {
 		if ch.Inferring() {
 			tol, err := ch.Deposits.Tolerances()
@@ -240,6 +241,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			return nil, err
 		}
 		s.addNode(ch.Name, src)
+		if n, ok := src.(fanin.Node); ok && ch.LookingBack() {
+			lookBack[ch.Name] = n
+		}
 		popts := watcher.PollerOptions{Chain: ch.Name, Confirmations: *ch.Confirmations,
 			StartBlock: ch.StartBlock, PollInterval: ch.PollInterval, Logger: d.log}
 		var journal queue.Journal = q
@@ -271,8 +275,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 	for i := range cfg.Workers {
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
-			Explorers: explorers, Deposits: deposits, FanIn: fanIn, ClaimIdle: cfg.ClaimIdle,
-			Logger: d.log})
+			Explorers: explorers, Deposits: deposits, FanIn: fanIn, LookBack: lookBack,
+			ClaimIdle: cfg.ClaimIdle,
+			Logger:    d.log})
 		if err != nil {
 			return nil, err
 		}

@@ -121,7 +121,14 @@ type FanIn struct {
 	// MaxPayments is how many transfers are remembered (default fanin.DefaultMaxPayments,
 	// about 370 bytes each; 0: the default).
 	MaxPayments int `yaml:"max_payments"`
+	// LookBack: when an address pays a listed source, the token transfers it received in
+	// the part of the window not remembered are asked of the node (eth_getLogs; default
+	// on). Off, a rule's window is in effect what is remembered.
+	LookBack *bool `yaml:"look_back"`
 }
+
+// LookingBack says whether the chain's fan_in rules ask the node what it does not remember.
+func (ch *Chain) LookingBack() bool { return ch.FanIn.LookBack != nil && *ch.FanIn.LookBack }
 
 // Deposits configures how a chain's exchange deposit addresses are inferred: an address
 // that forwards what it received to a labelled exchange within Window is that exchange's.
@@ -269,6 +276,10 @@ func (c *Config) setDefaults() {
 		if ch.Deposits.Infer == nil {
 			infer := ch.Family == chains.FamilyEVM
 			ch.Deposits.Infer = &infer
+		}
+		if ch.FanIn.LookBack == nil && ch.Family == chains.FamilyEVM {
+			on := true
+			ch.FanIn.LookBack = &on
 		}
 	}
 	for i := range c.Rules {

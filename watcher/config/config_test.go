@@ -44,6 +44,7 @@ func TestParse(t *testing.T) {
 			"chains[0].deposits.max_receipts: 99999999, want 1 to 4194304"},
 		{"bad-fan-in-max-payments.yaml", "chains[0].fan_in.max_payments: -1, want 1 to"},
 		{"bitcoin-fan-in.yaml", "chains[1].fan_in: not available on bitcoin"},
+		{"bitcoin-fan-in-look-back.yaml", "chains[1].fan_in: not available on bitcoin"},
 		{"fan-out-count.yaml", "rules[0].count: 0, want at least 2 for a fan_out"},
 		{"bad-duration.yaml", "line 8"},
 		{"empty-secret.yaml", "sinks[1].secret: empty"},
@@ -113,6 +114,9 @@ func TestParse(t *testing.T) {
 			case !eth.Inferring() || btc.Inferring():
 				t.Errorf("deposit inference: ethereum %v, bitcoin %v; want on, off",
 					eth.Inferring(), btc.Inferring())
+			case !eth.LookingBack() || btc.LookingBack():
+				t.Errorf("fan-in look-back: ethereum %v, bitcoin %v; want on, off",
+					eth.LookingBack(), btc.LookingBack())
 			}
 			fifo := c.Rules[1]
 			min, err := fifo.MinAmounts()
@@ -135,9 +139,10 @@ func TestLoadExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ch := c.Chains[0]; ch.FanIn.MaxPayments != fanin.DefaultMaxPayments ||
-		ch.Deposits.MaxReceipts != deposit.DefaultMaxReceipts {
-		t.Errorf("%s: fan_in.max_payments %d, deposits.max_receipts %d: want the defaults",
-			ch.Name, ch.FanIn.MaxPayments, ch.Deposits.MaxReceipts)
+		ch.Deposits.MaxReceipts != deposit.DefaultMaxReceipts || !ch.LookingBack() {
+		t.Errorf("%s: fan_in.max_payments %d, deposits.max_receipts %d, fan_in.look_back "+
+			"%v: want the defaults", ch.Name, ch.FanIn.MaxPayments, ch.Deposits.MaxReceipts,
+			ch.LookingBack())
 	}
 	for _, l := range c.Lists {
 		if _, err := os.Stat(l.Path); err != nil {

@@ -15,12 +15,14 @@
 // Prefetch, given a batch before Observe is given its movements, reads the index entries
 // they will probe in one pass, so that their cache misses overlap; it changes no result.
 //
-// The window in effect is the shorter of Window and the time the chain takes to make
-// MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well short
-// of the fan-in rule's usual 30 days. A pooling address paid over days is counted only
-// for the payments still remembered.
+// What it remembers reaches back the shorter of Window and the time the chain takes to
+// make MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well
+// short of the fan-in rule's usual 30 days; and it is kept in memory only, so after a
+// restart or a take-over it reaches back to then. SendersBack, for the rarer payments that
+// warrant a node's work (to a listed source), asks the node for the rest of the window:
+// the ERC-20 transfers the address received there, by their logs. Payments in the chain's
+// coin leave no log; those the Tracker no longer remembers are not counted.
 //
-// It is kept in memory only: after a restart or a take-over, senders seen before are not
-// counted until they pay again. It is not safe for concurrent use: the worker that owns a
-// chain calls it from one goroutine.
+// A Tracker is not safe for concurrent use: the worker that owns a chain calls it from one
+// goroutine.
 package fanin

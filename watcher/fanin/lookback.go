@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -99,3 +100,8 @@ func firstAfter(ctx context.Context, node Node, since time.Time, last uint64) (u
 	})
 	return uint64(n), err
 }
+
+var (
+	_ Node = (*ethereum.Source)(nil)
+	_ Node = (*chains.Failover)(nil)
+)

@@ -1,0 +1,29 @@
+package chains
+
+import (
+	"context"
+	"errors"
+)
+
+// TransferLogSource finds a block range's token transfers by their logs, without reading
+// the blocks. The ethereum source and Failover implement it.
+type TransferLogSource interface {
+	// TransferLogs returns the token transfers of blocks from..to that any of senders sent
+	// or any of receivers received, in chain order.
+	TransferLogs(ctx context.Context, from, to uint64, senders, receivers []string) (
+		[]Movement, error)
+}
+
+var _ TransferLogSource = (*Failover)(nil)
+
+// TransferLogs implements TransferLogSource, on the endpoints that implement it.
+func (f *Failover) TransferLogs(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]Movement, error) {
+	return call(ctx, f, "logs", func(s Source) ([]Movement, error) {
+		ls, ok := s.(TransferLogSource)
+		if !ok {
+			return nil, errors.New("the endpoint cannot find transfers by their logs")
+		}
+		return ls.TransferLogs(ctx, from, to, senders, receivers)
+	})
+}
