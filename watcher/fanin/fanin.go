@@ -84,6 +84,11 @@ type Tracker struct {
 	seen          bool
 	complete      time.Time
 	completeBlock uint64
+	// The last window start that SendersBack found: the first block at or after
+	// startSince is startBlock (startKnown: one was found).
+	startKnown bool
+	startSince time.Time
+	startBlock uint64
 	// What Prefetch read ahead for: the transfers, the next of them for Observe, and the
 	// sum of what it read, kept so that the reads are not optimized away.
 	ahead []ahead

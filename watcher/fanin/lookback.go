@@ -28,19 +28,22 @@ type Node interface {
 // remember asked of node: the ERC-20 transfers that addr received in the part of the
 // window before the Tracker saw every transfer (it started later, or MaxPayments forgot
 // them). Its payments of the chain's coin in that part are not seen (they leave no log).
-// When the Tracker saw every transfer of the window, node is not asked.
+// When the Tracker saw every transfer of the window, or remembers MaxSenders senders of
+// addr already, node is not asked.
 //
-// It asks the node for the headers of a binary search for the window's first block, about
-// 20, and for the logs of the range. An error of the node is returned, wrapped, with
-// nothing else: the caller fails what it was judging, to judge it again.
+// It asks the node for the headers of a search for the window's first block (about 20 the
+// first time; a few after that, from the last answer) and for the logs of the range. An
+// error of the node is returned, wrapped, with nothing else: the caller fails what it was
+// judging, to judge it again.
 func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	at chains.BlockRef) ([]rules.Hop, error) {
 	near := tr.Senders(addr, at.Time)
 	since := at.Time.Add(-tr.opts.Window)
-	if !tr.seen || !tr.complete.After(since) || at.Number == 0 {
+	if !tr.seen || !tr.complete.After(since) || at.Number == 0 ||
+		len(near) >= tr.opts.MaxSenders {
 		return near, nil
 	}
-	from, err := firstAfter(ctx, node, since, min(tr.completeBlock, at.Number-1))
+	from, err := tr.windowStart(ctx, node, since, min(tr.completeBlock, at.Number-1))
 	if err != nil {
 		return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
 	}
@@ -83,22 +86,46 @@ func (tr *Tracker) merge(near, far []rules.Hop) []rules.Hop {
 	return out[max(0, len(out)-tr.opts.MaxSenders):]
 }
 
-// firstAfter is the first block, of 0..last, whose time is at or after since; last+1 if
-// none is.
-func firstAfter(ctx context.Context, node Node, since time.Time, last uint64) (uint64,
-	error) {
-	var err error
-	n := sort.Search(int(last)+1, func(i int) bool {
+// windowStart is the first block, of 0..last, whose time is at or after since; last+1 if
+// none is. It remembers its answer: the blocks before it are before a later since too, so
+// the next search starts there, with steps that double until one passes since, then
+// halves the last step.
+func (tr *Tracker) windowStart(ctx context.Context, node Node, since time.Time,
+	last uint64) (uint64, error) {
+	lo := uint64(0) // every block before lo is before since
+	if tr.startKnown && !since.Before(tr.startSince) {
+		lo = min(tr.startBlock, last+1)
+	}
+	before := func(n uint64) (bool, error) {
+		ref, err := node.Ref(ctx, n)
+		return err == nil && ref.Time.Before(since), err
+	}
+	hi := last + 1 // at or after since, or past last
+	for step := uint64(1); lo+step-1 <= last; step *= 2 {
+		p := lo + step - 1
+		b, err := before(p)
 		if err != nil {
-			return true
+			return 0, err
 		}
-		var ref chains.BlockRef
-		if ref, err = node.Ref(ctx, uint64(i)); err != nil {
-			return true
+		if !b {
+			hi = p
+			break
 		}
-		return !ref.Time.Before(since)
+		lo = p + 1
+	}
+	var err error
+	n := sort.Search(int(hi-lo), func(i int) bool {
+		var b bool
+		if err == nil {
+			b, err = before(lo + uint64(i))
+		}
+		return err != nil || !b
 	})
-	return uint64(n), err
+	if err != nil {
+		return 0, err
+	}
+	tr.startKnown, tr.startSince, tr.startBlock = true, since, lo+uint64(n)
+	return tr.startBlock, nil
 }
 
 var (

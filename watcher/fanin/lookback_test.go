@@ -174,6 +174,44 @@ func TestSendersBack(t *testing.T) {
 			if strings.Join(got, ",") != tc.want {
 				t.Fatalf("senders %s, want %s", strings.Join(got, ","), tc.want)
 			}
+			if !tc.asks {
+				return
+			}
+			// Asked again, the window's start is found from the last answer.
+			node.refs.Store(0)
+			again, err := tr.SendersBack(ctx, node, hex(pool), payout)
+			if err != nil || len(again) != len(hops) || node.refs.Load() > 2 {
+				t.Fatalf("asked again: %d senders (%v), %d headers asked", len(again), err,
+					node.refs.Load())
+			}
 		})
+	}
+	// The window's start, as one Tracker finds it for later and later times, against a
+	// scan of every block; each time and a second after.
+	times := make([]time.Time, head+1)
+	for n := range times {
+		ref, err := src.Ref(ctx, uint64(n))
+		must(err)
+		times[n] = ref.Time
+	}
+	tr, err := New(Options{})
+	must(err)
+	for n := range times {
+		for _, since := range []time.Time{times[n], times[n].Add(time.Second)} {
+			want := uint64(len(times))
+			for k := range times {
+				if !times[k].Before(since) {
+					want = uint64(k)
+					break
+				}
+			}
+			got, err := tr.windowStart(ctx, src, since, head)
+			if err != nil || got != want {
+				t.Fatalf("window from %s: block %d (%v), want %d", since, got, err, want)
+			}
+		}
+	}
+	if got, err := tr.windowStart(ctx, src, times[0], head); err != nil || got != 0 {
+		t.Fatalf("window from the genesis, asked last: block %d (%v), want 0", got, err)
 	}
 }
