@@ -43,7 +43,8 @@ func TestFanInLookBackRun(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "list.csv"),
 		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
-			"dev,"+lower(chain.Addrs[0].Bytes())+",source,sanctioned,Lazarus Group (test),test,,\n")
+			"dev,"+lower(chain.Addrs[0].Bytes())+
+			",source,sanctioned,Lazarus Group (test),test,,\n")
 	cfg := filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
 %schains:

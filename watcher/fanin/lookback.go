@@ -39,15 +39,19 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	at chains.BlockRef) ([]rules.Hop, error) {
 	near := tr.Senders(addr, at.Time)
 	since := at.Time.Add(-tr.opts.Window)
-	if !tr.seen || !tr.complete.After(since) || at.Number == 0 ||
-		len(near) >= tr.opts.MaxSenders {
+	complete, completeBlock := tr.complete, tr.completeBlock
+	if !tr.seen { // nothing observed yet: nothing before at is remembered
+		complete, completeBlock = at.Time, at.Number
+	}
+	if !complete.After(since) || at.Number == 0 || len(near) >= tr.opts.MaxSenders {
 		return near, nil
 	}
-	from, err := tr.windowStart(ctx, node, since, min(tr.completeBlock, at.Number-1))
+	// The transfers of block completeBlock are some remembered, some not.
+	to := min(completeBlock, at.Number-1)
+	from, err := tr.windowStart(ctx, node, since, to)
 	if err != nil {
 		return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
 	}
-	to := min(tr.completeBlock, at.Number-1) // its transfers are some remembered, some not
 	if from > to {
 		return near, nil
 	}

@@ -47,8 +47,9 @@ func (n *countingNode) Ref(ctx context.Context, b uint64) (chains.BlockRef, erro
 // ether from a sixth; the pool then pays out. A Tracker fed the chain's blocks, through the
 // real node's source, finds the pool's senders with SendersBack:
 //   - when it saw every transfer, without asking the node;
-//   - when MaxPayments forgot them, or it started after them, the token's employers in
-//     the window, from the node's logs (the ether payer only while remembered);
+//   - when MaxPayments forgot them, or it started after them or has seen nothing yet, the
+//     token's employers in the window, from the node's logs (the ether payers only while
+//     remembered);
 //   - an error of the node fails it, naming the blocks asked.
 func TestSendersBack(t *testing.T) {
 	ctx := context.Background()
@@ -143,6 +144,8 @@ func TestSendersBack(t *testing.T) {
 			want: "e3,e4,e5,e2,eth6,gas0"},
 		{name: "forgotten, the ether too", max: 1, from: 1, asks: true,
 			want: "e3,e4,e5,e2,gas0"},
+		{name: "nothing observed yet", max: 100, from: head, asks: true,
+			want: "e3,e4,e5,e2"},
 		{name: "the logs fail", max: 2, from: 1, asks: true, failLog: true,
 			wantErr: "fan-in look-back for " + hex(pool) + ": blocks "},
 		{name: "a header fails", max: 2, from: 1, asks: true, failRef: true,
