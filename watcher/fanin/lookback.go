@@ -28,8 +28,8 @@ type Node interface {
 // remember asked of node: the ERC-20 transfers that addr received in the part of the
 // window before the Tracker saw every transfer (it started later, or MaxPayments forgot
 // them). Its payments of the chain's coin in that part are not seen (they leave no log).
-// When the Tracker saw every transfer of the window, or remembers MaxSenders senders of
-// addr already, node is not asked.
+// Of those, it reads the latest MaxScan. When the Tracker saw every transfer of the window,
+// or remembers MaxSenders senders of addr already, node is not asked.
 //
 // It asks the node for the headers of a search for the window's first block (about 20 the
 // first time; a few after that, from the last answer) and for the logs of the range. An
@@ -60,6 +60,8 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 		return nil, fmt.Errorf("fan-in look-back for %s: blocks %d..%d: %w", addr, from, to,
 			err)
 	}
+	// Of a busy address, the latest MaxScan, as Senders reads at most MaxScan payments.
+	ms = ms[max(0, len(ms)-tr.opts.MaxScan):]
 	far := make([]rules.Hop, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
