@@ -17,6 +17,8 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 )
 
+var _ chains.TraceTransferSource = (*Source)(nil)
+
 // ErrNoTraceFilter is returned by TraceTransfers when the node has no trace_filter
 // (geth; Erigon, Nethermind, Reth and Anvil have it): the caller scans blocks instead.
 var ErrNoTraceFilter = errors.New("the node has no trace_filter")

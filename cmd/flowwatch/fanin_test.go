@@ -24,7 +24,7 @@ import (
 // two RPC URLs (so through the failover and the measured endpoints): three employers pay
 // wages in a token to a pool, other traffic follows, then the pool pays the watched
 // collector. The alert names the three token payments, which only the node's logs still
-// knew; the metrics count the look-back's log queries.
+// knew; the metrics count the look-back's log queries, and no trace query (traces: off).
 func TestFanInLookBackRun(t *testing.T) {
 	ctx := context.Background()
 	_, prefix := redistest.New(t)
@@ -112,15 +112,20 @@ metrics:
 	must(err)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	logs := 0
+	logs, traces := 0, 0
 	re := regexp.MustCompile(`(?m)^flowwatch_rpc_requests_total\{([^}]*)\} (\d+)$`)
 	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
-		if strings.Contains(m[1], `call="logs"`) && strings.Contains(m[1], `outcome="ok"`) {
-			n, _ := strconv.Atoi(m[2])
+		n, _ := strconv.Atoi(m[2])
+		switch {
+		case strings.Contains(m[1], `call="logs"`) && strings.Contains(m[1], `outcome="ok"`):
 			logs += n
+		case strings.Contains(m[1], `call="traces"`):
+			traces += n
 		}
 	}
-	if logs == 0 {
-		t.Fatalf("no log query counted:\n%s", body)
+	// The chain's traces are off: the look-back asks for logs only.
+	if logs == 0 || traces != 0 {
+		t.Fatalf("%d log queries, %d trace queries counted; want some, none:\n%s", logs,
+			traces, body)
 	}
 }

@@ -61,9 +61,10 @@ type measuredSource struct {
 }
 
 var (
-	_ chains.Source            = (*measuredSource)(nil)
-	_ chains.TxSource          = (*measuredSource)(nil)
-	_ chains.TransferLogSource = (*measuredSource)(nil)
+	_ chains.Source              = (*measuredSource)(nil)
+	_ chains.TxSource            = (*measuredSource)(nil)
+	_ chains.TransferLogSource   = (*measuredSource)(nil)
+	_ chains.TraceTransferSource = (*measuredSource)(nil)
 )
 
 func (s *measuredSource) observe(call string, start time.Time, err error) {
@@ -122,6 +123,18 @@ func (s *measuredSource) TransferLogs(ctx context.Context, from, to uint64, send
 	start := time.Now()
 	ms, err := ls.TransferLogs(ctx, from, to, senders, receivers)
 	s.observe("logs", start, err)
+	return ms, err
+}
+
+func (s *measuredSource) TraceTransfers(ctx context.Context, from, to uint64, senders,
+	receivers []string) ([]chains.Movement, error) {
+	ts, ok := s.Source.(chains.TraceTransferSource)
+	if !ok {
+		return nil, errors.New("the endpoint cannot find transfers by their traces")
+	}
+	start := time.Now()
+	ms, err := ts.TraceTransfers(ctx, from, to, senders, receivers)
+	s.observe("traces", start, err)
 	return ms, err
 }
 

@@ -242,6 +242,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		}
 		s.addNode(ch.Name, src)
 		if n, ok := src.(fanin.Node); ok && ch.LookingBack() {
+			if ch.Traces == string(ethereum.TracesOff) {
+				n = fanin.LogsOnly(n)
+			}
 			lookBack[ch.Name] = n
 		}
 		popts := watcher.PollerOptions{Chain: ch.Name, Confirmations: *ch.Confirmations,

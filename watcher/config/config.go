@@ -122,8 +122,9 @@ type FanIn struct {
 	// about 370 bytes each; 0: the default).
 	MaxPayments int `yaml:"max_payments"`
 	// LookBack: when an address pays a listed source, the token transfers it received in
-	// the part of the window not remembered are asked of the node (eth_getLogs; default
-	// on). Off, a rule's window is in effect what is remembered.
+	// the part of the window not remembered are asked of the node (eth_getLogs; and the
+	// coin's by trace_filter, unless the chain's traces are off; default on). Off, a
+	// rule's window is in effect what is remembered.
 	LookBack *bool `yaml:"look_back"`
 }
 

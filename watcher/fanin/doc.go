@@ -20,8 +20,9 @@
 // short of the fan-in rule's usual 30 days; and it is kept in memory only, so after a
 // restart or a take-over it reaches back to then. SendersBack, for the rarer payments that
 // warrant a node's work (to a listed source), asks the node for the rest of the window:
-// the ERC-20 transfers the address received there, by their logs. Payments in the chain's
-// coin leave no log; those the Tracker no longer remembers are not counted.
+// the ERC-20 transfers the address received there, by their logs, and the transfers of
+// the chain's coin by its traces, where it has trace_filter; where it has not, those the
+// Tracker no longer remembers are not counted.
 //
 // A Tracker is not safe for concurrent use: the worker that owns a chain calls it from one
 // goroutine.

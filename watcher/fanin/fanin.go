@@ -89,6 +89,7 @@ type Tracker struct {
 	startKnown bool
 	startSince time.Time
 	startBlock uint64
+	noTraces   bool // the node has no trace_filter
 	// What Prefetch read ahead for: the transfers, the next of them for Observe, and the
 	// sum of what it read, kept so that the reads are not optimized away.
 	ahead []ahead

@@ -3,6 +3,7 @@ package fanin
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -24,10 +25,26 @@ type Node interface {
 	Ref(ctx context.Context, n uint64) (chains.BlockRef, error)
 }
 
+// TraceNode is what a look-back asks besides of a node that has it: the transfers of the
+// chain's coin, those of contract calls included, by the node's traces (trace_filter:
+// Erigon, Nethermind, Reth, Anvil). A node that answers ethereum.ErrNoTraceFilter is not
+// asked again.
+type TraceNode interface {
+	TraceTransfers(ctx context.Context, from, to uint64, senders, receivers []string) (
+		[]chains.Movement, error)
+}
+
+// LogsOnly is node without its traces: a look-back through it asks for logs only (for a
+// chain whose traces are off, which a provider may charge for).
+func LogsOnly(node Node) Node { return logsOnly{node} }
+
+type logsOnly struct{ Node }
+
 // SendersBack is Senders for a payment by addr in block at, with what the Tracker cannot
 // remember asked of node: the ERC-20 transfers that addr received in the part of the
 // window before the Tracker saw every transfer (it started later, or MaxPayments forgot
-// them). Its payments of the chain's coin in that part are not seen (they leave no log).
+// them), and, when node is a TraceNode with trace_filter, the transfers of the chain's
+// coin; of a node without, those are not seen (they leave no log).
 // Of those, it reads the latest MaxScan. When the Tracker saw every transfer of the window,
 // or remembers MaxSenders senders of addr already, node is not asked.
 //
@@ -59,6 +76,22 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	if err != nil {
 		return nil, fmt.Errorf("fan-in look-back for %s: blocks %d..%d: %w", addr, from, to,
 			err)
+	}
+	if tn, ok := node.(TraceNode); ok && !tr.noTraces {
+		coin, err := tn.TraceTransfers(ctx, from, to, nil, []string{addr})
+		switch {
+		case errors.Is(err, ethereum.ErrNoTraceFilter):
+			tr.noTraces = true
+		case err != nil:
+			return nil, fmt.Errorf("fan-in look-back for %s: traces of blocks %d..%d: %w",
+				addr, from, to, err)
+		default:
+			ms = append(ms, coin...)
+			slices.SortStableFunc(ms, func(a, b chains.Movement) int {
+				return cmp.Or(cmp.Compare(a.Block.Number, b.Block.Number),
+					cmp.Compare(a.TxIndex, b.TxIndex))
+			})
+		}
 	}
 	// Of a busy address, the latest MaxScan, as Senders reads at most MaxScan payments.
 	ms = ms[max(0, len(ms)-tr.opts.MaxScan):]
@@ -135,6 +168,8 @@ func (tr *Tracker) windowStart(ctx context.Context, node Node, since time.Time,
 }
 
 var (
-	_ Node = (*ethereum.Source)(nil)
-	_ Node = (*chains.Failover)(nil)
+	_ Node      = (*ethereum.Source)(nil)
+	_ Node      = (*chains.Failover)(nil)
+	_ TraceNode = (*ethereum.Source)(nil)
+	_ TraceNode = (*chains.Failover)(nil)
 )

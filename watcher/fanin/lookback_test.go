@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
+	"github.com/flowwatch/flowwatch/chains/ethereum/anviltest"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 )
 
@@ -58,12 +59,6 @@ func TestSendersBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer chain.Close()
-	src, err := ethereum.Dial(ctx, chain.URL, ethereum.Options{Chain: "dev",
-		Traces: ethereum.TracesOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -96,10 +91,8 @@ func TestSendersBack(t *testing.T) {
 	must(err)
 	_, err = chain.Transfer(ctx, pk, chain.Addrs[0], big.NewInt(1e17))
 	must(err)
-	head, err := src.Head(ctx)
-	must(err)
-	payout, err := src.Ref(ctx, head)
-	must(err)
+	src, payout := dialHead(t, chain.URL, ethereum.TracesOff)
+	head := payout.Number
 	hex := func(a common.Address) string { return strings.ToLower(a.Hex()) }
 
 	feed := func(tr *Tracker, from uint64) {
@@ -189,6 +182,16 @@ func TestSendersBack(t *testing.T) {
 			}
 		})
 	}
+	// The source itself asks for traces too: the simulated chain has no trace_filter, so
+	// the tokens are found all the same, and the Tracker asks for traces no more.
+	tr, err := New(Options{Window: 30 * 24 * time.Hour, MaxPayments: 2})
+	must(err)
+	feed(tr, 1)
+	hops, err := tr.SendersBack(ctx, src, hex(pool), payout)
+	if err != nil || len(hops) != 6 || !tr.noTraces {
+		t.Fatalf("through the source: %d senders (%v), no traces %v; want 6, true",
+			len(hops), err, tr.noTraces)
+	}
 	// The window's start, as one Tracker finds it for later and later times, against a
 	// scan of every block; each time and a second after.
 	times := make([]time.Time, head+1)
@@ -197,7 +200,7 @@ func TestSendersBack(t *testing.T) {
 		must(err)
 		times[n] = ref.Time
 	}
-	tr, err := New(Options{})
+	tr, err = New(Options{})
 	must(err)
 	for n := range times {
 		for _, since := range []time.Time{times[n], times[n].Add(time.Second)} {
@@ -217,4 +220,91 @@ func TestSendersBack(t *testing.T) {
 	if got, err := tr.windowStart(ctx, src, times[0], head); err != nil || got != 0 {
 		t.Fatalf("window from the genesis, asked last: block %d (%v), want 0", got, err)
 	}
+}
+
+// TestSendersBackTraces pays a pool on Anvil, whose trace_filter finds transfers of the
+// chain's coin: a funder's, an employer's, another's through a forwarder contract (an
+// internal transfer), a third's; other traffic follows. A Tracker that remembers one
+// transfer finds the pool's four senders by the node's traces, and none through the same
+// node without them (they leave no log). A node without trace_filter is the simulated
+// chain's, in TestSendersBack.
+func TestSendersBackTraces(t *testing.T) {
+	ctx := context.Background()
+	node := anviltest.Start(t)
+	a, b, c, pool := anviltest.Addr(1), anviltest.Addr(2), anviltest.Addr(3),
+		anviltest.Addr(4)
+	node.Fund(t, a, b, c, pool)
+	fwd := node.Deploy(t, node.Funder, devnet.Forwarder)
+	wei := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
+	node.Send(t, a, &pool, wei(1), nil)
+	node.Send(t, b, &fwd, wei(2), devnet.Forwarder.Pack("forward", pool))
+	node.Send(t, c, &pool, wei(3), nil)
+	for i := range 2 { // other traffic
+		x := anviltest.Addr(10 + i)
+		node.Send(t, node.Funder, &x, wei(1), nil)
+	}
+	funder := node.Funder
+	node.Send(t, pool, &funder, wei(1), nil)
+	src, payout := dialHead(t, node.URL, ethereum.TracesOn)
+	head := payout.Number
+	hex := func(a common.Address) string { return strings.ToLower(a.Hex()) }
+	names := map[string]string{hex(node.Funder): "funder", hex(a): "a", hex(fwd): "fwd",
+		hex(c): "c"}
+	for _, tc := range []struct {
+		name string
+		node Node
+		want string
+	}{
+		{"traces", src, "funder,a,fwd,c"},
+		{"no traces", LogsOnly(src), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := New(Options{MaxPayments: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := uint64(1); n < head; n++ {
+				b, err := src.Block(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range b.Movements {
+					tr.Observe(&b.Movements[i], noLabels)
+				}
+			}
+			hops, err := tr.SendersBack(ctx, tc.node, hex(pool), payout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hops {
+				got = append(got, names[h.From])
+			}
+			if strings.Join(got, ",") != tc.want || tr.noTraces {
+				t.Fatalf("senders %s, want %s (no traces: %v)", strings.Join(got, ","),
+					tc.want, tr.noTraces)
+			}
+		})
+	}
+}
+
+// dialHead dials the node at url, for the test, and returns its source and its head.
+func dialHead(t *testing.T, url string, traces ethereum.TraceMode) (*ethereum.Source,
+	chains.BlockRef) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: "dev", Traces: traces})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	head, err := src.Head(ctx)
+	if err == nil {
+		var ref chains.BlockRef
+		if ref, err = src.Ref(ctx, head); err == nil {
+			return src, ref
+		}
+	}
+	t.Fatal(err)
+	return nil, chains.BlockRef{}
 }
