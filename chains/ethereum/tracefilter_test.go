@@ -11,6 +11,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum/anviltest"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/chains/internal/fakerpc"
 )
 
 // TestTraceTransfers plays, on Anvil, payments that exercise what the traces decide: a
@@ -86,6 +87,45 @@ func TestTraceTransfersWithoutTraceFilter(t *testing.T) {
 	_, err = src.TraceTransfers(ctx, 0, 0, []string{lower(common.Address{1})}, nil)
 	if !errors.Is(err, ErrNoTraceFilter) {
 		t.Fatalf("err %v, want ErrNoTraceFilter", err)
+	}
+}
+
+// TestFailoverTraceTransfers: through a failover of two Anvil endpoints whose first is
+// down, the second's traces answer; through one of two endpoints without trace_filter,
+// the error is still ErrNoTraceFilter, which a caller branches on.
+func TestFailoverTraceTransfers(t *testing.T) {
+	ctx := context.Background()
+	node := anviltest.Start(t)
+	a, b := anviltest.Addr(1), anviltest.Addr(2)
+	node.Fund(t, a)
+	node.Send(t, a, &b, big.NewInt(1e18), nil)
+	direct, err := Dial(ctx, node.URL, Options{Traces: TracesOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	head, err := direct.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receivers := []string{lower(b)}
+	want, err := direct.TraceTransfers(ctx, 1, head, nil, receivers)
+	if err != nil || len(want) != 1 {
+		t.Fatalf("direct: %d transfers (%v), want 1", len(want), err)
+	}
+	down, _ := rangeLimiter(t, node.URL, 1<<30)
+	for range 20 {
+		down.Inject(fakerpc.Status(503, 0))
+	}
+	got, err := failoverOf(t, down.URL, node.URL).TraceTransfers(ctx, 1, head, nil, receivers)
+	if err != nil || transfersOf(got) != transfersOf(want) {
+		t.Fatalf("first endpoint down: %v\ngot:\n%s\nwant:\n%s", err, transfersOf(got),
+			transfersOf(want))
+	}
+	c := startChain(t, false)
+	_, err = failoverOf(t, c.URL, c.URL).TraceTransfers(ctx, 0, 0, nil, receivers)
+	if !errors.Is(err, ErrNoTraceFilter) {
+		t.Fatalf("without trace_filter: %v, want ErrNoTraceFilter", err)
 	}
 }
 
