@@ -86,10 +86,11 @@ type WorkerOptions struct {
 	// FanIn maps a chain to the bounds of what it remembers for fan-in rules (package
 	// fanin; the window is the longest of the rules'); a chain not named has the defaults.
 	FanIn map[string]fanin.Options
-	// LookBack maps an EVM chain to the node its fan-in rules ask for the token senders of
-	// a pooling address that pays a listed source, over the part of the window that the
-	// worker does not remember (fanin.Tracker.SendersBack); a chain not named asks none.
-	// An error of the node fails the batch, which is judged again.
+	// LookBack maps an EVM chain to the node its fan-in rules ask for the senders of a
+	// pooling address that pays a listed source, over the part of the window that the
+	// worker does not remember (fanin.Tracker.SendersBack: tokens by their logs, the coin
+	// by traces if the node is a fanin.TraceNode); a chain not named asks none. An error
+	// of the node fails the batch, which is judged again.
 	LookBack     map[string]fanin.Node
 	DrainTimeout time.Duration
 	Logger       *zap.Logger

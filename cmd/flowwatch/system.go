@@ -279,8 +279,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		w, err := watcher.NewWorker(q, q, lists, store, rs, pipeline, watcher.WorkerOptions{
 			Name: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i), Chains: names,
 			Explorers: explorers, Deposits: deposits, FanIn: fanIn, LookBack: lookBack,
-			ClaimIdle: cfg.ClaimIdle,
-			Logger:    d.log})
+			ClaimIdle: cfg.ClaimIdle, Logger: d.log})
 		if err != nil {
 			return nil, err
 		}

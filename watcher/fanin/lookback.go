@@ -41,17 +41,17 @@ func LogsOnly(node Node) Node { return logsOnly{node} }
 type logsOnly struct{ Node }
 
 // SendersBack is Senders for a payment by addr in block at, with what the Tracker cannot
-// remember asked of node: the ERC-20 transfers that addr received in the part of the
-// window before the Tracker saw every transfer (it started later, or MaxPayments forgot
-// them), and, when node is a TraceNode with trace_filter, the transfers of the chain's
-// coin; of a node without, those are not seen (they leave no log).
-// Of those, it reads the latest MaxScan. When the Tracker saw every transfer of the window,
-// or remembers MaxSenders senders of addr already, node is not asked.
+// remember asked of node: what addr received in the part of the window before the Tracker
+// saw every transfer (it started later, or MaxPayments forgot them), the latest MaxScan
+// transfers of it. Those are the ERC-20 transfers, by their logs, and, when node is a
+// TraceNode with trace_filter, the transfers of the chain's coin; through another node
+// those are not seen (they leave no log). When the Tracker saw every transfer of the
+// window, or remembers MaxSenders senders of addr already, node is not asked.
 //
 // It asks the node for the headers of a search for the window's first block (about 20 the
-// first time; a few after that, from the last answer) and for the logs of the range. An
-// error of the node is returned, wrapped, with nothing else: the caller fails what it was
-// judging, to judge it again.
+// first time; a few after that, from the last answer), then for the range's logs and
+// traces. An error of the node is returned, wrapped, with nothing else: the caller fails
+// what it was judging, to judge it again.
 func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	at chains.BlockRef) ([]rules.Hop, error) {
 	near := tr.Senders(addr, at.Time)
