@@ -18,6 +18,8 @@ const (
 	DefaultLeaseTTL     = 15 * time.Second
 	// dispatchPage bounds the journal entries one step reads.
 	dispatchPage = 500
+	// releaseTimeout bounds the release of the lease when Run stops.
+	releaseTimeout = 5 * time.Second
 )
 
 // DispatcherOptions configure a Dispatcher.
@@ -131,15 +133,25 @@ func signal(ch chan struct{}) {
 // Leading says whether this dispatcher holds the lease. Safe for concurrent use.
 func (d *Dispatcher) Leading() bool { return d.leading.Load() }
 
-// Run dispatches and delivers until ctx ends; it returns ctx's error.
+// Run dispatches and delivers until ctx ends; it returns ctx's error. Once its dispatching
+// and delivering have stopped, it gives the lease up, if it led, so that another process
+// leads at once rather than when the lease runs out.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return d.dispatch(ctx) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.dispatch(gctx) })
 	for name, s := range d.opts.Sinks {
 		dl := newDeliverer(name, s, d.store, &d.leading, d.queued[name], d.opts.Poll, d.log)
-		g.Go(func() error { return dl.run(ctx) })
+		g.Go(func() error { return dl.run(gctx) })
 	}
-	return g.Wait()
+	err := g.Wait()
+	if d.leading.Swap(false) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := d.leaser.Release(rctx, d.opts.Name); rerr != nil {
+			d.log.Warn("the dispatcher lease runs out instead", zap.Error(rerr))
+		}
+	}
+	return err
 }
 
 // dispatch is the grouping loop: while leading, it reads the journal, groups, and saves

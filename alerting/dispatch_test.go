@@ -237,7 +237,7 @@ func TestDispatcherRetries(t *testing.T) {
 }
 
 // TestDispatcherTakeOver: on Redis, a dispatcher stopped in the middle of a stream of
-// alerts is taken over by another once its lease runs out; every alert reaches the
+// alerts gives its lease up and is taken over by another; every alert reaches the
 // receiver in exactly one notification, none twice. A second dispatcher running beside
 // the first never delivers while the first leads.
 func TestDispatcherTakeOver(t *testing.T) {
@@ -269,6 +269,11 @@ func TestDispatcherTakeOver(t *testing.T) {
 		t.Fatal("two leaders")
 	}
 	stopA()
+	// a gave its lease up as it stopped: b need not wait for it to run out.
+	if holder, _ := rdb.Get(ctx, prefix+":{alerts}:dispatch:lease").Result(); holder ==
+		optsA.Name {
+		t.Fatalf("the stopped dispatcher %s still holds the lease", holder)
+	}
 	send(200, 400)
 	waitFor(t, "b to lead", b.Leading)
 	waitFor(t, "every alert", func() bool { n, _ := box.alerts(); return n >= want })

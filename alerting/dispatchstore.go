@@ -44,6 +44,8 @@ type DispatchStore interface {
 type Leaser interface {
 	// Lead takes or renews the lease for holder for ttl; it reports whether holder has it.
 	Lead(ctx context.Context, holder string, ttl time.Duration) (bool, error)
+	// Release gives the lease up if holder has it, so that another process leads at once.
+	Release(ctx context.Context, holder string) error
 }
 
 var (
@@ -72,6 +74,9 @@ type DeadLetter struct {
 func (m *MemoryDispatch) Lead(context.Context, string, time.Duration) (bool, error) {
 	return true, nil
 }
+
+// Release implements Leaser: one process, nothing to give up.
+func (m *MemoryDispatch) Release(context.Context, string) error { return nil }
 
 // Load implements DispatchStore.
 func (m *MemoryDispatch) Load(ctx context.Context) (uint64, []incidentState, error) {

@@ -59,6 +59,22 @@ func (s *RedisDispatch) Lead(ctx context.Context, holder string, ttl time.Durati
 	return n == 1, nil
 }
 
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Release implements Leaser.
+func (s *RedisDispatch) Release(ctx context.Context, holder string) error {
+	if err := releaseScript.Run(ctx, s.rdb, []string{s.key("dispatch:lease")},
+		holder).Err(); err != nil {
+		return fmt.Errorf("release dispatcher lease: %w", err)
+	}
+	return nil
+}
+
 // Load implements DispatchStore.
 func (s *RedisDispatch) Load(ctx context.Context) (uint64, []incidentState, error) {
 	pipe := s.rdb.Pipeline()

@@ -131,6 +131,25 @@ func runDispatchStoreSuite(t *testing.T, fenced bool, newStore func(t *testing.T
 			t.Fatalf("a refused save moved the cursor to %d", c)
 		}
 	})
+	t.Run("a released lease passes on at once", func(t *testing.T) {
+		s := newStore(t)
+		lead(t, s, "a")
+		if err := s.Release(ctx, "b"); err != nil { // not b's to give up
+			t.Fatal(err)
+		}
+		if ok, err := s.Lead(ctx, "b", time.Minute); err != nil || ok {
+			t.Fatalf("b took the lease after releasing a's: %v, %v", ok, err)
+		}
+		if err := s.Release(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.Lead(ctx, "b", time.Minute); err != nil || !ok {
+			t.Fatalf("b did not take the released lease: %v, %v", ok, err)
+		}
+		if err := s.Save(ctx, Changes{Holder: "a"}); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("the old holder saved: %v", err)
+		}
+	})
 	t.Run("an expired lease passes on", func(t *testing.T) {
 		s := newStore(t)
 		if ok, err := s.Lead(ctx, "a", 50*time.Millisecond); err != nil || !ok {

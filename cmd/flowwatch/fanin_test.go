@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -19,13 +20,31 @@ import (
 	"github.com/flowwatch/flowwatch/internal/redistest"
 )
 
-// TestFanInLookBackRun runs flowwatch with a fan_in rule on a chain that remembers two
-// transfers (fan_in.max_payments) and looks back (fan_in.look_back, the default), through
-// two RPC URLs (so through the failover and the measured endpoints): three employers pay
-// wages in a token to a pool, other traffic follows, then the pool pays the watched
-// collector. The alert names the three token payments, which only the node's logs still
-// knew; the metrics count the look-back's log queries, and no trace query (traces: off).
+// TestFanInLookBackRun runs flowwatch with a fan_in rule through two RPC URLs (so through
+// the failover and the measured endpoints), with the look-back on (fan_in.look_back, the
+// default) and traces off: three employers pay wages in a token to a pool, other traffic
+// follows, then the pool pays the watched collector. The wages are out of the worker's
+// memory by the time of the payment:
+//   - forgotten: the chain remembers two transfers (fan_in.max_payments);
+//   - restarted: flowwatch judged the wages, stopped and started again (a crash loses the
+//     memory all the same; the kill tests show what else it loses and recovers).
+//
+// The one alert names the three token payments, which only the node's logs still knew; the
+// metrics of the process that raised it count its log queries, and no trace query.
 func TestFanInLookBackRun(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bound   string // the fan_in section's max_payments line
+		restart bool
+	}{
+		{name: "forgotten", bound: "      max_payments: 2\n"},
+		{name: "restarted", bound: "      max_payments: 1000\n", restart: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testFanInLookBackRun(t, tc.bound, tc.restart) })
+	}
+}
+
+func testFanInLookBackRun(t *testing.T, bound string, restart bool) {
 	ctx := context.Background()
 	_, prefix := redistest.New(t)
 	chain := devChain(t)
@@ -56,8 +75,7 @@ func TestFanInLookBackRun(t *testing.T) {
     poll_interval: 20ms
     traces: off
     fan_in:
-      max_payments: 2
-lists:
+%slists:
   - path: list.csv
 rules:
   - name: pooled-wages
@@ -74,7 +92,7 @@ alerting:
   group_wait: 0s
 metrics:
   listen: 127.0.0.1:0
-`, redistest.Config(prefix), chain.URL, chain.URL, hook.URL))
+`, redistest.Config(prefix), chain.URL, chain.URL, bound, hook.URL))
 	cmd, lines := startRun(t, cfg, "running", "metrics listening")
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 
@@ -90,14 +108,25 @@ metrics:
 			big.NewInt(int64(1000*i)))
 		must(err)
 	}
-	for range 3 { // other traffic: flowwatch forgets the wages
+	for range 3 { // other traffic
 		_, err = chain.Transfer(ctx, k[2], chain.Addrs[6], big.NewInt(1e15))
 		must(err)
+	}
+	metrics := "http://" + loggedAddr(t, lines["metrics listening"])
+	if restart {
+		head, err := chain.Client.BlockNumber(ctx)
+		must(err)
+		waitJudged(t, metrics, head) // the wages judged, then the process dies
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		cmd, lines = startRun(t, cfg, "running", "metrics listening")
+		metrics = "http://" + loggedAddr(t, lines["metrics listening"])
 	}
 	_, err = chain.Transfer(ctx, pk, chain.Addrs[0], big.NewInt(1e17))
 	must(err)
 
-	a := hook.wait(t, "fan-in alert")[0].Alerts[0]
+	got := hook.wait(t, "fan-in alert")
+	a := got[0].Alerts[0]
 	var path []string
 	for _, h := range a.Path {
 		path = append(path, h.From)
@@ -108,24 +137,59 @@ metrics:
 		a.Destination.Entity != "pooled from 3 senders" {
 		t.Fatalf("alert %+v\npath %v, want %v", a, path, want)
 	}
-	resp, err := http.Get("http://" + loggedAddr(t, lines["metrics listening"]) + "/metrics")
+	head, err := chain.Client.BlockNumber(ctx)
 	must(err)
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	logs, traces := 0, 0
-	re := regexp.MustCompile(`(?m)^flowwatch_rpc_requests_total\{([^}]*)\} (\d+)$`)
-	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
-		n, _ := strconv.Atoi(m[2])
-		switch {
-		case strings.Contains(m[1], `call="logs"`) && strings.Contains(m[1], `outcome="ok"`):
-			logs += n
-		case strings.Contains(m[1], `call="traces"`):
-			traces += n
-		}
+	waitJudged(t, metrics, head)
+	if got := hook.wait(t, "fan-in alert"); len(got) != 1 || len(got[0].Alerts) != 1 {
+		t.Fatalf("%d notifications, want one of one alert: %+v", len(got), got)
 	}
 	// The chain's traces are off: the look-back asks for logs only.
-	if logs == 0 || traces != 0 {
-		t.Fatalf("%d log queries, %d trace queries counted; want some, none:\n%s", logs,
-			traces, body)
+	logs := metricSum(t, metrics, "flowwatch_rpc_requests_total", `call="logs"`,
+		`outcome="ok"`)
+	if traces := metricSum(t, metrics, "flowwatch_rpc_requests_total",
+		`call="traces"`); logs == 0 || traces != 0 {
+		t.Fatalf("%v log queries, %v trace queries counted; want some, none", logs, traces)
 	}
+}
+
+// waitJudged waits until the flowwatch run whose metrics are at url has published block
+// head of chain dev and acknowledged every queue entry; it fails the test after 30 s.
+func waitJudged(t *testing.T, url string, head uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for metricSum(t, url, "flowwatch_chain_published_block", `chain="dev"`) < float64(head) ||
+		metricSum(t, url, "flowwatch_queue_backlog", `chain="dev"`) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("block %d not judged in 30 s", head)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// metricSum is the sum of the series of metric name, at url's /metrics, whose labels
+// contain each of labels (as name="value").
+func metricSum(t *testing.T, url, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? (\S+)$`)
+	sum := 0.0
+series:
+	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+		for _, l := range labels {
+			if !strings.Contains(m[1], l) {
+				continue series
+			}
+		}
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			t.Fatalf("%s%s: %v", name, m[1], err)
+		}
+		sum += v
+	}
+	return sum
 }
