@@ -316,7 +316,7 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 // startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns
 // once its log has a line with each message of msgs, with the first such line of each
 // (JSON), by message. It fails the test, showing the log's last lines, if the process exits
-// first or after a minute without.
+// first or after a minute without; a test that fails later shows them too.
 func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
@@ -330,6 +330,7 @@ func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]s
 	}
 	var mu sync.Mutex
 	var tail []string // the log's last lines
+	shown := false    // tail was shown
 	lines := map[string]string{}
 	ready, exited := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -337,7 +338,7 @@ func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]s
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() { // drains the pipe until the process exits
 			mu.Lock()
-			if tail = append(tail, sc.Text()); len(tail) > 20 {
+			if tail = append(tail, sc.Text()); len(tail) > 50 {
 				tail = tail[1:]
 			}
 			for _, msg := range msgs {
@@ -355,9 +356,18 @@ func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]s
 		_ = cmd.Process.Kill()
 		mu.Lock()
 		defer mu.Unlock()
+		shown = true
 		t.Fatalf("flowwatch run %s before it logged %q; its log ends:\n%s", why, msgs,
 			strings.Join(tail, "\n"))
 	}
+	t.Cleanup(func() { // a test that failed later shows what the process logged last
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() && !shown {
+			t.Logf("flowwatch run (pid %d) logged last:\n%s", cmd.Process.Pid,
+				strings.Join(tail, "\n"))
+		}
+	})
 	select {
 	case <-ready:
 	case <-exited:
