@@ -48,9 +48,9 @@ type logsOnly struct{ Node }
 // those are not seen (they leave no log). When the Tracker saw every transfer of the
 // window, or remembers MaxSenders senders of addr already, node is not asked.
 //
-// It asks the node for the headers of a search for the window's first block (about 20 the
-// first time; a few after that, from the last answer), then for the range's logs and
-// traces. An error of the node is returned, wrapped, with nothing else: the caller fails
+// It asks the node for the headers of a search for the window's first block (about 25 the
+// first time on Ethereum; a few after that, from the last answer), then for the range's
+// logs and traces. An error of the node is returned, wrapped, with nothing else: the caller fails
 // what it was judging, to judge it again.
 func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	at chains.BlockRef) ([]rules.Hop, error) {
@@ -126,13 +126,15 @@ func (tr *Tracker) merge(near, far []rules.Hop) []rules.Hop {
 }
 
 // windowStart is the first block, of 0..last, whose time is at or after since; last+1 if
-// none is. It remembers its answer: the blocks before it are before a later since too, so
-// the next search starts there, with steps that double until one passes since, then
-// halves the last step.
+// none is: a binary search, of about 25 headers on a chain as long as Ethereum's. It
+// remembers its answer: the blocks before it are before a later since too, so the next
+// search starts there, with steps that double until one passes since, then halves the last
+// step (a few headers, for a since a little later).
 func (tr *Tracker) windowStart(ctx context.Context, node Node, since time.Time,
 	last uint64) (uint64, error) {
 	lo := uint64(0) // every block before lo is before since
-	if tr.startKnown && !since.Before(tr.startSince) {
+	gallop := tr.startKnown && !since.Before(tr.startSince)
+	if gallop {
 		lo = min(tr.startBlock, last+1)
 	}
 	before := func(n uint64) (bool, error) {
@@ -140,7 +142,7 @@ func (tr *Tracker) windowStart(ctx context.Context, node Node, since time.Time,
 		return err == nil && ref.Time.Before(since), err
 	}
 	hi := last + 1 // at or after since, or past last
-	for step := uint64(1); lo+step-1 <= last; step *= 2 {
+	for step := uint64(1); gallop && lo+step-1 <= last; step *= 2 {
 		p := lo + step - 1
 		b, err := before(p)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"math/bits"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,6 +153,10 @@ func TestSendersBack(t *testing.T) {
 			hops, err := tr.SendersBack(ctx, node, hex(pool), payout)
 			if asked := node.refs.Load()+node.logs.Load() > 0; asked != tc.asks {
 				t.Errorf("node asked: %v, want %v", asked, tc.asks)
+			}
+			// The first search for the window's start is a binary search.
+			if n := node.refs.Load(); n > int64(bits.Len64(head))+1 {
+				t.Errorf("%d headers asked for a chain of %d blocks", n, head)
 			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
