@@ -67,7 +67,7 @@ func TestDelistingChangesTheVerdict(t *testing.T) {
 				Kind: chains.KindNative, Block: chains.BlockRef{Number: 1, Time: at},
 				Inputs:  []chains.Leg{{Address: tt.from, Asset: "native", Amount: big.NewInt(1e18)}},
 				Outputs: []chains.Leg{{Address: pool, Asset: "native", Amount: big.NewInt(1e18)}}}
-			v := &view{lists: lists, chain: "ethereum", at: at, cache: &chainCache{}}
+			v := &view{lists: lists, chain: "ethereum", m: m, cache: &chainCache{}}
 			var got []string
 			for _, f := range rules.Evaluate(rs, m, v).Findings {
 				got = append(got, f.Rule.Name)

@@ -2,7 +2,6 @@ package watcher
 
 import (
 	"context"
-	"time"
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/internal/fpset"
@@ -16,7 +15,6 @@ import (
 type view struct {
 	lists Lists
 	chain string
-	at    time.Time               // the movement's block time
 	cache *chainCache             // what the store held before the batch
 	held  map[string]bool         // the batch's bases that hold anything, before or now
 	added map[string]*rules.Taint // what the batch wrote so far
@@ -108,7 +106,7 @@ func (v *view) Senders(a string) []rules.Hop {
 		return nil
 	}
 	if v.node == nil || v.lookErr != nil || !v.paysSource() {
-		return v.senders.Senders(a, v.at)
+		return v.senders.Senders(a, v.m.Block.Time)
 	}
 	hops, err := v.senders.SendersBack(v.ctx, v.node, a, v.m.Block)
 	if err != nil {
@@ -134,7 +132,7 @@ var _ rules.View = (*view)(nil)
 
 // judging readies v for movement m, with its bases, their flags and their fingerprints.
 func (v *view) judging(m *chains.Movement, bases []string, flags []uint8, hashes []uint64) {
-	v.m, v.at, v.cur, v.curFlags, v.curHashes = m, m.Block.Time, bases, flags, hashes
+	v.m, v.cur, v.curFlags, v.curHashes = m, bases, flags, hashes
 }
 
 // cursor is where a is among the bases of the movement being judged; -1 if it is not one.
@@ -171,7 +169,7 @@ func (v *view) Source(a string) (rules.Source, bool) {
 	if v.unlisted(a) {
 		return rules.Source{}, false
 	}
-	return v.lists.SourceAt(v.chain, a, v.at)
+	return v.lists.SourceAt(v.chain, a, v.m.Block.Time)
 }
 
 var (
@@ -193,7 +191,7 @@ var inferredPrefix = deposit.Key("")
 // rule out for nearly every address before a state is copied out).
 func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.unlisted(a) {
-		if l, ok := v.lists.LabelAt(v.chain, a, v.at); ok {
+		if l, ok := v.lists.LabelAt(v.chain, a, v.m.Block.Time); ok {
 			return l, true
 		}
 	}
