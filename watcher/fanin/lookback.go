@@ -15,13 +15,10 @@ import (
 )
 
 // Node is what a look-back asks an EVM node (ethereum.Source and chains.Failover have
-// both).
+// both): the ERC-20 transfers of a block range by their logs, and a block's identity,
+// with its time.
 type Node interface {
-	// TransferLogs returns the ERC-20 transfers of blocks from..to that any of senders sent
-	// or any of receivers received, in chain order.
-	TransferLogs(ctx context.Context, from, to uint64, senders, receivers []string) (
-		[]chains.Movement, error)
-	// Ref returns block n's identity, with its time.
+	chains.TransferLogSource
 	Ref(ctx context.Context, n uint64) (chains.BlockRef, error)
 }
 
@@ -29,10 +26,7 @@ type Node interface {
 // chain's coin, those of contract calls included, by the node's traces (trace_filter:
 // Erigon, Nethermind, Reth, Anvil). A node that answers ethereum.ErrNoTraceFilter is not
 // asked again.
-type TraceNode interface {
-	TraceTransfers(ctx context.Context, from, to uint64, senders, receivers []string) (
-		[]chains.Movement, error)
-}
+type TraceNode = chains.TraceTransferSource
 
 // LogsOnly is node without its traces: a look-back through it asks for logs only (for a
 // chain whose traces are off, which a provider may charge for).

@@ -12,18 +12,12 @@ import (
 
 // TransferLogs is the node query the Logs history asks: ERC-20 transfers of a block range
 // sent by any of senders or received by any of receivers, in chain order.
-type TransferLogs interface {
-	TransferLogs(ctx context.Context, from, to uint64, senders, receivers []string) (
-		[]chains.Movement, error)
-}
+type TransferLogs = chains.TransferLogSource
 
 // TraceTransfers is the node query the Traces history asks besides TransferLogs: native
 // and internal transfers of a block range sent by any of senders or received by any of
 // receivers, in chain order.
-type TraceTransfers interface {
-	TraceTransfers(ctx context.Context, from, to uint64, senders, receivers []string) (
-		[]chains.Movement, error)
-}
+type TraceTransfers = chains.TraceTransferSource
 
 // AddressTxs is the node query the AddrIndex history asks: the transactions of a block
 // range that pay or spend any of addrs, in chain order.
