@@ -82,25 +82,24 @@ func (s *measuredSource) observe(call string, start time.Time, err error) {
 		time.Since(start).Seconds())
 }
 
-func (s *measuredSource) Head(ctx context.Context) (uint64, error) {
+// measure times call on s's endpoint, counting its outcome.
+func measure[T any](s *measuredSource, call string, f func() (T, error)) (T, error) {
 	start := time.Now()
-	n, err := s.Source.Head(ctx)
-	s.observe("head", start, err)
-	return n, err
+	v, err := f()
+	s.observe(call, start, err)
+	return v, err
+}
+
+func (s *measuredSource) Head(ctx context.Context) (uint64, error) {
+	return measure(s, "head", func() (uint64, error) { return s.Source.Head(ctx) })
 }
 
 func (s *measuredSource) Block(ctx context.Context, n uint64) (*chains.Block, error) {
-	start := time.Now()
-	b, err := s.Source.Block(ctx, n)
-	s.observe("block", start, err)
-	return b, err
+	return measure(s, "block", func() (*chains.Block, error) { return s.Source.Block(ctx, n) })
 }
 
 func (s *measuredSource) Ref(ctx context.Context, n uint64) (chains.BlockRef, error) {
-	start := time.Now()
-	r, err := s.Source.Ref(ctx, n)
-	s.observe("ref", start, err)
-	return r, err
+	return measure(s, "ref", func() (chains.BlockRef, error) { return s.Source.Ref(ctx, n) })
 }
 
 func (s *measuredSource) Tx(ctx context.Context, hash string) (*chains.Tx, error) {
@@ -108,10 +107,7 @@ func (s *measuredSource) Tx(ctx context.Context, hash string) (*chains.Tx, error
 	if !ok {
 		return nil, errors.New("the endpoint cannot look transactions up")
 	}
-	start := time.Now()
-	t, err := ts.Tx(ctx, hash)
-	s.observe("tx", start, err)
-	return t, err
+	return measure(s, "tx", func() (*chains.Tx, error) { return ts.Tx(ctx, hash) })
 }
 
 func (s *measuredSource) TransferLogs(ctx context.Context, from, to uint64, senders,
@@ -120,10 +116,9 @@ func (s *measuredSource) TransferLogs(ctx context.Context, from, to uint64, send
 	if !ok {
 		return nil, errors.New("the endpoint cannot find transfers by their logs")
 	}
-	start := time.Now()
-	ms, err := ls.TransferLogs(ctx, from, to, senders, receivers)
-	s.observe("logs", start, err)
-	return ms, err
+	return measure(s, "logs", func() ([]chains.Movement, error) {
+		return ls.TransferLogs(ctx, from, to, senders, receivers)
+	})
 }
 
 func (s *measuredSource) TraceTransfers(ctx context.Context, from, to uint64, senders,
@@ -132,10 +127,9 @@ func (s *measuredSource) TraceTransfers(ctx context.Context, from, to uint64, se
 	if !ok {
 		return nil, errors.New("the endpoint cannot find transfers by their traces")
 	}
-	start := time.Now()
-	ms, err := ts.TraceTransfers(ctx, from, to, senders, receivers)
-	s.observe("traces", start, err)
-	return ms, err
+	return measure(s, "traces", func() ([]chains.Movement, error) {
+		return ts.TraceTransfers(ctx, from, to, senders, receivers)
+	})
 }
 
 // countingJournal counts the alerts appended (those not appended before).
