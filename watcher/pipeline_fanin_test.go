@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/watcher/fanin"
@@ -53,13 +54,7 @@ func TestPipelineFanIn(t *testing.T) {
 	lab.send(t, dk, collector, eth(1))
 	lab.send(t, ek, c.Addrs[7], eth(3))
 	lab.send(t, hk, collector, eth(3))
-	waitSettled(t, lab.src, lab.q, "dev")
-
-	got := lab.recv.alerts()
-	if len(got) != 1 {
-		t.Fatalf("%d alerts, want 1: %+v", len(got), got)
-	}
-	al := got[0]
+	al := lab.onlyAlert(t)
 	var from []string
 	for _, h := range al.Path {
 		from = append(from, h.From)
@@ -149,13 +144,7 @@ func TestPipelineFanInLookBack(t *testing.T) {
 	collector := c.Addrs[0]
 	lab.send(t, ck, collector, milliEth(500))
 	lab.send(t, dk, collector, milliEth(500))
-	waitSettled(t, lab.src, lab.q, "dev")
-
-	got := lab.recv.alerts()
-	if len(got) != 1 {
-		t.Fatalf("%d alerts, want 1: %+v", len(got), got)
-	}
-	al := got[0]
+	al := lab.onlyAlert(t)
 	var path, want []string
 	for _, h := range al.Path {
 		path = append(path, h.From+" "+h.Asset)
@@ -173,4 +162,16 @@ func TestPipelineFanInLookBack(t *testing.T) {
 		t.Fatalf("the node was asked for logs %d times: want the failed look-back, C's "+
 			"again and D's", n)
 	}
+}
+
+// onlyAlert waits until the lab's pipeline has judged the chain and returns the one alert
+// it raised; it fails the test if it raised another number.
+func (l *lab) onlyAlert(t *testing.T) alerting.Alert {
+	t.Helper()
+	waitSettled(t, l.src, l.q, "dev")
+	got := l.recv.alerts()
+	if len(got) != 1 {
+		t.Fatalf("%d alerts, want 1: %+v", len(got), got)
+	}
+	return got[0]
 }

@@ -53,8 +53,7 @@ func TestExchangeJourney(t *testing.T) {
 	readKey, readSHA := keyOf("read")
 
 	dir := t.TempDir()
-	lower := func(b []byte) string { return "0x" + fmt.Sprintf("%x", b) }
-	lazarus := lower(chain.Addrs[0].Bytes())
+	lazarus := hexAddr(chain.Addrs[0])
 	writeFile(t, filepath.Join(dir, "list.csv"),
 		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
 			"dev,"+lazarus+",source,sanctioned,Lazarus Group (test),test,,\n")

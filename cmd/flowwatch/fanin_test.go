@@ -58,11 +58,10 @@ func testFanInLookBackRun(t *testing.T, bound string, restart bool) {
 	}
 	usdx, err := chain.Deploy(ctx, k[7], devnet.Token, "USD X", "USDX", big.NewInt(1e12))
 	must(err)
-	lower := func(b []byte) string { return "0x" + fmt.Sprintf("%x", b) }
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "list.csv"),
 		"chain,address,role,category,entity,source,valid_from,valid_to\n"+
-			"dev,"+lower(chain.Addrs[0].Bytes())+
+			"dev,"+hexAddr(chain.Addrs[0])+
 			",source,sanctioned,Lazarus Group (test),test,,\n")
 	cfg := filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`redis:
@@ -131,8 +130,8 @@ metrics:
 	for _, h := range a.Path {
 		path = append(path, h.From)
 	}
-	want := []string{lower(chain.Addrs[3].Bytes()), lower(chain.Addrs[4].Bytes()),
-		lower(chain.Addrs[5].Bytes()), lower(pool.Bytes())}
+	want := []string{hexAddr(chain.Addrs[3]), hexAddr(chain.Addrs[4]),
+		hexAddr(chain.Addrs[5]), hexAddr(pool)}
 	if a.Rule != "pooled-wages" || strings.Join(path, " ") != strings.Join(want, " ") ||
 		a.Destination.Entity != "pooled from 3 senders" {
 		t.Fatalf("alert %+v\npath %v, want %v", a, path, want)

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
@@ -68,3 +71,6 @@ func devChain(t *testing.T) *devnet.Chain {
 	t.Cleanup(func() { _ = chain.Close() })
 	return chain
 }
+
+// hexAddr is an EVM address as flowwatch writes it: lower-case hex.
+func hexAddr(a common.Address) string { return strings.ToLower(a.Hex()) }
