@@ -22,7 +22,9 @@
 // warrant a node's work (to a listed source), asks the node for the rest of the window:
 // the ERC-20 transfers the address received there, by their logs, and the transfers of
 // the chain's coin by its traces, where it has trace_filter; where it has not, those the
-// Tracker no longer remembers are not counted.
+// Tracker no longer remembers are not counted. What the node told of an address's payments
+// is kept (its distinct senders, for the last DefaultLookBacks addresses), so that it is
+// asked, the next time, only for the blocks since; a reorg of those blocks drops it.
 //
 // A Tracker is not safe for concurrent use: the worker that owns a chain calls it from one
 // goroutine.

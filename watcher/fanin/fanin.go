@@ -90,6 +90,11 @@ type Tracker struct {
 	startSince time.Time
 	startBlock uint64
 	noTraces   bool // the node has no trace_filter
+	// What look-backs were told, by address, and the addresses in the order first kept;
+	// lookBacks, if set, bounds them instead of DefaultLookBacks (tests).
+	looked      map[string]lookedBack
+	lookedOrder []string
+	lookBacks   int
 	// What Prefetch read ahead for: the transfers, the next of them for Observe, and the
 	// sum of what it read, kept so that the reads are not optimized away.
 	ahead []ahead
@@ -221,6 +226,7 @@ func (tr *Tracker) Forget(m *chains.Movement) {
 	if !ok {
 		return
 	}
+	tr.forgetLookedBack(m.Block.Number)
 	p, _ := tr.lookup(o.Address, tr.tagOf(o.Address))
 	for ; p != nil && p.block >= m.Block.Number; p = tr.prev(p) {
 		if p.tx == m.Tx && p.pos == m.Position {

@@ -44,8 +44,10 @@ type logsOnly struct{ Node }
 //
 // It asks the node for the headers of a search for the window's first block (about 25 the
 // first time on Ethereum; a few after that, from the last answer), then for the range's
-// logs and traces. An error of the node is returned, wrapped, with nothing else: the caller fails
-// what it was judging, to judge it again.
+// logs and traces. What the node told of addr is kept (for the last DefaultLookBacks
+// addresses asked about): asked about addr again, it asks only for the blocks after those
+// it asked for last. An error of the node is returned, wrapped, with nothing else: the
+// caller fails what it was judging, to judge it again.
 func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	at chains.BlockRef) ([]rules.Hop, error) {
 	near := tr.Senders(addr, at.Time)
@@ -59,17 +61,36 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 	}
 	// The transfers of block completeBlock are some remembered, some not.
 	to := min(completeBlock, at.Number-1)
-	from, err := tr.windowStart(ctx, node, since, to)
-	if err != nil {
-		return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
+	looked, ok := tr.looked[addr]
+	far := looked.hops
+	if !ok || looked.to < to {
+		from, err := tr.windowStart(ctx, node, since, to)
+		if err != nil {
+			return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
+		}
+		if ok {
+			from = max(from, looked.to+1)
+		}
+		if from <= to {
+			got, err := tr.ask(ctx, node, addr, from, to)
+			if err != nil {
+				return nil, fmt.Errorf("fan-in look-back for %s: %w", addr, err)
+			}
+			far = append(slices.Clip(far), got...)
+		}
+		far = tr.merge(nil, far, since) // what later look-backs need of it
+		tr.keep(addr, lookedBack{to: to, hops: far})
 	}
-	if from > to {
-		return near, nil
-	}
+	return tr.merge(near, far, since), nil
+}
+
+// ask is what the node tells of addr's payments in blocks from..to: by the logs and, if
+// it has them, the traces; the latest MaxScan, as Senders reads at most MaxScan payments.
+func (tr *Tracker) ask(ctx context.Context, node Node, addr string, from, to uint64) (
+	[]rules.Hop, error) {
 	ms, err := node.TransferLogs(ctx, from, to, nil, []string{addr})
 	if err != nil {
-		return nil, fmt.Errorf("fan-in look-back for %s: blocks %d..%d: %w", addr, from, to,
-			err)
+		return nil, fmt.Errorf("blocks %d..%d: %w", from, to, err)
 	}
 	if tn, ok := node.(TraceNode); ok && !tr.noTraces {
 		coin, err := tn.TraceTransfers(ctx, from, to, nil, []string{addr})
@@ -77,8 +98,7 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 		case errors.Is(err, ethereum.ErrNoTraceFilter):
 			tr.noTraces = true
 		case err != nil:
-			return nil, fmt.Errorf("fan-in look-back for %s: traces of blocks %d..%d: %w",
-				addr, from, to, err)
+			return nil, fmt.Errorf("traces of blocks %d..%d: %w", from, to, err)
 		default:
 			ms = append(ms, coin...)
 			slices.SortStableFunc(ms, func(a, b chains.Movement) int {
@@ -87,24 +107,30 @@ func (tr *Tracker) SendersBack(ctx context.Context, node Node, addr string,
 			})
 		}
 	}
-	// Of a busy address, the latest MaxScan, as Senders reads at most MaxScan payments.
 	ms = ms[max(0, len(ms)-tr.opts.MaxScan):]
-	far := make([]rules.Hop, 0, len(ms))
+	hops := make([]rules.Hop, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
 		from, to, ok := m.Transfer()
-		if ok && to.Address == addr && from.Address != addr && !m.Block.Time.Before(since) {
-			far = append(far, rules.HopOf(m, from.Address, *to))
+		if ok && to.Address == addr && from.Address != addr {
+			hops = append(hops, rules.HopOf(m, from.Address, *to))
 		}
 	}
-	return tr.merge(near, far), nil
+	return hops, nil
 }
 
 // merge returns the distinct senders of far (the node's, in chain order) and near (the
-// Tracker's, oldest first, from the last of far's blocks on), each at its latest payment,
-// at most MaxSenders, the latest, oldest first.
-func (tr *Tracker) merge(near, far []rules.Hop) []rules.Hop {
-	all := append(far, near...)
+// Tracker's, oldest first, from the last of far's blocks on) in the window from since,
+// each at its latest payment, at most MaxSenders, the latest, oldest first. It changes
+// neither.
+func (tr *Tracker) merge(near, far []rules.Hop, since time.Time) []rules.Hop {
+	all := make([]rules.Hop, 0, len(far)+len(near))
+	for _, h := range far {
+		if !h.Time.Before(since) {
+			all = append(all, h)
+		}
+	}
+	all = append(all, near...)
 	last := make(map[string]int, len(all))
 	for i, h := range all {
 		last[h.From] = i
@@ -117,6 +143,52 @@ func (tr *Tracker) merge(near, far []rules.Hop) []rules.Hop {
 	}
 	slices.SortStableFunc(out, func(a, b rules.Hop) int { return cmp.Compare(a.Block, b.Block) })
 	return out[max(0, len(out)-tr.opts.MaxSenders):]
+}
+
+// DefaultLookBacks is how many addresses' look-backs a Tracker keeps what the node told of.
+const DefaultLookBacks = 1 << 10
+
+// lookedBack is what the node told of an address's payments in the blocks up to to: the
+// distinct senders (merge), which are all that a later look-back needs of them. A sender
+// left out has MaxSenders later ones, which stay later in any later window.
+type lookedBack struct {
+	to   uint64
+	hops []rules.Hop
+}
+
+// keep keeps l as what the node told of addr, forgetting the address kept first when
+// DefaultLookBacks are kept.
+func (tr *Tracker) keep(addr string, l lookedBack) {
+	if tr.looked == nil {
+		tr.looked = map[string]lookedBack{}
+	}
+	if _, ok := tr.looked[addr]; !ok {
+		if len(tr.lookedOrder) >= tr.maxLooked() {
+			delete(tr.looked, tr.lookedOrder[0])
+			tr.lookedOrder = tr.lookedOrder[1:]
+		}
+		tr.lookedOrder = append(tr.lookedOrder, addr)
+	}
+	tr.looked[addr] = l
+}
+
+func (tr *Tracker) maxLooked() int {
+	if tr.lookBacks > 0 {
+		return tr.lookBacks
+	}
+	return DefaultLookBacks
+}
+
+// forgetLookedBack forgets what the node told of blocks from block on (a reorg removed
+// one): the addresses whose look-backs reached them are asked about from the start again.
+func (tr *Tracker) forgetLookedBack(block uint64) {
+	for addr, l := range tr.looked {
+		if l.to >= block {
+			delete(tr.looked, addr)
+			tr.lookedOrder = slices.DeleteFunc(tr.lookedOrder,
+				func(a string) bool { return a == addr })
+		}
+	}
 }
 
 // windowStart is the first block, of 0..last, whose time is at or after since; last+1 if

@@ -2,7 +2,9 @@ package fanin
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"math/big"
 	"math/bits"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/anviltest"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // countingNode is the node, counting what it is asked, and failing a call when told to
@@ -25,11 +28,13 @@ type countingNode struct {
 	Node
 	logs, refs        atomic.Int64
 	failLogs, failRef bool
+	ranges            [][2]uint64 // the blocks of each TransferLogs
 }
 
 func (n *countingNode) TransferLogs(ctx context.Context, from, to uint64, senders,
 	receivers []string) ([]chains.Movement, error) {
 	n.logs.Add(1)
+	n.ranges = append(n.ranges, [2]uint64{from, to})
 	if n.failLogs {
 		return nil, errors.New("connection reset")
 	}
@@ -55,38 +60,15 @@ func (n *countingNode) Ref(ctx context.Context, b uint64) (chains.BlockRef, erro
 //   - an error of the node fails it, naming the blocks asked.
 func TestSendersBack(t *testing.T) {
 	ctx := context.Background()
-	chain, err := devnet.Start(devnet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	k := chain.Keys
-	usdx, err := chain.Deploy(ctx, k[7], devnet.Token, "USD X", "USDX", big.NewInt(1e12))
-	must(err)
-	pk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("look-back pool")))
-	pool := crypto.PubkeyToAddress(pk.PublicKey)
-	token := func(from int, to common.Address, n int64) {
-		t.Helper()
-		_, err := chain.Call(ctx, k[from], usdx, devnet.Token, nil, "transfer", to,
-			big.NewInt(n))
-		must(err)
-	}
-	for i := 1; i <= 5; i++ {
-		token(7, chain.Addrs[i], 1e6)
-	}
+	chain, must, token := startPool(t)
+	k, pk, pool := chain.Keys, chain.poolKey, chain.pool
 	token(1, pool, 100) // 31 days before the rest: out of the window
 	must(chain.AdjustTime(31 * 24 * time.Hour))
 	for i := 2; i <= 5; i++ {
 		token(i, pool, int64(100*i))
 	}
 	token(2, pool, 7)
-	_, err = chain.Transfer(ctx, k[6], pool, big.NewInt(1e18))
+	_, err := chain.Transfer(ctx, k[6], pool, big.NewInt(1e18))
 	must(err)
 	_, err = chain.Transfer(ctx, k[0], pool, big.NewInt(1e18)) // gas for the pool
 	must(err)
@@ -178,12 +160,13 @@ func TestSendersBack(t *testing.T) {
 			if !tc.asks {
 				return
 			}
-			// Asked again, the window's start is found from the last answer.
+			// Asked again, the node is not: what it told is kept.
 			node.refs.Store(0)
+			node.logs.Store(0)
 			again, err := tr.SendersBack(ctx, node, hex(pool), payout)
-			if err != nil || len(again) != len(hops) || node.refs.Load() > 2 {
-				t.Fatalf("asked again: %d senders (%v), %d headers asked", len(again), err,
-					node.refs.Load())
+			if err != nil || len(again) != len(hops) || node.refs.Load()+node.logs.Load() > 0 {
+				t.Fatalf("asked again: %d senders (%v), %d headers and %d logs asked",
+					len(again), err, node.refs.Load(), node.logs.Load())
 			}
 		})
 	}
@@ -312,4 +295,157 @@ func dialHead(t *testing.T, url string, traces ethereum.TraceMode) (*ethereum.So
 	}
 	t.Fatal(err)
 	return nil, chains.BlockRef{}
+}
+
+// TestSendersBackKept pays a pool on the simulated chain in a token, from three employers,
+// and the pool pays out; 20 days later a fourth employer pays it and, after other traffic,
+// it pays out again;
+// 11 days after that a fifth, and it pays out a third time. A Tracker that remembers one
+// payment looks back at each payout: each time after the first, it asks the node only
+// for the blocks after those it asked for last, and finds the senders of the window (at
+// the third, the first three are out of it). A reorg that removes one of those blocks makes
+// it ask for the whole window again; so does an address that DefaultLookBacks (here 1)
+// pushed out.
+func TestSendersBackKept(t *testing.T) {
+	ctx := context.Background()
+	chain, must, token := startPool(t)
+	k, pool := chain.Keys, chain.pool
+	hex := func(a common.Address) string { return strings.ToLower(a.Hex()) }
+	src, _ := dialHead(t, chain.URL, ethereum.TracesOff)
+	payout := func() chains.BlockRef {
+		t.Helper()
+		_, err := chain.Call(ctx, chain.poolKey, chain.usdx, devnet.Token, nil, "transfer",
+			chain.Addrs[0], big.NewInt(1))
+		must(err)
+		head, err := src.Head(ctx)
+		must(err)
+		ref, err := src.Ref(ctx, head)
+		must(err)
+		return ref
+	}
+	_, err := chain.Transfer(ctx, k[0], pool, big.NewInt(1e18)) // gas for the pool
+	must(err)
+	for i := 1; i <= 3; i++ {
+		token(i, pool, int64(100*i))
+	}
+	first := payout()
+	must(chain.AdjustTime(20 * 24 * time.Hour))
+	token(4, pool, 400)
+	token(7, chain.Addrs[6], 1) // other traffic, which the Tracker remembers instead
+	second := payout()
+	must(chain.AdjustTime(11 * 24 * time.Hour))
+	token(5, pool, 500)
+	third := payout()
+
+	tr, err := New(Options{Window: 30 * 24 * time.Hour, MaxPayments: 1})
+	must(err)
+	var wage4 chains.Movement // the fourth employer's payment
+	feed := func(from, to uint64) {
+		for n := from; n < to; n++ {
+			b, err := src.Block(ctx, n)
+			must(err)
+			for i, m := range b.Movements {
+				tr.Observe(&b.Movements[i], noLabels)
+				if m.Kind == chains.KindToken && m.Inputs[0].Address == hex(chain.Addrs[4]) &&
+					m.Outputs[0].Address == hex(pool) {
+					wage4 = m
+				}
+			}
+		}
+	}
+	senders := func(hops []rules.Hop) string {
+		var s []string
+		for _, h := range hops {
+			for i := 1; i <= 5; i++ {
+				if h.From == hex(chain.Addrs[i]) {
+					s = append(s, fmt.Sprint("e", i))
+				}
+			}
+		}
+		return strings.Join(s, ",")
+	}
+	look := func(name string, at chains.BlockRef, want string, wantFrom uint64) {
+		t.Helper()
+		node := &countingNode{Node: src}
+		hops, err := tr.SendersBack(ctx, node, hex(pool), at)
+		must(err)
+		if got := senders(hops); got != want {
+			t.Errorf("%s: senders %s, want %s", name, got, want)
+		}
+		if len(node.ranges) != 1 || node.ranges[0][0] != wantFrom {
+			t.Errorf("%s: logs asked for blocks %v, want one range from %d", name,
+				node.ranges, wantFrom)
+		}
+	}
+	feed(1, first.Number)
+	look("first", first, "e1,e2,e3", 1)
+	asked := tr.looked[hex(pool)].to
+	feed(first.Number, second.Number)
+	look("second", second, "e1,e2,e3,e4", asked+1)
+	asked = tr.looked[hex(pool)].to
+	if wage4.Block.Number == 0 || wage4.Block.Number > asked {
+		t.Fatalf("the fourth wage, in block %d, is not among the blocks asked (to %d)",
+			wage4.Block.Number, asked)
+	}
+	feed(second.Number, third.Number)
+	look("third", third, "e4,e5", asked+1)
+
+	// A reorg removes the fourth wage, which a look-back was told of. (The simulated
+	// chain keeps it: the node, asked again, tells it again.)
+	removed := wage4
+	removed.Removed = true
+	tr.Forget(&removed)
+	start, err := tr.windowStart(ctx, src, third.Time.Add(-30*24*time.Hour), third.Number-1)
+	must(err)
+	look("after a reorg", third, "e4,e5", start)
+
+	// Pushed out by another address's look-back.
+	tr.lookBacks = 1
+	_, err = tr.SendersBack(ctx, src, hex(chain.Addrs[0]), third)
+	must(err)
+	look("pushed out", third, "e4,e5", start)
+}
+
+// poolChain is a simulated chain with a token, USDX, of which its addresses 1 to 5 (the
+// employers) hold some, and the key of a pool that they pay.
+type poolChain struct {
+	*devnet.Chain
+	usdx    common.Address
+	poolKey *ecdsa.PrivateKey
+	pool    common.Address
+}
+
+// startPool starts a poolChain for t, and returns it with must, which fails t on an error,
+// and token, which sends n USDX with the from-th key.
+func startPool(t *testing.T) (c *poolChain, must func(error),
+	token func(from int, to common.Address, n int64)) {
+	t.Helper()
+	ctx := context.Background()
+	chain, err := devnet.Start(devnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	must = func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	usdx, err := chain.Deploy(ctx, chain.Keys[7], devnet.Token, "USD X", "USDX",
+		big.NewInt(1e12))
+	must(err)
+	pk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("look-back pool")))
+	c = &poolChain{Chain: chain, usdx: usdx, poolKey: pk,
+		pool: crypto.PubkeyToAddress(pk.PublicKey)}
+	token = func(from int, to common.Address, n int64) {
+		t.Helper()
+		_, err := chain.Call(ctx, chain.Keys[from], usdx, devnet.Token, nil, "transfer", to,
+			big.NewInt(n))
+		must(err)
+	}
+	for i := 1; i <= 5; i++ {
+		token(7, chain.Addrs[i], 1e6)
+	}
+	return c, must, token
 }
