@@ -45,6 +45,7 @@ type taintCache struct {
 	ask      []string   // scratch: the keys a lookup asks the store for
 	held     []heldBase // scratch: the held bases a lookup looks up
 	hashes   []uint64   // scratch: the fingerprints of the bases a lookup looks up
+	sink     uint64     // what readAhead read, summed
 }
 
 // What a chain cache knows of a base: whether a list names it, and under which of the
@@ -193,6 +194,7 @@ func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string
 	for _, h := range c.held { // the held flags say exactly what each base holds
 		flags[h.at] = flags[h.at]&baseListed | h.st.heldBits()
 	}
+	c.readAhead()
 	return cc, flags, nil
 }
 
