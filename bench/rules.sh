@@ -24,11 +24,15 @@
 # timed between its passes, which lifts its paired ratio: where GCs is not 0, read
 # "x bare".
 # About 25 minutes at the defaults (16 for two runs).
+# MIXES picks the mixes, separated by "|": besides mainnet and stress (the default), "held"
+# (every sender holds watched funds: the rules' cost per such movement) and "untracked"
+# (none does: the cost of what is done for every movement, inference and the fan-in tracker).
 #
-#   [BENCHTIME=20s] bench/rules.sh [COUNT]     (default 3 runs of each)
+#   [BENCHTIME=20s] [MIXES='mainnet|stress'] bench/rules.sh [COUNT]     (default 3 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkRules$' -benchtime "${BENCHTIME:-20s}" \
+GOMAXPROCS=1 go test -run '^$' -bench "BenchmarkRules/mix=(${MIXES:-mainnet|stress})/" \
+  -benchtime "${BENCHTIME:-20s}" \
   -count "${1:-3}" -timeout 120m ./watcher/ | tee /dev/stderr | awk '
   /^BenchmarkRules\// {
     split($1, p, "/"); mix = p[2]; c = p[3]; sub(/-[0-9]+$/, "", c); k = mix "/" c

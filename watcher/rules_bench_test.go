@@ -56,6 +56,13 @@ var benchMixes = []benchMix{
 	// stress: a third of all senders hold watched funds.
 	{name: "stress", fromTracked: 30, fromSource: 1, fromRecent: 25, toTracked: 10,
 		toExchange: 5},
+	// Two mixes that take the mainnet mix apart (bench/rules.sh runs them when asked):
+	// held, every sender holds watched funds, which prices the rules' work on one such
+	// movement; untracked, none is tracked or a source, which prices what is done for
+	// every movement (inference and the fan-in tracker note it, whether or not it holds
+	// anything).
+	{name: "held", fromTracked: 100},
+	{name: "untracked", fromRecent: 25, toExchange: 3},
 }
 
 // benchStream is a stream of movements judged over and over, in passes. Its fresh
