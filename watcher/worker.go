@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -109,34 +110,51 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 			return nil, err
 		}
 	}
-	infer := map[string]*deposit.Inferrer{}
-	for chain, d := range opts.Deposits {
+	log := opts.Logger.With(zap.String("worker", opts.Name))
+	w := &Worker{infer: map[string]*deposit.Inferrer{}, senders: map[string]*fanin.Tracker{},
+		consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
+		pipeline: pipeline, opts: opts, log: log, recovered: map[string]bool{},
+		owned: map[string]time.Time{}, ahead: map[string][]queue.Message{},
+		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(opts.Deposits) > 0),
+			lists, log),
+		cappedSeen: map[string]bool{}}
+	for chain := range opts.Deposits {
+		if err := w.learnAfresh(chain); err != nil {
+			return nil, err
+		}
+	}
+	for _, chain := range opts.Chains {
+		if err := w.learnAfresh(chain); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// learnAfresh gives chain a new deposit-address inferrer and fan-in tracker (those it
+// has), which remember nothing: when the worker comes to own the chain, what they
+// remembered of it has a hole where another worker owned it, and may hold movements that
+// a reorg removed meanwhile (the other worker was told, not this one). It is then as after
+// a restart: memory reaches back to now, and a fan-in look-back covers the rest of the
+// window.
+func (w *Worker) learnAfresh(chain string) error {
+	if d, ok := w.opts.Deposits[chain]; ok {
 		in, err := deposit.New(d)
 		if err != nil {
-			return nil, fmt.Errorf("deposits of %s: %w", chain, err)
+			return fmt.Errorf("deposits of %s: %w", chain, err)
 		}
-		infer[chain] = in
+		w.infer[chain] = in
 	}
-	senders := map[string]*fanin.Tracker{}
-	if window := fanInWindow(rs); window > 0 {
-		for _, chain := range opts.Chains {
-			o := opts.FanIn[chain]
-			o.Window = window
-			tr, err := fanin.New(o)
-			if err != nil {
-				return nil, fmt.Errorf("fan-in senders of %s: %w", chain, err)
-			}
-			senders[chain] = tr
+	if window := fanInWindow(w.rules); window > 0 && slices.Contains(w.opts.Chains, chain) {
+		o := w.opts.FanIn[chain]
+		o.Window = window
+		tr, err := fanin.New(o)
+		if err != nil {
+			return fmt.Errorf("fan-in senders of %s: %w", chain, err)
 		}
+		w.senders[chain] = tr
 	}
-	log := opts.Logger.With(zap.String("worker", opts.Name))
-	return &Worker{infer: infer, senders: senders, consumer: consumer, owner: owner,
-		lists: lists, store: store, rules: rs, pipeline: pipeline, opts: opts, log: log,
-		recovered: map[string]bool{}, owned: map[string]time.Time{},
-		ahead: map[string][]queue.Message{},
-		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(infer) > 0), lists,
-			log),
-		cappedSeen: map[string]bool{}}, nil
+	return nil
 }
 
 // readPrefixes are the prefixes of the store keys a worker reads: the rules', and the
@@ -233,10 +251,16 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 			zap.String("chain", chain), zap.Duration("since_renewal", asked.Sub(last)))
 		w.recovered[chain] = false
 		w.cache.forget(chain)
+		if err := w.learnAfresh(chain); err != nil {
+			return false, err
+		}
 	case ok && !had:
 		w.log.Info("owns chain", zap.String("chain", chain))
 		w.recovered[chain] = false
 		w.cache.forget(chain) // another owner may have written meanwhile
+		if err := w.learnAfresh(chain); err != nil {
+			return false, err
+		}
 	}
 	if ok {
 		w.owned[chain] = asked

@@ -21,7 +21,8 @@
 // movements one by one, reads all of them ahead in one pass, so that the misses overlap;
 // it changes no result.
 //
-// What arrived is kept in memory only: after a restart or a take-over, an address whose
+// What arrived is kept in memory only: after a restart or a take-over (and when a worker
+// owns the chain again after another did: it starts a new Inferrer), an address whose
 // deposit arrived before and is swept after is not inferred from that pair (the next pair
 // infers it). Bitcoin deposit addresses are not inferred.
 //

@@ -18,7 +18,8 @@
 // What it remembers reaches back the shorter of Window and the time the chain takes to
 // make MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well
 // short of the fan-in rule's usual 30 days; and it is kept in memory only, so after a
-// restart or a take-over it reaches back to then. SendersBack, for the rarer payments that
+// restart or a take-over (and when a worker owns the chain again after another did: it
+// starts a new Tracker) it reaches back to then. SendersBack, for the rarer payments that
 // warrant a node's work (to a listed source), asks the node for the rest of the window:
 // the ERC-20 transfers the address received there, by their logs, and the transfers of
 // the chain's coin by its traces, where it has trace_filter; where it has not, those the
