@@ -118,12 +118,13 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(opts.Deposits) > 0),
 			lists, log),
 		cappedSeen: map[string]bool{}}
+	chains := slices.Clone(opts.Chains)
 	for chain := range opts.Deposits {
-		if err := w.learnAfresh(chain); err != nil {
-			return nil, err
+		if !slices.Contains(chains, chain) {
+			chains = append(chains, chain)
 		}
 	}
-	for _, chain := range opts.Chains {
+	for _, chain := range chains {
 		if err := w.learnAfresh(chain); err != nil {
 			return nil, err
 		}
