@@ -16,8 +16,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -202,56 +200,7 @@ func loggedAddr(t *testing.T, line string) string {
 // it to sink hook, and screened a deposit; and checks its health endpoints.
 func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 	t.Helper()
-	scrape := func(url, key string) map[string]*dto.MetricFamily {
-		t.Helper()
-		req, _ := http.NewRequest("GET", url+"/metrics", nil)
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var p expfmt.TextParser
-		fams, err := p.TextToMetricFamilies(resp.Body)
-		if err != nil {
-			t.Fatalf("scrape %s: %v", url, err)
-		}
-		return fams
-	}
-	// value sums the series of name whose labels include want.
-	value := func(fams map[string]*dto.MetricFamily, name string, want ...string) (
-		float64, bool) {
-		f, ok := fams[name]
-		if !ok {
-			return 0, false
-		}
-		sum, found := 0.0, false
-	series:
-		for _, m := range f.Metric {
-			labels := map[string]string{}
-			for _, l := range m.Label {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for i := 0; i+1 < len(want); i += 2 {
-				if labels[want[i]] != want[i+1] {
-					continue series
-				}
-			}
-			found = true
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
-		return sum, found
-	}
-	fams := scrape(metricsURL, "")
+	fams := scrape(t, metricsURL, "")
 	for _, c := range []struct {
 		name   string
 		labels []string
@@ -279,7 +228,7 @@ func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 		{"flowwatch_api_requests_total", []string{"route", "POST /v1/deposits"}, 2, 0},
 		{"go_goroutines", nil, 1, 0},
 	} {
-		v, ok := value(fams, c.name, c.labels...)
+		v, ok := metricValue(fams, c.name, c.labels...)
 		if !ok || v < c.min || (c.max > 0 && v > c.max) {
 			t.Errorf("%s%v = %v (found %v), want %v to %v", c.name, c.labels, v, ok, c.min,
 				c.max)
@@ -307,7 +256,7 @@ func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 			}
 		}
 	}
-	if _, ok := scrape(apiURL, key)["flowwatch_movements_judged_total"]; !ok {
+	if _, ok := scrape(t, apiURL, key)["flowwatch_movements_judged_total"]; !ok {
 		t.Error("the API's /metrics lacks the pipeline's")
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {

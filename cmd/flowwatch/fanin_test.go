@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/big"
-	"net/http"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,10 +139,10 @@ metrics:
 		t.Fatalf("%d notifications, want one of one alert: %+v", len(got), got)
 	}
 	// The chain's traces are off: the look-back asks for logs only.
-	logs := metricSum(t, metrics, "flowwatch_rpc_requests_total", `call="logs"`,
-		`outcome="ok"`)
+	logs := metricSum(t, metrics, "flowwatch_rpc_requests_total", "call", "logs",
+		"outcome", "ok")
 	if traces := metricSum(t, metrics, "flowwatch_rpc_requests_total",
-		`call="traces"`); logs == 0 || traces != 0 {
+		"call", "traces"); logs == 0 || traces != 0 {
 		t.Fatalf("%v log queries, %v trace queries counted; want some, none", logs, traces)
 	}
 }
@@ -156,39 +152,11 @@ metrics:
 func waitJudged(t *testing.T, url string, head uint64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for metricSum(t, url, "flowwatch_chain_published_block", `chain="dev"`) < float64(head) ||
-		metricSum(t, url, "flowwatch_queue_backlog", `chain="dev"`) != 0 {
+	for metricSum(t, url, "flowwatch_chain_published_block", "chain", "dev") < float64(head) ||
+		metricSum(t, url, "flowwatch_queue_backlog", "chain", "dev") != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("block %d not judged in 30 s", head)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
 	}
-}
-
-// metricSum is the sum of the series of metric name, at url's /metrics, whose labels
-// contain each of labels (as name="value").
-func metricSum(t *testing.T, url, name string, labels ...string) float64 {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? (\S+)$`)
-	sum := 0.0
-series:
-	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
-		for _, l := range labels {
-			if !strings.Contains(m[1], l) {
-				continue series
-			}
-		}
-		v, err := strconv.ParseFloat(m[2], 64)
-		if err != nil {
-			t.Fatalf("%s%s: %v", name, m[1], err)
-		}
-		sum += v
-	}
-	return sum
 }
