@@ -27,11 +27,16 @@
 # MIXES picks the mixes, separated by "|": besides mainnet and stress (the default), "held"
 # (every sender holds watched funds: the rules' cost per such movement) and "untracked"
 # (none does: the cost of what is done for every movement, inference and the fan-in tracker).
+# CASES picks the cases besides the bare loops, the same way: besides the four above (the
+# default), "example" (the example rules without inference) and "example-nofanin" (without
+# the fan-in rule too: nothing notes every transfer), which take example+infer apart.
 #
-#   [BENCHTIME=20s] [MIXES='mainnet|stress'] bench/rules.sh [COUNT]     (default 3 runs)
+#   [BENCHTIME=20s] [MIXES='mainnet|stress'] [CASES=...] bench/rules.sh [COUNT]  (3 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GOMAXPROCS=1 go test -run '^$' -bench "BenchmarkRules/mix=(${MIXES:-mainnet|stress})/" \
+cases=${CASES:-'poison|three-models|poison\+infer|example\+infer'}
+GOMAXPROCS=1 go test -run '^$' \
+  -bench "BenchmarkRules/mix=(${MIXES:-mainnet|stress})/(bare|bare\+window|${cases})\$" \
   -benchtime "${BENCHTIME:-20s}" \
   -count "${1:-3}" -timeout 120m ./watcher/ | tee /dev/stderr | awk '
   /^BenchmarkRules\// {

@@ -433,6 +433,11 @@ func BenchmarkRules(b *testing.B) {
 		{"poison+infer", poison, true},
 		// The rules a new deployment starts from, with inference on (as on EVM chains).
 		{"example+infer", exampleRules(b), true},
+		// Two cases that take example+infer apart, run when bench/rules.sh is asked
+		// (CASES): the same rules without inference, and without the fan-in rule too, so
+		// that nothing notes every transfer.
+		{"example", exampleRules(b), false},
+		{"example-nofanin", noFanIn(exampleRules(b)), false},
 	}
 	for _, mix := range benchMixes {
 		s := rb.streams[mix.name]
@@ -499,4 +504,15 @@ func BenchmarkRules(b *testing.B) {
 			})
 		}
 	}
+}
+
+// noFanIn is rs without its fan-in rules.
+func noFanIn(rs []rules.Rule) []rules.Rule {
+	var out []rules.Rule
+	for _, r := range rs {
+		if r.Pattern != rules.PatternFanIn {
+			out = append(out, r)
+		}
+	}
+	return out
 }
