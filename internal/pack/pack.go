@@ -55,9 +55,6 @@ func (r *Reader) Fail(err error) {
 	}
 }
 
-// Len returns the number of unread bytes.
-func (r *Reader) Len() int { return len(r.b) }
-
 // Uvarint reads an unsigned varint.
 func (r *Reader) Uvarint() uint64 {
 	if r.err != nil {

@@ -216,17 +216,6 @@ func (r *Rule) inside(depth int, first, last time.Time, asset string, tainted *b
 // models are the taint models, in the order Evaluate applies them.
 var models = [...]string{ModelPoison, ModelHaircut, ModelFIFO}
 
-// Models returns the taint models rs use, in a fixed order.
-func Models(rs []Rule) []string {
-	var out []string
-	for _, model := range models {
-		if uses(rs, model) {
-			out = append(out, model)
-		}
-	}
-	return out
-}
-
 // uses says whether a rule of rs follows funds under model.
 func uses(rs []Rule, model string) bool {
 	for i := range rs {
