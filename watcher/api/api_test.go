@@ -59,8 +59,9 @@ type world struct {
 func newWorld(t *testing.T) *world { return newWorldWith(t, nil, nil) }
 
 // newWorldWith is newWorld screening deposits on the nodes given (none: no deposit
-// screening), with alerts from alerts.
-func newWorldWith(t *testing.T, nodes map[string]Node, alerts AlertFinder) *world {
+// screening), with alerts from alerts; edits, if any, change the server's options.
+func newWorldWith(t testing.TB, nodes map[string]Node, alerts AlertFinder,
+	edits ...func(*Options)) *world {
 	t.Helper()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
@@ -111,12 +112,16 @@ func newWorldWith(t *testing.T, nodes map[string]Node, alerts AlertFinder) *worl
 	if nodes != nil {
 		deposits = NewDeposits(screen, nodes, alerts)
 	}
-	s, err := New(screen, reg, Options{Deposits: deposits, Keys: []Key{
+	opts := Options{Deposits: deposits, Keys: []Key{
 		{Name: "backend", SHA256: HashKey(readKey), Scopes: []string{ScopeRead}},
 		{Name: "ops", SHA256: HashKey(writeKey), Scopes: []string{ScopeRead, ScopeWrite}},
 		{Name: "slow", SHA256: HashKey(slowKey), Scopes: []string{ScopeRead}, Rate: 0.001,
 			Burst: 2},
-	}, MaxBody: 4096, MaxBatch: 5, Now: func() time.Time { return now }})
+	}, MaxBody: 4096, MaxBatch: 5, Now: func() time.Time { return now }}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	s, err := New(screen, reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
