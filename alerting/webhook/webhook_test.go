@@ -183,3 +183,34 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: a receiver's check of what it is sent never crashes, accepts no signature
+// but the secret's of that very timestamp and body, nor a timestamp out of the age
+// allowed, and accepts every genuine notification, whatever its body.
+func FuzzVerify(f *testing.F) {
+	now := time.Unix(1700000000, 0)
+	body := `{"id":"x"}`
+	f.Add("1700000000", Sign([]byte(secret), "1700000000", []byte(body)), body)
+	f.Add("1699990000", Sign([]byte(secret), "1699990000", []byte(body)), body)
+	f.Add("+1700000000", Sign([]byte(secret), "+1700000000", []byte(body)), body)
+	f.Add("-9223372036854775808", "sha256=00", body)
+	f.Add("yesterday", "", "")
+	f.Fuzz(func(t *testing.T, ts, sig, body string) {
+		const maxAge = 5 * time.Minute
+		if err := Verify([]byte(secret), ts, sig, []byte(body), now, maxAge); err == nil {
+			if sig != Sign([]byte(secret), ts, []byte(body)) {
+				t.Fatalf("accepted a forged signature %q of %q at %q", sig, body, ts)
+			}
+			sec, err := strconv.ParseInt(ts, 10, 64)
+			if d := now.Sub(time.Unix(sec, 0)).Abs(); err != nil || d > maxAge {
+				t.Fatalf("accepted the timestamp %q, %v from now", ts, d)
+			}
+		}
+		genuine := strconv.FormatInt(now.Unix(), 10)
+		err := Verify([]byte(secret), genuine, Sign([]byte(secret), genuine, []byte(body)),
+			[]byte(body), now, maxAge)
+		if err != nil {
+			t.Fatalf("refused a genuine notification of %q: %v", body, err)
+		}
+	})
+}
