@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,13 +56,20 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, what string
 	return false, fmt.Errorf("%s: refused: %s%s", what, resp.Status, msg)
 }
 
-// RetryAfter reads a Retry-After header: seconds, or an HTTP date (from now).
+// RetryAfter reads a Retry-After header: seconds, or an HTTP date (from now). The wait is
+// never negative: seconds past what a Duration holds (about 292 years) are its longest,
+// which the caller bounds, where their product would wrap round to a negative wait, an
+// immediate retry.
 func RetryAfter(h string, now time.Time) (time.Duration, bool) {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(h, 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) &&
+		s >= 0 {
+		if s > int64(math.MaxInt64/time.Second) {
+			return math.MaxInt64, true
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {

@@ -1,6 +1,7 @@
 package post
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -18,6 +19,11 @@ func TestRetryAfter(t *testing.T) {
 		{"Fri, 02 Jan 2026 03:00:00 GMT", 0, true}, // past: now
 		{"", 0, false},
 		{"-3", 0, false},
+		// Past what a Duration holds: the longest wait, never a wrapped negative one.
+		{"9223372036", 9223372036 * time.Second, true},
+		{"9223372037", math.MaxInt64, true},
+		{"99999999999999999999999", math.MaxInt64, true},
+		{"-99999999999999999999999", 0, false},
 		{"soon", 0, false},
 	}
 	for _, tt := range tests {
