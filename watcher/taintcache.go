@@ -42,10 +42,11 @@ type taintCache struct {
 	lists    Lists
 	log      *zap.Logger
 	chains   map[string]*chainCache
-	ask      []string   // scratch: the keys a lookup asks the store for
-	held     []heldBase // scratch: the held bases a lookup looks up
-	hashes   []uint64   // scratch: the fingerprints of the bases a lookup looks up
-	sink     uint64     // what readAhead read, summed
+	ask      []string       // scratch: the keys a lookup asks the store for
+	held     []heldBase     // scratch: the held bases a lookup looks up
+	hashes   []uint64       // scratch: the fingerprints of the bases a lookup looks up
+	reading  []*rules.Taint // scratch: the held states readAhead reads
+	sink     uint64         // what readAhead read, summed
 }
 
 // What a chain cache knows of a base: whether a list names it, and under which of the
