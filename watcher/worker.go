@@ -250,16 +250,12 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 		// written and let it go meanwhile.
 		w.log.Warn("owns chain again after its ownership may have run out",
 			zap.String("chain", chain), zap.Duration("since_renewal", asked.Sub(last)))
-		w.recovered[chain] = false
-		w.cache.forget(chain)
-		if err := w.learnAfresh(chain); err != nil {
+		if err := w.ownAfresh(chain); err != nil {
 			return false, err
 		}
 	case ok && !had:
 		w.log.Info("owns chain", zap.String("chain", chain))
-		w.recovered[chain] = false
-		w.cache.forget(chain) // another owner may have written meanwhile
-		if err := w.learnAfresh(chain); err != nil {
+		if err := w.ownAfresh(chain); err != nil {
 			return false, err
 		}
 	}
@@ -267,6 +263,15 @@ func (w *Worker) own(ctx context.Context, chain string) (bool, error) {
 		w.owned[chain] = asked
 	}
 	return ok, nil
+}
+
+// ownAfresh readies chain, which another owner may have had meanwhile, to be owned: it is
+// recovered first, its cached states are read again (the other may have written), and its
+// learners start afresh.
+func (w *Worker) ownAfresh(chain string) error {
+	w.recovered[chain] = false
+	w.cache.forget(chain)
+	return w.learnAfresh(chain)
 }
 
 // releaseAll gives up the worker's chains so that a standby takes over at once.
