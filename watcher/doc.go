@@ -15,6 +15,9 @@
 // also keeps, in memory, what arrived lately at each address, to infer exchange
 // deposit addresses (package deposit) and to count the senders a fan-in rule asks about
 // (package fanin); what they conclude is stored with the taint, so it is undone with it.
+// A worker that comes to own a chain gives these learners, new, the movements judged before
+// it that the stream still holds, before it judges anything (warm), so that a restart or a
+// take-over leaves no hole in what they remember.
 //
 // Beside them: a Scout per chain raises provisional alerts (early warning) on the blocks
 // not yet published, writing nothing to the store, and retracts them when a reorg removes

@@ -54,13 +54,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 // decide nothing (rules.AppendBases); nearly every movement is such.
 func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) (
 	[]taint.Effect, []alerting.Alert, error) {
-	w.bases, w.ends = w.bases[:0], w.ends[:0]
-	for i := range ms {
-		w.bases = rules.AppendBases(w.bases, w.rules, &ms[i])
-		w.ends = append(w.ends, len(w.bases))
-	}
-	cc, flags, err := w.cache.lookup(ctx, w.store, chain, w.bases, w.flags[:0])
-	w.flags = flags
+	cc, err := w.lookup(ctx, chain, ms)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,26 +73,14 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 	if senders != nil {
 		senders.Prefetch(ms[first:])
 	}
-	v := &w.view
-	v.reset(ctx, w.lists, chain, cc, w.cache.prefixes, infer != nil, senders,
-		w.opts.LookBack[chain])
-	for i, f := range flags {
-		if f&baseHeld != 0 {
-			v.held[w.bases[i]] = true
-		}
-	}
+	v := w.viewOf(ctx, chain, cc)
 	// The effects, and their taints laid end to end in w.taints, are the next batch's to
 	// reuse: nothing keeps them past ApplyAll (the cache copies what it keeps).
 	w.taints, w.effects = w.taints[:0], w.effects[:0]
 	d := &w.decision
 	for i := first; i < len(ms); i++ {
 		m := &ms[i]
-		start := 0
-		if i > 0 {
-			start = w.ends[i-1]
-		}
-		v.judging(m, w.bases[start:w.ends[i]], flags[start:w.ends[i]],
-			w.cache.hashes[start:w.ends[i]])
+		w.judging(v, ms, i)
 		if v.quiet() {
 			d.Findings, d.Taints, d.Capped = d.Findings[:0], d.Taints[:0], d.Capped[:0]
 		} else {
@@ -141,6 +123,43 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		w.effects = append(w.effects, e)
 	}
 	return w.effects, alerts, nil
+}
+
+// lookup finds the bases of ms (w.bases; movement i's end at w.ends[i]) and makes sure the
+// cache knows what each holds (w.flags), for viewOf and judging.
+func (w *Worker) lookup(ctx context.Context, chain string, ms []chains.Movement) (
+	*chainCache, error) {
+	w.bases, w.ends = w.bases[:0], w.ends[:0]
+	for i := range ms {
+		w.bases = rules.AppendBases(w.bases, w.rules, &ms[i])
+		w.ends = append(w.ends, len(w.bases))
+	}
+	cc, flags, err := w.cache.lookup(ctx, w.store, chain, w.bases, w.flags[:0])
+	w.flags = flags
+	return cc, err
+}
+
+// viewOf readies the worker's view for the batch whose bases lookup looked up.
+func (w *Worker) viewOf(ctx context.Context, chain string, cc *chainCache) *view {
+	v := &w.view
+	v.reset(ctx, w.lists, chain, cc, w.cache.prefixes, w.infer[chain] != nil,
+		w.senders[chain], w.opts.LookBack[chain])
+	for i, f := range w.flags {
+		if f&baseHeld != 0 {
+			v.held[w.bases[i]] = true
+		}
+	}
+	return v
+}
+
+// judging points v at ms[i], of the batch whose bases lookup looked up.
+func (w *Worker) judging(v *view, ms []chains.Movement, i int) {
+	start := 0
+	if i > 0 {
+		start = w.ends[i-1]
+	}
+	v.judging(&ms[i], w.bases[start:w.ends[i]], w.flags[start:w.ends[i]],
+		w.cache.hashes[start:w.ends[i]])
 }
 
 // skipApplied finds the movements of ms that the store has applied already: entries

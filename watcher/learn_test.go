@@ -2,9 +2,11 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
@@ -19,7 +22,8 @@ import (
 // (its ownership lost, or run out while it stalled) starts the chain's deposit-address
 // inferrer and fan-in tracker afresh: what they remembered has a hole where the other
 // worker judged the chain, and may hold transfers that a reorg removed meanwhile (the other
-// worker was told). While it keeps the chain, renewing in time, they keep what they learnt.
+// worker was told); TestWorkerWarmsLearners shows them filled again from the stream. While
+// it keeps the chain, renewing in time, they keep what they learnt.
 func TestWorkerLearnsAfresh(t *testing.T) {
 	e := newWorkerEnv(t)
 	ctx := context.Background()
@@ -108,5 +112,152 @@ func TestWorkerLearnsAfresh(t *testing.T) {
 		if got := remembered(); got != "0 arrivals, 0 payments" {
 			t.Fatalf("%s, owning the chain again: %s, want nothing", tc.name, got)
 		}
+	}
+}
+
+// TestWorkerWarmsLearners: a worker restarted (or taking a chain over) between a deposit
+// address's arrival and its forward to the exchange, and between the payments that pool
+// at an address and that address's payment to a listed source, still infers the deposit
+// address and sees the fan-in: before it judges anything, its learners read the movements
+// judged before it from the stream. Each alert comes once; a learner that started empty
+// (the stream trimmed) raises neither.
+func TestWorkerWarmsLearners(t *testing.T) {
+	const (
+		customer = "0xc000000000000000000000000000000000000001"
+		dep      = "0xd000000000000000000000000000000000000001"
+		pool     = "0xb000000000000000000000000000000000000001"
+	)
+	payer := func(i int) string { return fmt.Sprintf("0xa%039x", i) }
+	const warmed = "fan-in high -> pooled from 3 senders fan_in; " +
+		"to-exchange  -> Binance 14 exchange_deposit"
+	for _, tc := range []struct {
+		name   string
+		trim   bool // the stream dropped what was judged before the restart
+		reorg  bool // a reorg removed the customer's payment before the restart
+		flaky  bool // reading the stream back fails once, midway
+		alerts int
+		want   string
+	}{
+		{name: "warm", alerts: 2, want: warmed},
+		{name: "stream trimmed", trim: true},
+		// What arrived at the address was orphaned: its forward shows no deposit address.
+		{name: "arrival reorged", reorg: true, alerts: 1,
+			want: "fan-in high -> pooled from 3 senders fan_in"},
+		// The learners start again, and the next round reads it all back.
+		{name: "reading back failed", flaky: true, alerts: 2, want: warmed},
+	} {
+		e := newWorkerEnv(t)
+		e.rules = append(slices.Clip(e.rules), rules.Rule{Name: "fan-in", Severity: "high",
+			Pattern: rules.PatternFanIn, Count: 3, Window: time.Hour})
+		worker := func(name string) *Worker {
+			var consumer queue.Consumer = e.q
+			if tc.flaky && name == "after" {
+				consumer = &flakyHistory{Redis: e.q}
+			}
+			w, err := NewWorker(consumer, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
+				Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
+				ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+				Logger: zaptest.NewLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		// Before the restart: three payers pool at one address; a customer pays what
+		// will turn out to be a deposit address.
+		transferBlocks(t, e.q, "c", transfer{payer(1), pool, 1}, transfer{payer(2), pool, 2},
+			transfer{payer(3), pool, 3}, transfer{customer, dep, 5})
+		if tc.reorg {
+			rollBack(t, e.q, "c", 1)
+		}
+		e.runUntilDone(t, worker("before"), 0)
+		if tc.trim {
+			if _, err := e.q.Trim(context.Background(), "c", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// After: the address forwards all to the exchange (a deposit address), the
+		// source pays it, and the pool pays the source.
+		transferBlocks(t, e.q, "c", transfer{dep, hopExchange, 5},
+			transfer{hopSource, dep, 7}, transfer{pool, hopSource, 6})
+		after := worker("after")
+		e.runUntilDone(t, after, tc.alerts)
+		var got []string
+		for _, a := range e.sink.alerts {
+			got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.Severity,
+				a.Destination.Entity, a.Destination.Category))
+		}
+		slices.Sort(got)
+		if g := strings.Join(got, "; "); g != tc.want {
+			t.Errorf("%s: alerts %q, want %q", tc.name, g, tc.want)
+		}
+		if distinct, total := e.sink.count(); distinct != total {
+			t.Errorf("%s: %d alerts, %d distinct", tc.name, total, distinct)
+		}
+		// What the tracker remembers: payments to addresses on no list. Warmed: the four
+		// judged before, and the pool's to the source (the source's to the address
+		// came once it was a deposit address). Not: the source's to the address, and the
+		// pool's.
+		wantPayments := 5
+		switch {
+		case tc.trim:
+			wantPayments = 2
+		case tc.reorg: // the customer's payment stays, marked removed, until it is the oldest
+			wantPayments = 6
+		}
+		if n := after.senders["c"].Len(); n != wantPayments {
+			t.Errorf("%s: the tracker remembers %d payments, want %d", tc.name, n,
+				wantPayments)
+		}
+	}
+}
+
+// flakyHistory fails the first read of a second page of judged entries, as a connection
+// to Redis that breaks midway.
+type flakyHistory struct {
+	*queue.Redis
+	failed bool
+}
+
+func (f *flakyHistory) Judged(ctx context.Context, chain, before string, count int) (
+	[]queue.Message, error) {
+	if before != "" && !f.failed {
+		f.failed = true
+		return nil, errors.New("connection reset")
+	}
+	return f.Redis.Judged(ctx, chain, before, count)
+}
+
+// rollBack publishes chain's last n blocks (those transferBlocks published) as orphaned: their
+// movements removed, the cursor back to the block before them.
+func rollBack(t *testing.T, q *queue.Redis, chain string, n uint64) {
+	t.Helper()
+	ctx := context.Background()
+	tip, err := q.Tip(ctx, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var removed [][]byte
+	for b := tip.Number; b > tip.Number-n; b-- {
+		rec, ok, err := q.Record(ctx, chain, b)
+		if err != nil || !ok {
+			t.Fatalf("record %d: %v, %v", b, ok, err)
+		}
+		for _, p := range rec.Payloads {
+			m, err := chains.UnmarshalMovement(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Removed = true
+			if p, err = chains.MarshalMovement(&m); err != nil {
+				t.Fatal(err)
+			}
+			removed = append(removed, p)
+		}
+	}
+	to := queue.Tip{Number: tip.Number - n, Hash: fmt.Sprintf("0x%064x", tip.Number-n),
+		Valid: true}
+	if err := q.Rollback(ctx, chain, tip, to, removed); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -74,6 +74,7 @@ type Worker struct {
 
 	// Per chain; Run's goroutine only.
 	recovered map[string]bool      // nothing pending left from before: new entries next
+	cold      map[string]bool      // learners new: to warm before what is pending
 	owned     map[string]time.Time // when ownership was last confirmed
 	ahead     map[string][]queue.Message
 	cache     *taintCache
@@ -114,6 +115,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	w := &Worker{infer: map[string]*deposit.Inferrer{}, senders: map[string]*fanin.Tracker{},
 		consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		pipeline: pipeline, opts: opts, log: log, recovered: map[string]bool{},
+		cold:  map[string]bool{},
 		owned: map[string]time.Time{}, ahead: map[string][]queue.Message{},
 		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(opts.Deposits) > 0),
 			lists, log),
@@ -136,9 +138,11 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 // has), which remember nothing: when the worker comes to own the chain, what they
 // remembered of it has a hole where another worker owned it, and may hold movements that
 // a reorg removed meanwhile (the other worker was told, not this one). It is then as after
-// a restart: memory reaches back to now, and a fan-in look-back covers the rest of the
-// window.
+// a restart: before the chain's pending entries are judged, warm gives them the movements
+// judged before, as far back as the stream holds them, and a fan-in look-back covers the
+// rest of the window.
 func (w *Worker) learnAfresh(chain string) error {
+	w.cold[chain] = true
 	if d, ok := w.opts.Deposits[chain]; ok {
 		in, err := deposit.New(d)
 		if err != nil {
@@ -299,6 +303,9 @@ func (w *Worker) round(ctx context.Context, chain string) error {
 	msgs := w.ahead[chain]
 	delete(w.ahead, chain)
 	if !w.recovered[chain] {
+		if err := w.warm(ctx, chain); err != nil {
+			return err
+		}
 		return w.recover(ctx, chain)
 	}
 	if len(msgs) == 0 {

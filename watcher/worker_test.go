@@ -113,7 +113,7 @@ type workerEnv struct {
 	sink  *captured
 }
 
-func newWorkerEnv(t *testing.T) *workerEnv {
+func newWorkerEnv(t testing.TB) *workerEnv {
 	rdb, prefix := redistest.New(t)
 	lists := watchlist.New()
 	lists.AddSource("c", hopSource, rules.Source{Entity: "Lazarus Group", Category: "hack"})

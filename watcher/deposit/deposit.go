@@ -271,6 +271,10 @@ func (in *Inferrer) Forget(m *chains.Movement) {
 // included, until they leave the window).
 func (in *Inferrer) Len() int { return in.receipts.live }
 
+// Capacity is how many addresses' arrivals the Inferrer remembers at most
+// (Options.MaxReceipts).
+func (in *Inferrer) Capacity() int { return in.opts.MaxReceipts }
+
 // Reach is the block time between the oldest arrival remembered and the last transfer
 // observed: the window that inference has in effect, at most Window (shorter when
 // MaxReceipts forgets first). It is 0 when none is remembered.

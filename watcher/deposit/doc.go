@@ -21,10 +21,13 @@
 // movements one by one, reads all of them ahead in one pass, so that the misses overlap;
 // it changes no result.
 //
-// What arrived is kept in memory only: after a restart or a take-over (and when a worker
-// owns the chain again after another did: it starts a new Inferrer), an address whose
-// deposit arrived before and is swept after is not inferred from that pair (the next pair
-// infers it). Bitcoin deposit addresses are not inferred.
+// What arrived is kept in memory. After a restart or a take-over (and when a worker owns
+// the chain again after another did) the worker starts a new Inferrer and, before it
+// judges anything, gives it the movements judged before, as far back as the queue's stream
+// still holds them (about ten thousand blocks); what the stream no longer holds is not
+// remembered, and an address whose deposit arrived then and is swept after is not
+// inferred from that pair (the next pair infers it). Bitcoin deposit addresses are not
+// inferred.
 //
 // An Inferrer is not safe for concurrent use: the worker that owns a chain calls it from
 // one goroutine.

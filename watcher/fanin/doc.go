@@ -17,9 +17,10 @@
 //
 // What it remembers reaches back the shorter of Window and the time the chain takes to
 // make MaxPayments transfers: about five hours of Ethereum mainnet's at the default, well
-// short of the fan-in rule's usual 30 days; and it is kept in memory only, so after a
-// restart or a take-over (and when a worker owns the chain again after another did: it
-// starts a new Tracker) it reaches back to then. SendersBack, for the rarer payments that
+// short of the fan-in rule's usual 30 days. It is kept in memory: after a restart or a
+// take-over (and when a worker owns the chain again after another did) the worker starts a
+// new Tracker and gives it the movements judged before, as far back as the queue's stream
+// still holds them (about ten thousand blocks). SendersBack, for the rarer payments that
 // warrant a node's work (to a listed source), asks the node for the rest of the window:
 // the ERC-20 transfers the address received there, by their logs, and the transfers of
 // the chain's coin by its traces, where it has trace_filter; where it has not, those the

@@ -238,6 +238,9 @@ func (tr *Tracker) Forget(m *chains.Movement) {
 // Len is how many payments the Tracker remembers.
 func (tr *Tracker) Len() int { return tr.payments.Len() }
 
+// Capacity is how many payments the Tracker remembers at most (Options.MaxPayments).
+func (tr *Tracker) Capacity() int { return tr.opts.MaxPayments }
+
 // Reach is the block time between the oldest payment remembered and the newest: the
 // window that fan-in rules have in effect, at most Window (shorter when MaxPayments
 // forgets first). It is 0 when none is remembered.

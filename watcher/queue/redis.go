@@ -382,33 +382,9 @@ func (q *Redis) Trim(ctx context.Context, chain string, keep int64) (int64, erro
 		return 0, err
 	}
 	stream := q.StreamKey(chain)
-	// The oldest entry still needed: the oldest pending one, else the first after the
-	// last handed out.
-	minID := ""
-	p, err := q.rdb.XPending(ctx, stream, q.group).Result()
+	minID, err := q.firstNeeded(ctx, chain)
 	if err != nil {
 		return 0, fmt.Errorf("trim %s: %w", chain, err)
-	}
-	if p.Count > 0 {
-		minID = p.Lower
-	} else {
-		groups, err := q.rdb.XInfoGroups(ctx, stream).Result()
-		if err != nil {
-			return 0, fmt.Errorf("trim %s: %w", chain, err)
-		}
-		for _, g := range groups {
-			if g.Name == q.group {
-				next, err := q.rdb.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", 1).Result()
-				if err != nil {
-					return 0, fmt.Errorf("trim %s: %w", chain, err)
-				}
-				if len(next) == 0 {
-					minID = incrID(g.LastDeliveredID)
-				} else {
-					minID = next[0].ID
-				}
-			}
-		}
 	}
 	if keep > 0 { // keep the newest entries whatever their state
 		tail, err := q.rdb.XRevRangeN(ctx, stream, "+", "-", keep).Result()
@@ -430,6 +406,67 @@ func (q *Redis) Trim(ctx context.Context, chain string, keep int64) (int64, erro
 		return 0, fmt.Errorf("trim %s: %w", chain, err)
 	}
 	return n, nil
+}
+
+// firstNeeded returns the id of the oldest entry of chain's stream that the group still
+// needs: the oldest pending one, else the first after the last handed out ("" if the group
+// is missing). Every entry before it is acknowledged.
+func (q *Redis) firstNeeded(ctx context.Context, chain string) (string, error) {
+	stream := q.StreamKey(chain)
+	p, err := q.rdb.XPending(ctx, stream, q.group).Result()
+	if err != nil {
+		return "", err
+	}
+	if p.Count > 0 {
+		return p.Lower, nil
+	}
+	groups, err := q.rdb.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		return "", err
+	}
+	for _, g := range groups {
+		if g.Name != q.group {
+			continue
+		}
+		next, err := q.rdb.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", 1).Result()
+		if err != nil {
+			return "", err
+		}
+		if len(next) == 0 {
+			return incrID(g.LastDeliveredID), nil
+		}
+		return next[0].ID, nil
+	}
+	return "", nil
+}
+
+// Judged returns up to count of the entries of chain's stream that the group has
+// acknowledged, newest first, from the newest one before every entry it still needs
+// (before ""), or from the newest one before the entry before names (the oldest of the
+// entries the last call returned, to read further back). Acknowledged entries stay in the
+// stream until Trim drops them: a worker that comes to own the chain reads the movements
+// judged before it from them, for what its learners remember (deposit addresses, fan-in).
+func (q *Redis) Judged(ctx context.Context, chain, before string, count int) ([]Message,
+	error) {
+	if err := q.ensureGroup(ctx, chain); err != nil {
+		return nil, err
+	}
+	if before == "" {
+		first, err := q.firstNeeded(ctx, chain)
+		if err != nil {
+			return nil, fmt.Errorf("judged entries of %s: %w", chain, err)
+		}
+		if first == "" {
+			return nil, nil
+		}
+		before = first
+	}
+	xs, err := q.rdb.XRevRangeN(ctx, q.StreamKey(chain), "("+before, "-",
+		int64(count)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("judged entries of %s: %w", chain, err)
+	}
+	return messages(chain, xs), nil
 }
 
 func parseID(id string) (ms, seq uint64) {

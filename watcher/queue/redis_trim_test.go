@@ -18,13 +18,7 @@ func TestRedisTrim(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
 	const ch = "trimchain"
-	for n := uint64(1); n <= 10; n++ { // 10 entries
-		tip, _ := q.Tip(ctx, ch)
-		rec := queue.Record{Number: n, Hash: fmt.Sprint(n), Payloads: [][]byte{[]byte(fmt.Sprint(n))}}
-		if err := q.Append(ctx, ch, tip, rec, 3); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendNumbered(t, q, ch, 10)
 	ms, err := q.Read(ctx, ch, "w", 6, time.Second)
 	if err != nil || len(ms) != 6 {
 		t.Fatalf("read %d, %v", len(ms), err)
@@ -76,6 +70,105 @@ func TestRedisTrim(t *testing.T) {
 	for _, k := range keys {
 		if !strings.HasPrefix(k, prefix+":{"+ch+"}:") {
 			t.Fatalf("key %s lacks the chain's hash tag", k)
+		}
+	}
+}
+
+// TestRedisJudged shows that Judged reads back acknowledged entries only, newest first,
+// page by page: never one that is pending or not yet handed out, nor one after them.
+func TestRedisJudged(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	const ch = "judgedchain"
+	judged := func(before string, count int) string { // their payloads, in order
+		t.Helper()
+		ms, err := q.Judged(ctx, ch, before, count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range ms {
+			if m.Err != nil {
+				t.Fatal(m.Err)
+			}
+			got = append(got, string(m.Payloads[0]))
+		}
+		return strings.Join(got, " ")
+	}
+	if got := judged("", 10); got != "" {
+		t.Fatalf("a new stream: judged %q, want none", got)
+	}
+	appendNumbered(t, q, ch, 10)
+	if got := judged("", 10); got != "" {
+		t.Fatalf("nothing handed out: judged %q, want none", got)
+	}
+	ms, err := q.Read(ctx, ch, "w", 6, time.Second)
+	if err != nil || len(ms) != 6 {
+		t.Fatalf("read %d, %v", len(ms), err)
+	}
+	if got := judged("", 10); got != "" {
+		t.Fatalf("all handed out pending: judged %q, want none", got)
+	}
+	// Acknowledge 1, 2, 3 and 5: 4 is pending, so 3, 2, 1 are the judged ones before it.
+	if err := q.Ack(ctx, ch, ms[0].ID, ms[1].ID, ms[2].ID, ms[4].ID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		before func() string
+		count  int
+		want   string
+	}{
+		{"before what is pending", func() string { return "" }, 10, "3 2 1"},
+		{"a page", func() string { return "" }, 2, "3 2"},
+		{"the next page", func() string { return ms[1].ID }, 2, "1"},
+		{"past the oldest", func() string { return ms[0].ID }, 2, ""},
+	}
+	for _, tt := range tests {
+		if got := judged(tt.before(), tt.count); got != tt.want {
+			t.Errorf("%s: judged %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// All handed out acknowledged: the judged ones end before 7, not handed out yet.
+	if err := q.Ack(ctx, ch, ms[3].ID, ms[5].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := judged("", 10); got != "6 5 4 3 2 1" {
+		t.Errorf("all handed out acknowledged: judged %q, want 6 5 4 3 2 1", got)
+	}
+	// Trimmed entries are gone from what can be read back.
+	if _, err := q.Trim(ctx, ch, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := judged("", 10); got != "" {
+		t.Errorf("after trimming: judged %q, want none", got)
+	}
+	// Every entry acknowledged, none left: the judged ones are all there are.
+	rest, err := q.Read(ctx, ch, "w", 10, time.Second)
+	if err != nil || len(rest) != 4 {
+		t.Fatalf("read %d, %v", len(rest), err)
+	}
+	for _, m := range rest {
+		if err := q.Ack(ctx, ch, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := judged("", 10); got != "10 9 8 7" {
+		t.Errorf("everything acknowledged: judged %q, want 10 9 8 7", got)
+	}
+}
+
+// appendNumbered appends blocks 1 to n to ch, one entry each, whose payload is its number.
+func appendNumbered(t *testing.T, q *queue.Redis, ch string, n uint64) {
+	t.Helper()
+	ctx := context.Background()
+	for b := uint64(1); b <= n; b++ {
+		tip, _ := q.Tip(ctx, ch)
+		rec := queue.Record{Number: b, Hash: fmt.Sprint(b),
+			Payloads: [][]byte{[]byte(fmt.Sprint(b))}}
+		if err := q.Append(ctx, ch, tip, rec, 3); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -1,0 +1,183 @@
+package watcher
+
+// How a worker that comes to own a chain readies its learners (the deposit-address
+// inferrer and the fan-in tracker): from the movements judged before it, which the stream
+// still holds.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+// history reads back the entries of a chain's stream that were judged already, newest
+// first (queue.Redis.Judged). queue.Memory, which keeps no entry once acknowledged, has
+// none to read.
+type history interface {
+	Judged(ctx context.Context, chain, before string, count int) ([]queue.Message, error)
+}
+
+var _ history = (*queue.Redis)(nil)
+
+// warm gives chain's learners, new (learnAfresh), the movements judged before the first
+// entry that the worker will judge, in stream order, as far back as the stream holds them
+// (it keeps acknowledged entries until trimmed) and the learners can use: at most as many
+// entries as would carry the larger of their capacities at queue.MaxEntryPayloads
+// movements each. So a restart, a take-over or a lost ownership leaves no hole in what
+// they remember of the chain; a reorg's removed movements, which the stream holds too,
+// are forgotten again in order.
+//
+// The learners only learn: rules are not evaluated, nothing is written. What they infer
+// again was stored when the movement was judged; a deposit address that the learner
+// judging it then did not infer (it lacked what arrived before) is not inferred now, but
+// by the address's next forward. Entries and movements that cannot be decoded were
+// reported when judged: they are counted, not logged again.
+//
+// On an error the learners start afresh again, so that a retry does not teach them a
+// movement twice.
+func (w *Worker) warm(ctx context.Context, chain string) error {
+	if !w.cold[chain] {
+		return nil
+	}
+	infer, senders := w.infer[chain], w.senders[chain]
+	h, ok := w.consumer.(history)
+	if !ok || infer == nil && senders == nil {
+		delete(w.cold, chain)
+		return nil
+	}
+	defer w.keepalive(ctx, chain)()
+	began := time.Now()
+	want := 0
+	if infer != nil {
+		want = infer.Capacity()
+	}
+	if senders != nil {
+		want = max(want, senders.Capacity())
+	}
+	want = (want + queue.MaxEntryPayloads - 1) / queue.MaxEntryPayloads // in entries
+	var pages [][]queue.Message
+	for n, before := 0, ""; n < want; {
+		msgs, err := h.Judged(ctx, chain, before, min(w.opts.Batch, want-n))
+		if err != nil {
+			return w.warmFailed(chain, err)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		pages = append(pages, msgs)
+		n += len(msgs)
+		before = msgs[len(msgs)-1].ID
+	}
+	var st warmStats
+	for i := len(pages) - 1; i >= 0; i-- {
+		msgs := pages[i]
+		slices.Reverse(msgs) // oldest first
+		if err := w.learnEntries(ctx, chain, msgs, &st); err != nil {
+			return w.warmFailed(chain, err)
+		}
+		pages[i] = nil
+	}
+	delete(w.cold, chain)
+	if st.entries > 0 {
+		w.log.Info("learners read the movements judged before", zap.String("chain", chain),
+			zap.Int("entries", st.entries), zap.Int("movements", st.movements),
+			zap.Int("undecodable", st.undecodable), zap.Duration("took", time.Since(began)))
+	}
+	return nil
+}
+
+// warmStats counts what warm read.
+type warmStats struct{ entries, movements, undecodable int }
+
+// warmFailed starts chain's learners afresh after warm failed with err, and returns err.
+func (w *Worker) warmFailed(chain string, err error) error {
+	if lerr := w.learnAfresh(chain); lerr != nil {
+		return lerr
+	}
+	return fmt.Errorf("learners of %s, from the movements judged before: %w", chain, err)
+}
+
+// learnEntries gives chain's learners the movements of msgs, in order: runs of entries
+// without removed movements as one batch, an entry with a reorg's removed movements one
+// movement at a time.
+func (w *Worker) learnEntries(ctx context.Context, chain string, msgs []queue.Message,
+	st *warmStats) error {
+	var batch []chains.Movement
+	for _, msg := range msgs {
+		st.entries++
+		if msg.Err != nil {
+			st.undecodable++
+			continue
+		}
+		all, errs := chains.UnmarshalMovements(msg.Payloads)
+		ms, removed := all[:0], false
+		for i := range all {
+			if errs != nil && errs[i] != nil {
+				st.undecodable++
+				continue
+			}
+			removed = removed || all[i].Removed
+			ms = append(ms, all[i])
+		}
+		st.movements += len(ms)
+		if !removed {
+			batch = append(batch, ms...)
+			continue
+		}
+		if err := w.learn(ctx, chain, batch); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		for i := range ms {
+			if !ms[i].Removed {
+				if err := w.learn(ctx, chain, ms[i:i+1]); err != nil {
+					return err
+				}
+				continue
+			}
+			if infer := w.infer[chain]; infer != nil {
+				infer.Forget(&ms[i])
+			}
+			if senders := w.senders[chain]; senders != nil {
+				senders.Forget(&ms[i])
+			}
+		}
+	}
+	return w.learn(ctx, chain, batch)
+}
+
+// learn gives chain's learners ms, movements judged before, as judge gave them: with the
+// view of what their addresses hold and the lists say.
+func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	cc, err := w.lookup(ctx, chain, ms)
+	if err != nil {
+		return err
+	}
+	infer, senders := w.infer[chain], w.senders[chain]
+	if infer != nil {
+		infer.Prefetch(ms)
+	}
+	if senders != nil {
+		senders.Prefetch(ms)
+	}
+	v := w.viewOf(ctx, chain, cc)
+	for i := range ms {
+		w.judging(v, ms, i)
+		if infer != nil {
+			infer.Observe(&ms[i], v) // stored when the movement was judged
+		}
+		if senders != nil {
+			senders.Observe(&ms[i], v)
+		}
+	}
+	return nil
+}
