@@ -39,16 +39,21 @@ type HeartbeatOptions struct {
 // hash (kept there, outside Redis, it shows a truncated log). It raises a lag alert when a
 // chain's poller has not reached its node's head for MaxLag, and retracts it when it has,
 // so that a silent outage is not taken for a quiet chain: a quiet chain's poller reaches
-// the head at every poll.
+// the head at every poll. A heartbeat started (after a restart) first reads back from the
+// alert log the lag alerts not retracted there, of the last DefaultLogLookBack, and
+// retracts them once their chain is at its head again.
 type Heartbeat struct {
 	pollers []StatusReporter
 	sink    alerting.Notifier
-	alerts  alerting.Stage   // the workers' stage: lag alerts are logged and routed
-	journal alerting.Journal // its head is reported; nil: not reported
+	alerts  alerting.Stage // the workers' stage: lag alerts are logged and routed
+	// journal: its head is reported, and the lag alerts left unsettled read back; nil:
+	// neither.
+	journal alerting.Journal
 	opts    HeartbeatOptions
 	log     *zap.Logger
 	beats   int
 	lagging map[string]alerting.Alert // per chain, the lag alert in force
+	read    bool                      // lagging holds those the log had unsettled
 	started time.Time
 }
 
@@ -157,6 +162,29 @@ func (h *Heartbeat) Check(ctx context.Context) error {
 	if h.opts.MaxLag == 0 {
 		return nil
 	}
+	if !h.read && h.journal != nil {
+		left, err := unsettled(ctx, h.journal, DefaultLogLookBack, alerting.StateConfirmed,
+			func(a *alerting.Alert) bool { return a.Rule == RuleLag })
+		if err != nil {
+			return err
+		}
+		clear(h.lagging) // a read that failed before may have filled it
+		var superseded []alerting.Alert
+		for _, a := range left { // oldest first: the latest of a chain's is in force
+			if old, ok := h.lagging[a.Chain]; ok {
+				old.State, old.Time = alerting.StateRetracted, h.opts.Now().UTC()
+				old.Note = fmt.Sprintf("%s: superseded by a later lag alert", a.Chain)
+				superseded = append(superseded, old)
+			}
+			h.lagging[a.Chain] = a
+		}
+		if len(superseded) > 0 {
+			if _, err := h.alerts.Exec(ctx, superseded...); err != nil {
+				return err
+			}
+		}
+	}
+	h.read = true
 	now := h.opts.Now().UTC()
 	var out []alerting.Alert
 	for _, p := range h.pollers {
@@ -184,7 +212,9 @@ func (h *Heartbeat) Check(ctx context.Context) error {
 				Destination: alerting.Party{Entity: s.Chain + " pipeline", Category: "lag"},
 				Note:        note}
 			out = append(out, a)
-		case late <= h.opts.MaxLag && lagging:
+		case late <= h.opts.MaxLag && lagging && !s.AtHead.IsZero():
+			// At the head again. (Not merely started: a lag alert read back from the log
+			// stays in force until the poller reaches the head.)
 			a.State, a.Time = alerting.StateRetracted, now
 			a.Note = fmt.Sprintf("%s: at the node's head again (block %d): resolved", s.Chain,
 				s.Published)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,79 @@ func TestHeartbeat(t *testing.T) {
 		"alert log: 2 entries, head hash " + head}
 	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("beat:\n%s\nwant:\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestHeartbeatSettlesAfterRestart: a lag alert raised before a restart is still retracted
+// once the chain is at its head again: the heartbeat started again reads it back from the
+// alert log, keeps it in force while the chain lags on (no second alert for one outage),
+// and retracts it once. Where a heartbeat that could not read the log back raised a second
+// one meanwhile, the first is retracted at once as superseded, the second on catching up.
+func TestHeartbeatSettlesAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		gap  bool // a heartbeat without the log ran between the two
+		want string
+	}{
+		{name: "read back", want: "L1 confirmed; L1 retracted at the node's head again"},
+		{name: "two left", gap: true, want: "L1 confirmed; L2 confirmed; " +
+			"L1 retracted superseded by a later lag alert; " +
+			"L2 retracted at the node's head again"},
+	} {
+		now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		stalled := &PollerStatus{Chain: "bitcoin", Head: 900, Published: 880}
+		j := &alerting.MemoryJournal{}
+		start := func(log alerting.Journal) *Heartbeat {
+			h, err := NewHeartbeat([]StatusReporter{fixedStatus{stalled}},
+				file.NewWriter(&bytes.Buffer{}), alerting.JournalStage{Journal: j}, log,
+				HeartbeatOptions{Every: time.Hour, MaxLag: 10 * time.Minute,
+					Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		lag := func(h *Heartbeat) { // twice max_lag behind
+			t.Helper()
+			for range 4 {
+				now = now.Add(6 * time.Minute)
+				if err := h.Check(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		lag(start(j))
+		if tc.gap {
+			lag(start(nil))
+		}
+		h := start(j)
+		lag(h)
+		stalled.AtHead = now
+		if err := h.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		es, err := j.Entries(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]string{}
+		var got []string
+		for _, e := range es {
+			a := e.Alert
+			if ids[a.ID] == "" {
+				ids[a.ID] = fmt.Sprintf("L%d", len(ids)+1)
+			}
+			s := ids[a.ID] + " " + string(a.State)
+			if a.State == alerting.StateRetracted {
+				_, why, _ := strings.Cut(a.Note, ": ")
+				s += " " + strings.TrimSuffix(why, ": resolved")
+				s = strings.Replace(s, " (block 880)", "", 1)
+			}
+			got = append(got, s)
+		}
+		if g := strings.Join(got, "; "); g != tc.want {
+			t.Errorf("%s: the alert log holds %q, want %q", tc.name, g, tc.want)
+		}
 	}
 }

@@ -26,7 +26,15 @@ type ScoutOptions struct {
 	Chain        string
 	PollInterval time.Duration // default DefaultPollInterval (the poller's)
 	Explorers    map[string]string
-	Logger       *zap.Logger
+	// Log, if set, is the alert log that the scout's alerts reach. A scout started
+	// (after a restart, or beside a scout that stopped) first reads back from it the
+	// provisional alerts of its chain that are neither confirmed nor retracted there, of
+	// the last LogLookBack (default DefaultLogLookBack), and settles them as its own: so
+	// one whose block a reorg removed while no scout ran is still retracted. Without it,
+	// such an alert stays provisional.
+	Log         AlertLog
+	LogLookBack time.Duration
+	Logger      *zap.Logger
 }
 
 // Scout raises provisional alerts: early warnings, for the rules that ask for them, on the
@@ -48,6 +56,7 @@ type Scout struct {
 	opts   ScoutOptions
 	log    *zap.Logger
 	raised map[string]alerting.Alert // provisional alerts in force, by DedupKey
+	read   bool                      // raised holds those the log had unsettled (Log)
 	blocks map[uint64]*chains.Block  // the unconfirmed blocks, by number (a cache)
 	// The chain as the last round that went through saw it: a round that finds the same
 	// published tip and the same head has nothing to do.
@@ -66,6 +75,9 @@ func NewScout(src chains.Source, tips tipReader, store taint.Store, lists Lists,
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
+	}
+	if opts.LogLookBack == 0 {
+		opts.LogLookBack = DefaultLogLookBack
 	}
 	return &Scout{src: src, tips: tips, store: store, lists: lists, rules: rs, alerts: alerts,
 		opts: opts, log: opts.Logger.With(zap.String("chain", opts.Chain),
@@ -88,6 +100,21 @@ func (s *Scout) Run(ctx context.Context) error {
 // Round judges the unconfirmed blocks once: it raises the provisional alerts they show
 // and retracts those whose block is no longer the chain's.
 func (s *Scout) Round(ctx context.Context) error {
+	if !s.read && s.opts.Log != nil {
+		left, err := unsettled(ctx, s.opts.Log, s.opts.LogLookBack, alerting.StateProvisional,
+			func(a *alerting.Alert) bool { return a.Chain == s.opts.Chain })
+		if err != nil {
+			return err
+		}
+		for _, a := range left {
+			s.raised[a.DedupKey()] = a
+		}
+		if len(left) > 0 {
+			s.log.Info("provisional alerts left unsettled in the alert log, settled here",
+				zap.Int("alerts", len(left)))
+		}
+	}
+	s.read = true
 	tip, err := s.tips.Tip(ctx, s.opts.Chain)
 	if err != nil {
 		return err

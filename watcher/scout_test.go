@@ -2,6 +2,8 @@ package watcher
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
@@ -28,13 +31,7 @@ func TestScoutEarlyWarning(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
 	c, src := devChain(t)
-	mixer := common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")
-	lists := watchlist.New()
-	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
-		Category: "sanctioned", List: "test"})
-	lists.AddLabel("dev", addr(mixer), rules.Label{Entity: "Tornado Cash", Category: "mixer"})
-	rs := []rules.Rule{{Name: "to-mixer", Severity: "critical",
-		Destinations: []string{"mixer"}, MaxHops: 3}}
+	mixer, lists, rs := mixerWorld(c)
 	j := alerting.NewRedisJournal(rdb, prefix, nil)
 	stage := alerting.JournalStage{Journal: j}
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
@@ -133,6 +130,18 @@ func TestScoutEarlyWarning(t *testing.T) {
 	}
 }
 
+// mixerWorld is what the scout tests watch on c: a mixer, lists naming it and the first
+// account (Lazarus), and a rule alerting on deposits into the mixer.
+func mixerWorld(c *devnet.Chain) (common.Address, *watchlist.Lists, []rules.Rule) {
+	mixer := common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")
+	lists := watchlist.New()
+	lists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+		Category: "sanctioned", List: "test"})
+	lists.AddLabel("dev", addr(mixer), rules.Label{Entity: "Tornado Cash", Category: "mixer"})
+	return mixer, lists, []rules.Rule{{Name: "to-mixer", Severity: "critical",
+		Destinations: []string{"mixer"}, MaxHops: 3}}
+}
+
 // waitLogged waits until the alert log has n entries.
 func waitLogged(t *testing.T, j alerting.Journal, n uint64) {
 	t.Helper()
@@ -149,5 +158,113 @@ func waitLogged(t *testing.T, j alerting.Journal, n uint64) {
 			t.Fatalf("the alert log has %d entries, want %d", seq, n)
 		}
 		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// TestScoutSettlesAfterRestart: a scout raised two provisional alerts, then stopped (a
+// restart); while none ran, a reorg removed the second one's block (the new branch mined
+// its transfer again). A scout started again reads the alerts it left unsettled back from
+// the alert log and retracts that one, once, and keeps the first, still on the chain,
+// without raising it again. A scout not given the log cannot: the alert stays provisional.
+func TestScoutSettlesAfterRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		log     bool
+		retract bool
+	}{
+		{name: "log read back", log: true, retract: true},
+		{name: "no log", log: false, retract: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			rdb, prefix := redistest.New(t)
+			c, src := devChain(t)
+			mixer, lists, rs := mixerWorld(c)
+			j := alerting.NewRedisJournal(rdb, prefix, nil)
+			q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+			store := taint.NewRedis(rdb, prefix)
+			scout := func(log AlertLog) *Scout {
+				s, err := NewScout(src, q, store, lists, rs, alerting.JournalStage{Journal: j},
+					ScoutOptions{Chain: "dev", Log: log, Logger: zaptest.NewLogger(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			logged := func() []alerting.Entry {
+				es, err := j.Entries(ctx, 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return es
+			}
+			send := func(n int64) {
+				t.Helper()
+				if r, err := c.Transfer(ctx, c.Keys[0], mixer, eth(n)); err != nil ||
+					r.Status != 1 {
+					t.Fatalf("transfer: %v", err)
+				}
+			}
+			before := scout(j)
+			send(1)
+			send(2)
+			if err := before.Round(ctx); err != nil {
+				t.Fatal(err)
+			}
+			es := logged()
+			if len(es) != 2 || es[0].Alert.State != alerting.StateProvisional ||
+				es[1].Alert.State != alerting.StateProvisional {
+				t.Fatalf("before the restart: %+v", es)
+			}
+			kept, orphan := es[0].Alert, es[1].Alert // raised in no set order
+			if kept.Block > orphan.Block {
+				kept, orphan = orphan, kept
+			}
+			parent, err := src.Ref(ctx, orphan.Block-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Fork(common.HexToHash(parent.Hash)); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the new branch, longer
+				if _, err := c.Transfer(ctx, c.Keys[4], c.Addrs[5], eth(1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var log AlertLog
+			if tc.log {
+				log = j
+			}
+			after := scout(log)
+			for range 2 { // the second round finds nothing more to do
+				if err := after.Round(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The new branch mined the orphaned transfer again: a new provisional alert, in
+			// a block of the same height ("again").
+			var states []string
+			for _, e := range logged() {
+				a := e.Alert
+				s := fmt.Sprintf("%s@%d", a.State, a.Block)
+				if a.Block == orphan.Block && a.BlockHash != orphan.BlockHash {
+					s += " again"
+				}
+				states = append(states, s)
+			}
+			want := []string{fmt.Sprintf("provisional@%d", es[0].Alert.Block),
+				fmt.Sprintf("provisional@%d", es[1].Alert.Block),
+				fmt.Sprintf("provisional@%d again", orphan.Block)}
+			if tc.retract {
+				want = append(want, fmt.Sprintf("retracted@%d", orphan.Block))
+			}
+			if strings.Join(states, "; ") != strings.Join(want, "; ") {
+				t.Fatalf("the alert log holds %q, want %q", states, want)
+			}
+			if n := len(after.raised); n != 2 {
+				t.Fatalf("the scout has %d provisional alerts in force, want 2", n)
+			}
+		})
 	}
 }

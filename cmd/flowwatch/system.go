@@ -268,7 +268,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		if len(early) > 0 && *ch.Confirmations > 0 {
 			sc, err := watcher.NewScout(src, q, store, lists, early, pipeline,
 				watcher.ScoutOptions{Chain: ch.Name, PollInterval: ch.PollInterval,
-					Explorers: explorers, Logger: d.log})
+					Explorers: explorers, Log: s.journal, Logger: d.log})
 			if err != nil {
 				return nil, fmt.Errorf("chain %s: %w", ch.Name, err)
 			}
