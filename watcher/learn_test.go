@@ -135,6 +135,7 @@ func TestWorkerWarmsLearners(t *testing.T) {
 		trim   bool // the stream dropped what was judged before the restart
 		reorg  bool // a reorg removed the customer's payment before the restart
 		flaky  bool // reading the stream back fails once, midway
+		crash  bool // the customer's payment left pending by a worker that died
 		alerts int
 		want   string
 	}{
@@ -145,6 +146,8 @@ func TestWorkerWarmsLearners(t *testing.T) {
 			want: "fan-in high -> pooled from 3 senders fan_in"},
 		// The learners start again, and the next round reads it all back.
 		{name: "reading back failed", flaky: true, alerts: 2, want: warmed},
+		// What was judged is read back, what was pending is judged after it.
+		{name: "crash with a payment pending", crash: true, alerts: 2, want: warmed},
 	} {
 		e := newWorkerEnv(t)
 		e.rules = append(slices.Clip(e.rules), rules.Rule{Name: "fan-in", Severity: "high",
@@ -166,11 +169,21 @@ func TestWorkerWarmsLearners(t *testing.T) {
 		// Before the restart: three payers pool at one address; a customer pays what
 		// will turn out to be a deposit address.
 		transferBlocks(t, e.q, "c", transfer{payer(1), pool, 1}, transfer{payer(2), pool, 2},
-			transfer{payer(3), pool, 3}, transfer{customer, dep, 5})
+			transfer{payer(3), pool, 3})
+		if !tc.crash {
+			transferBlocks(t, e.q, "c", transfer{customer, dep, 5})
+		}
 		if tc.reorg {
 			rollBack(t, e.q, "c", 1)
 		}
 		e.runUntilDone(t, worker("before"), 0)
+		if tc.crash { // a worker took the customer's payment and died
+			transferBlocks(t, e.q, "c", transfer{customer, dep, 5})
+			if ms, err := e.q.Read(context.Background(), "c", "dead", 1, time.Second); err !=
+				nil || len(ms) != 1 {
+				t.Fatalf("read %d, %v", len(ms), err)
+			}
+		}
 		if tc.trim {
 			if _, err := e.q.Trim(context.Background(), "c", 0); err != nil {
 				t.Fatal(err)
