@@ -25,14 +25,19 @@ var _ AlertLog = alerting.Journal(nil)
 // confirmations or a lag takes.
 const DefaultLogLookBack = 24 * time.Hour
 
-// logPage is how many entries one read of the log takes.
-const logPage = 1000
+// logPage is how many entries one read of the log takes; logReadBack bounds how many are
+// read back in all, however many the look-back holds (a burst of alerts).
+const (
+	logPage     = 1000
+	logReadBack = 100 * logPage
+)
 
-// unsettled reads back log's entries appended within back of its newest one and returns
-// the alerts, of those that match, whose latest entry (an alert is known by its ID and
-// block hash) is in state: those that the loop that raised them has not settled (a
-// provisional alert neither confirmed nor retracted; a lag alert not retracted). Entries
-// that do not decode are passed over: the log's own check reports them.
+// unsettled reads back log's entries appended within back of its newest one (at most the
+// last logReadBack) and returns the alerts, of those that match, whose latest entry (an
+// alert is known by its ID and block hash) is in state: those that the loop that raised
+// them has not settled (a provisional alert neither confirmed nor retracted; a lag alert
+// not retracted). Entries that do not decode are passed over: the log's own check reports
+// them.
 func unsettled(ctx context.Context, log AlertLog, back time.Duration, state alerting.State,
 	match func(*alerting.Alert) bool) ([]alerting.Alert, error) {
 	head, _, err := log.Head(ctx)
@@ -41,7 +46,7 @@ func unsettled(ctx context.Context, log AlertLog, back time.Duration, state aler
 	}
 	var pages [][]alerting.Entry // newest first
 	var newest time.Time
-	for top := head; top > 0; {
+	for top := head; top > 0 && head-top < logReadBack; {
 		after := top - min(top, logPage)
 		es, err := log.Entries(ctx, after, int(top-after))
 		if err != nil {
