@@ -33,21 +33,21 @@ const (
 )
 
 // unsettled reads back log's entries appended within back of its newest one (at most the
-// last logReadBack) and returns the alerts, of those that match, whose latest entry (an
-// alert is known by its ID and block hash) is in state: those that the loop that raised
-// them has not settled (a provisional alert neither confirmed nor retracted; a lag alert
-// not retracted). Entries that do not decode are passed over: the log's own check reports
-// them.
-func unsettled(ctx context.Context, log AlertLog, back time.Duration, state alerting.State,
-	match func(*alerting.Alert) bool) ([]alerting.Alert, error) {
+// last most: logReadBack for the loops) and returns the alerts, of those that match, whose
+// latest entry (an alert is known by its ID and block hash) is in state: those that the
+// loop that raised them has not settled (a provisional alert neither confirmed nor
+// retracted; a lag alert not retracted). Entries that do not decode are passed over: the
+// log's own check reports them.
+func unsettled(ctx context.Context, log AlertLog, back time.Duration, most uint64,
+	state alerting.State, match func(*alerting.Alert) bool) ([]alerting.Alert, error) {
 	head, _, err := log.Head(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("alert log: %w", err)
 	}
 	var pages [][]alerting.Entry // newest first
 	var newest time.Time
-	for top := head; top > 0 && head-top < logReadBack; {
-		after := top - min(top, logPage)
+	for top := head; top > 0 && head-top < most; {
+		after := top - min(top, logPage, most-(head-top))
 		es, err := log.Entries(ctx, after, int(top-after))
 		if err != nil {
 			return nil, fmt.Errorf("alert log after %d: %w", after, err)

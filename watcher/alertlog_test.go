@@ -50,10 +50,10 @@ func TestUnsettled(t *testing.T) {
 			"old@h0 a@h1 a@h5 e@h6"},
 		{"retracted", time.Hour, alerting.StateRetracted, "c@h3"},
 	}
-	for _, tt := range tests {
-		got, err := unsettled(ctx, j, tt.back, tt.state, func(a *alerting.Alert) bool {
-			return a.Chain == "eth" && !strings.HasPrefix(a.ID, "x")
-		})
+	read := func(back time.Duration, most uint64, state alerting.State,
+		match func(*alerting.Alert) bool) string { // the alerts read, as id@block hash
+		t.Helper()
+		got, err := unsettled(ctx, j, back, most, state, match)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,11 +61,30 @@ func TestUnsettled(t *testing.T) {
 		for _, a := range got {
 			s = append(s, a.ID+"@"+a.BlockHash)
 		}
-		if g := strings.Join(s, " "); g != tt.want {
+		return strings.Join(s, " ")
+	}
+	for _, tt := range tests {
+		g := read(tt.back, logReadBack, tt.state, func(a *alerting.Alert) bool {
+			return a.Chain == "eth" && !strings.HasPrefix(a.ID, "x")
+		})
+		if g != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, g, tt.want)
 		}
 	}
-	empty, err := unsettled(ctx, &alerting.MemoryJournal{}, time.Hour,
+	// However many the look-back holds, at most the last entries asked for are read: the
+	// last one is e's, the one before a's in block h5; a's in block h1 is 2,508th from the
+	// end (e's duplicate was not logged).
+	for _, tc := range []struct {
+		most uint64
+		want string
+	}{{1, "e@h6"}, {2, "a@h5 e@h6"}, {2507, "a@h5 e@h6"}, {2508, "a@h1 a@h5 e@h6"}} {
+		g := read(24*time.Hour, tc.most, alerting.StateProvisional,
+			func(a *alerting.Alert) bool { return a.ID == "e" || a.ID == "a" })
+		if g != tc.want {
+			t.Errorf("the last %d entries: %q, want %q", tc.most, g, tc.want)
+		}
+	}
+	empty, err := unsettled(ctx, &alerting.MemoryJournal{}, time.Hour, logReadBack,
 		alerting.StateProvisional, func(*alerting.Alert) bool { return true })
 	if err != nil || len(empty) != 0 {
 		t.Fatalf("an empty log: %v, %v", empty, err)

@@ -163,7 +163,8 @@ func (h *Heartbeat) Check(ctx context.Context) error {
 		return nil
 	}
 	if !h.read && h.journal != nil {
-		left, err := unsettled(ctx, h.journal, DefaultLogLookBack, alerting.StateConfirmed,
+		left, err := unsettled(ctx, h.journal, DefaultLogLookBack, logReadBack,
+			alerting.StateConfirmed,
 			func(a *alerting.Alert) bool { return a.Rule == RuleLag })
 		if err != nil {
 			return err

@@ -101,7 +101,8 @@ func (s *Scout) Run(ctx context.Context) error {
 // and retracts those whose block is no longer the chain's.
 func (s *Scout) Round(ctx context.Context) error {
 	if !s.read && s.opts.Log != nil {
-		left, err := unsettled(ctx, s.opts.Log, s.opts.LogLookBack, alerting.StateProvisional,
+		left, err := unsettled(ctx, s.opts.Log, s.opts.LogLookBack, logReadBack,
+			alerting.StateProvisional,
 			func(a *alerting.Alert) bool { return a.Chain == s.opts.Chain })
 		if err != nil {
 			return err
