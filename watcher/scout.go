@@ -177,6 +177,9 @@ func (s *Scout) Round(ctx context.Context) error {
 			// still on the chain, still unconfirmed
 		case !unconfirmed && a.Block < first && s.published(ctx, a):
 			gone = append(gone, k) // confirmed: the workers' alert takes over
+		case a.Block > head:
+			// Above the node's head (read back from the log, raised by a scout whose node
+			// was ahead): nothing is known of its block yet.
 		default: // its block left the chain before it was confirmed
 			r := a
 			r.State = alerting.StateRetracted
