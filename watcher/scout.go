@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,9 +17,11 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
-// tipReader says which block the poller published last (queue.Journal has it).
-type tipReader interface {
+// progress says which block the poller published last, and how many entries of the queue
+// the workers have not finished (queue.Redis and queue.Memory have both).
+type progress interface {
 	Tip(ctx context.Context, chain string) (queue.Tip, error)
+	Backlog(ctx context.Context, chain string) (int64, error)
 }
 
 // ScoutOptions configure a Scout.
@@ -45,10 +48,11 @@ type ScoutOptions struct {
 // to the sinks) under the id the confirmed alert will have, so the incident shows it
 // confirmed when the workers raise it. A provisional alert whose block a reorg removed
 // before it was confirmed is retracted; once its block is published, the workers' confirmed
-// alert takes over.
+// alert takes over, and if the workers judge its movement otherwise (the lists changed in
+// between) it is retracted once they have.
 type Scout struct {
 	src    chains.Source
-	tips   tipReader
+	tips   progress
 	store  taint.Store
 	lists  Lists
 	rules  []rules.Rule // the early-warning rules
@@ -57,7 +61,10 @@ type Scout struct {
 	log    *zap.Logger
 	raised map[string]alerting.Alert // provisional alerts in force, by DedupKey
 	read   bool                      // raised holds those the log had unsettled (Log)
-	blocks map[uint64]*chains.Block  // the unconfirmed blocks, by number (a cache)
+	// awaiting: a provisional alert's block is published, the workers' judgement of it
+	// not known yet (the next round asks again, though nothing moved).
+	awaiting bool
+	blocks   map[uint64]*chains.Block // the unconfirmed blocks, by number (a cache)
 	// The chain as the last round that went through saw it: a round that finds the same
 	// published tip and the same head has nothing to do.
 	lastTip  queue.Tip
@@ -65,7 +72,7 @@ type Scout struct {
 }
 
 // NewScout returns a scout of one chain; rs are the rules with early warning.
-func NewScout(src chains.Source, tips tipReader, store taint.Store, lists Lists,
+func NewScout(src chains.Source, tips progress, store taint.Store, lists Lists,
 	rs []rules.Rule, alerts alerting.Stage, opts ScoutOptions) (*Scout, error) {
 	if opts.Chain == "" || len(rs) == 0 {
 		return nil, errors.New("scout: a chain and early-warning rules are needed")
@@ -132,7 +139,7 @@ func (s *Scout) Round(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("block %d: %w", head, err)
 	}
-	if tip == s.lastTip && headRef == s.lastHead {
+	if tip == s.lastTip && headRef == s.lastHead && !s.awaiting {
 		return nil // nothing moved since the last round
 	}
 	// The unconfirmed blocks, from the head down, each the parent of the one above: a
@@ -171,12 +178,31 @@ func (s *Scout) Round(ctx context.Context) error {
 		}
 	}
 	var gone []string
+	s.awaiting = false
+	idle := s.idle(ctx)
 	for k, a := range s.raised {
 		switch h, unconfirmed := canonical[a.Block]; {
 		case unconfirmed && h == a.BlockHash:
 			// still on the chain, still unconfirmed
 		case !unconfirmed && a.Block < first && s.published(ctx, a):
-			gone = append(gone, k) // confirmed: the workers' alert takes over
+			// Published unchanged: the workers' confirmed alert takes over, once they
+			// have raised it; if they judged its movement otherwise (the lists changed in
+			// between), it is retracted.
+			judged, raised, err := s.confirmed(ctx, &a, idle)
+			switch {
+			case err != nil:
+				return err
+			case raised:
+				gone = append(gone, k)
+			case judged:
+				r := a
+				r.State = alerting.StateRetracted
+				r.Note = "not confirmed: the workers judged its movement otherwise once " +
+					"its block was published"
+				out, gone = append(out, r), append(gone, k)
+			default:
+				s.awaiting = true
+			}
 		case a.Block > head:
 			// Above the node's head (read back from the log, raised by a scout whose node
 			// was ahead): nothing is known of its block yet.
@@ -201,6 +227,52 @@ func (s *Scout) Round(ctx context.Context) error {
 		delete(s.raised, k)
 	}
 	return nil
+}
+
+// idle returns what says, once asked (then the same), whether the workers have finished
+// every entry of the queue: all that was published when the round read the tip judged.
+func (s *Scout) idle(ctx context.Context) func() (bool, error) {
+	var done, asked bool
+	return func() (bool, error) {
+		if asked {
+			return done, nil
+		}
+		n, err := s.tips.Backlog(ctx, s.opts.Chain)
+		if err != nil {
+			return false, err
+		}
+		done, asked = n == 0, true
+		return done, nil
+	}
+}
+
+// confirmed says of a, a provisional alert whose block was published unchanged, whether
+// the workers raised it (its movement's record holds it), or judged its movement without
+// raising it (judged: idle says they finished everything, which its record, read after,
+// does not hold it).
+func (s *Scout) confirmed(ctx context.Context, a *alerting.Alert,
+	idle func() (bool, error)) (judged, raised bool, err error) {
+	done, err := idle() // first: a record read after the workers finished is final
+	if err != nil {
+		return false, false, err
+	}
+	key := a.Chain + "/" + a.Tx + "/" + a.Position // chains.Movement.Key
+	rec, err := s.store.Recorded(ctx, s.opts.Chain, key)
+	if err != nil {
+		return false, false, err
+	}
+	if enc := rec[key]; len(enc) > 0 {
+		var as []alerting.Alert
+		if err := json.Unmarshal(enc, &as); err != nil {
+			return false, false, fmt.Errorf("recorded alerts of %s: %w", key, err)
+		}
+		for i := range as {
+			if as[i].ID == a.ID {
+				return true, true, nil
+			}
+		}
+	}
+	return done, false, nil
 }
 
 // published says whether the alert's block is the chain's at its height (so the poller

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -29,53 +30,9 @@ import (
 // by the scout.
 func TestScoutEarlyWarning(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := redistest.New(t)
-	c, src := devChain(t)
-	mixer, lists, rs := mixerWorld(c)
-	j := alerting.NewRedisJournal(rdb, prefix, nil)
-	stage := alerting.JournalStage{Journal: j}
-	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
-	store := taint.NewRedis(rdb, prefix)
-	log := zaptest.NewLogger(t)
-	poller, err := NewPoller(src, q, q, PollerOptions{Chain: "dev", StartBlock: 1,
-		Confirmations: 2, PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := NewWorker(q, q, lists, store, rs, stage, WorkerOptions{Name: "w1",
-		Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	g, gctx := errgroup.WithContext(rctx)
-	g.Go(func() error { return poller.Run(gctx) })
-	g.Go(func() error { return worker.Run(gctx) })
-	t.Cleanup(func() { cancel(); _ = g.Wait() })
-	scout, err := NewScout(src, q, store, lists, rs, stage, ScoutOptions{Chain: "dev",
-		Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	round := func() {
-		t.Helper()
-		if err := scout.Round(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	logged := func() []alerting.Entry {
-		es, err := j.Entries(ctx, 0, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return es
-	}
-	send := func(k *ecdsaKey, to common.Address, n int64) {
-		t.Helper()
-		if r, err := c.Transfer(ctx, k, to, eth(n)); err != nil || r.Status != 1 {
-			t.Fatalf("transfer: %v", err)
-		}
-	}
+	w := newScoutWorld(t, false)
+	c, src, mixer, store, j := w.c, w.src, w.mixer, w.store, w.j
+	round, logged, send := w.round, w.logged, w.send
 	fk := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("scout fresh")))
 	fresh := crypto.PubkeyToAddress(fk.PublicKey)
 
@@ -127,6 +84,143 @@ func TestScoutEarlyWarning(t *testing.T) {
 	}
 	if !retracted {
 		t.Fatalf("the orphaned provisional alert was not retracted: %+v", logged())
+	}
+}
+
+// scoutWorld is the simulated chain with real Redis, a poller that waits for two
+// confirmations, a worker and a scout of the mixer world (mixerWorld), and the alert log
+// they write.
+type scoutWorld struct {
+	t     *testing.T
+	c     *devnet.Chain
+	src   *ethereum.Source
+	mixer common.Address
+	j     *alerting.RedisJournal
+	q     *queue.Redis
+	store *taint.Redis
+	scout *Scout
+}
+
+// newScoutWorld starts the world's poller and worker (stopped when t ends). The worker
+// reads the scout's lists; delisted, the lists without the mixer (Lazarus only).
+func newScoutWorld(t *testing.T, delisted bool) *scoutWorld {
+	rdb, prefix := redistest.New(t)
+	c, src := devChain(t)
+	mixer, lists, rs := mixerWorld(c)
+	workerLists := lists
+	if delisted {
+		workerLists = watchlist.New()
+		workerLists.AddSource("dev", addr(c.Addrs[0]), rules.Source{Entity: "Lazarus Group",
+			Category: "sanctioned", List: "test"})
+	}
+	w := &scoutWorld{t: t, c: c, src: src, mixer: mixer,
+		j:     alerting.NewRedisJournal(rdb, prefix, nil),
+		q:     queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}),
+		store: taint.NewRedis(rdb, prefix)}
+	stage := alerting.JournalStage{Journal: w.j}
+	log := zaptest.NewLogger(t)
+	poller, err := NewPoller(src, w.q, w.q, PollerOptions{Chain: "dev", StartBlock: 1,
+		Confirmations: 2, PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := NewWorker(w.q, w.q, workerLists, w.store, rs, stage, WorkerOptions{
+		Name: "w1", Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return poller.Run(gctx) })
+	g.Go(func() error { return worker.Run(gctx) })
+	t.Cleanup(func() { cancel(); _ = g.Wait() })
+	if w.scout, err = NewScout(src, w.q, w.store, lists, rs, stage, ScoutOptions{
+		Chain: "dev", Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *scoutWorld) round() {
+	w.t.Helper()
+	if err := w.scout.Round(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *scoutWorld) logged() []alerting.Entry {
+	w.t.Helper()
+	es, err := w.j.Entries(context.Background(), 0, 100)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return es
+}
+
+func (w *scoutWorld) send(k *ecdsaKey, to common.Address, n int64) {
+	w.t.Helper()
+	if r, err := w.c.Transfer(context.Background(), k, to, eth(n)); err != nil ||
+		r.Status != 1 {
+		w.t.Fatalf("transfer: %v", err)
+	}
+}
+
+// judged waits until the poller published block n and the workers finished every entry.
+func (w *scoutWorld) judged(n uint64) {
+	w.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tip, err := w.q.Tip(ctx, "dev")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		left, err := w.q.Backlog(ctx, "dev")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if tip.Number >= n && left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("block %d not judged (tip %d, backlog %d)", n, tip.Number, left)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// TestScoutRetractsWhatWorkersJudgedOtherwise: the lists changed between a provisional
+// alert and its block's publication (the workers no longer know the mixer: delisted). The
+// workers judge the movement without raising the alert; once they have, the scout
+// retracts its provisional alert, once, saying why, where it stayed provisional before.
+func TestScoutRetractsWhatWorkersJudgedOtherwise(t *testing.T) {
+	w := newScoutWorld(t, true)
+	w.send(w.c.Keys[0], w.mixer, 5)
+	w.round()
+	es := w.logged()
+	if len(es) != 1 || es[0].Alert.State != alerting.StateProvisional {
+		t.Fatalf("after the deposit: %+v", es)
+	}
+	provisional := es[0].Alert
+	w.send(w.c.Keys[3], w.c.Addrs[4], 1) // two more blocks: the deposit is published
+	w.send(w.c.Keys[3], w.c.Addrs[4], 1)
+	w.judged(provisional.Block)
+	w.round()
+	w.round()
+	var got []string
+	for _, e := range w.logged() {
+		if e.Alert.ID != provisional.ID {
+			t.Fatalf("an alert of another movement: %+v", e.Alert)
+		}
+		got = append(got, string(e.Alert.State)+": "+e.Alert.Note)
+	}
+	want := "provisional: ; retracted: not confirmed: the workers judged its movement " +
+		"otherwise once its block was published"
+	if g := strings.Join(got, "; "); g != want {
+		t.Fatalf("the alert log holds %q, want %q", g, want)
+	}
+	if n := len(w.scout.raised); n != 0 {
+		t.Fatalf("%d provisional alerts still in force", n)
 	}
 }
 
