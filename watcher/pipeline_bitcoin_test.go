@@ -17,6 +17,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains/bitcoin"
 	"github.com/flowwatch/flowwatch/chains/bitcoin/simnet"
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -73,6 +74,23 @@ func dialSimnet(t *testing.T, node *simnet.Node) *bitcoin.Source {
 	return src
 }
 
+// ransomLists returns an exchange's address in node's wallet, and lists naming it and
+// watched (Andariel's ransom address).
+func ransomLists(t *testing.T, node *simnet.Node, watched simnet.Key) (btcaddr.Address,
+	*watchlist.Lists) {
+	t.Helper()
+	exchange, err := node.NewAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := watchlist.New()
+	lists.AddSource("bitcoin", watched.Addr.EncodeAddress(), rules.Source{Entity: "Andariel",
+		Category: "ransomware", List: "test"})
+	lists.AddLabel("bitcoin", exchange.EncodeAddress(), rules.Label{Entity: "Exchange X",
+		Category: "exchange"})
+	return exchange, lists
+}
+
 func mine(t *testing.T, node *simnet.Node, n uint32) {
 	t.Helper()
 	if _, err := node.Client.Generate(n); err != nil {
@@ -102,15 +120,7 @@ func TestPipelineBitcoin(t *testing.T) {
 	src := dialSimnet(t, a)
 
 	watched, clean, fresh := newBTCKey(t), newBTCKey(t), newBTCKey(t)
-	exchange, err := a.NewAddress()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lists := watchlist.New()
-	lists.AddSource("bitcoin", watched.Addr.EncodeAddress(), rules.Source{Entity: "Andariel",
-		Category: "ransomware", List: "test"})
-	lists.AddLabel("bitcoin", exchange.EncodeAddress(), rules.Label{Entity: "Exchange X",
-		Category: "exchange"})
+	exchange, lists := ransomLists(t, a, watched)
 	rs := modelRules()
 	recv := &hookReceiver{}
 	pipeline := hookPipeline(t, recv, rdb, prefix)
@@ -217,5 +227,73 @@ func TestPipelineBitcoin(t *testing.T) {
 	}
 	if ts, _ := store.Taints(ctx, "bitcoin", keys...); len(ts) != 0 {
 		t.Fatalf("the orphaned hop's taint was not undone: %v", ts)
+	}
+}
+
+// TestScoutBitcoin, on a real btcd node in simnet with real Redis and a poller that waits
+// for two confirmations: a watched address pays an exchange; the scout raises the alert
+// provisional while the block is unconfirmed (naming the output that arrived), the workers
+// confirm it once the block is published, and the scout, finding it in the movement's
+// record (the whole transaction's), lets it go: neither retracted nor raised again.
+func TestScoutBitcoin(t *testing.T) {
+	ctx := context.Background()
+	a := simnet.Start(t)
+	rdb, prefix := redistest.New(t)
+	src := dialSimnet(t, a)
+	watched := newBTCKey(t)
+	exchange, lists := ransomLists(t, a, watched)
+	rs := []rules.Rule{{Name: "to-exchange", Severity: "high",
+		Destinations: []string{"exchange"}, MaxHops: 3}}
+	j := alerting.NewRedisJournal(rdb, prefix, nil)
+	stage := alerting.JournalStage{Journal: j}
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	store := taint.NewRedis(rdb, prefix)
+	head, err := src.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPipelineAfter(t, 2, src, q, store, lists, rs, stage, "bitcoin", head+1)
+	scout, err := NewScout(src, q, store, lists, rs, stage, ScoutOptions{Chain: "bitcoin",
+		Log: j, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	round := func() {
+		t.Helper()
+		if err := scout.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	states := func() string {
+		t.Helper()
+		es, err := j.Entries(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, e := range es {
+			s = append(s, string(e.Alert.State)+" "+e.Alert.Position)
+		}
+		return strings.Join(s, ", ")
+	}
+
+	const btc = btcutil.SatoshiPerBitcoin
+	ransom := payTo(t, a, watched.Addr, 10*btc)
+	mine(t, a, 1)
+	spend(t, a, watched, ransom, 0, 10*btc, exchange)
+	mine(t, a, 1)
+	round()
+	if got := states(); got != "provisional vout:0" {
+		t.Fatalf("the payment unconfirmed: %s", got)
+	}
+	mine(t, a, 2)
+	waitJudgedBlock(t, q, "bitcoin", head+2)
+	round()
+	round()
+	if got := states(); got != "provisional vout:0, confirmed vout:0" {
+		t.Fatalf("the payment confirmed: %s", got)
+	}
+	if n := len(scout.raised); n != 0 {
+		t.Fatalf("%d provisional alerts still in force", n)
 	}
 }

@@ -231,9 +231,19 @@ func startPipeline(t *testing.T, src chains.Source, q *queue.Redis, store taint.
 	lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string, start uint64,
 	options ...func(*WorkerOptions)) {
 	t.Helper()
+	startPipelineAfter(t, 0, src, q, store, lists, rs, pipeline, chain, start, options...)
+}
+
+// startPipelineAfter is startPipeline with a poller that publishes a block once it has
+// confirmations.
+func startPipelineAfter(t *testing.T, confirmations uint64, src chains.Source, q *queue.Redis,
+	store taint.Store, lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string,
+	start uint64, options ...func(*WorkerOptions)) {
+	t.Helper()
 	log := zaptest.NewLogger(t)
 	poller, err := NewPoller(src, q, q, PollerOptions{Chain: chain, StartBlock: start,
-		PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
+		Confirmations: confirmations, PollInterval: 5 * time.Millisecond, Depth: 16,
+		Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -256,7 +257,7 @@ func (s *Scout) confirmed(ctx context.Context, a *alerting.Alert,
 	if err != nil {
 		return false, false, err
 	}
-	key := a.Chain + "/" + a.Tx + "/" + a.Position // chains.Movement.Key
+	key := movementKey(a)
 	rec, err := s.store.Recorded(ctx, s.opts.Chain, key)
 	if err != nil {
 		return false, false, err
@@ -273,6 +274,17 @@ func (s *Scout) confirmed(ctx context.Context, a *alerting.Alert,
 		}
 	}
 	return done, false, nil
+}
+
+// movementKey is the key (chains.Movement.Key) of the movement that raised a: a Bitcoin
+// alert names the output that arrived, of the movement that is the whole transaction.
+func movementKey(a *alerting.Alert) string {
+	pos := a.Position
+	if strings.HasPrefix(pos, "vout:") {
+		pos = chains.PositionTx
+	}
+	m := chains.Movement{Chain: a.Chain, Tx: a.Tx, Position: pos}
+	return m.Key()
 }
 
 // published says whether the alert's block is the chain's at its height (so the poller

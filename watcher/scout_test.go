@@ -10,7 +10,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"go.uber.org/zap/zaptest"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
@@ -118,24 +117,10 @@ func newScoutWorld(t *testing.T, delisted bool) *scoutWorld {
 		q:     queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix}),
 		store: taint.NewRedis(rdb, prefix)}
 	stage := alerting.JournalStage{Journal: w.j}
-	log := zaptest.NewLogger(t)
-	poller, err := NewPoller(src, w.q, w.q, PollerOptions{Chain: "dev", StartBlock: 1,
-		Confirmations: 2, PollInterval: 5 * time.Millisecond, Depth: 16, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := NewWorker(w.q, w.q, workerLists, w.store, rs, stage, WorkerOptions{
-		Name: "w1", Chains: []string{"dev"}, Block: 20 * time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return poller.Run(gctx) })
-	g.Go(func() error { return worker.Run(gctx) })
-	t.Cleanup(func() { cancel(); _ = g.Wait() })
+	startPipelineAfter(t, 2, src, w.q, w.store, workerLists, rs, stage, "dev", 1)
+	var err error
 	if w.scout, err = NewScout(src, w.q, w.store, lists, rs, stage, ScoutOptions{
-		Chain: "dev", Logger: log}); err != nil {
+		Chain: "dev", Logger: zaptest.NewLogger(t)}); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -166,24 +151,28 @@ func (w *scoutWorld) send(k *ecdsaKey, to common.Address, n int64) {
 }
 
 // judged waits until the poller published block n and the workers finished every entry.
-func (w *scoutWorld) judged(n uint64) {
-	w.t.Helper()
+func (w *scoutWorld) judged(n uint64) { w.t.Helper(); waitJudgedBlock(w.t, w.q, "dev", n) }
+
+// waitJudgedBlock waits until the poller published block n of chain and the workers
+// finished every entry of q.
+func waitJudgedBlock(t *testing.T, q testQueue, chain string, n uint64) {
+	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		tip, err := w.q.Tip(ctx, "dev")
+		tip, err := q.Tip(ctx, chain)
 		if err != nil {
-			w.t.Fatal(err)
+			t.Fatal(err)
 		}
-		left, err := w.q.Backlog(ctx, "dev")
+		left, err := q.Backlog(ctx, chain)
 		if err != nil {
-			w.t.Fatal(err)
+			t.Fatal(err)
 		}
 		if tip.Number >= n && left == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("block %d not judged (tip %d, backlog %d)", n, tip.Number, left)
+			t.Fatalf("block %d not judged (tip %d, backlog %d)", n, tip.Number, left)
 		}
 		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -369,5 +358,28 @@ func TestScoutSettlesAfterRestart(t *testing.T) {
 				t.Fatalf("the scout has %d provisional alerts in force, want %d", n, inForce)
 			}
 		})
+	}
+}
+
+// TestMovementKey: the scout finds the movement that raised an alert by the alert's chain,
+// transaction and position; a Bitcoin alert names an output of its transaction, which is
+// the movement.
+func TestMovementKey(t *testing.T) {
+	tests := []struct {
+		name string
+		give alerting.Alert
+		want string
+	}{
+		{"evm transaction", alerting.Alert{Chain: "ethereum", Tx: "0xab", Position: "tx"},
+			"ethereum/0xab/tx"},
+		{"evm log", alerting.Alert{Chain: "ethereum", Tx: "0xab", Position: "log:3"},
+			"ethereum/0xab/log:3"},
+		{"bitcoin output", alerting.Alert{Chain: "bitcoin", Tx: "cd", Position: "vout:1"},
+			"bitcoin/cd/tx"},
+	}
+	for _, tt := range tests {
+		if got := movementKey(&tt.give); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
