@@ -16,6 +16,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Minute, "how long to play faults")
 	procs := flag.Int("procs", 2, "flowwatch run processes")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the faults")
-	rate := flag.Float64("rate", 5, "laundering flows per second at most (each 4 transactions)")
+	rate := flag.Float64("rate", 5, "laundering flows per second at most (each 7 transactions)")
 	flag.Parse()
 	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -87,9 +88,10 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if err != nil {
 		return err
 	}
+	want := alertsPerFlow * flows
 	fmt.Printf("faults over: %d flowwatch kills, %d Redis kills and restarts; %d flows "+
-		"(%d alerts expected); settling ...\n", kills, redisRestarts, flows, 2*flows)
-	res, err := w.settle(ctx, 2*flows, 20*time.Minute)
+		"(%d alerts expected); settling ...\n", kills, redisRestarts, flows, want)
+	res, err := w.settle(ctx, want, 20*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -97,11 +99,33 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 		"%d alerts expected, %d arrived, %d under more than one idempotency key; %d "+
 		"deliveries repeated under the same key (dropped by the receiver); %d restarts of "+
 		"flowwatch processes that exited\n", time.Since(start).Round(time.Second),
-		res.movements, w.startBlock, res.head, res.missing, res.doubled, 2*flows,
+		res.movements, w.startBlock, res.head, res.missing, res.doubled, want,
 		res.alerts, res.multiKey, res.repeats, sup.exits())
-	if res.missing > 0 || res.doubled > 0 || res.alerts != 2*flows || res.multiKey > 0 {
+	if res.missing > 0 || res.doubled > 0 || res.alerts != want || res.multiKey > 0 {
 		return fmt.Errorf("FAILED: lost or duplicated movements or alerts")
 	}
+	n, err := logged(filepath.Join(dir, "logs"), "learners read the movements judged before")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("learners read back the movements judged before %d times\n", n)
 	fmt.Println("soak: PASS")
 	return nil
+}
+
+// logged counts the lines of the flowwatch logs in dir whose message is msg.
+func logged(dir, msg string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "flowwatch-*.log"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		n += strings.Count(string(b), `"msg":"`+msg+`"`)
+	}
+	return n, nil
 }

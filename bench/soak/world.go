@@ -116,6 +116,8 @@ chains:
     start_block: %d
     poll_interval: 200ms
     traces: off
+    deposits:
+      infer: true
 lists:
   - path: list.csv
 rules:
@@ -127,6 +129,11 @@ rules:
     severity: critical
     destinations: [mixer]
     max_hops: 3
+    sinks: [hook]
+  - name: pooled
+    pattern: fan_in
+    count: 3
+    window: 1h
     sinks: [hook]
 sinks:
   - name: hook
@@ -187,10 +194,14 @@ func (w *world) wait(ctx context.Context, h common.Hash) error {
 	}
 }
 
+// alertsPerFlow is how many alerts a flow raises.
+const alertsPerFlow = 3
+
 // play sends a flow every every (at most) until the returned stop is called, which
-// returns how many were sent:
-// the watched wallet pays a fresh wallet, which pays the exchange and the mixer (two
-// alerts), and the clean wallet pays the exchange (none).
+// returns how many were sent: the watched wallet pays a fresh wallet, which pays the
+// exchange and the mixer (two alerts); the clean wallet pays the exchange (none), and a
+// deposit address that sweeps what it got to the exchange, which the watched wallet then
+// pays (the third alert).
 func (w *world) play(ctx context.Context, every time.Duration) (stop func() (int, error)) {
 	done := make(chan struct{})
 	result := make(chan error, 1)
@@ -228,11 +239,17 @@ func (w *world) flow(ctx context.Context, i int) error {
 	if err := w.wait(ctx, h); err != nil {
 		return err
 	}
+	// Then a customer's deposit at an address of the exchange's, swept to the hot wallet
+	// (all but the 0.01 ETH the sweep may cost: an inferred deposit address), which the
+	// watched wallet then pays: the third alert, raised only by a worker that remembers
+	// the deposit across the kills (read back from the stream after a restart).
+	dep := newAccount(fmt.Sprintf("soak/deposit/%d", i))
 	for _, p := range []struct {
 		from *account
 		to   common.Address
 		wei  int64
-	}{{fresh, w.exchange, 1e17}, {fresh, w.mixer, 2e17}, {w.clean, w.exchange, 5e16}} {
+	}{{fresh, w.exchange, 1e17}, {fresh, w.mixer, 2e17}, {w.clean, w.exchange, 5e16},
+		{w.clean, dep.addr, 3e17}, {dep, w.exchange, 29e16}, {w.watched, dep.addr, 1e17}} {
 		if h, err = w.send(ctx, p.from, p.to, p.wei); err != nil {
 			return err
 		}
