@@ -8,7 +8,9 @@
 // too. The worker side is the [Consumer]: a consumer group per chain, reads with a bounded
 // block time, acknowledgement after processing, and reclaiming of a dead worker's entries.
 // [Owners] hands each chain to one consumer at a time, for as long as it renews, so that a
-// chain's movements are judged in stream order.
+// chain's movements are judged in stream order. Acknowledged entries stay until Trim drops
+// them; [Redis.Judged] reads them back, for a worker that comes to own a chain to fill its
+// learners' memory with what was judged before it.
 //
 // A stream entry carries up to MaxEntryPayloads movements of one block (a block with more
 // spans several entries, in order): reads, acknowledgements, pending-entry bookkeeping and
