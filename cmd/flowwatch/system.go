@@ -189,7 +189,9 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		s.closers = append(s.closers, c.Close)
 		rdb = c
 		prefix := redisPrefix(cfg)
-		rq := queue.NewRedis(c, queue.RedisOptions{Prefix: prefix})
+		qc, closeQC := queue.WithoutRetries(c) // a retried XREADGROUP skips entries
+		s.closers = append(s.closers, closeQC)
+		rq := queue.NewRedis(qc, queue.RedisOptions{Prefix: prefix})
 		q = rq
 		for _, ch := range cfg.Chains {
 			s.trimmers = append(s.trimmers, func(ctx context.Context) error {

@@ -486,3 +486,28 @@ func incrID(id string) string {
 	ms, seq := parseID(id)
 	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq+1, 10)
 }
+
+// WithoutRetries returns a client to the same Redis as rdb (a single node or a cluster
+// client), and what closes it, that does not retry a command that failed on the way, as
+// go-redis does by default. A queue needs one: XREADGROUP hands entries out as it runs, so
+// a retry after its reply was lost (Redis killed, a connection cut) hands out the next
+// entries, and those of the lost reply sit pending under the consumer, unseen, while it
+// judges later ones: movements judged out of order (a deposit address's sweep before its
+// deposit). Without the retry the read fails, and the worker takes what is pending over
+// in order first. The queue's other commands are safe to fail: the callers' loops retry
+// them. A client of another type is returned as it is, with a close that does nothing.
+func WithoutRetries(rdb redis.UniversalClient) (redis.UniversalClient, func() error) {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		o.MaxRetries = -1
+		n := redis.NewClient(&o)
+		return n, n.Close
+	case *redis.ClusterClient:
+		o := *c.Options()
+		o.MaxRetries = -1
+		n := redis.NewClusterClient(&o)
+		return n, n.Close
+	}
+	return rdb, func() error { return nil }
+}
