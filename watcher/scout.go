@@ -248,9 +248,9 @@ func (s *Scout) idle(ctx context.Context) func() (bool, error) {
 }
 
 // confirmed says of a, a provisional alert whose block was published unchanged, whether
-// the workers raised it (its movement's record holds it), or judged its movement without
-// raising it (judged: idle says they finished everything, which its record, read after,
-// does not hold it).
+// the workers raised it (raised: its movement's record holds it), and whether they have
+// judged its movement at all (judged: raised, or idle says they had finished every entry
+// before the record was read). Judged but not raised: they judged it otherwise.
 func (s *Scout) confirmed(ctx context.Context, a *alerting.Alert,
 	idle func() (bool, error)) (judged, raised bool, err error) {
 	done, err := idle() // first: a record read after the workers finished is final
