@@ -153,6 +153,7 @@ func bench(url string, n, blockSize, addrs, workers, batch int, phased, noAlerts
 	}
 
 	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	defer q.Close()
 	store := taint.NewRedis(rdb, prefix)
 	// The workers' end of alerting, as flowwatch run has it: the hash-chained alert log
 	// (delivery is the dispatcher's, off the workers' path).

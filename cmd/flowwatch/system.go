@@ -189,9 +189,8 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		s.closers = append(s.closers, c.Close)
 		rdb = c
 		prefix := redisPrefix(cfg)
-		qc, closeQC := queue.WithoutRetries(c) // a retried XREADGROUP skips entries
-		s.closers = append(s.closers, closeQC)
-		rq := queue.NewRedis(qc, queue.RedisOptions{Prefix: prefix})
+		rq := queue.NewRedis(c, queue.RedisOptions{Prefix: prefix})
+		s.closers = append(s.closers, rq.Close)
 		q = rq
 		for _, ch := range cfg.Chains {
 			s.trimmers = append(s.trimmers, func(ctx context.Context) error {

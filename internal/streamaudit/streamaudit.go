@@ -55,6 +55,7 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 	}
 	res.Chain = len(want)
 	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
+	defer audit.Close()
 	count := map[string]int{}
 	for {
 		entries, err := audit.Read(ctx, chain, "auditor", 1000, time.Millisecond)

@@ -27,9 +27,14 @@ const minBlock = time.Millisecond
 // fw:{<chain>}:..., so that one chain's keys live in one Redis Cluster slot and the Lua
 // scripts may touch them together.
 type Redis struct {
-	rdb    redis.UniversalClient
-	prefix string
-	group  string
+	rdb redis.UniversalClient
+	// reads is rdb without retries, for XREADGROUP (see NewRedis), made by the first Read;
+	// closeReads closes it.
+	readsOnce  sync.Once
+	reads      redis.UniversalClient
+	closeReads func() error
+	prefix     string
+	group      string
 
 	groups sync.Map // chain -> struct{}: consumer group known to exist
 }
@@ -42,7 +47,16 @@ type RedisOptions struct {
 	Group string
 }
 
-// NewRedis returns a queue over rdb, which may be a single node or a cluster client.
+// NewRedis returns a queue over rdb, which may be a single node or a cluster client. Its
+// reads go through a client of its own to the same Redis that does not retry a command
+// that failed on the way, as go-redis does by default: XREADGROUP hands entries out as it
+// runs, so a retry after its reply was lost (Redis killed, a connection cut) would hand
+// out the next entries, and those of the lost reply would sit pending under the consumer,
+// unseen, while it judged later ones: movements judged out of order (a deposit address's
+// sweep before its deposit). Without the retry the read fails, and the worker takes what
+// is pending over in order first. The queue's other commands are safe to retry (CAS
+// scripts, acknowledgements, claims). Close closes that client; a queue never read makes
+// none.
 func NewRedis(rdb redis.UniversalClient, opts RedisOptions) *Redis {
 	if opts.Prefix == "" {
 		opts.Prefix = "fw"
@@ -51,6 +65,38 @@ func NewRedis(rdb redis.UniversalClient, opts RedisOptions) *Redis {
 		opts.Group = DefaultGroup
 	}
 	return &Redis{rdb: rdb, prefix: opts.Prefix, group: opts.Group}
+}
+
+// reader returns the queue's client for reads, made the first time.
+func (q *Redis) reader() redis.UniversalClient {
+	q.readsOnce.Do(func() { q.reads, q.closeReads = withoutRetries(q.rdb) })
+	return q.reads
+}
+
+// Close closes the queue's own client for reads, if a Read made it (not rdb, the
+// caller's). The queue must not be read after.
+func (q *Redis) Close() error {
+	q.readsOnce.Do(func() { q.closeReads = func() error { return nil } })
+	return q.closeReads()
+}
+
+// withoutRetries returns a client to the same Redis as rdb that does not retry, and what
+// closes it; a client of a type it does not know is returned as it is, with a close that
+// does nothing.
+func withoutRetries(rdb redis.UniversalClient) (redis.UniversalClient, func() error) {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		o.MaxRetries = -1
+		n := redis.NewClient(&o)
+		return n, n.Close
+	case *redis.ClusterClient:
+		o := *c.Options()
+		o.MaxRetries = -1
+		n := redis.NewClusterClient(&o)
+		return n, n.Close
+	}
+	return rdb, func() error { return nil }
 }
 
 func (q *Redis) key(chain, what string) string {
@@ -287,7 +333,7 @@ func (q *Redis) Read(ctx context.Context, chain, consumer string, count int,
 	if err := q.ensureGroup(ctx, chain); err != nil {
 		return nil, err
 	}
-	res, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.group,
+	res, err := q.reader().XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.group,
 		Consumer: consumer, Streams: []string{q.StreamKey(chain), ">"}, Count: int64(count),
 		Block: max(block, minBlock)}).Result()
 	if errors.Is(err, redis.Nil) {
@@ -373,141 +419,4 @@ func (q *Redis) Backlog(ctx context.Context, chain string) (int64, error) {
 		return g.Pending + g.Lag, nil
 	}
 	return 0, fmt.Errorf("backlog of %s: group %s missing", chain, q.group)
-}
-
-// Trim drops acknowledged entries from the front of chain's stream: it never removes an
-// entry that is pending or not yet handed out, and keeps at least keep entries.
-func (q *Redis) Trim(ctx context.Context, chain string, keep int64) (int64, error) {
-	if err := q.ensureGroup(ctx, chain); err != nil {
-		return 0, err
-	}
-	stream := q.StreamKey(chain)
-	minID, err := q.firstNeeded(ctx, chain)
-	if err != nil {
-		return 0, fmt.Errorf("trim %s: %w", chain, err)
-	}
-	if keep > 0 { // keep the newest entries whatever their state
-		tail, err := q.rdb.XRevRangeN(ctx, stream, "+", "-", keep).Result()
-		if err != nil {
-			return 0, fmt.Errorf("trim %s: %w", chain, err)
-		}
-		if int64(len(tail)) < keep {
-			return 0, nil // the stream is within the budget
-		}
-		if oldestKept := tail[len(tail)-1].ID; minID == "" || lessID(oldestKept, minID) {
-			minID = oldestKept
-		}
-	}
-	if minID == "" {
-		return 0, nil
-	}
-	n, err := q.rdb.XTrimMinID(ctx, stream, minID).Result()
-	if err != nil {
-		return 0, fmt.Errorf("trim %s: %w", chain, err)
-	}
-	return n, nil
-}
-
-// firstNeeded returns the id of the oldest entry of chain's stream that the group still
-// needs: the oldest pending one, else the first after the last handed out ("" if the group
-// is missing). Every entry before it is acknowledged.
-func (q *Redis) firstNeeded(ctx context.Context, chain string) (string, error) {
-	stream := q.StreamKey(chain)
-	p, err := q.rdb.XPending(ctx, stream, q.group).Result()
-	if err != nil {
-		return "", err
-	}
-	if p.Count > 0 {
-		return p.Lower, nil
-	}
-	groups, err := q.rdb.XInfoGroups(ctx, stream).Result()
-	if err != nil {
-		return "", err
-	}
-	for _, g := range groups {
-		if g.Name != q.group {
-			continue
-		}
-		next, err := q.rdb.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", 1).Result()
-		if err != nil {
-			return "", err
-		}
-		if len(next) == 0 {
-			return incrID(g.LastDeliveredID), nil
-		}
-		return next[0].ID, nil
-	}
-	return "", nil
-}
-
-// Judged returns up to count of the entries of chain's stream that the group has
-// acknowledged, newest first, from the newest one before every entry it still needs
-// (before ""), or from the newest one before the entry before names (the oldest of the
-// entries the last call returned, to read further back). Acknowledged entries stay in the
-// stream until Trim drops them: a worker that comes to own the chain reads the movements
-// judged before it from them, for what its learners remember (deposit addresses, fan-in).
-func (q *Redis) Judged(ctx context.Context, chain, before string, count int) ([]Message,
-	error) {
-	if err := q.ensureGroup(ctx, chain); err != nil {
-		return nil, err
-	}
-	if before == "" {
-		first, err := q.firstNeeded(ctx, chain)
-		if err != nil {
-			return nil, fmt.Errorf("judged entries of %s: %w", chain, err)
-		}
-		if first == "" {
-			return nil, nil
-		}
-		before = first
-	}
-	xs, err := q.rdb.XRevRangeN(ctx, q.StreamKey(chain), "("+before, "-",
-		int64(count)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("judged entries of %s: %w", chain, err)
-	}
-	return messages(chain, xs), nil
-}
-
-func parseID(id string) (ms, seq uint64) {
-	a, b, _ := strings.Cut(id, "-")
-	ms, _ = strconv.ParseUint(a, 10, 64)
-	seq, _ = strconv.ParseUint(b, 10, 64)
-	return ms, seq
-}
-
-func lessID(a, b string) bool {
-	am, as := parseID(a)
-	bm, bs := parseID(b)
-	return am < bm || (am == bm && as < bs)
-}
-
-func incrID(id string) string {
-	ms, seq := parseID(id)
-	return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq+1, 10)
-}
-
-// WithoutRetries returns a client to the same Redis as rdb (a single node or a cluster
-// client), and what closes it, that does not retry a command that failed on the way, as
-// go-redis does by default. A queue needs one: XREADGROUP hands entries out as it runs, so
-// a retry after its reply was lost (Redis killed, a connection cut) hands out the next
-// entries, and those of the lost reply sit pending under the consumer, unseen, while it
-// judges later ones: movements judged out of order (a deposit address's sweep before its
-// deposit). Without the retry the read fails, and the worker takes what is pending over
-// in order first. The queue's other commands are safe to fail: the callers' loops retry
-// them. A client of another type is returned as it is, with a close that does nothing.
-func WithoutRetries(rdb redis.UniversalClient) (redis.UniversalClient, func() error) {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		o := *c.Options()
-		o.MaxRetries = -1
-		n := redis.NewClient(&o)
-		return n, n.Close
-	case *redis.ClusterClient:
-		o := *c.Options()
-		o.MaxRetries = -1
-		n := redis.NewClusterClient(&o)
-		return n, n.Close
-	}
-	return rdb, func() error { return nil }
 }
