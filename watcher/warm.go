@@ -115,15 +115,11 @@ func (w *Worker) learnEntries(ctx context.Context, chain string, msgs []queue.Me
 			st.undecodable++
 			continue
 		}
-		all, errs := chains.UnmarshalMovements(msg.Payloads)
-		ms, removed := all[:0], false
-		for i := range all {
-			if errs != nil && errs[i] != nil {
+		ms, removed, errs := movementsOf(msg)
+		for _, err := range errs {
+			if err != nil {
 				st.undecodable++
-				continue
 			}
-			removed = removed || all[i].Removed
-			ms = append(ms, all[i])
 		}
 		st.movements += len(ms)
 		if !removed {

@@ -447,16 +447,28 @@ func (w *Worker) decode(chain string, msg queue.Message) (ms []chains.Movement, 
 			zap.String("id", msg.ID), zap.Error(msg.Err))
 		return nil, false
 	}
+	ms, removed, errs := movementsOf(msg)
+	for i, err := range errs {
+		if err != nil {
+			w.log.Error("dropping a malformed movement", zap.String("chain", chain),
+				zap.String("id", msg.ID), zap.Int("index", i), zap.Error(err))
+		}
+	}
+	return ms, removed
+}
+
+// movementsOf decodes the movements of msg, an entry that decoded, leaving out those that
+// do not decode; errs, when not nil, says by index why (nil for those decoded), and
+// removed whether any decoded is a reorg's removed movement.
+func movementsOf(msg queue.Message) (ms []chains.Movement, removed bool, errs []error) {
 	all, errs := chains.UnmarshalMovements(msg.Payloads)
 	ms = all[:0]
 	for i := range all {
 		if errs != nil && errs[i] != nil {
-			w.log.Error("dropping a malformed movement", zap.String("chain", chain),
-				zap.String("id", msg.ID), zap.Int("index", i), zap.Error(errs[i]))
 			continue
 		}
 		removed = removed || all[i].Removed
 		ms = append(ms, all[i])
 	}
-	return ms, removed
+	return ms, removed, errs
 }
