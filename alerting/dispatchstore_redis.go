@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -101,31 +102,37 @@ func (s *RedisDispatch) Load(ctx context.Context) (uint64, []incidentState, erro
 	return cursor, ins, nil
 }
 
-// saveScript: KEYS the lease, the cursor, the incidents, then one queue per sink with
-// notifications; ARGV the holder ("": no fence), the cursor, the number of incidents gone
-// and their keys, the number changed and (key, JSON) of each, then per queue the number of
-// items and the items.
+// saveScript: KEYS the lease, the cursor, the incidents, the last save's token, then one
+// queue per sink with notifications; ARGV the holder ("": no fence), the save's token, the
+// cursor, the number of incidents gone and their keys, the number changed and (key, JSON)
+// of each, then per queue the number of items and the items. A save whose token is the
+// last one's was done already: a retry of a call whose reply was lost (go-redis retries),
+// which would otherwise queue its notifications twice.
 var saveScript = redis.NewScript(`
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('NOTLEADER')
 end
-redis.call('SET', KEYS[2], ARGV[2])
-local a = 3
+if redis.call('GET', KEYS[4]) == ARGV[2] then return 'OK' end
+redis.call('SET', KEYS[4], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+local a = 4
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do redis.call('HDEL', KEYS[3], ARGV[a]); a = a + 1 end
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 1]); a = a + 2 end
-for k = 4, #KEYS do
+for k = 5, #KEYS do
   n = tonumber(ARGV[a]); a = a + 1
   for i = 1, n do redis.call('RPUSH', KEYS[k], ARGV[a]); a = a + 1 end
 end
 return 'OK'
 `)
 
-// Save implements DispatchStore.
+// Save implements DispatchStore. Each call is done at most once, even when the client
+// sends it again (its token).
 func (s *RedisDispatch) Save(ctx context.Context, c Changes) error {
-	keys := []string{s.key("dispatch:lease"), s.key("dispatch:cursor"), s.key("incidents")}
-	args := []any{c.Holder, strconv.FormatUint(c.Cursor, 10), len(c.Gone)}
+	keys := []string{s.key("dispatch:lease"), s.key("dispatch:cursor"), s.key("incidents"),
+		s.key("dispatch:saved")}
+	args := []any{c.Holder, rand.Text(), strconv.FormatUint(c.Cursor, 10), len(c.Gone)}
 	for _, k := range c.Gone {
 		args = append(args, k)
 	}

@@ -1,11 +1,9 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
-	"net"
+	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,78 +13,6 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/queue"
 )
 
-// cutProxy forwards TCP connections to a Redis server; armed, it lets the next XREADGROUP
-// through and cuts its connection when the reply comes back, so that Redis has handed the
-// entries out and the client never learns which (as when Redis is killed at that moment).
-type cutProxy struct {
-	ln    net.Listener
-	to    string
-	armed atomic.Bool
-}
-
-func newCutProxy(t *testing.T, to string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, to: to}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(c)
-		}
-	}()
-	return p
-}
-
-func (p *cutProxy) pipe(c net.Conn) {
-	r, err := net.Dial("tcp", p.to)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	cut := make(chan struct{})
-	go func() { // Redis to the client, unless the reply is to be lost
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := r.Read(buf)
-			select {
-			case <-cut:
-				_, _ = c.Close(), r.Close()
-				return
-			default:
-			}
-			if n > 0 {
-				_, _ = c.Write(buf[:n])
-			}
-			if err != nil {
-				_ = c.Close()
-				return
-			}
-		}
-	}()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if bytes.Contains(bytes.ToUpper(buf[:n]), []byte("XREADGROUP")) &&
-				p.armed.CompareAndSwap(true, false) {
-				close(cut)
-			}
-			_, _ = r.Write(buf[:n])
-		}
-		if err != nil {
-			_ = r.Close()
-			return
-		}
-	}
-}
-
 // TestRedisReadAfterLostReply: Redis hands entries 1 and 2 out, and the reply is lost. A
 // client that retries, as go-redis does by default, reads again and gets 3 and 4: 1 and 2
 // sit pending under the consumer, unseen, while it goes on (how the soak run lost an
@@ -95,10 +21,6 @@ func (p *cutProxy) pipe(c net.Conn) {
 // also when the suite runs against a cluster.)
 func TestRedisReadAfterLostReply(t *testing.T) {
 	ctx := context.Background()
-	opts, err := redis.ParseURL(redistest.StandaloneURL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ch = "cutchain"
 	for _, tc := range []struct {
 		name               string
@@ -110,19 +32,16 @@ func TestRedisReadAfterLostReply(t *testing.T) {
 		{name: "the queue's read", queue: true, wantErr: true, wantRead: "",
 			wantLeft: "1 2"},
 	} {
-		proxy := newCutProxy(t, opts.Addr)
-		o := *opts
-		o.Addr = proxy.ln.Addr().String()
-		client := redis.NewClient(&o)
-		t.Cleanup(func() { _ = client.Close() })
-		q := queue.NewRedis(client, queue.RedisOptions{Prefix: redistest.Prefix(t, client)})
+		client, proxy, prefix := redistest.CutClient(t)
+		q := queue.NewRedis(client, queue.RedisOptions{Prefix: prefix})
 		t.Cleanup(func() { _ = q.Close() })
 		appendNumbered(t, q, ch, 4)
 		if _, err := q.Backlog(ctx, ch); err != nil { // makes the group
 			t.Fatal(err)
 		}
-		proxy.armed.Store(true)
+		proxy.Arm("XREADGROUP")
 		var ids []string
+		var err error
 		if tc.queue {
 			ms, rerr := q.Read(ctx, ch, "w", 2, time.Second)
 			for _, m := range ms {
@@ -169,4 +88,40 @@ func payloadsOf(ms []queue.Message) string {
 		s = append(s, string(m.Payloads[0]))
 	}
 	return strings.Join(s, " ")
+}
+
+// TestRedisAppendAfterLostReply: a block's append reaches Redis and its reply is lost;
+// go-redis sends it again. The block must be in the stream once, and the append must not
+// pass for done twice: the second run finds the tip moved (ErrConflict), on which the
+// poller reads the tip again and goes on from the block it appended.
+func TestRedisAppendAfterLostReply(t *testing.T) {
+	ctx := context.Background()
+	const ch = "cutchain"
+	client, proxy, prefix := redistest.CutClient(t)
+	q := queue.NewRedis(client, queue.RedisOptions{Prefix: prefix})
+	t.Cleanup(func() { _ = q.Close() })
+	appendNumbered(t, q, ch, 2) // and the script is loaded
+	tip, err := q.Tip(ctx, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Arm("payload-of-3")
+	err = q.Append(ctx, ch, tip, queue.Record{Number: 3, Hash: "3", ParentHash: tip.Hash,
+		Payloads: [][]byte{[]byte("payload-of-3")}}, 3)
+	if proxy.Cuts() != 1 {
+		t.Fatalf("%d replies cut, want 1", proxy.Cuts())
+	}
+	if !errors.Is(err, queue.ErrConflict) {
+		t.Errorf("append whose reply was lost: %v, want ErrConflict", err)
+	}
+	if got, err := q.Tip(ctx, ch); err != nil || got.Number != 3 || got.Hash != "3" {
+		t.Errorf("tip %+v, %v; want block 3", got, err)
+	}
+	ms, err := q.Read(ctx, ch, "w", 10, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := payloadsOf(ms); got != "1 2 payload-of-3" {
+		t.Errorf("stream holds %q, want each block once", got)
+	}
 }
