@@ -5,7 +5,12 @@
 # doubled in the stream and every expected alert arrived under exactly one idempotency key.
 # Prints the figures; exits 1 on any loss or duplicate.
 #
-#   scripts/soak.sh [DURATION] [PROCS] [RATE]   (defaults: 10m 2 5: flows per second)
+# With CONFIRMATIONS > 0 the chain waits for that many confirmations and the exchange and
+# mixer rules raise early warnings (the scout's provisional alerts, run under the same
+# faults): each must then be confirmed, none left open or retracted.
+#
+#   [CONFIRMATIONS=0] scripts/soak.sh [DURATION] [PROCS] [RATE]
+#   (defaults: 10m 2 5: flows per second)
 #
 # Needs geth v1.16.7 (installed with `go install` if missing) and redis-server.
 set -euo pipefail
@@ -19,4 +24,4 @@ fi
 make -s build
 go build -o bin/soak ./bench/soak
 bin/soak -geth "$geth" -flowwatch bin/flowwatch -duration "${1:-10m}" -procs "${2:-2}" \
-  -rate "${3:-5}"
+  -rate "${3:-5}" -confirmations "${CONFIRMATIONS:-0}"

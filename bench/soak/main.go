@@ -6,7 +6,12 @@
 // receiver under exactly one idempotency key. It prints the figures and exits 1 on any
 // loss or duplicate. scripts/soak.sh builds what it needs and runs it.
 //
+// With -confirmations N the chain waits for N confirmations and the exchange and mixer
+// rules raise early warnings: the scout's provisional alerts, each of which must then be
+// confirmed (none left open, none retracted: the dev chain has no reorgs).
+//
 //	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-rate 5] [-seed N]
+//	     [-confirmations N]
 package main
 
 import (
@@ -28,23 +33,26 @@ func main() {
 	procs := flag.Int("procs", 2, "flowwatch run processes")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the faults")
 	rate := flag.Float64("rate", 5, "laundering flows per second at most (each 7 transactions)")
+	confirmations := flag.Uint64("confirmations", 0,
+		"the chain's confirmations; more than 0: early warnings too")
 	flag.Parse()
-	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate); err != nil {
+	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate,
+		*confirmations); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
 func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint64,
-	rate float64) error {
+	rate float64, confirmations uint64) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "flowwatch-soak-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("soak: %s of faults, %d flowwatch processes, seed %d, in %s\n", d, procs,
-		seed, dir)
+	fmt.Printf("soak: %s of faults, %d flowwatch processes, %d confirmations, seed %d, "+
+		"in %s\n", d, procs, confirmations, seed, dir)
 	rds, err := startRedis(redisBin, filepath.Join(dir, "redis"))
 	if err != nil {
 		return err
@@ -55,7 +63,7 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 		return err
 	}
 	defer node.stop()
-	w, err := newWorld(ctx, node, rds, dir)
+	w, err := newWorld(ctx, node, rds, dir, confirmations)
 	if err != nil {
 		return err
 	}
@@ -88,6 +96,9 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if err != nil {
 		return err
 	}
+	if err := w.confirm(ctx); err != nil {
+		return err
+	}
 	want := alertsPerFlow * flows
 	fmt.Printf("faults over: %d flowwatch kills, %d Redis kills and restarts; %d flows "+
 		"(%d alerts expected); settling ...\n", kills, redisRestarts, flows, want)
@@ -95,14 +106,19 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if err != nil {
 		return err
 	}
-	fmt.Printf("after %s: %d movements in blocks %d-%d: %d missing, %d more than once; "+
-		"%d alerts expected, %d arrived, %d under more than one idempotency key; %d "+
-		"deliveries repeated under the same key (dropped by the receiver); %d restarts of "+
-		"flowwatch processes that exited\n", time.Since(start).Round(time.Second),
-		res.movements, w.startBlock, res.head, res.missing, res.doubled, want,
-		res.alerts, res.multiKey, res.repeats, sup.exits())
-	if res.missing > 0 || res.doubled > 0 || res.alerts != want || res.multiKey > 0 {
+	fmt.Printf("after %s: %d movements in blocks %d-%d (head %d): %d missing, %d more "+
+		"than once; %d alerts expected, %d confirmed, %d under more than one idempotency "+
+		"key; %d deliveries repeated under the same key (dropped by the receiver); %d "+
+		"early warnings, %d left open, %d retracted; %d restarts of flowwatch processes "+
+		"that exited\n", time.Since(start).Round(time.Second), res.movements, w.startBlock,
+		res.published, res.head, res.missing, res.doubled, want, res.confirmed, res.multiKey,
+		res.repeats, res.provisional, res.orphaned, res.retracted, sup.exits())
+	if res.missing > 0 || res.doubled > 0 || res.confirmed != want || res.multiKey > 0 ||
+		res.orphaned > 0 || res.retracted > 0 {
 		return fmt.Errorf("FAILED: lost or duplicated movements or alerts")
+	}
+	if confirmations > 0 && res.provisional == 0 {
+		return fmt.Errorf("FAILED: no early warning with %d confirmations", confirmations)
 	}
 	n, err := logged(filepath.Join(dir, "logs"), "learners read the movements judged before")
 	if err != nil {

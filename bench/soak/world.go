@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/internal/streamaudit"
@@ -42,6 +43,7 @@ type world struct {
 	watched, clean  *account
 	exchange, mixer common.Address
 	startBlock      uint64
+	confirmations   uint64 // the chain's, in the config; > 0: the scout's early warnings too
 	cfg             string
 	recv            *receiver
 }
@@ -58,16 +60,17 @@ func newAccount(seed string) *account {
 	return &account{key: k, addr: crypto.PubkeyToAddress(k.PublicKey)}
 }
 
-func newWorld(ctx context.Context, node *gethNode, rds *redisProc, dir string) (*world,
-	error) {
+func newWorld(ctx context.Context, node *gethNode, rds *redisProc, dir string,
+	confirmations uint64) (*world, error) {
 	rc, err := rpc.DialContext(ctx, node.url)
 	if err != nil {
 		return nil, err
 	}
 	w := &world{node: node, rds: rds, ec: ethclient.NewClient(rc),
 		watched: newAccount("soak/watched"), clean: newAccount("soak/clean"),
-		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
-		mixer:    common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")}
+		exchange:      common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		mixer:         common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291"),
+		confirmations: confirmations}
 	if w.chainID, err = w.ec.ChainID(ctx); err != nil {
 		return nil, err
 	}
@@ -112,7 +115,7 @@ chains:
   - name: dev
     family: evm
     rpc: [%s]
-    confirmations: 0
+    confirmations: %d
     start_block: %d
     poll_interval: 200ms
     traces: off
@@ -124,11 +127,13 @@ rules:
   - name: to-exchange
     destinations: [exchange]
     max_hops: 3
+    early_warning: %[8]v
     sinks: [hook]
   - name: to-mixer
     severity: critical
     destinations: [mixer]
     max_hops: 3
+    early_warning: %[8]v
     sinks: [hook]
   - name: pooled
     pattern: fan_in
@@ -138,14 +143,15 @@ rules:
 sinks:
   - name: hook
     type: webhook
-    url: %s
-    secret: %s
+    url: %[6]s
+    secret: %[7]s
 alerting:
   group_wait: 0s
   group_interval: 100ms
 claim_idle: 2s
 poller_lease: 2s
-`, rds.url(), prefix, node.url, w.startBlock, w.recv.url, secret)
+`, rds.url(), prefix, node.url, confirmations, w.startBlock, w.recv.url, secret,
+		confirmations > 0)
 	return w, os.WriteFile(w.cfg, []byte(cfg), 0o600)
 }
 
@@ -260,14 +266,16 @@ func (w *world) flow(ctx context.Context, i int) error {
 	return nil
 }
 
-// receiver is the webhook endpoint: per alert notification (DedupKey), the idempotency
-// keys it came under and how many times.
+// receiver is the webhook endpoint: per alert notification (DedupKey: the alert's id,
+// state and block), the idempotency keys it came under and how many times, and the states
+// each alert id came in.
 type receiver struct {
-	srv   *http.Server
-	url   string
-	mu    sync.Mutex
-	byKey map[string]map[string]int
-	bad   int
+	srv    *http.Server
+	url    string
+	mu     sync.Mutex
+	byKey  map[string]map[string]int
+	states map[string]map[alerting.State]bool
+	bad    int
 }
 
 func newReceiver() (*receiver, error) {
@@ -275,7 +283,8 @@ func newReceiver() (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{url: "http://" + ln.Addr().String(), byKey: map[string]map[string]int{}}
+	r := &receiver{url: "http://" + ln.Addr().String(), byKey: map[string]map[string]int{},
+		states: map[string]map[alerting.State]bool{}}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
@@ -304,48 +313,102 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.byKey[k] = map[string]int{}
 		}
 		r.byKey[k][idem]++
+		if r.states[a.ID] == nil {
+			r.states[a.ID] = map[alerting.State]bool{}
+		}
+		r.states[a.ID][a.State] = true
 	}
 }
 
 func (r *receiver) close() { _ = r.srv.Close() }
 
-// counts returns the alerts received, those under more than one idempotency key, and the
-// deliveries repeated under the same key.
-func (r *receiver) counts() (alerts, multiKey, repeats int) {
+// tally is what the receiver got.
+type tally struct {
+	confirmed int // alerts confirmed: the workers'
+	// provisional are the scout's early warnings; orphaned, those whose alert was neither
+	// confirmed nor retracted; retracted, alerts retracted (no reorg happens here).
+	provisional, orphaned, retracted int
+	multiKey                         int // notifications under more than one idempotency key
+	repeats                          int // deliveries repeated under the same key
+}
+
+func (r *receiver) counts() tally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var t tally
 	for _, keys := range r.byKey {
 		if len(keys) > 1 {
-			multiKey++
+			t.multiKey++
 		}
 		for _, n := range keys {
-			repeats += n - 1
+			t.repeats += n - 1
 		}
 	}
-	return len(r.byKey), multiKey, repeats
+	for _, states := range r.states {
+		switch {
+		case states[alerting.StateConfirmed]:
+			t.confirmed++
+		case states[alerting.StateProvisional] && !states[alerting.StateRetracted]:
+			t.orphaned++
+		}
+		if states[alerting.StateProvisional] {
+			t.provisional++
+		}
+		if states[alerting.StateRetracted] {
+			t.retracted++
+		}
+	}
+	return t
 }
 
 // result is what settle found.
 type result struct {
-	head                        uint64
+	head, published             uint64
 	movements, missing, doubled int
-	alerts, multiKey, repeats   int
+	tally
 }
 
-// settle waits until the stream's cursor is at the node's head, every entry is processed
-// and want alerts arrived; then checks every movement of the chain is in the stream once.
+// confirm makes the last blocks confirmed: with confirmations, it sends that many payments
+// of the clean wallet to itself, each mined in a block of its own.
+func (w *world) confirm(ctx context.Context) error {
+	for range w.confirmations {
+		h, err := w.send(ctx, w.clean, w.clean.addr, 1)
+		if err != nil {
+			return err
+		}
+		if err := w.wait(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle waits until the stream's cursor is at the last confirmed block, every entry is
+// processed and want alerts were confirmed; then checks every movement of the chain is in
+// the stream once.
 func (w *world) settle(ctx context.Context, want int, limit time.Duration) (result, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://")})
 	defer rdb.Close()
-	head, err := w.ec.BlockNumber(ctx) // nothing is sent any more: the final head
-	if err != nil {
-		return result{}, err
-	}
+	var head, published uint64
+	told := time.Now()
 	for deadline := time.Now().Add(limit); ; {
-		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", head)
-		got, _, _ := w.recv.counts()
+		// Nothing is sent any more, but the node may still seal an empty block.
+		var err error
+		if head, err = w.ec.BlockNumber(ctx); err != nil {
+			return result{}, err
+		}
+		published = head - w.confirmations
+		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", published)
+		t := w.recv.counts()
+		got := t.confirmed
 		if err == nil && settled && got >= want {
 			break
+		}
+		if time.Since(told) > 30*time.Second {
+			fmt.Printf("settling: %s (%v); %d of %d alerts confirmed; %d early warnings, "+
+				"%d open, %d retracted\n", state, err, got, want, t.provisional, t.orphaned,
+				t.retracted)
+			told = time.Now()
 		}
 		if time.Now().After(deadline) {
 			return result{}, fmt.Errorf("not settled in %s: %s (%v), %d of %d alerts",
@@ -359,12 +422,10 @@ func (w *world) settle(ctx context.Context, want int, limit time.Duration) (resu
 		return result{}, err
 	}
 	defer src.Close()
-	a, err := streamaudit.Audit(ctx, rdb, prefix, "dev", src, w.startBlock, head)
+	a, err := streamaudit.Audit(ctx, rdb, prefix, "dev", src, w.startBlock, published)
 	if err != nil {
 		return result{}, err
 	}
-	res := result{head: head, movements: a.Chain, missing: len(a.Missing),
-		doubled: len(a.Doubled)}
-	res.alerts, res.multiKey, res.repeats = w.recv.counts()
-	return res, nil
+	return result{head: head, published: published, movements: a.Chain,
+		missing: len(a.Missing), doubled: len(a.Doubled), tally: w.recv.counts()}, nil
 }
