@@ -220,24 +220,27 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
-// transient errors come from the node (already retried by the source) and are worth
-// another round later; journal errors are not.
+// transient says whether err is worth another round later: errors of the node (already
+// retried by the source) and of the journal's store (Redis restarting, failing over or
+// unreachable) are; those another round cannot mend (a reorg deeper than the blocks kept,
+// a published record that does not decode) are not, and end Run.
 func (p *Poller) transient(err error) bool {
-	var je journalError
-	return !errors.As(err, &je)
+	var fe fatalError
+	return !errors.As(err, &fe)
 }
 
-type journalError struct{ err error }
+// fatalError is an error that another round cannot mend.
+type fatalError struct{ err error }
 
-func (e journalError) Error() string { return e.err.Error() }
-func (e journalError) Unwrap() error { return e.err }
+func (e fatalError) Error() string { return e.err.Error() }
+func (e fatalError) Unwrap() error { return e.err }
 
 // step publishes one batch of blocks, or checks the tip when caught up; caughtUp says
 // there was nothing to publish.
 func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 	tip, err := p.journal.Tip(ctx, p.opts.Chain)
 	if err != nil {
-		return false, journalError{err}
+		return false, err
 	}
 	head, err := p.src.Head(ctx)
 	if err != nil {
@@ -273,7 +276,7 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 			return err
 		}
 		if err != nil {
-			return journalError{err}
+			return err
 		}
 		blocks, moves := uint64(len(pending)), uint64(0)
 		for i := range pending {
@@ -349,13 +352,13 @@ func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
 	for n := tip.Number; ; n-- {
 		rec, ok, err := p.journal.Record(ctx, p.opts.Chain, n)
 		if err != nil {
-			return journalError{err}
+			return err
 		}
 		if !ok {
 			if n+1 == p.opts.StartBlock {
 				break // every block published so far was orphaned: start again
 			}
-			return journalError{fmt.Errorf("reorg deeper than the %d blocks kept, at block %d",
+			return fatalError{fmt.Errorf("reorg deeper than the %d blocks kept, at block %d",
 				p.opts.Depth, tip.Number)}
 		}
 		ref, err := p.src.Ref(ctx, n)
@@ -369,7 +372,7 @@ func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
 		for _, payload := range slices.Backward(rec.Payloads) {
 			m, err := chains.UnmarshalMovement(payload)
 			if err != nil {
-				return journalError{fmt.Errorf("record of block %d: %w", n, err)}
+				return fatalError{fmt.Errorf("record of block %d: %w", n, err)}
 			}
 			m.Removed = true
 			b, err := chains.MarshalMovement(&m)
@@ -391,7 +394,7 @@ func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
 		if errors.Is(err, queue.ErrConflict) || errors.Is(err, queue.ErrFenced) {
 			return err
 		}
-		return journalError{err}
+		return err
 	}
 	return nil
 }
@@ -404,7 +407,7 @@ func (p *Poller) waitBacklog(ctx context.Context) error {
 	for {
 		n, err := p.backlog.Backlog(ctx, p.opts.Chain)
 		if err != nil {
-			return journalError{err}
+			return err
 		}
 		if n <= p.opts.MaxBacklog {
 			return nil

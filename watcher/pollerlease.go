@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -59,7 +60,7 @@ func (p *Poller) renew(ctx context.Context) error {
 	}
 	held, err := p.opts.Lease.LeasePoller(ctx, p.opts.Chain, p.opts.Holder, p.opts.LeaseTTL)
 	if err != nil {
-		return journalError{err}
+		return fmt.Errorf("renew the poller lease: %w", err)
 	}
 	if !held {
 		return queue.ErrFenced

@@ -15,12 +15,15 @@ import (
 // the next request that holds it (upper-cased, as a command name is, or as it is: a key)
 // and cuts that connection when Redis replies: Redis has done what was asked and the
 // client never learns it, as when Redis or the network fails at that moment. A client
-// that retries then sends the same request again.
+// that retries then sends the same request again. Down, it plays an outage: it closes
+// every connection and refuses new ones until it is up again.
 type CutProxy struct {
 	ln    net.Listener
 	to    string
 	mu    sync.Mutex
 	match []byte // "": disarmed
+	down  bool
+	conns map[net.Conn]bool // both ends of each connection forwarded
 	cuts  atomic.Int32
 }
 
@@ -32,7 +35,7 @@ func NewCutProxy(t testing.TB, addr string) *CutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &CutProxy{ln: ln, to: addr}
+	p := &CutProxy{ln: ln, to: addr, conns: map[net.Conn]bool{}}
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
@@ -56,6 +59,38 @@ func (p *CutProxy) Arm(match string) {
 	p.mu.Unlock()
 }
 
+// Down starts an outage (down) or ends it.
+func (p *CutProxy) Down(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+	}
+}
+
+// track adds c to the connections forwarded; false (c closed) when the proxy is down.
+func (p *CutProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		_ = c.Close()
+		return false
+	}
+	p.conns[c] = true
+	return true
+}
+
+func (p *CutProxy) untrack(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		delete(p.conns, c)
+	}
+}
+
 // Cuts is how many replies the proxy has cut.
 func (p *CutProxy) Cuts() int { return int(p.cuts.Load()) }
 
@@ -73,11 +108,19 @@ func (p *CutProxy) take(req []byte) bool {
 }
 
 func (p *CutProxy) pipe(c net.Conn) {
-	r, err := net.Dial("tcp", p.to)
-	if err != nil {
-		_ = c.Close()
+	if !p.track(c) {
 		return
 	}
+	r, err := net.Dial("tcp", p.to)
+	if err != nil || !p.track(r) {
+		_ = c.Close()
+		if r != nil {
+			_ = r.Close()
+		}
+		p.untrack(c)
+		return
+	}
+	defer p.untrack(c, r)
 	cut := make(chan struct{})
 	go func() { // Redis to the client, unless the reply is to be lost
 		buf := make([]byte, 64<<10)

@@ -1,0 +1,60 @@
+package watcher
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+)
+
+// TestPollerRidesOutRedisOutage: Redis goes away while blocks keep coming (a restart, a
+// failover). The poller keeps running through it (Run returns only when cancelled at the
+// end), reports the failure in its status, and once Redis is back publishes every block,
+// each movement once, where it ended: an outage of the store is waited out like one of
+// the node, not the end of the process.
+func TestPollerRidesOutRedisOutage(t *testing.T) {
+	rdb, proxy, prefix := redistest.CutClient(t)
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	t.Cleanup(func() { _ = q.Close() })
+	h := newHarness(t, q, 0)
+	h.transfers(3, 0)
+	p, err := NewPoller(h.src, h.q, h.q, PollerOptions{Chain: "dev", StartBlock: 1,
+		PollInterval: 5 * time.Millisecond, Depth: 16, Batch: 4, Inflight: 3,
+		Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() { ended <- p.Run(ctx) }()
+	h.waitTip(3)
+
+	proxy.Down(true)
+	h.transfers(3, 1)
+	for deadline := time.Now().Add(20 * time.Second); p.Status().Err == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("the poller did not notice the outage")
+		}
+		select {
+		case err := <-ended:
+			t.Fatalf("the poller ended during the outage: %v", err)
+		case <-time.After(2 * time.Millisecond): // polling a condition with a deadline
+		}
+	}
+	proxy.Down(false)
+	h.waitTip(6)
+	want := h.canonical(1, 6)
+	sameKeys(t, h.drain(len(want)), want)
+	if s := p.Status(); s.Err != "" {
+		t.Errorf("status after the outage: %q", s.Err)
+	}
+	cancel()
+	if err := <-ended; err != context.Canceled {
+		t.Errorf("poller ended with %v", err)
+	}
+}
