@@ -106,13 +106,18 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if err != nil {
 		return err
 	}
+	exits, ended := sup.exits()
 	fmt.Printf("after %s: %d movements in blocks %d-%d (head %d): %d missing, %d more "+
 		"than once; %d alerts expected, %d confirmed, %d under more than one idempotency "+
 		"key; %d deliveries repeated under the same key (dropped by the receiver); %d "+
 		"early warnings, %d left open, %d retracted; %d restarts of flowwatch processes "+
-		"that exited\n", time.Since(start).Round(time.Second), res.movements, w.startBlock,
-		res.published, res.head, res.missing, res.doubled, want, res.confirmed, res.multiKey,
-		res.repeats, res.provisional, res.orphaned, res.retracted, sup.exits())
+		"that ended (%d on their own)\n", time.Since(start).Round(time.Second), res.movements,
+		w.startBlock, res.published, res.head, res.missing, res.doubled, want, res.confirmed,
+		res.multiKey, res.repeats, res.provisional, res.orphaned, res.retracted, exits,
+		len(ended))
+	for _, why := range ended {
+		fmt.Printf("  ended on its own: %s\n", why)
+	}
 	if res.missing > 0 || res.doubled > 0 || res.confirmed != want || res.multiKey > 0 ||
 		res.orphaned > 0 || res.retracted > 0 {
 		return fmt.Errorf("FAILED: lost or duplicated movements or alerts")

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -138,8 +140,11 @@ type supervisor struct {
 	mu             sync.Mutex
 	procs          []*exec.Cmd
 	exited         int
-	done           chan struct{}
-	wg             sync.WaitGroup
+	// ended are the processes that ended on their own (not by a signal): the last line
+	// each wrote, which says why.
+	ended []string
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
 func newSupervisor(bin, cfg, logs string, n int) *supervisor {
@@ -179,6 +184,9 @@ func (s *supervisor) keep(i int) {
 		}
 		s.mu.Lock()
 		s.exited++
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !ws.Signaled() {
+			s.ended = append(s.ended, lastLine(log.Name()))
+		}
 		s.mu.Unlock()
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -194,11 +202,22 @@ func (s *supervisor) killOne(rng *mrand.Rand) {
 	}
 }
 
-// exits counts the processes that ended (killed or not) and were started again.
-func (s *supervisor) exits() int {
+// exits counts the processes that ended (killed or not) and were started again, and
+// returns the last line of each that ended on its own.
+func (s *supervisor) exits() (int, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.exited
+	return s.exited, slices.Clone(s.ended)
+}
+
+// lastLine is the last line of the file at path ("" if it cannot be read).
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 // stop ends every process gracefully (SIGTERM) and waits for them.
