@@ -272,10 +272,7 @@ func (p *Poller) step(ctx context.Context) (caughtUp bool, err error) {
 			return err
 		}
 		err := p.journal.AppendBlocks(ctx, p.opts.Chain, published, pending, p.opts.Depth)
-		if errors.Is(err, queue.ErrConflict) || errors.Is(err, queue.ErrFenced) {
-			return err
-		}
-		if err != nil {
+		if err != nil { // ErrConflict and ErrFenced too: Run starts again from the tip
 			return err
 		}
 		blocks, moves := uint64(len(pending)), uint64(0)
@@ -390,13 +387,7 @@ func (p *Poller) rollback(ctx context.Context, tip queue.Tip) error {
 	if err := p.renew(ctx); err != nil {
 		return err
 	}
-	if err := p.journal.Rollback(ctx, p.opts.Chain, tip, to, removed); err != nil {
-		if errors.Is(err, queue.ErrConflict) || errors.Is(err, queue.ErrFenced) {
-			return err
-		}
-		return err
-	}
-	return nil
+	return p.journal.Rollback(ctx, p.opts.Chain, tip, to, removed)
 }
 
 // waitBacklog waits while the consumers are more than MaxBacklog entries behind.
