@@ -50,7 +50,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Info("lists loaded", zap.Int("sources", sources), zap.Int("labels", labels),
 		zap.Int("rejected", len(rejected)))
 	live := watchlist.NewLive(lists)
-	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists, live: live})
+	sys, err := buildSystem(ctx, cfg, deps{stdout: stdout, log: log, lists: lists, live: live,
+		redisWait: redisStartWait})
 	if err != nil {
 		return fail(stderr, "run", err)
 	}

@@ -79,7 +79,7 @@ func (s *system) stateStore(ctx context.Context, cfg *config.Config) (redis.Univ
 	if cfg.Redis.URL == "" {
 		return nil, taint.NewMemory(), nil
 	}
-	c, err := newRedis(ctx, cfg.Redis)
+	c, err := waitRedis(ctx, cfg.Redis, redisStartWait, s.log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -75,6 +75,8 @@ type deps struct {
 	lists  *watchlist.Lists             // loaded lists (loadLists)
 	live   *watchlist.Live              // if set, the workers read the lists through it
 	extra  map[string]alerting.Notifier // sinks by name that the config does not describe
+	// redisWait is how long to wait at start for a Redis not up yet (0: fail at once).
+	redisWait time.Duration
 }
 
 func chainInfo(cfg *config.Config) watchlist.ChainInfo {
@@ -119,41 +121,6 @@ func loadLists(cfg *config.Config, fsys fs.FS) (*watchlist.Lists, []error, error
 	return lists, rejected, nil
 }
 
-// newRedis connects to the config's Redis: one server, or a Redis Cluster (redis.cluster:
-// the URL names one node, and others as addr= parameters).
-func newRedis(ctx context.Context, c config.Redis) (redis.UniversalClient, error) {
-	credentials := func(user, pass *string) {
-		if c.Username != "" {
-			*user = c.Username
-		}
-		if c.Password != "" {
-			*pass = c.Password
-		}
-	}
-	var rdb redis.UniversalClient
-	var where string
-	if c.Cluster {
-		opts, err := redis.ParseClusterURL(c.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
-		}
-		credentials(&opts.Username, &opts.Password)
-		rdb, where = redis.NewClusterClient(opts), "cluster "+strings.Join(opts.Addrs, ",")
-	} else {
-		opts, err := redis.ParseURL(c.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
-		}
-		credentials(&opts.Username, &opts.Password)
-		rdb, where = redis.NewClient(opts), opts.Addr
-	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis at %s: %w", where, err)
-	}
-	return rdb, nil
-}
-
 // redisPrefix is the prefix of the config's Redis keys.
 func redisPrefix(cfg *config.Config) string {
 	if cfg.Redis.Prefix == "" {
@@ -182,7 +149,7 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 		rdb   redis.UniversalClient // nil: in memory
 	)
 	if cfg.Redis.URL != "" {
-		c, err := newRedis(ctx, cfg.Redis)
+		c, err := waitRedis(ctx, cfg.Redis, d.redisWait, d.log)
 		if err != nil {
 			return nil, err
 		}
