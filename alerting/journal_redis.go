@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -46,39 +47,44 @@ func (j *RedisJournal) StreamKey() string { return j.key("log") }
 const maxAppendTries = 50
 
 // appendScript: KEYS the stream, the head, then per entry its notification's key; ARGV the
-// head's sequence number the entries build on, the notification keys' TTL (ms), then per
-// entry seq, time, prev, hash, body. It appends nothing and answers CONFLICT when the head
-// moved or a notification was appended meanwhile.
+// head's sequence number the entries build on, the notification keys' TTL (ms), the
+// appending call's token (the notification keys' value), then per entry seq, time, prev,
+// hash, body. It appends nothing and answers CONFLICT when the head moved or a
+// notification was appended meanwhile.
 var appendScript = redis.NewScript(`
 local head = redis.call('HGET', KEYS[2], 'seq') or '0'
 if head ~= ARGV[1] then return 'CONFLICT' end
 for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 'CONFLICT' end
 end
-local a = 3
+local a = 4
 for i = 3, #KEYS do
   redis.call('XADD', KEYS[1], ARGV[a] .. '-0', 'seq', ARGV[a], 'time', ARGV[a + 1],
     'prev', ARGV[a + 2], 'hash', ARGV[a + 3], 'alert', ARGV[a + 4])
-  redis.call('SET', KEYS[i], '1', 'PX', ARGV[2])
+  redis.call('SET', KEYS[i], ARGV[3], 'PX', ARGV[2])
   a = a + 5
 end
 redis.call('HSET', KEYS[2], 'seq', ARGV[a - 5], 'hash', ARGV[a - 2])
 return 'OK'
 `)
 
-// Append implements Journal.
+// Append implements Journal. A try whose reply was lost, sent again by the client (which
+// then finds the head moved), is known by the token it left on the notification keys: the
+// entries it appended are returned, as if its reply had come.
 func (j *RedisJournal) Append(ctx context.Context, alerts ...Alert) ([]Entry, error) {
 	if len(alerts) == 0 {
 		return nil, nil
 	}
+	token := rand.Text()
+	var tried []Entry // the last try's entries, in case it was done after all
 	for try := 0; try < maxAppendTries; try++ {
 		pipe := j.rdb.Pipeline()
 		head := pipe.HMGet(ctx, j.key("head"), "seq", "hash")
-		sent := make([]*redis.IntCmd, len(alerts))
+		sent := make([]*redis.StringCmd, len(alerts))
 		for i := range alerts {
-			sent[i] = pipe.Exists(ctx, j.key("sent:"+alerts[i].DedupKey()))
+			sent[i] = pipe.Get(ctx, j.key("sent:"+alerts[i].DedupKey()))
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("read alert log head: %w", err)
 		}
 		seq, hash, err := parseHead(head.Val())
@@ -87,14 +93,20 @@ func (j *RedisJournal) Append(ctx context.Context, alerts ...Alert) ([]Entry, er
 		}
 		var fresh []Alert
 		keys := []string{j.key("log"), j.key("head")}
-		inCall := map[string]bool{}
+		inCall, ours := map[string]bool{}, map[string]bool{}
 		for i := range alerts {
 			k := alerts[i].DedupKey()
-			if sent[i].Val() == 1 || inCall[k] {
+			if sent[i].Val() == token {
+				ours[k] = true
+			}
+			if sent[i].Err() == nil || inCall[k] {
 				continue
 			}
 			inCall[k] = true
 			fresh, keys = append(fresh, alerts[i]), append(keys, j.key("sent:"+k))
+		}
+		if len(ours) > 0 && len(ours) == len(tried) {
+			return tried, nil // the last try was done: its reply was lost
 		}
 		if len(fresh) == 0 {
 			return nil, nil
@@ -103,7 +115,8 @@ func (j *RedisJournal) Append(ctx context.Context, alerts ...Alert) ([]Entry, er
 		if err != nil {
 			return nil, err
 		}
-		args := []any{strconv.FormatUint(seq, 10), j.ttl.Milliseconds()}
+		tried = es
+		args := []any{strconv.FormatUint(seq, 10), j.ttl.Milliseconds(), token}
 		for i := range es {
 			args = append(args, entryArgs(&es[i])...)
 		}

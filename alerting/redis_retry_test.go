@@ -61,8 +61,9 @@ func TestRedisDispatchSaveAfterLostReply(t *testing.T) {
 
 // TestRedisJournalAppendAfterLostReply: an append to the alert log reaches Redis and its
 // reply is lost; go-redis sends it again. The second run finds the head moved, and the
-// append's next try finds the alert logged: it is in the log once, and the chain of
-// hashes holds.
+// append's next try finds the alert logged by itself: it is in the log once, the chain of
+// hashes holds, and the append returns its entry as appended (what the dispatcher is woken
+// by and the metrics count).
 func TestRedisJournalAppendAfterLostReply(t *testing.T) {
 	ctx := context.Background()
 	rdb, proxy, prefix := redistest.CutClient(t)
@@ -72,12 +73,20 @@ func TestRedisJournalAppendAfterLostReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy.Arm("Kraken")
-	_, err := j.Append(ctx, flowAlert(2, "Kraken", 20))
+	appended, err := j.Append(ctx, flowAlert(2, "Kraken", 20))
 	if proxy.Cuts() != 1 {
 		t.Fatalf("%d replies cut, want 1", proxy.Cuts())
 	}
 	if err != nil {
 		t.Fatalf("append whose reply was lost: %v (go-redis retries it)", err)
+	}
+	if len(appended) != 1 || appended[0].Seq != 2 || appended[0].Alert.Destination.Entity !=
+		"Kraken" {
+		t.Errorf("append returned %+v, want the Kraken alert as entry 2", appended)
+	}
+	// An append of the same alert by another call is still a duplicate: nothing returned.
+	if again, err := j.Append(ctx, flowAlert(2, "Kraken", 20)); err != nil || len(again) != 0 {
+		t.Errorf("appended again: %d entries, %v; want none", len(again), err)
 	}
 	es, err := j.Entries(ctx, 0, 10)
 	if err != nil {
