@@ -25,10 +25,11 @@ type CutProxy struct {
 	down  bool
 	conns map[net.Conn]bool // both ends of each connection forwarded
 	cuts  atomic.Int32
+	wg    sync.WaitGroup // the goroutines forwarding
 }
 
-// NewCutProxy starts a proxy to the Redis server at addr (host:port), stopped when the
-// test ends.
+// NewCutProxy starts a proxy to the Redis server at addr (host:port), stopped (its
+// connections closed, its goroutines waited for) when the test ends.
 func NewCutProxy(t testing.TB, addr string) *CutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,16 +37,20 @@ func NewCutProxy(t testing.TB, addr string) *CutProxy {
 		t.Fatal(err)
 	}
 	p := &CutProxy{ln: ln, to: addr, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.Down(true)
+		p.wg.Wait()
+	})
+	p.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go p.pipe(c)
+			p.wg.Go(func() { p.pipe(c) })
 		}
-	}()
+	})
 	return p
 }
 
@@ -122,7 +127,8 @@ func (p *CutProxy) pipe(c net.Conn) {
 	}
 	defer p.untrack(c, r)
 	cut := make(chan struct{})
-	go func() { // Redis to the client, unless the reply is to be lost
+	var once sync.Once
+	p.wg.Go(func() { // Redis to the client, unless the reply is to be lost
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := r.Read(buf)
@@ -140,13 +146,13 @@ func (p *CutProxy) pipe(c net.Conn) {
 				return
 			}
 		}
-	}()
+	})
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
 			if p.take(buf[:n]) {
-				close(cut)
+				once.Do(func() { close(cut) })
 			}
 			_, _ = r.Write(buf[:n])
 		}
