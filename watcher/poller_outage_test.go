@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowwatch/flowwatch/internal/redistest"
+	"github.com/flowwatch/flowwatch/internal/streamaudit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 )
 
@@ -56,5 +57,42 @@ func TestPollerRidesOutRedisOutage(t *testing.T) {
 	cancel()
 	if err := <-ended; err != context.Canceled {
 		t.Errorf("poller ended with %v", err)
+	}
+}
+
+// TestPollerReorgAudited: after a reorg the stream holds the orphaned blocks' movements,
+// then the same published as removed, then the new branch's; counted in the blocks they
+// were published in (streamaudit.Audit, as the kill test and the soak run count them),
+// each movement of the chain is in it once and none is left standing in an orphaned
+// block.
+func TestPollerReorgAudited(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	q := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix})
+	t.Cleanup(func() { _ = q.Close() })
+	h := newHarness(t, q, 0)
+	h.transfers(4, 0)
+	h.start(0)
+	h.waitTip(4)
+	ancestor, err := h.src.Ref(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
+		t.Fatal(err)
+	}
+	h.transfers(4, 3) // blocks 3'..6'
+	h.waitTip(6)
+	res, err := streamaudit.Audit(context.Background(), rdb, prefix, "dev", h.src, 1, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) == 0 || len(res.Missing) > 0 || len(res.Doubled) > 0 ||
+		len(res.Stale) > 0 {
+		t.Errorf("audit: %d removed (want some), missing %v, doubled %v, stale %v",
+			len(res.Removed), res.Missing, res.Doubled, res.Stale)
+	}
+	if res.Published != res.Chain+len(res.Removed) {
+		t.Errorf("%d published, want the chain's %d and the %d orphaned", res.Published,
+			res.Chain, len(res.Removed))
 	}
 }

@@ -50,7 +50,14 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	failed := true // a failed run keeps its directory (logs, Redis's files) to be looked at
+	defer func() {
+		if failed {
+			fmt.Printf("soak: kept %s\n", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	}()
 	fmt.Printf("soak: %s of faults, %d flowwatch processes, %d confirmations, seed %d, "+
 		"in %s\n", d, procs, confirmations, seed, dir)
 	rds, err := startRedis(redisBin, filepath.Join(dir, "redis"))
@@ -118,7 +125,21 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	for _, why := range ended {
 		fmt.Printf("  ended on its own: %s\n", why)
 	}
-	if res.missing > 0 || res.doubled > 0 || res.confirmed != want || res.multiKey > 0 ||
+	for _, k := range res.audit.Missing {
+		fmt.Printf("  missing: %s\n", k)
+	}
+	for _, k := range res.audit.Doubled {
+		fmt.Printf("  more than once: %s\n", k)
+	}
+	for _, k := range res.audit.Stale {
+		fmt.Printf("  in an orphaned block, not removed: %s\n", k)
+	}
+	if len(res.audit.Removed) > 0 {
+		fmt.Printf("  published as removed (a reorg's): %d, first %s\n",
+			len(res.audit.Removed), res.audit.Removed[0])
+	}
+	if res.missing > 0 || res.doubled > 0 || len(res.audit.Stale) > 0 ||
+		res.confirmed != want || res.multiKey > 0 ||
 		res.orphaned > 0 || res.retracted > 0 {
 		return fmt.Errorf("FAILED: lost or duplicated movements or alerts")
 	}
@@ -130,6 +151,10 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 		return err
 	}
 	fmt.Printf("learners read back the movements judged before %d times\n", n)
+	if n, err = logged(filepath.Join(dir, "logs"), "rolling back"); err == nil {
+		fmt.Printf("pollers rolled back a reorg %d times\n", n)
+	}
+	failed = false
 	fmt.Println("soak: PASS")
 	return nil
 }

@@ -366,6 +366,7 @@ type result struct {
 	head, published             uint64
 	movements, missing, doubled int
 	tally
+	audit streamaudit.Result
 }
 
 // confirm makes the last blocks confirmed: with confirmations, it sends that many payments
@@ -427,5 +428,6 @@ func (w *world) settle(ctx context.Context, want int, limit time.Duration) (resu
 		return result{}, err
 	}
 	return result{head: head, published: published, movements: a.Chain,
-		missing: len(a.Missing), doubled: len(a.Doubled), tally: w.recv.counts()}, nil
+		missing: len(a.Missing), doubled: len(a.Doubled), tally: w.recv.counts(),
+		audit: a}, nil
 }

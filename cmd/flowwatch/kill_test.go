@@ -303,9 +303,9 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	if len(res.Removed) > 0 {
 		t.Fatalf("removed movements without a reorg: %v", res.Removed)
 	}
-	if len(res.Missing) > 0 || len(res.Doubled) > 0 {
-		t.Errorf("movements missing from the stream: %v; in it more than once: %v",
-			res.Missing, res.Doubled)
+	if len(res.Missing) > 0 || len(res.Doubled) > 0 || len(res.Stale) > 0 {
+		t.Errorf("movements missing from the stream: %v; in it more than once: %v; in "+
+			"orphaned blocks: %v", res.Missing, res.Doubled, res.Stale)
 	}
 	if res.Published != res.Chain {
 		t.Errorf("stream has %d movements, the chain %d", res.Published, res.Chain)

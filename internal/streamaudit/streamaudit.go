@@ -6,6 +6,7 @@ package streamaudit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,13 +33,19 @@ func Settled(ctx context.Context, rdb redis.UniversalClient, prefix, chain strin
 	return tip.Valid && tip.Number == head && backlog == 0, state, nil
 }
 
-// Result is what Audit found.
+// Result is what Audit found. A movement is counted in the block it was published in (its
+// key and the block's hash): a publication as removed, which a reorg's rollback makes,
+// takes one back, so that a movement published in an orphaned block, removed, and
+// published again in the new branch counts once.
 type Result struct {
 	Chain     int      // movements of the range on the chain
 	Published int      // movements in the stream, not removed ones
 	Removed   []string // keys of movements published as removed (a reorg's)
 	Missing   []string // keys of the chain's movements not in the stream
 	Doubled   []string // keys of those in it more than once
+	// Stale are keys of movements published in a block the chain no longer holds and
+	// not removed since: a reorg not undone.
+	Stale []string
 }
 
 // Audit reads chain's whole stream (under key prefix) through a consumer group of its own
@@ -56,7 +63,13 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 	res.Chain = len(want)
 	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
 	defer audit.Close()
-	count := map[string]int{}
+	count := map[string]int{} // by movement key and block hash
+	in := map[string]bool{}   // the keys of count that are of the range's blocks
+	at := func(m *chains.Movement) string {
+		k := m.Key() + "@" + m.Block.Hash
+		in[k] = m.Block.Number >= from && m.Block.Number <= to
+		return k
+	}
 	for {
 		entries, err := audit.Read(ctx, chain, "auditor", 1000, time.Millisecond)
 		if err != nil {
@@ -76,20 +89,29 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 				}
 				if m.Removed {
 					res.Removed = append(res.Removed, m.Key())
+					count[at(&m)]--
 					continue
 				}
-				count[m.Key()]++
+				count[at(&m)]++
 				res.Published++
 			}
 		}
 	}
-	for _, m := range want {
-		switch n := count[m.Key()]; {
-		case n == 0:
+	for i := range want {
+		m := &want[i]
+		switch n := count[at(m)]; {
+		case n <= 0:
 			res.Missing = append(res.Missing, m.Key())
 		case n > 1:
 			res.Doubled = append(res.Doubled, m.Key()+" ×"+strconv.Itoa(n))
 		}
+		delete(count, at(m))
 	}
+	for k, n := range count {
+		if n != 0 && in[k] {
+			res.Stale = append(res.Stale, k+" ×"+strconv.Itoa(n))
+		}
+	}
+	slices.Sort(res.Stale)
 	return res, nil
 }
