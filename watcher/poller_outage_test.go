@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
-
 	"github.com/flowwatch/flowwatch/internal/redistest"
 	"github.com/flowwatch/flowwatch/internal/streamaudit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -23,40 +21,26 @@ func TestPollerRidesOutRedisOutage(t *testing.T) {
 	t.Cleanup(func() { _ = q.Close() })
 	h := newHarness(t, q, 0)
 	h.transfers(3, 0)
-	p, err := NewPoller(h.src, h.q, h.q, PollerOptions{Chain: "dev", StartBlock: 1,
-		PollInterval: 5 * time.Millisecond, Depth: 16, Batch: 4, Inflight: 3,
-		Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ended := make(chan error, 1)
-	go func() { ended <- p.Run(ctx) }()
+	h.start(0)
 	h.waitTip(3)
 
 	proxy.Down(true)
 	h.transfers(3, 1)
-	for deadline := time.Now().Add(20 * time.Second); p.Status().Err == ""; {
+	for deadline := time.Now().Add(20 * time.Second); h.p.Status().Err == ""; {
 		if time.Now().After(deadline) {
 			t.Fatal("the poller did not notice the outage")
 		}
-		select {
-		case err := <-ended:
-			t.Fatalf("the poller ended during the outage: %v", err)
-		case <-time.After(2 * time.Millisecond): // polling a condition with a deadline
-		}
+		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
 	}
 	proxy.Down(false)
 	h.waitTip(6)
 	want := h.canonical(1, 6)
 	sameKeys(t, h.drain(len(want)), want)
-	if s := p.Status(); s.Err != "" {
+	if s := h.p.Status(); s.Err != "" {
 		t.Errorf("status after the outage: %q", s.Err)
 	}
-	cancel()
-	if err := <-ended; err != context.Canceled {
-		t.Errorf("poller ended with %v", err)
+	if err := h.stop(); err != nil { // Run ended before it was cancelled
+		t.Errorf("the poller ended: %v", err)
 	}
 }
 
@@ -73,13 +57,7 @@ func TestPollerReorgAudited(t *testing.T) {
 	h.transfers(4, 0)
 	h.start(0)
 	h.waitTip(4)
-	ancestor, err := h.src.Ref(context.Background(), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
-		t.Fatal(err)
-	}
+	h.fork(2)
 	h.transfers(4, 3) // blocks 3'..6'
 	h.waitTip(6)
 	res, err := streamaudit.Audit(context.Background(), rdb, prefix, "dev", h.src, 1, 6)

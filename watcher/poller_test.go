@@ -69,6 +69,7 @@ type harness struct {
 	chain *devnet.Chain
 	src   *ethereum.Source
 	q     testQueue
+	p     *Poller // the one start started last
 	stop  func() error
 }
 
@@ -85,6 +86,7 @@ func (h *harness) start(confirmations uint64) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.p = p
 	ctx, cancel := context.WithCancel(context.Background())
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.Run(ctx) })
@@ -134,6 +136,19 @@ func (h *harness) waitTip(n uint64) {
 	}
 	tip, _ := h.q.Tip(context.Background(), "dev")
 	h.t.Fatalf("cursor at %+v, want block %d", tip, n)
+}
+
+// fork makes the node's chain go on from its block n: the blocks after it are orphaned
+// once the new branch is longer.
+func (h *harness) fork(n uint64) {
+	h.t.Helper()
+	ancestor, err := h.src.Ref(context.Background(), n)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // canonical returns the node's movements for blocks from..to.
@@ -229,13 +244,7 @@ func TestPollerReorg(t *testing.T) {
 			h.start(0)
 			h.waitTip(4)
 			old := h.canonical(1, 4)
-			ancestor, err := h.src.Ref(context.Background(), 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
-				t.Fatal(err)
-			}
+			h.fork(2)
 			h.transfers(4, 3) // blocks 3'..6' from other senders
 			h.waitTip(6)
 			var orphaned []chains.Movement
@@ -265,13 +274,7 @@ func TestPollerReorgWhileDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			old := h.canonical(1, 5)
-			ancestor, err := h.src.Ref(context.Background(), 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := h.chain.Fork(hexHash(ancestor.Hash)); err != nil {
-				t.Fatal(err)
-			}
+			h.fork(3)
 			h.transfers(5, 4) // blocks 4'..8'
 			h.start(0)
 			h.waitTip(8)
