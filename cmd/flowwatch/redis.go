@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -92,10 +91,10 @@ const (
 )
 
 // notUpYet says whether err is that of a Redis not up yet, rather than one that answers
-// with an error: the connection refused, reset or timed out, or the server loading.
+// with an error: a network error (the connection refused, reset or timed out), the
+// connection closed, or the server loading.
 func notUpYet(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.HasPrefix(err.Error(), "LOADING")
 }
