@@ -63,13 +63,13 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 	res.Chain = len(want)
 	audit := queue.NewRedis(rdb, queue.RedisOptions{Prefix: prefix, Group: "audit"})
 	defer audit.Close()
-	count := map[string]int{} // by movement key and block hash
-	in := map[string]bool{}   // the keys of count that are of the range's blocks
-	at := func(m *chains.Movement) string {
-		k := m.Key() + "@" + m.Block.Hash
-		in[k] = m.Block.Number >= from && m.Block.Number <= to
-		return k
+	// Publications net of removals, by movement and the block published in.
+	type at struct {
+		key, hash string
+		block     uint64
 	}
+	count := map[at]int{}
+	atOf := func(m *chains.Movement) at { return at{m.Key(), m.Block.Hash, m.Block.Number} }
 	for {
 		entries, err := audit.Read(ctx, chain, "auditor", 1000, time.Millisecond)
 		if err != nil {
@@ -89,27 +89,27 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 				}
 				if m.Removed {
 					res.Removed = append(res.Removed, m.Key())
-					count[at(&m)]--
+					count[atOf(&m)]--
 					continue
 				}
-				count[at(&m)]++
+				count[atOf(&m)]++
 				res.Published++
 			}
 		}
 	}
 	for i := range want {
 		m := &want[i]
-		switch n := count[at(m)]; {
+		switch n := count[atOf(m)]; {
 		case n <= 0:
 			res.Missing = append(res.Missing, m.Key())
 		case n > 1:
 			res.Doubled = append(res.Doubled, m.Key()+" ×"+strconv.Itoa(n))
 		}
-		delete(count, at(m))
+		delete(count, atOf(m))
 	}
 	for k, n := range count {
-		if n != 0 && in[k] {
-			res.Stale = append(res.Stale, k+" ×"+strconv.Itoa(n))
+		if n != 0 && k.block >= from && k.block <= to {
+			res.Stale = append(res.Stale, k.key+"@"+k.hash+" ×"+strconv.Itoa(n))
 		}
 	}
 	slices.Sort(res.Stale)
