@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
@@ -34,12 +36,20 @@ import (
 const killRounds = 20
 
 // deliveries counts, per alert notification (Alert.DedupKey), the times a receiver got it in
-// a verified request.
+// a verified request, and keeps the alert as first delivered and the idempotency keys it
+// came under.
 type deliveries struct {
 	mu     sync.Mutex
 	byKey  map[string]int
+	alerts map[string]alerting.Alert
+	idem   map[string]map[string]bool
 	bad    int
 	secret []byte
+}
+
+func newDeliveries(secret string) *deliveries {
+	return &deliveries{byKey: map[string]int{}, alerts: map[string]alerting.Alert{},
+		idem: map[string]map[string]bool{}, secret: []byte(secret)}
 }
 
 func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,18 +69,42 @@ func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, a := range p.Alerts {
-		d.byKey[a.DedupKey()]++
+		k := a.DedupKey()
+		if d.byKey[k]++; d.byKey[k] == 1 {
+			d.alerts[k], d.idem[k] = a, map[string]bool{}
+		}
+		d.idem[k][r.Header.Get(webhook.HeaderIdempotency)] = true
 	}
 }
 
 func (d *deliveries) snapshot() (map[string]int, int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range d.byKey {
-		out[k] = v
+	return maps.Clone(d.byKey), d.bad
+}
+
+// atLeast is nil once n distinct notifications came.
+func (d *deliveries) atLeast(n int) func() error {
+	return func() error {
+		if got, _ := d.snapshot(); len(got) < n {
+			return fmt.Errorf("%d of %d notifications", len(got), n)
+		}
+		return nil
 	}
-	return out, d.bad
+}
+
+// delivered returns the alerts delivered, one per notification, and how many
+// notifications came under more than one idempotency key.
+func (d *deliveries) delivered() ([]alerting.Alert, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	multi := 0
+	for _, keys := range d.idem {
+		if len(keys) > 1 {
+			multi++
+		}
+	}
+	return slices.Collect(maps.Values(d.alerts)), multi
 }
 
 // TestKillRestart starts `flowwatch run` (this test binary as the command) on the simulated
@@ -79,21 +113,34 @@ func (d *deliveries) snapshot() (map[string]int, int) {
 // the stream exactly once, and every expected alert must reach the webhook receiver under
 // exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
+	w := newLaunderWorld(t, 300*time.Millisecond, 0)
+	stopSending := w.traffic(t, nil)
+	leftPending := w.killRounds(t, mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7)))
+	wantAlerts := stopSending()
+
+	// Settle: one last process runs until everything is published, processed and
+	// delivered, then stops gracefully. It is signalled only once it runs (its log says so).
+	cmd, _ := startRun(t, w.cfg, "running")
+	head, res := w.settle(t, cmd, false, w.recv.atLeast(wantAlerts))
+	repeats := w.checkDeliveries(t, wantAlerts)
+	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements "+
+		"up to block %d, each once in the stream; %d alerts, each delivered in one "+
+		"notification; %d repeated deliveries (kill between a 2xx and the queue's mark)",
+		killRounds, leftPending, res.Published, head, wantAlerts, repeats)
+}
+
+// killRounds starts `flowwatch run` and kills it (SIGKILL) killRounds times, each once the
+// process has published something, at a random moment (from rng) after. It returns how
+// many kills left stream entries pending.
+func (w *launderWorld) killRounds(t *testing.T, rng *mrand.Rand) int {
+	t.Helper()
 	ctx := context.Background()
-	w := newLaunderWorld(t, 300*time.Millisecond)
-	rdb, prefix := w.rdb, w.prefix
-	start := func() *exec.Cmd {
-		cmd, _ := startRun(t, w.cfg, "running")
-		return cmd
-	}
-	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	stopSending := w.traffic(t)
-	stream := prefix + ":{dev}:movements"
-	tipNow := func() string { return rdb.HGet(ctx, prefix+":{dev}:tip", "number").Val() }
+	stream := w.prefix + ":{dev}:movements"
+	tipNow := func() string { return w.rdb.HGet(ctx, w.prefix+":{dev}:tip", "number").Val() }
 	leftPending := 0
 	for range killRounds {
 		before := tipNow()
-		cmd := start()
+		cmd, _ := startRun(t, w.cfg, "running")
 		// Kill in the middle of work: once this process has published something, at a
 		// random moment of what follows. SIGKILL gives it no chance to clean up.
 		deadline := time.Now().Add(60 * time.Second)
@@ -109,35 +156,34 @@ func TestKillRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
-		if p, err := rdb.XPending(ctx, stream, "rules").Result(); err == nil && p.Count > 0 {
+		if p, err := w.rdb.XPending(ctx, stream, "rules").Result(); err == nil && p.Count > 0 {
 			leftPending++
 		}
 	}
-	wantAlerts := stopSending()
-
-	// Settle: one last process runs until everything is published, processed and
-	// delivered, then stops gracefully. It is signalled only once it runs (its log says so).
-	cmd := start()
-	head, published := settle(t, rdb, prefix, w.chain.URL, w.recv, wantAlerts, cmd)
-	repeats := w.checkDeliveries(t, wantAlerts)
-	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements "+
-		"up to block %d, each once in the stream; %d alerts, each delivered in one "+
-		"notification; %d repeated deliveries (kill between a 2xx and the queue's mark)",
-		killRounds, leftPending, published, head, wantAlerts, repeats)
+	return leftPending
 }
 
 // launderWorld is a simulated chain, Redis, a webhook receiver and a flowwatch config
-// (alerts to the receiver; poller lease lease) for subprocess tests, with laundering
-// traffic to play.
+// (alerts to the receiver; poller lease lease; the chain's confirmations, and with more
+// than 0 early warnings too) for subprocess tests, with laundering traffic to play.
 type launderWorld struct {
 	chain           *devnet.Chain
 	rdb             redis.UniversalClient
 	prefix, cfg     string
 	recv            *deliveries
 	exchange, mixer common.Address
+	confirmations   uint64
+	flows           []flowTxs // the flows traffic played, once it stopped
 }
 
-func newLaunderWorld(t *testing.T, lease time.Duration) *launderWorld {
+// flowTxs are a laundering flow's transactions: the watched wallet's payment to a fresh
+// wallet, and the fresh wallet's to the exchange and to the mixer (each an alert).
+type flowTxs struct {
+	fresh                 common.Address
+	fund, exchange, mixer common.Hash
+}
+
+func newLaunderWorld(t *testing.T, lease time.Duration, confirmations uint64) *launderWorld {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	chain, err := devnet.Start(devnet.Options{})
@@ -145,12 +191,13 @@ func newLaunderWorld(t *testing.T, lease time.Duration) *launderWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = chain.Close() })
-	recv := &deliveries{byKey: map[string]int{}, secret: []byte("kill-test-secret")}
+	recv := newDeliveries("kill-test-secret")
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
 	w := &launderWorld{chain: chain, rdb: rdb, prefix: prefix, recv: recv,
-		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
-		mixer:    common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291")}
+		exchange:      common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		mixer:         common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291"),
+		confirmations: confirmations}
 	dir := t.TempDir()
 	lower := func(a common.Address) string { return strings.ToLower(a.Hex()) }
 	list := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
@@ -164,7 +211,7 @@ func newLaunderWorld(t *testing.T, lease time.Duration) *launderWorld {
   - name: dev
     family: evm
     rpc: [%s]
-    confirmations: 0
+    confirmations: %d
     start_block: 1
     poll_interval: 20ms
     traces: off
@@ -174,48 +221,55 @@ rules:
   - name: to-exchange
     destinations: [exchange]
     max_hops: 3
+    early_warning: %[6]v
     sinks: [hook]
   - name: to-mixer
     severity: critical
     destinations: [mixer]
     max_hops: 3
+    early_warning: %[6]v
     sinks: [hook]
 sinks:
   - name: hook
     type: webhook
-    url: %s
+    url: %[4]s
     secret: kill-test-secret
 alerting:
   group_wait: 0s
   group_interval: 100ms
 claim_idle: 200ms
-poller_lease: %s
-`, redistest.Config(prefix), chain.URL, srv.URL,
-		lease))
+poller_lease: %[5]s
+`, redistest.Config(prefix), chain.URL, confirmations, srv.URL, lease,
+		confirmations > 0))
 	return w
 }
 
 // traffic plays laundering flows until the returned stop is called, which returns how
-// many alerts they should raise. Per round, the watched wallet pays a fresh wallet, which
-// pays the exchange and the mixer (two alerts, two hops each), plus a clean payment.
-func (w *launderWorld) traffic(t *testing.T) (stop func() int) {
+// many alerts they should raise; w.flows then holds them. Per round, the watched wallet pays
+// a fresh wallet, which pays the exchange and the mixer (two alerts, two hops each), plus a
+// clean payment. Between rounds it calls between, when not nil, with the rounds played.
+func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func() int) {
 	t.Helper()
 	ctx := context.Background()
-	wantAlerts := 0
+	var flows []flowTxs
 	flow := func(i int) error {
 		k := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte(fmt.Sprintf("kill/%d", i))))
 		fresh := crypto.PubkeyToAddress(k.PublicKey)
+		var hs []common.Hash
 		for _, tx := range []devnet.Tx{
 			{Key: w.chain.Keys[0], To: &fresh, Value: big.NewInt(1e18)},
 			{Key: k, To: &w.exchange, Value: big.NewInt(1e17)},
 			{Key: k, To: &w.mixer, Value: big.NewInt(2e17)},
 			{Key: w.chain.Keys[1], To: &w.exchange, Value: big.NewInt(5e16)},
 		} {
-			if r, err := w.chain.Send(ctx, tx); err != nil || r.Status != 1 {
+			r, err := w.chain.Send(ctx, tx)
+			if err != nil || r.Status != 1 {
 				return fmt.Errorf("flow %d: %v", i, err)
 			}
+			hs = append(hs, r.TxHash)
 		}
-		wantAlerts += 2
+		flows = append(flows, flowTxs{fresh: fresh, fund: hs[0], exchange: hs[1],
+			mixer: hs[2]})
 		return nil
 	}
 	stopSending := make(chan struct{})
@@ -228,7 +282,11 @@ func (w *launderWorld) traffic(t *testing.T) (stop func() int) {
 				return
 			default:
 			}
-			if err := flow(i); err != nil {
+			err := flow(i)
+			if err == nil && between != nil {
+				err = between(i + 1)
+			}
+			if err != nil {
 				sent <- err
 				return
 			}
@@ -239,7 +297,8 @@ func (w *launderWorld) traffic(t *testing.T) (stop func() int) {
 		if err := <-sent; err != nil {
 			t.Fatal(err)
 		}
-		return wantAlerts
+		w.flows = flows
+		return 2 * len(flows)
 	}
 }
 
@@ -260,14 +319,16 @@ func (w *launderWorld) checkDeliveries(t *testing.T, wantAlerts int) int {
 }
 
 // settle waits, up to 90 s, until the process cmd (the last one running) has published the
-// dev chain up to its head, the rules workers have processed everything and recv has
-// wantAlerts distinct notifications; stops cmd gracefully; and checks that every movement
-// of the chain is in the stream exactly once. It returns the head and the movements.
-func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *deliveries,
-	wantAlerts int, cmd *exec.Cmd) (uint64, int) {
+// dev chain up to its last confirmed block, the rules workers have processed everything
+// and done is nil (the receiver has what it should); stops cmd gracefully; and checks that
+// every movement of the chain up to that block is in the stream exactly once, and none in
+// an orphaned block. With reorgs, some must have been published as removed; without, none.
+// It returns that block and the audit.
+func (w *launderWorld) settle(t *testing.T, cmd *exec.Cmd, reorgs bool,
+	done func() error) (uint64, streamaudit.Result) {
 	t.Helper()
 	ctx := context.Background()
-	src, err := ethereum.Dial(ctx, url, ethereum.Options{Chain: "dev",
+	src, err := ethereum.Dial(ctx, w.chain.URL, ethereum.Options{Chain: "dev",
 		Traces: ethereum.TracesOff})
 	if err != nil {
 		t.Fatal(err)
@@ -277,15 +338,16 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	if err != nil {
 		t.Fatal(err)
 	}
+	last := head - w.confirmations
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		got, _ := recv.snapshot()
-		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", head)
-		if err == nil && settled && len(got) >= wantAlerts {
+		settled, state, err := streamaudit.Settled(ctx, w.rdb, w.prefix, "dev", last)
+		recv := done()
+		if err == nil && settled && recv == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not settled: %d of %d alerts, %s (%v)", len(got), wantAlerts, state, err)
+			t.Fatalf("not settled: %s (%v); receiver: %v", state, err, recv)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -296,12 +358,15 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 		t.Fatalf("graceful stop: %v", err)
 	}
 	// Every movement of the chain is in the stream exactly once.
-	res, err := streamaudit.Audit(ctx, rdb, prefix, "dev", src, 1, head)
+	res, err := streamaudit.Audit(ctx, w.rdb, w.prefix, "dev", src, 1, last)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Removed) > 0 {
+	if !reorgs && len(res.Removed) > 0 {
 		t.Fatalf("removed movements without a reorg: %v", res.Removed)
+	}
+	if reorgs && len(res.Removed) == 0 {
+		t.Fatal("no movement published as removed: no reorg reached the pipeline")
 	}
 	if len(res.Missing) > 0 || len(res.Doubled) > 0 || len(res.Stale) > 0 {
 		t.Errorf("movements missing from the stream: %v; in it more than once: %v; in "+
@@ -310,7 +375,7 @@ func settle(t *testing.T, rdb redis.UniversalClient, prefix, url string, recv *d
 	if res.Published != res.Chain {
 		t.Errorf("stream has %d movements, the chain %d", res.Published, res.Chain)
 	}
-	return head, res.Published
+	return last, res
 }
 
 // startRun runs `flowwatch run --config cfg` (this test binary as the command) and returns

@@ -18,7 +18,7 @@ import (
 func TestReplicas(t *testing.T) {
 	ctx := context.Background()
 	const lease = 500 * time.Millisecond
-	w := newLaunderWorld(t, lease)
+	w := newLaunderWorld(t, lease, 0)
 	procs := map[int]*exec.Cmd{}
 	for range 3 {
 		cmd, _ := startRun(t, w.cfg, "running")
@@ -30,7 +30,7 @@ func TestReplicas(t *testing.T) {
 			_ = cmd.Wait()
 		}
 	}()
-	stopSending := w.traffic(t)
+	stopSending := w.traffic(t, nil)
 	leaseKey := w.prefix + ":{dev}:poller"
 	// leader returns the pid of the process holding the lease (0: none).
 	leader := func() int {
@@ -88,10 +88,10 @@ func TestReplicas(t *testing.T) {
 		last = cmd
 		delete(procs, pid)
 	}
-	head, published := settle(t, w.rdb, w.prefix, w.chain.URL, w.recv, wantAlerts, last)
+	head, res := w.settle(t, last, false, w.recv.atLeast(wantAlerts))
 	repeats := w.checkDeliveries(t, wantAlerts)
 	t.Logf("3 processes, the publishing one killed twice: taken over after %v (lease %v); "+
 		"%d movements up to block %d, each once in the stream; %d alerts, each in one "+
-		"notification (%d repeated deliveries)", takeovers, lease, published, head,
+		"notification (%d repeated deliveries)", takeovers, lease, res.Published, head,
 		wantAlerts, repeats)
 }

@@ -39,7 +39,7 @@ func Settled(ctx context.Context, rdb redis.UniversalClient, prefix, chain strin
 // published again in the new branch counts once.
 type Result struct {
 	Chain     int      // movements of the range on the chain
-	Published int      // movements in the stream, not removed ones
+	Published int      // movements in the stream, net of those published as removed
 	Removed   []string // keys of movements published as removed (a reorg's)
 	Missing   []string // keys of the chain's movements not in the stream
 	Doubled   []string // keys of those in it more than once
@@ -90,6 +90,7 @@ func Audit(ctx context.Context, rdb redis.UniversalClient, prefix, chain string,
 				if m.Removed {
 					res.Removed = append(res.Removed, m.Key())
 					count[atOf(&m)]--
+					res.Published--
 					continue
 				}
 				count[atOf(&m)]++

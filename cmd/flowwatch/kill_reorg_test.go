@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// maxForkDepth is the most blocks a fork of TestKillRestartReorg orphans.
+const maxForkDepth = 4
+
+// TestKillRestartReorg is TestKillRestart with reorgs: after a third of the flows, at
+// random, the chain forks back 1 to maxForkDepth blocks, whether a process runs, is being
+// killed or is starting, and the pool mines the orphaned transactions again in the new
+// branch (those it still can). When it has settled, every movement of the chain is in the
+// stream exactly once and none is left standing in an orphaned block; for every alert, the
+// receiver has exactly what the chain as it ends says (see checkReorgAlerts): its
+// confirmation in the block that mined its transaction in the end, with the path from the
+// block that mined the funding in the end, and one retraction for every alert raised in an
+// orphaned block; and the taint store holds exactly the taint of the fundings mined, in the
+// blocks that mined them, and counts it once (see checkReorgTaint). With confirmations the
+// rules raise early warnings too: a fork of up to that many blocks orphans only what the
+// scout warned of, and a deeper one what the workers confirmed too.
+func TestKillRestartReorg(t *testing.T) {
+	for _, confirmations := range []uint64{0, 2} {
+		t.Run(fmt.Sprintf("confirmations=%d", confirmations), func(t *testing.T) {
+			testKillRestartReorg(t, confirmations)
+		})
+	}
+}
+
+func testKillRestartReorg(t *testing.T, confirmations uint64) {
+	ctx := context.Background()
+	w := newLaunderWorld(t, 300*time.Millisecond, confirmations)
+	seed := uint64(time.Now().UnixNano())
+	forks, orphaned := 0, 0
+	reorgs := mrand.New(mrand.NewPCG(seed, 8)) // the traffic's goroutine's alone
+	stopSending := w.traffic(t, func(int) error {
+		if reorgs.IntN(3) != 0 {
+			return nil
+		}
+		// Mostly orphan what a running process published: wait a little for it (when none
+		// runs, the wait ends by its deadline and the fork orphans what none has seen).
+		w.waitPublished(ctx, 200*time.Millisecond)
+		n, err := w.fork(ctx, 1+reorgs.IntN(maxForkDepth))
+		forks++
+		orphaned += n
+		return err
+	})
+	leftPending := w.killRounds(t, mrand.New(mrand.NewPCG(seed, 7)))
+	stopSending()
+	// The last fork's orphaned transactions may wait in the pool: mine them, and then the
+	// blocks that confirm them.
+	if err := w.mineAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range confirmations {
+		w.chain.Commit()
+	}
+	cmd, _ := startRun(t, w.cfg, "running")
+	last, res := w.settle(t, cmd, true, func() error {
+		_, err := w.checkReorgAlerts(ctx)
+		return err
+	})
+	c, err := w.checkReorgAlerts(ctx)
+	if err == nil {
+		c.tainted, err = w.checkReorgTaint(ctx)
+	}
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	t.Logf("seed %d: %d kills (%d leaving entries pending); %d forks orphaning %d blocks, "+
+		"%d movements published as removed; %d movements up to block %d, each once in the "+
+		"stream; %d alerts: %d early warnings, %d confirmations, %d retractions; %d "+
+		"deliveries repeated; %d addresses tainted", seed, killRounds, leftPending, forks,
+		orphaned, len(res.Removed), res.Published, last, c.alerts, c.provisional,
+		c.confirmed, c.retracted, c.repeats, c.tainted)
+	if forks == 0 {
+		t.Fatal("no fork: the traffic played too few flows")
+	}
+}
+
+// waitPublished waits, at most limit, until the stream's tip is the chain's last confirmed
+// block.
+func (w *launderWorld) waitPublished(ctx context.Context, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		head, err := w.chain.Client.BlockNumber(ctx)
+		tip, _ := w.rdb.HGet(ctx, w.prefix+":{dev}:tip", "number").Uint64()
+		if err == nil && tip+w.confirmations >= head {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// fork makes the block depth blocks below the head the head, orphaning those above it (at
+// least one: the head stays above block 1), and returns how many it orphaned. The pool
+// takes their transactions back; the next block sealed mines them again.
+func (w *launderWorld) fork(ctx context.Context, depth int) (int, error) {
+	head, err := w.chain.Client.BlockNumber(ctx)
+	if err != nil {
+		return 0, err
+	}
+	to := max(1, int64(head)-int64(depth))
+	if uint64(to) >= head {
+		return 0, nil
+	}
+	parent, err := w.chain.Client.HeaderByNumber(ctx, big.NewInt(to))
+	if err != nil {
+		return 0, fmt.Errorf("header %d: %w", to, err)
+	}
+	if err := w.chain.Fork(parent.Hash()); err != nil {
+		return 0, fmt.Errorf("fork at %d: %w", to, err)
+	}
+	return int(int64(head) - to), nil
+}
+
+// mineAll seals blocks until every transaction of w.flows is mined, at most
+// maxForkDepth+2 of them: each transaction waits for the one that funds it.
+func (w *launderWorld) mineAll(ctx context.Context) error {
+	for range maxForkDepth + 2 {
+		missing := 0
+		for _, f := range w.flows {
+			for _, h := range []common.Hash{f.fund, f.exchange, f.mixer} {
+				if _, err := w.chain.Client.TransactionReceipt(ctx, h); err != nil {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		w.chain.Commit()
+	}
+	return nil // what the pool dropped stays unmined: its alerts must be retracted
+}
+
+// reorgCounts are what checkReorgAlerts found.
+type reorgCounts struct {
+	alerts, provisional, confirmed, retracted, repeats, tainted int
+}
+
+// checkReorgAlerts compares what the receiver got with the chain as it is: per flow, the
+// payment to the exchange raises a to-exchange alert and the one to the mixer a to-mixer
+// alert. Each alert raised (early warning or confirmation) in a block other than the one
+// that mined its transaction in the end (none: it was dropped) is retracted there, once;
+// it is confirmed in that block, not retracted there, naming the funding hop in the block
+// that mined that in the end. No other alert, no retraction of what was not raised, no
+// notification under more than one idempotency key.
+func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error) {
+	type states struct{ raised, confirmed, retracted map[string]alerting.Alert }
+	got := map[string]*states{} // by rule and transaction
+	delivered, multi := w.recv.delivered()
+	var c reorgCounts
+	for _, a := range delivered {
+		k := a.Rule + " " + a.Tx
+		s := got[k]
+		if s == nil {
+			s = &states{map[string]alerting.Alert{}, map[string]alerting.Alert{},
+				map[string]alerting.Alert{}}
+			got[k] = s
+		}
+		switch a.State {
+		case alerting.StateProvisional:
+			s.raised[a.BlockHash] = a
+			c.provisional++
+		case alerting.StateConfirmed:
+			s.raised[a.BlockHash], s.confirmed[a.BlockHash] = a, a
+			c.confirmed++
+		case alerting.StateRetracted:
+			s.retracted[a.BlockHash] = a
+			c.retracted++
+		default:
+			return c, fmt.Errorf("alert %s %s", k, a.State)
+		}
+	}
+	counts, bad := w.recv.snapshot()
+	for _, n := range counts {
+		c.repeats += n - 1
+	}
+	if multi > 0 || bad > 0 {
+		return c, fmt.Errorf("%d notifications under more than one idempotency key, %d "+
+			"failed verification", multi, bad)
+	}
+	for _, f := range w.flows {
+		fund, err := w.mined(ctx, f.fund)
+		if err != nil {
+			return c, err
+		}
+		for _, p := range []struct {
+			rule string
+			tx   common.Hash
+		}{{"to-exchange", f.exchange}, {"to-mixer", f.mixer}} {
+			k := p.rule + " " + p.tx.Hex()
+			s := got[k]
+			delete(got, k)
+			at, err := w.mined(ctx, p.tx)
+			if err != nil {
+				return c, err
+			}
+			if at == nil && s == nil {
+				continue // dropped before any process judged it
+			}
+			if s == nil {
+				return c, fmt.Errorf("%s: no alert", k)
+			}
+			c.alerts++
+			if err := checkAlertStates(k, s.raised, s.confirmed, s.retracted, at,
+				fund); err != nil {
+				return c, err
+			}
+		}
+	}
+	for k := range got {
+		return c, fmt.Errorf("%s: an alert on no flow's payment", k)
+	}
+	return c, nil
+}
+
+// checkReorgTaint compares the taint store with the chain as it is: exactly the fresh
+// wallets whose funding is mined hold taint, each by the funding in the block that mined it
+// in the end, and the source's counter of the addresses its funds reached is their number
+// (what an orphaned funding added was taken back). It returns their number.
+func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
+	want := map[string]*receiptRef{} // by fresh wallet
+	for _, f := range w.flows {
+		fund, err := w.mined(ctx, f.fund)
+		if err != nil {
+			return 0, err
+		}
+		if fund != nil {
+			want[strings.ToLower(f.fresh.Hex())] = fund
+		}
+	}
+	store := taint.NewRedis(w.rdb, w.prefix)
+	var keys []string
+	if err := store.Keys(ctx, "dev", func(k string) { keys = append(keys, k) }); err != nil {
+		return 0, err
+	}
+	taints, err := store.Taints(ctx, "dev", keys...)
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		t := taints[k]
+		n := len(t.Path)
+		if n == 0 {
+			return 0, fmt.Errorf("taint of %s: no path", k)
+		}
+		fund, ok := want[t.Path[n-1].To]
+		if !ok {
+			return 0, fmt.Errorf("taint of %s: by %s, on no mined funding", k, t.By)
+		}
+		if n != 1 || t.Path[0].Tx != fund.tx || t.Path[0].Block != fund.number {
+			return 0, fmt.Errorf("taint of %s: path %+v, want the funding in block %d", k,
+				t.Path, fund.number)
+		}
+		delete(want, t.Path[n-1].To)
+	}
+	for a, fund := range want {
+		return 0, fmt.Errorf("%s, funded in block %d, holds no taint", a, fund.number)
+	}
+	counts, err := store.Tracked(ctx, "dev")
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, n := range counts {
+		sum += n
+	}
+	if sum != int64(len(keys)) {
+		return 0, fmt.Errorf("counters %v, for %d keys with taint", counts, len(keys))
+	}
+	return len(keys), nil
+}
+
+// checkAlertStates checks one alert's notifications, by block hash (raised: early warnings
+// and confirmations), against at, the receipt of its transaction as the chain ends (nil: not
+// mined), and fund, its funding's.
+func checkAlertStates(k string, raised, confirmed, retracted map[string]alerting.Alert,
+	at, fund *receiptRef) error {
+	for b := range retracted {
+		if _, ok := raised[b]; !ok {
+			return fmt.Errorf("%s: retracted in block %s, never raised there", k, b)
+		}
+	}
+	for b := range raised {
+		_, gone := retracted[b]
+		final := at != nil && b == at.hash
+		switch {
+		case final && gone:
+			return fmt.Errorf("%s: retracted in block %s, which mined it", k, b)
+		case !final && !gone:
+			return fmt.Errorf("%s: raised in orphaned block %s, not retracted", k, b)
+		}
+	}
+	if at == nil {
+		return nil
+	}
+	a, ok := confirmed[at.hash]
+	if !ok {
+		return fmt.Errorf("%s: not confirmed in block %d %s, which mined it", k, at.number,
+			at.hash)
+	}
+	if fund == nil || len(a.Path) != 2 || a.Path[0].Tx != fund.tx ||
+		a.Path[0].Block != fund.number {
+		return fmt.Errorf("%s: path %+v, want its first hop in block %v", k, a.Path, fund)
+	}
+	return nil
+}
+
+// receiptRef is where the chain mined a transaction.
+type receiptRef struct {
+	tx, hash string
+	number   uint64
+}
+
+// mined returns where the chain mined h; nil if it did not (the pool dropped it).
+func (w *launderWorld) mined(ctx context.Context, h common.Hash) (*receiptRef, error) {
+	r, err := w.chain.Client.TransactionReceipt(ctx, h)
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receipt of %s: %w", h, err)
+	}
+	return &receiptRef{tx: strings.ToLower(h.Hex()), hash: strings.ToLower(r.BlockHash.Hex()),
+		number: r.BlockNumber.Uint64()}, nil
+}
