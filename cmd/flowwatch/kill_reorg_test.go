@@ -14,6 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
@@ -28,10 +30,11 @@ const maxForkDepth = 4
 // receiver has exactly what the chain as it ends says (see checkReorgAlerts): its
 // confirmation in the block that mined its transaction in the end, with the path from the
 // block that mined the funding in the end, and one retraction for every alert raised in an
-// orphaned block; and the taint store holds exactly the taint of the fundings mined, in the
-// blocks that mined them, and counts it once (see checkReorgTaint). With confirmations the
-// rules raise early warnings too: a fork of up to that many blocks orphans only what the
-// scout warned of, and a deeper one what the workers confirmed too.
+// orphaned block; and the taint store holds exactly the taint of the fundings mined, under
+// poison, haircut and FIFO, in the blocks that mined them, less the payments mined, and
+// counts it once (see checkReorgTaint). With confirmations the rules raise early warnings
+// too: a fork of up to that many blocks orphans only what the scout warned of, and a
+// deeper one what the workers confirmed too.
 func TestKillRestartReorg(t *testing.T) {
 	for _, confirmations := range []uint64{0, 2} {
 		t.Run(fmt.Sprintf("confirmations=%d", confirmations), func(t *testing.T) {
@@ -42,7 +45,8 @@ func TestKillRestartReorg(t *testing.T) {
 
 func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	ctx := context.Background()
-	w := newLaunderWorld(t, 300*time.Millisecond, confirmations)
+	w := newLaunderWorld(t, launderOptions{lease: 300 * time.Millisecond,
+		confirmations: confirmations, models: []string{rules.ModelHaircut, rules.ModelFIFO}})
 	seed := uint64(time.Now().UnixNano())
 	forks, orphaned := 0, 0
 	reorgs := mrand.New(mrand.NewPCG(seed, 8)) // the traffic's goroutine's alone
@@ -97,7 +101,7 @@ func (w *launderWorld) waitPublished(ctx context.Context, limit time.Duration) {
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
 		head, err := w.chain.Client.BlockNumber(ctx)
 		tip, _ := w.rdb.HGet(ctx, w.prefix+":{dev}:tip", "number").Uint64()
-		if err == nil && tip+w.confirmations >= head {
+		if err == nil && tip+w.opts.confirmations >= head {
 			return
 		}
 		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
@@ -152,11 +156,11 @@ type reorgCounts struct {
 }
 
 // checkReorgAlerts compares what the receiver got with the chain as it is: per flow, the
-// payment to the exchange raises a to-exchange alert and the one to the mixer a to-mixer
-// alert. Each alert raised (early warning or confirmation) in a block other than the one
-// that mined its transaction in the end (none: it was dropped) is retracted there, once;
-// it is confirmed in that block, not retracted there, naming the funding hop in the block
-// that mined that in the end. No other alert, no retraction of what was not raised, no
+// payment to the exchange raises a to-exchange alert (and one of to-exchange-<model> per
+// model of w's) and the one to the mixer a to-mixer alert. Each alert raised (early warning
+// or confirmation) in a block other than the one that mined its transaction in the end
+// (none: it was dropped) is retracted there, once; it is confirmed in that block, not
+// retracted there, naming the funding hop in the block that mined that in the end. No other alert, no retraction of what was not raised, no
 // notification under more than one idempotency key.
 func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error) {
 	type states struct{ raised, confirmed, retracted map[string]alerting.Alert }
@@ -198,10 +202,15 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 		if err != nil {
 			return c, err
 		}
-		for _, p := range []struct {
+		type alert struct {
 			rule string
 			tx   common.Hash
-		}{{"to-exchange", f.exchange}, {"to-mixer", f.mixer}} {
+		}
+		want := []alert{{"to-exchange", f.exchange}, {"to-mixer", f.mixer}}
+		for _, m := range w.opts.models {
+			want = append(want, alert{"to-exchange-" + m, f.exchange})
+		}
+		for _, p := range want {
 			k := p.rule + " " + p.tx.Hex()
 			s := got[k]
 			delete(got, k)
@@ -229,18 +238,43 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 }
 
 // checkReorgTaint compares the taint store with the chain as it is: exactly the fresh
-// wallets whose funding is mined hold taint, each by the funding in the block that mined it
-// in the end, and the source's counter of the addresses its funds reached is their number
-// (what an orphaned funding added was taken back). It returns their number.
+// wallets whose funding is mined hold taint, under each model, each by the funding in the
+// block that mined it in the end; under haircut and FIFO, what they hold is the funding
+// less the payments mined (all of it watched funds), so a payment orphaned and mined again
+// is counted once; and each model's counter of the addresses the source's funds reached is
+// their number (what an orphaned funding added was taken back). It returns the keys with
+// taint.
 func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
-	want := map[string]*receiptRef{} // by fresh wallet
+	type expected struct {
+		fund  *receiptRef
+		holds *big.Int // what the fresh wallet holds as the chain ends
+		model string
+	}
+	want := map[string]expected{} // by store key
+	models := append([]string{rules.ModelPoison}, w.opts.models...)
 	for _, f := range w.flows {
 		fund, err := w.mined(ctx, f.fund)
 		if err != nil {
 			return 0, err
 		}
-		if fund != nil {
-			want[strings.ToLower(f.fresh.Hex())] = fund
+		if fund == nil {
+			continue // dropped: no taint
+		}
+		holds := big.NewInt(fundWei)
+		for _, p := range []struct {
+			tx  common.Hash
+			wei int64
+		}{{f.exchange, toExchangeWei}, {f.mixer, toMixerWei}} {
+			at, err := w.mined(ctx, p.tx)
+			if err != nil {
+				return 0, err
+			}
+			if at != nil {
+				holds.Sub(holds, big.NewInt(p.wei))
+			}
+		}
+		for _, m := range models {
+			want[rules.ModelKey(m, strings.ToLower(f.fresh.Hex()))] = expected{fund, holds, m}
 		}
 	}
 	store := taint.NewRedis(w.rdb, w.prefix)
@@ -252,37 +286,73 @@ func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	perModel := map[string]int64{}
 	for _, k := range keys {
-		t := taints[k]
-		n := len(t.Path)
-		if n == 0 {
-			return 0, fmt.Errorf("taint of %s: no path", k)
-		}
-		fund, ok := want[t.Path[n-1].To]
-		if !ok {
+		t, e := taints[k], want[k]
+		delete(want, k)
+		switch {
+		case e.fund == nil:
 			return 0, fmt.Errorf("taint of %s: by %s, on no mined funding", k, t.By)
-		}
-		if n != 1 || t.Path[0].Tx != fund.tx || t.Path[0].Block != fund.number {
+		case len(t.Path) != 1 || t.Path[0].Tx != e.fund.tx || t.Path[0].Block != e.fund.number:
 			return 0, fmt.Errorf("taint of %s: path %+v, want the funding in block %d", k,
-				t.Path, fund.number)
+				t.Path, e.fund.number)
 		}
-		delete(want, t.Path[n-1].To)
+		if err := checkHolds(e.model, t.Holdings, e.holds); err != nil {
+			return 0, fmt.Errorf("taint of %s: %w", k, err)
+		}
+		perModel[e.model]++
 	}
-	for a, fund := range want {
-		return 0, fmt.Errorf("%s, funded in block %d, holds no taint", a, fund.number)
+	for k, e := range want {
+		return 0, fmt.Errorf("%s, funded in block %d, holds no taint", k, e.fund.number)
 	}
 	counts, err := store.Tracked(ctx, "dev")
 	if err != nil {
 		return 0, err
 	}
-	var sum int64
-	for _, n := range counts {
-		sum += n
+	for c, n := range counts {
+		model, _, _ := strings.Cut(c, "|")
+		perModel[model] -= n
 	}
-	if sum != int64(len(keys)) {
-		return 0, fmt.Errorf("counters %v, for %d keys with taint", counts, len(keys))
+	for m, n := range perModel {
+		if n != 0 {
+			return 0, fmt.Errorf("counters %v, for keys with taint under %s %d more", counts,
+				m, n)
+		}
 	}
 	return len(keys), nil
+}
+
+// checkHolds checks what a fresh wallet holds under model: nothing recorded under poison,
+// else holds, all of it watched funds.
+func checkHolds(model string, hs []rules.Holding, holds *big.Int) error {
+	if model == rules.ModelPoison {
+		if len(hs) > 0 {
+			return fmt.Errorf("holdings %+v under poison", hs)
+		}
+		return nil
+	}
+	if len(hs) != 1 || hs[0].Asset != chains.AssetNative {
+		return fmt.Errorf("holdings %+v, want the chain's coin only", hs)
+	}
+	h := hs[0]
+	if model == rules.ModelHaircut {
+		if h.Balance.Cmp(holds) != 0 || h.Tainted.Cmp(holds) != 0 {
+			return fmt.Errorf("holds %s, %s of it watched; want %s, all", h.Balance,
+				h.Tainted, holds)
+		}
+		return nil
+	}
+	sum := new(big.Int)
+	for _, l := range h.Lots {
+		if !l.Tainted {
+			return fmt.Errorf("lots %+v, want watched funds only", h.Lots)
+		}
+		sum.Add(sum, l.Amount)
+	}
+	if sum.Cmp(holds) != 0 {
+		return fmt.Errorf("lots %+v: %s, want %s", h.Lots, sum, holds)
+	}
+	return nil
 }
 
 // checkAlertStates checks one alert's notifications, by block hash (raised: early warnings

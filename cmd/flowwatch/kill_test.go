@@ -113,7 +113,7 @@ func (d *deliveries) delivered() ([]alerting.Alert, int) {
 // the stream exactly once, and every expected alert must reach the webhook receiver under
 // exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
-	w := newLaunderWorld(t, 300*time.Millisecond, 0)
+	w := newLaunderWorld(t, launderOptions{lease: 300 * time.Millisecond})
 	stopSending := w.traffic(t, nil)
 	leftPending := w.killRounds(t, mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7)))
 	wantAlerts := stopSending()
@@ -164,17 +164,33 @@ func (w *launderWorld) killRounds(t *testing.T, rng *mrand.Rand) int {
 }
 
 // launderWorld is a simulated chain, Redis, a webhook receiver and a flowwatch config
-// (alerts to the receiver; poller lease lease; the chain's confirmations, and with more
-// than 0 early warnings too) for subprocess tests, with laundering traffic to play.
+// (alerts to the receiver) for subprocess tests, with laundering traffic to play.
 type launderWorld struct {
 	chain           *devnet.Chain
 	rdb             redis.UniversalClient
 	prefix, cfg     string
 	recv            *deliveries
 	exchange, mixer common.Address
-	confirmations   uint64
+	opts            launderOptions
 	flows           []flowTxs // the flows traffic played, once it stopped
 }
+
+// launderOptions configure a launderWorld.
+type launderOptions struct {
+	lease         time.Duration // the poller lease
+	confirmations uint64        // the chain's; more than 0: early warnings too
+	// models are taint models besides poison, each with a rule to the exchange of its own:
+	// to-exchange-<model>.
+	models []string
+}
+
+// What a laundering flow pays: the watched wallet to the fresh one, which pays on to the
+// exchange and the mixer, in wei.
+const (
+	fundWei       = 1e18
+	toExchangeWei = 1e17
+	toMixerWei    = 2e17
+)
 
 // flowTxs are a laundering flow's transactions: the watched wallet's payment to a fresh
 // wallet, and the fresh wallet's to the exchange and to the mixer (each an alert).
@@ -183,7 +199,7 @@ type flowTxs struct {
 	fund, exchange, mixer common.Hash
 }
 
-func newLaunderWorld(t *testing.T, lease time.Duration, confirmations uint64) *launderWorld {
+func newLaunderWorld(t *testing.T, opts launderOptions) *launderWorld {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	chain, err := devnet.Start(devnet.Options{})
@@ -195,9 +211,9 @@ func newLaunderWorld(t *testing.T, lease time.Duration, confirmations uint64) *l
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
 	w := &launderWorld{chain: chain, rdb: rdb, prefix: prefix, recv: recv,
-		exchange:      common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
-		mixer:         common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291"),
-		confirmations: confirmations}
+		exchange: common.HexToAddress("0x28C6c06298d514Db089934071355E5743bf21d60"),
+		mixer:    common.HexToAddress("0xA160cdAB225685dA1d56aa342Ad8841c3b53f291"),
+		opts:     opts}
 	dir := t.TempDir()
 	lower := func(a common.Address) string { return strings.ToLower(a.Hex()) }
 	list := "chain,address,role,category,entity,source,valid_from,valid_to\n" +
@@ -205,6 +221,16 @@ func newLaunderWorld(t *testing.T, lease time.Duration, confirmations uint64) *l
 		"dev," + lower(w.exchange) + ",label,exchange,Binance 14,test,,\n" +
 		"dev," + lower(w.mixer) + ",label,mixer,Tornado Cash,test,,\n"
 	writeFile(t, filepath.Join(dir, "list.csv"), list)
+	modelRules := ""
+	for _, m := range opts.models {
+		modelRules += fmt.Sprintf(`  - name: to-exchange-%[1]s
+    destinations: [exchange]
+    model: %[1]s
+    max_hops: 3
+    early_warning: %[2]v
+    sinks: [hook]
+`, m, opts.confirmations > 0)
+	}
 	w.cfg = filepath.Join(dir, "flowwatch.yaml")
 	writeFile(t, w.cfg, fmt.Sprintf(`redis:
 %schains:
@@ -229,7 +255,7 @@ rules:
     max_hops: 3
     early_warning: %[6]v
     sinks: [hook]
-sinks:
+%[7]ssinks:
   - name: hook
     type: webhook
     url: %[4]s
@@ -239,8 +265,8 @@ alerting:
   group_interval: 100ms
 claim_idle: 200ms
 poller_lease: %[5]s
-`, redistest.Config(prefix), chain.URL, confirmations, srv.URL, lease,
-		confirmations > 0))
+`, redistest.Config(prefix), chain.URL, opts.confirmations, srv.URL, opts.lease,
+		opts.confirmations > 0, modelRules))
 	return w
 }
 
@@ -257,9 +283,9 @@ func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func
 		fresh := crypto.PubkeyToAddress(k.PublicKey)
 		var hs []common.Hash
 		for _, tx := range []devnet.Tx{
-			{Key: w.chain.Keys[0], To: &fresh, Value: big.NewInt(1e18)},
-			{Key: k, To: &w.exchange, Value: big.NewInt(1e17)},
-			{Key: k, To: &w.mixer, Value: big.NewInt(2e17)},
+			{Key: w.chain.Keys[0], To: &fresh, Value: big.NewInt(fundWei)},
+			{Key: k, To: &w.exchange, Value: big.NewInt(toExchangeWei)},
+			{Key: k, To: &w.mixer, Value: big.NewInt(toMixerWei)},
 			{Key: w.chain.Keys[1], To: &w.exchange, Value: big.NewInt(5e16)},
 		} {
 			r, err := w.chain.Send(ctx, tx)
@@ -338,7 +364,7 @@ func (w *launderWorld) settle(t *testing.T, cmd *exec.Cmd, reorgs bool,
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := head - w.confirmations
+	last := head - w.opts.confirmations
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		settled, state, err := streamaudit.Settled(ctx, w.rdb, w.prefix, "dev", last)

@@ -18,7 +18,7 @@ import (
 func TestReplicas(t *testing.T) {
 	ctx := context.Background()
 	const lease = 500 * time.Millisecond
-	w := newLaunderWorld(t, lease, 0)
+	w := newLaunderWorld(t, launderOptions{lease: lease})
 	procs := map[int]*exec.Cmd{}
 	for range 3 {
 		cmd, _ := startRun(t, w.cfg, "running")
