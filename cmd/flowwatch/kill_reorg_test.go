@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/internal/streamaudit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -87,9 +88,9 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	t.Logf("seed %d: %d kills (%d leaving entries pending); %d forks orphaning %d blocks, "+
 		"%d movements published as removed; %d movements up to block %d, each once in the "+
 		"stream; %d alerts: %d early warnings, %d confirmations, %d retractions; %d "+
-		"deliveries repeated; %d addresses tainted", seed, killRounds, leftPending, forks,
-		orphaned, len(res.Removed), res.Published, last, c.alerts, c.provisional,
-		c.confirmed, c.retracted, c.repeats, c.tainted)
+		"deliveries repeated; %d keys tainted", seed, killRounds, leftPending, forks,
+		orphaned, len(res.Removed), res.Published, last, c.Alerts, c.Provisional,
+		c.Confirmed, c.Retracted, c.repeats, c.tainted)
 	if forks == 0 {
 		t.Fatal("no fork: the traffic played too few flows")
 	}
@@ -150,9 +151,10 @@ func (w *launderWorld) mineAll(ctx context.Context) error {
 	return nil // what the pool dropped stays unmined: its alerts must be retracted
 }
 
-// reorgCounts are what checkReorgAlerts found.
+// reorgCounts are what checkReorgAlerts and checkReorgTaint found.
 type reorgCounts struct {
-	alerts, provisional, confirmed, retracted, repeats, tainted int
+	streamaudit.AlertCounts
+	repeats, tainted int
 }
 
 // checkReorgAlerts compares what the receiver got with the chain as it is: per flow, the
@@ -160,43 +162,20 @@ type reorgCounts struct {
 // model of w's) and the one to the mixer a to-mixer alert. Each alert raised (early warning
 // or confirmation) in a block other than the one that mined its transaction in the end
 // (none: it was dropped) is retracted there, once; it is confirmed in that block, not
-// retracted there, naming the funding hop in the block that mined that in the end. No other alert, no retraction of what was not raised, no
-// notification under more than one idempotency key.
+// retracted there, naming the funding hop in the block that mined that in the end (see
+// streamaudit.Alerts.Check). No other alert, no notification under more than one
+// idempotency key.
 func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error) {
-	type states struct{ raised, confirmed, retracted map[string]alerting.Alert }
-	got := map[string]*states{} // by rule and transaction
-	delivered, multi := w.recv.delivered()
-	var c reorgCounts
-	for _, a := range delivered {
-		k := a.Rule + " " + a.Tx
-		s := got[k]
-		if s == nil {
-			s = &states{map[string]alerting.Alert{}, map[string]alerting.Alert{},
-				map[string]alerting.Alert{}}
-			got[k] = s
-		}
-		switch a.State {
-		case alerting.StateProvisional:
-			s.raised[a.BlockHash] = a
-			c.provisional++
-		case alerting.StateConfirmed:
-			s.raised[a.BlockHash], s.confirmed[a.BlockHash] = a, a
-			c.confirmed++
-		case alerting.StateRetracted:
-			s.retracted[a.BlockHash] = a
-			c.retracted++
-		default:
-			return c, fmt.Errorf("alert %s %s", k, a.State)
-		}
-	}
+	c := reorgCounts{AlertCounts: w.recv.alerts.Counts()}
 	counts, bad := w.recv.snapshot()
 	for _, n := range counts {
 		c.repeats += n - 1
 	}
-	if multi > 0 || bad > 0 {
+	if multi := w.recv.multiKey(); multi > 0 || bad > 0 {
 		return c, fmt.Errorf("%d notifications under more than one idempotency key, %d "+
 			"failed verification", multi, bad)
 	}
+	ids := map[string]bool{}
 	for _, f := range w.flows {
 		fund, err := w.mined(ctx, f.fund)
 		if err != nil {
@@ -211,30 +190,29 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 			want = append(want, alert{"to-exchange-" + m, f.exchange})
 		}
 		for _, p := range want {
-			k := p.rule + " " + p.tx.Hex()
-			s := got[k]
-			delete(got, k)
 			at, err := w.mined(ctx, p.tx)
 			if err != nil {
 				return c, err
 			}
-			if at == nil && s == nil {
-				continue // dropped before any process judged it
+			final := ""
+			if at != nil {
+				final = at.hash
 			}
-			if s == nil {
-				return c, fmt.Errorf("%s: no alert", k)
-			}
-			c.alerts++
-			if err := checkAlertStates(k, s.raised, s.confirmed, s.retracted, at,
-				fund); err != nil {
+			id := alerting.AlertID(p.rule, "dev", strings.ToLower(p.tx.Hex()),
+				chains.PositionTx)
+			ids[id] = true
+			a, _, err := w.recv.alerts.Check(id, final)
+			if err != nil {
 				return c, err
+			}
+			if at != nil && (fund == nil || len(a.Path) != 2 || a.Path[0].Tx != fund.tx ||
+				a.Path[0].Block != fund.number) {
+				return c, fmt.Errorf("%s %s: path %+v, want its first hop in block %v",
+					p.rule, p.tx.Hex(), a.Path, fund)
 			}
 		}
 	}
-	for k := range got {
-		return c, fmt.Errorf("%s: an alert on no flow's payment", k)
-	}
-	return c, nil
+	return c, w.recv.alerts.Unexpected(ids)
 }
 
 // checkReorgTaint compares the taint store with the chain as it is: exactly the fresh
@@ -351,41 +329,6 @@ func checkHolds(model string, hs []rules.Holding, holds *big.Int) error {
 	}
 	if sum.Cmp(holds) != 0 {
 		return fmt.Errorf("lots %+v: %s, want %s", h.Lots, sum, holds)
-	}
-	return nil
-}
-
-// checkAlertStates checks one alert's notifications, by block hash (raised: early warnings
-// and confirmations), against at, the receipt of its transaction as the chain ends (nil: not
-// mined), and fund, its funding's.
-func checkAlertStates(k string, raised, confirmed, retracted map[string]alerting.Alert,
-	at, fund *receiptRef) error {
-	for b := range retracted {
-		if _, ok := raised[b]; !ok {
-			return fmt.Errorf("%s: retracted in block %s, never raised there", k, b)
-		}
-	}
-	for b := range raised {
-		_, gone := retracted[b]
-		final := at != nil && b == at.hash
-		switch {
-		case final && gone:
-			return fmt.Errorf("%s: retracted in block %s, which mined it", k, b)
-		case !final && !gone:
-			return fmt.Errorf("%s: raised in orphaned block %s, not retracted", k, b)
-		}
-	}
-	if at == nil {
-		return nil
-	}
-	a, ok := confirmed[at.hash]
-	if !ok {
-		return fmt.Errorf("%s: not confirmed in block %d %s, which mined it", k, at.number,
-			at.hash)
-	}
-	if fund == nil || len(a.Path) != 2 || a.Path[0].Tx != fund.tx ||
-		a.Path[0].Block != fund.number {
-		return fmt.Errorf("%s: path %+v, want its first hop in block %v", k, a.Path, fund)
 	}
 	return nil
 }

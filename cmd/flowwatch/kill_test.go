@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,7 +24,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/chains/ethereum/devnet"
@@ -36,20 +34,20 @@ import (
 const killRounds = 20
 
 // deliveries counts, per alert notification (Alert.DedupKey), the times a receiver got it in
-// a verified request, and keeps the alert as first delivered and the idempotency keys it
-// came under.
+// a verified request, and keeps the idempotency keys it came under; alerts gathers the
+// notifications, per alert and block.
 type deliveries struct {
 	mu     sync.Mutex
 	byKey  map[string]int
-	alerts map[string]alerting.Alert
 	idem   map[string]map[string]bool
+	alerts *streamaudit.Alerts
 	bad    int
 	secret []byte
 }
 
 func newDeliveries(secret string) *deliveries {
-	return &deliveries{byKey: map[string]int{}, alerts: map[string]alerting.Alert{},
-		idem: map[string]map[string]bool{}, secret: []byte(secret)}
+	return &deliveries{byKey: map[string]int{}, idem: map[string]map[string]bool{},
+		alerts: streamaudit.NewAlerts(), secret: []byte(secret)}
 }
 
 func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,9 +69,10 @@ func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, a := range p.Alerts {
 		k := a.DedupKey()
 		if d.byKey[k]++; d.byKey[k] == 1 {
-			d.alerts[k], d.idem[k] = a, map[string]bool{}
+			d.idem[k] = map[string]bool{}
 		}
 		d.idem[k][r.Header.Get(webhook.HeaderIdempotency)] = true
+		d.alerts.Add(a)
 	}
 }
 
@@ -93,9 +92,8 @@ func (d *deliveries) atLeast(n int) func() error {
 	}
 }
 
-// delivered returns the alerts delivered, one per notification, and how many
-// notifications came under more than one idempotency key.
-func (d *deliveries) delivered() ([]alerting.Alert, int) {
+// multiKey returns how many notifications came under more than one idempotency key.
+func (d *deliveries) multiKey() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	multi := 0
@@ -104,7 +102,7 @@ func (d *deliveries) delivered() ([]alerting.Alert, int) {
 			multi++
 		}
 	}
-	return slices.Collect(maps.Values(d.alerts)), multi
+	return multi
 }
 
 // TestKillRestart starts `flowwatch run` (this test binary as the command) on the simulated
