@@ -9,7 +9,11 @@
 # mixer rules raise early warnings (the scout's provisional alerts, run under the same
 # faults): each must then be confirmed, none left open or retracted.
 #
-#   [CONFIRMATIONS=0] scripts/soak.sh [DURATION] [PROCS] [RATE]
+# With REORGS=1 the node's head is also set 1 to 4 blocks back now and then (debug_setHead)
+# and the transactions dropped are sent again: every alert raised in an orphaned block
+# must then be retracted there, once, and confirmed in the block that mined it in the end.
+#
+#   [CONFIRMATIONS=0] [REORGS=0] scripts/soak.sh [DURATION] [PROCS] [RATE]
 #   (defaults: 10m 2 5: flows per second)
 #
 # Needs geth v1.16.7 (installed with `go install` if missing) and redis-server.
@@ -24,4 +28,4 @@ fi
 make -s build
 go build -o bin/soak ./bench/soak
 bin/soak -geth "$geth" -flowwatch bin/flowwatch -duration "${1:-10m}" -procs "${2:-2}" \
-  -rate "${3:-5}" -confirmations "${CONFIRMATIONS:-0}"
+  -rate "${3:-5}" -confirmations "${CONFIRMATIONS:-0}" -reorgs="${REORGS:-0}"

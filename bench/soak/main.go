@@ -8,10 +8,15 @@
 //
 // With -confirmations N the chain waits for N confirmations and the exchange and mixer
 // rules raise early warnings: the scout's provisional alerts, each of which must then be
-// confirmed (none left open, none retracted: the dev chain has no reorgs).
+// confirmed (none left open, none retracted unless a reorg orphaned its block).
+//
+// With -reorgs, after one transaction in twenty, at random, the node's head is set 1 to 4
+// blocks back (debug_setHead) and the transactions it dropped are sent again, so that they
+// are mined in blocks of other hashes: every alert raised in an orphaned block must then be
+// retracted there, once, and confirmed in the block that mined its transaction in the end.
 //
 //	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-rate 5] [-seed N]
-//	     [-confirmations N]
+//	     [-confirmations N] [-reorgs]
 package main
 
 import (
@@ -23,6 +28,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -35,16 +42,23 @@ func main() {
 	rate := flag.Float64("rate", 5, "laundering flows per second at most (each 7 transactions)")
 	confirmations := flag.Uint64("confirmations", 0,
 		"the chain's confirmations; more than 0: early warnings too")
+	reorgs := flag.Bool("reorgs", false, "fork the chain back 1 to 4 blocks now and then")
 	flag.Parse()
+	redis.SetLogger(quiet{}) // the soak's own clients meet Redis down by design
 	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate,
-		*confirmations); err != nil {
+		*confirmations, *reorgs); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
+// quiet is a go-redis logger that logs nothing.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
 func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint64,
-	rate float64, confirmations uint64) error {
+	rate float64, confirmations uint64, reorgs bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "flowwatch-soak-")
 	if err != nil {
@@ -58,8 +72,8 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 		}
 		_ = os.RemoveAll(dir)
 	}()
-	fmt.Printf("soak: %s of faults, %d flowwatch processes, %d confirmations, seed %d, "+
-		"in %s\n", d, procs, confirmations, seed, dir)
+	fmt.Printf("soak: %s of faults, %d flowwatch processes, %d confirmations, reorgs %v, "+
+		"seed %d, in %s\n", d, procs, confirmations, reorgs, seed, dir)
 	rds, err := startRedis(redisBin, filepath.Join(dir, "redis"))
 	if err != nil {
 		return err
@@ -80,7 +94,11 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	defer sup.stop()
 
 	rng := mrand.New(mrand.NewPCG(seed, 11))
-	traffic := w.play(ctx, time.Duration(float64(time.Second)/rate))
+	var forks *mrand.Rand // the traffic's goroutine's alone
+	if reorgs {
+		forks = mrand.New(mrand.NewPCG(seed, 12))
+	}
+	traffic := w.play(ctx, time.Duration(float64(time.Second)/rate), forks)
 	start := time.Now()
 	kills, redisRestarts := 0, 0
 	for time.Since(start) < d {
@@ -99,28 +117,31 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 		}
 		redisRestarts++
 	}
-	flows, err := traffic()
+	p, err := traffic()
 	if err != nil {
 		return err
 	}
 	if err := w.confirm(ctx); err != nil {
 		return err
 	}
-	want := alertsPerFlow * flows
+	want := alertsPerFlow * p.flows
 	fmt.Printf("faults over: %d flowwatch kills, %d Redis kills and restarts; %d flows "+
-		"(%d alerts expected); settling ...\n", kills, redisRestarts, flows, want)
-	res, err := w.settle(ctx, want, 20*time.Minute)
+		"(%d alerts expected); %d forks orphaning %d blocks (%d transactions sent again); "+
+		"settling ...\n", kills, redisRestarts, p.flows, want, p.forks, p.orphaned, p.resent)
+	res, err := w.settle(ctx, 20*time.Minute)
 	if err != nil {
 		return err
 	}
 	exits, ended := sup.exits()
 	fmt.Printf("after %s: %d movements in blocks %d-%d (head %d): %d missing, %d more "+
-		"than once; %d alerts expected, %d confirmed, %d under more than one idempotency "+
-		"key; %d deliveries repeated under the same key (dropped by the receiver); %d "+
-		"early warnings, %d left open, %d retracted; %d restarts of flowwatch processes "+
-		"that ended (%d on their own)\n", time.Since(start).Round(time.Second), res.movements,
-		w.startBlock, res.published, res.head, res.missing, res.doubled, want, res.confirmed,
-		res.multiKey, res.repeats, res.provisional, res.orphaned, res.retracted, exits,
+		"than once, %d published as removed; %d alerts expected, %d confirmed in the "+
+		"blocks that mined them, %d under more than one idempotency key; %d deliveries "+
+		"repeated under the same key (dropped by the receiver); %d early warnings, %d "+
+		"confirmations, %d retractions (every alert raised in an orphaned block); %d "+
+		"restarts of flowwatch processes that ended (%d on their own)\n",
+		time.Since(start).Round(time.Second), res.movements, w.startBlock, res.published,
+		res.head, res.missing, res.doubled, len(res.audit.Removed), want, res.confirmed,
+		res.multiKey, res.repeats, res.Provisional, res.Confirmed, res.Retracted, exits,
 		len(ended))
 	for _, why := range ended {
 		fmt.Printf("  ended on its own: %s\n", why)
@@ -139,11 +160,14 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 			len(res.audit.Removed), res.audit.Removed[0])
 	}
 	if res.missing > 0 || res.doubled > 0 || len(res.audit.Stale) > 0 ||
-		res.confirmed != want || res.multiKey > 0 ||
-		res.orphaned > 0 || res.retracted > 0 {
+		res.confirmed != want || res.multiKey > 0 || res.bad > 0 {
 		return fmt.Errorf("FAILED: lost or duplicated movements or alerts")
 	}
-	if confirmations > 0 && res.provisional == 0 {
+	if !reorgs && (len(res.audit.Removed) > 0 || res.Retracted > 0) {
+		return fmt.Errorf("FAILED: %d movements removed, %d alerts retracted without a reorg",
+			len(res.audit.Removed), res.Retracted)
+	}
+	if confirmations > 0 && res.Provisional == 0 {
 		return fmt.Errorf("FAILED: no early warning with %d confirmations", confirmations)
 	}
 	n, err := logged(filepath.Join(dir, "logs"), "learners read the movements judged before")

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	geth "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -25,6 +29,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/internal/streamaudit"
 )
@@ -46,7 +51,16 @@ type world struct {
 	confirmations   uint64 // the chain's, in the config; > 0: the scout's early warnings too
 	cfg             string
 	recv            *receiver
+	// sent is every transaction sent, in order (each mined before the next is sent), for
+	// a reorg to send again what it orphaned; flows, the flows' transactions that alert.
+	sent  []*types.Transaction
+	flows []flowTxs
 }
+
+// flowTxs are the transactions of a flow that alert: the fresh wallet's payments to the
+// exchange (to-exchange) and the mixer (to-mixer), and the watched wallet's to the
+// deposit address (to-exchange).
+type flowTxs struct{ toExchange, toMixer, toDeposit common.Hash }
 
 // account is a key of ours and its next nonce.
 type account struct {
@@ -155,6 +169,19 @@ poller_lease: 2s
 	return w, os.WriteFile(w.cfg, []byte(cfg), 0o600)
 }
 
+// submit hands tx to the node. geth's pool may judge a transaction by the block before the
+// one just mined (the funds that block brought look missing): it sends again for a while.
+func (w *world) submit(ctx context.Context, tx *types.Transaction) error {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := w.ec.SendTransaction(ctx, tx)
+		if err == nil || time.Now().After(deadline) ||
+			!strings.Contains(err.Error(), "insufficient funds") {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // send signs and sends a payment from a to to.
 func (w *world) send(ctx context.Context, a *account, to common.Address, wei int64) (
 	common.Hash, error) {
@@ -164,20 +191,11 @@ func (w *world) send(ctx context.Context, a *account, to common.Address, wei int
 	if err != nil {
 		return common.Hash{}, err
 	}
-	// geth's pool may judge a transaction by the block before the one just mined (the
-	// funds that block brought look missing): send again for a while.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		err = w.ec.SendTransaction(ctx, tx)
-		if err == nil || time.Now().After(deadline) ||
-			!strings.Contains(err.Error(), "insufficient funds") {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err != nil {
+	if err := w.submit(ctx, tx); err != nil {
 		return common.Hash{}, err
 	}
 	a.nonce++
+	w.sent = append(w.sent, tx)
 	return tx.Hash(), nil
 }
 
@@ -203,15 +221,39 @@ func (w *world) wait(ctx context.Context, h common.Hash) error {
 // alertsPerFlow is how many alerts a flow raises.
 const alertsPerFlow = 3
 
+// played is what play did.
+type played struct {
+	flows, forks, orphaned, resent int // resent: transactions a fork orphaned, sent again
+}
+
+// maxForkDepth is the most blocks a fork orphans.
+const maxForkDepth = 4
+
 // play sends a flow every every (at most) until the returned stop is called, which
-// returns how many were sent: the watched wallet pays a fresh wallet, which pays the
-// exchange and the mixer (two alerts); the clean wallet pays the exchange (none), and a
-// deposit address that sweeps what it got to the exchange, which the watched wallet then
-// pays (the third alert).
-func (w *world) play(ctx context.Context, every time.Duration) (stop func() (int, error)) {
+// returns what it played: the watched wallet pays a fresh wallet, which pays the exchange
+// and the mixer (two alerts); the clean wallet pays the exchange (none), and a deposit
+// address that sweeps what it got to the exchange, which the watched wallet then pays (the
+// third alert). With forks not nil, after a twentieth of the transactions (at random, from
+// forks: about one flow in three) the chain forks back 1 to maxForkDepth blocks (see fork).
+func (w *world) play(ctx context.Context, every time.Duration,
+	forks *mrand.Rand) (stop func() (played, error)) {
 	done := make(chan struct{})
 	result := make(chan error, 1)
-	flows := 0
+	var p played
+	var mined func() error
+	if forks != nil {
+		mined = func() error {
+			if forks.IntN(20) != 0 {
+				return nil
+			}
+			orphaned, resent, err := w.fork(ctx, 1+forks.IntN(maxForkDepth))
+			if err != nil {
+				return fmt.Errorf("fork: %w", err)
+			}
+			p.forks, p.orphaned, p.resent = p.forks+1, p.orphaned+orphaned, p.resent+resent
+			return nil
+		}
+	}
 	go func() {
 		for i := 0; ; i++ {
 			select {
@@ -221,22 +263,83 @@ func (w *world) play(ctx context.Context, every time.Duration) (stop func() (int
 			default:
 			}
 			start := time.Now()
-			if err := w.flow(ctx, i); err != nil {
+			if err := w.flow(ctx, i, mined); err != nil {
 				result <- fmt.Errorf("flow %d: %w", i, err)
 				return
 			}
-			flows++
+			p.flows++
 			time.Sleep(every - time.Since(start)) // a steady flow, not a flood
 		}
 	}()
-	return func() (int, error) {
+	return func() (played, error) {
 		close(done)
 		err := <-result
-		return flows, err
+		return p, err
 	}
 }
 
-func (w *world) flow(ctx context.Context, i int) error {
+// waitPublished waits, at most limit, until the stream's tip is the chain's last
+// confirmed block.
+func (w *world) waitPublished(ctx context.Context, limit time.Duration) {
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://"),
+		MaxRetries: -1})
+	defer rdb.Close()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		head, err := w.ec.BlockNumber(ctx)
+		tip, _ := rdb.HGet(ctx, prefix+":{dev}:tip", "number").Uint64()
+		if err == nil && tip+w.confirmations >= head {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fork sets the node's head depth blocks back (debug_setHead; not below the first block
+// of the soak), which drops the blocks above it and their transactions, and sends those
+// transactions again, in their order, each mined before the next is sent: the same
+// transactions in blocks of another hash. It returns the blocks orphaned and the
+// transactions sent again.
+func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
+	// Mostly orphan what flowwatch saw: wait a little for its poller to publish up to the
+	// last confirmed block (when none runs, or Redis is down, the wait ends by its deadline).
+	w.waitPublished(ctx, time.Second)
+	head, err := w.ec.BlockNumber(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	to := max(w.startBlock, head-min(head, uint64(depth)))
+	if to >= head {
+		return 0, 0, nil
+	}
+	if err := w.ec.Client().CallContext(ctx, nil, "debug_setHead",
+		hexutil.Uint64(to)); err != nil {
+		return 0, 0, fmt.Errorf("set head to %d: %w", to, err)
+	}
+	// The orphaned are the last sent: each was mined before the next was sent.
+	first := len(w.sent)
+	for ; first > 0; first-- {
+		r, err := w.ec.TransactionReceipt(ctx, w.sent[first-1].Hash())
+		if err == nil && r.BlockNumber.Uint64() <= to {
+			break
+		}
+		if err != nil && !errors.Is(err, geth.NotFound) {
+			return 0, 0, fmt.Errorf("receipt of %s: %w", w.sent[first-1].Hash(), err)
+		}
+	}
+	for _, tx := range w.sent[first:] {
+		if err := w.submit(ctx, tx); err != nil {
+			return 0, 0, fmt.Errorf("send %s again: %w", tx.Hash(), err)
+		}
+		if err := w.wait(ctx, tx.Hash()); err != nil {
+			return 0, 0, err
+		}
+	}
+	return int(head - to), len(w.sent) - first, nil
+}
+
+// flow plays flow i (see play), calling mined, when not nil, after each of its
+// transactions is mined.
+func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 	fresh := newAccount(fmt.Sprintf("soak/fresh/%d", i))
 	h, err := w.send(ctx, w.watched, fresh.addr, 1e18)
 	if err != nil {
@@ -245,11 +348,17 @@ func (w *world) flow(ctx context.Context, i int) error {
 	if err := w.wait(ctx, h); err != nil {
 		return err
 	}
+	if mined != nil {
+		if err := mined(); err != nil {
+			return err
+		}
+	}
 	// Then a customer's deposit at an address of the exchange's, swept to the hot wallet
 	// (all but the 0.01 ETH the sweep may cost: an inferred deposit address), which the
 	// watched wallet then pays: the third alert, raised only by a worker that remembers
 	// the deposit across the kills (read back from the stream after a restart).
 	dep := newAccount(fmt.Sprintf("soak/deposit/%d", i))
+	var hs []common.Hash
 	for _, p := range []struct {
 		from *account
 		to   common.Address
@@ -262,19 +371,26 @@ func (w *world) flow(ctx context.Context, i int) error {
 		if err := w.wait(ctx, h); err != nil { // each mined before the next is sent
 			return err
 		}
+		hs = append(hs, h)
+		if mined != nil {
+			if err := mined(); err != nil {
+				return err
+			}
+		}
 	}
+	w.flows = append(w.flows, flowTxs{toExchange: hs[0], toMixer: hs[1], toDeposit: hs[5]})
 	return nil
 }
 
 // receiver is the webhook endpoint: per alert notification (DedupKey: the alert's id,
-// state and block), the idempotency keys it came under and how many times, and the states
-// each alert id came in.
+// state and block), the idempotency keys it came under and how many times; and the
+// notifications per alert and block.
 type receiver struct {
 	srv    *http.Server
 	url    string
 	mu     sync.Mutex
 	byKey  map[string]map[string]int
-	states map[string]map[alerting.State]bool
+	alerts *streamaudit.Alerts
 	bad    int
 }
 
@@ -284,7 +400,7 @@ func newReceiver() (*receiver, error) {
 		return nil, err
 	}
 	r := &receiver{url: "http://" + ln.Addr().String(), byKey: map[string]map[string]int{},
-		states: map[string]map[alerting.State]bool{}}
+		alerts: streamaudit.NewAlerts()}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
@@ -313,10 +429,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.byKey[k] = map[string]int{}
 		}
 		r.byKey[k][idem]++
-		if r.states[a.ID] == nil {
-			r.states[a.ID] = map[alerting.State]bool{}
-		}
-		r.states[a.ID][a.State] = true
+		r.alerts.Add(a)
 	}
 }
 
@@ -324,18 +437,16 @@ func (r *receiver) close() { _ = r.srv.Close() }
 
 // tally is what the receiver got.
 type tally struct {
-	confirmed int // alerts confirmed: the workers'
-	// provisional are the scout's early warnings; orphaned, those whose alert was neither
-	// confirmed nor retracted; retracted, alerts retracted (no reorg happens here).
-	provisional, orphaned, retracted int
-	multiKey                         int // notifications under more than one idempotency key
-	repeats                          int // deliveries repeated under the same key
+	streamaudit.AlertCounts
+	multiKey int // notifications under more than one idempotency key
+	repeats  int // deliveries repeated under the same key
+	bad      int // requests that failed verification or did not decode
 }
 
 func (r *receiver) counts() tally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var t tally
+	t := tally{AlertCounts: r.alerts.Counts(), bad: r.bad}
 	for _, keys := range r.byKey {
 		if len(keys) > 1 {
 			t.multiKey++
@@ -344,27 +455,55 @@ func (r *receiver) counts() tally {
 			t.repeats += n - 1
 		}
 	}
-	for _, states := range r.states {
-		switch {
-		case states[alerting.StateConfirmed]:
-			t.confirmed++
-		case states[alerting.StateProvisional] && !states[alerting.StateRetracted]:
-			t.orphaned++
-		}
-		if states[alerting.StateProvisional] {
-			t.provisional++
-		}
-		if states[alerting.StateRetracted] {
-			t.retracted++
+	return t
+}
+
+// expected returns the alerts the flows should raise, by id, each with the hash of the
+// block that mined its transaction as the chain ends: per flow, the three of flowTxs.
+func (w *world) expected(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range w.flows {
+		for _, a := range []struct {
+			rule string
+			tx   common.Hash
+		}{{"to-exchange", f.toExchange}, {"to-mixer", f.toMixer},
+			{"to-exchange", f.toDeposit}} {
+			r, err := w.ec.TransactionReceipt(ctx, a.tx)
+			if err != nil {
+				return nil, fmt.Errorf("receipt of %s: %w", a.tx, err)
+			}
+			id := alerting.AlertID(a.rule, "dev", strings.ToLower(a.tx.Hex()),
+				chains.PositionTx)
+			out[id] = strings.ToLower(r.BlockHash.Hex())
 		}
 	}
-	return t
+	return out, nil
+}
+
+// check compares the alerts the receiver got with want (see expected): each confirmed in
+// the block that mined its transaction, every one raised in an orphaned block retracted
+// there once (streamaudit.Alerts.Check), and no other alert. It returns how many are
+// confirmed as they should be, and the first difference.
+func (w *world) check(want map[string]string) (int, error) {
+	ids := map[string]bool{}
+	var first error
+	confirmed := 0
+	for id, final := range want {
+		ids[id] = true
+		if _, _, err := w.recv.alerts.Check(id, final); err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		confirmed++
+	}
+	return confirmed, cmp.Or(first, w.recv.alerts.Unexpected(ids))
 }
 
 // result is what settle found.
 type result struct {
 	head, published             uint64
 	movements, missing, doubled int
+	confirmed                   int // alerts confirmed as the chain says
 	tally
 	audit streamaudit.Result
 }
@@ -385,35 +524,36 @@ func (w *world) confirm(ctx context.Context) error {
 }
 
 // settle waits until the stream's cursor is at the last confirmed block, every entry is
-// processed and want alerts were confirmed; then checks every movement of the chain is in
-// the stream once.
-func (w *world) settle(ctx context.Context, want int, limit time.Duration) (result, error) {
+// processed and the alerts are as the chain says (see check); then checks every movement
+// of the chain is in the stream once.
+func (w *world) settle(ctx context.Context, limit time.Duration) (result, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(w.rds.url(), "redis://")})
 	defer rdb.Close()
+	want, err := w.expected(ctx)
+	if err != nil {
+		return result{}, err
+	}
 	var head, published uint64
 	told := time.Now()
 	for deadline := time.Now().Add(limit); ; {
 		// Nothing is sent any more, but the node may still seal an empty block.
-		var err error
 		if head, err = w.ec.BlockNumber(ctx); err != nil {
 			return result{}, err
 		}
 		published = head - w.confirmations
 		settled, state, err := streamaudit.Settled(ctx, rdb, prefix, "dev", published)
-		t := w.recv.counts()
-		got := t.confirmed
-		if err == nil && settled && got >= want {
+		got, checked := w.check(want)
+		if err == nil && settled && checked == nil {
 			break
 		}
 		if time.Since(told) > 30*time.Second {
-			fmt.Printf("settling: %s (%v); %d of %d alerts confirmed; %d early warnings, "+
-				"%d open, %d retracted\n", state, err, got, want, t.provisional, t.orphaned,
-				t.retracted)
+			fmt.Printf("settling: %s (%v); %d of %d alerts as they should be (%v)\n", state,
+				err, got, len(want), checked)
 			told = time.Now()
 		}
 		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("not settled in %s: %s (%v), %d of %d alerts",
-				limit, state, err, got, want)
+			return result{}, fmt.Errorf("not settled in %s: %s (%v), %d of %d alerts as "+
+				"they should be: %v", limit, state, err, got, len(want), checked)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -428,6 +568,6 @@ func (w *world) settle(ctx context.Context, want int, limit time.Duration) (resu
 		return result{}, err
 	}
 	return result{head: head, published: published, movements: a.Chain,
-		missing: len(a.Missing), doubled: len(a.Doubled), tally: w.recv.counts(),
-		audit: a}, nil
+		missing: len(a.Missing), doubled: len(a.Doubled), confirmed: len(want),
+		tally: w.recv.counts(), audit: a}, nil
 }
