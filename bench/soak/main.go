@@ -98,11 +98,16 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if reorgs {
 		forks = mrand.New(mrand.NewPCG(seed, 12))
 	}
-	traffic := w.play(ctx, time.Duration(float64(time.Second)/rate), forks)
+	traffic, flowFailed := w.play(ctx, time.Duration(float64(time.Second)/rate), forks)
 	start := time.Now()
 	kills, redisRestarts := 0, 0
 	for time.Since(start) < d {
-		time.Sleep(time.Duration(500+rng.IntN(4500)) * time.Millisecond)
+		select {
+		case <-time.After(time.Duration(500+rng.IntN(4500)) * time.Millisecond):
+		case <-flowFailed:
+			_, err := traffic()
+			return err
+		}
 		if rng.IntN(10) < 7 {
 			sup.killOne(rng)
 			kills++

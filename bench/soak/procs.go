@@ -138,6 +138,7 @@ func (g *gethNode) stop() {
 type supervisor struct {
 	bin, cfg, logs string
 	mu             sync.Mutex
+	stopping       bool // stop was called: start no more
 	procs          []*exec.Cmd
 	exited         int
 	// ended are the processes that ended on their own (not by a signal): the last line
@@ -167,14 +168,24 @@ func (s *supervisor) keep(i int) {
 		log, _ := os.Create(filepath.Join(s.logs, fmt.Sprintf("flowwatch-%d-%d.log", i, run)))
 		cmd := exec.Command(s.bin, "run", "--config", s.cfg)
 		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
+		// Started and kept under the lock, or not at all once stop has signalled the
+		// processes it knows: one started after would never be stopped.
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			log.Close()
+			return
+		}
+		err := cmd.Start()
+		if err == nil {
+			s.procs[i] = cmd
+		}
+		s.mu.Unlock()
+		if err != nil {
 			log.Close()
 			time.Sleep(time.Second)
 			continue
 		}
-		s.mu.Lock()
-		s.procs[i] = cmd
-		s.mu.Unlock()
 		_ = cmd.Wait()
 		log.Close()
 		select {
@@ -224,6 +235,7 @@ func lastLine(path string) string {
 func (s *supervisor) stop() {
 	close(s.done)
 	s.mu.Lock()
+	s.stopping = true
 	for _, cmd := range s.procs {
 		if cmd != nil && cmd.Process != nil {
 			_ = cmd.Process.Signal(syscall.SIGTERM)

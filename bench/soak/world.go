@@ -230,14 +230,14 @@ type played struct {
 const maxForkDepth = 4
 
 // play sends a flow every every (at most) until the returned stop is called, which
-// returns what it played: the watched wallet pays a fresh wallet, which pays the exchange
+// returns what it played, or until a flow fails (failed is closed; stop returns why): the watched wallet pays a fresh wallet, which pays the exchange
 // and the mixer (two alerts); the clean wallet pays the exchange (none), and a deposit
 // address that sweeps what it got to the exchange, which the watched wallet then pays (the
 // third alert). With forks not nil, after a twentieth of the transactions (at random, from
 // forks: about one flow in three) the chain forks back 1 to maxForkDepth blocks (see fork).
 func (w *world) play(ctx context.Context, every time.Duration,
-	forks *mrand.Rand) (stop func() (played, error)) {
-	done := make(chan struct{})
+	forks *mrand.Rand) (stop func() (played, error), failed <-chan struct{}) {
+	done, fail := make(chan struct{}), make(chan struct{})
 	result := make(chan error, 1)
 	var p played
 	var mined func() error
@@ -264,7 +264,9 @@ func (w *world) play(ctx context.Context, every time.Duration,
 			}
 			start := time.Now()
 			if err := w.flow(ctx, i, mined); err != nil {
-				result <- fmt.Errorf("flow %d: %w", i, err)
+				result <- fmt.Errorf("flow %d, at %s: %w", i,
+					time.Now().Format(time.TimeOnly), err)
+				close(fail)
 				return
 			}
 			p.flows++
@@ -275,7 +277,7 @@ func (w *world) play(ctx context.Context, every time.Duration,
 		close(done)
 		err := <-result
 		return p, err
-	}
+	}, fail
 }
 
 // waitPublished waits, at most limit, until the stream's tip is the chain's last
@@ -295,7 +297,7 @@ func (w *world) waitPublished(ctx context.Context, limit time.Duration) {
 }
 
 // fork sets the node's head depth blocks back (debug_setHead; not below the first block
-// of the soak), which drops the blocks above it and their transactions, and sends those
+// of the soak or the finalized block), which drops the blocks above it and their transactions, and sends those
 // transactions again, in their order, each mined before the next is sent: the same
 // transactions in blocks of another hash. It returns the blocks orphaned and the
 // transactions sent again.
@@ -307,7 +309,14 @@ func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	to := max(w.startBlock, head-min(head, uint64(depth)))
+	// Not below the finalized block either (every 32nd on the dev chain), as on a real
+	// chain; geth logs an error for each head set below it, and one run whose heads were
+	// stopped sealing for good.
+	final, err := w.ec.HeaderByNumber(ctx, big.NewInt(int64(rpc.FinalizedBlockNumber)))
+	if err != nil {
+		return 0, 0, fmt.Errorf("finalized block: %w", err)
+	}
+	to := max(w.startBlock, final.Number.Uint64(), head-min(head, uint64(depth)))
 	if to >= head {
 		return 0, 0, nil
 	}
