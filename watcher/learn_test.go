@@ -274,3 +274,46 @@ func rollBack(t *testing.T, q *queue.Redis, chain string, n uint64) {
 		t.Fatal(err)
 	}
 }
+
+// TestWorkerWarmsBeforeAReorg: a worker restarted after a deposit address's forward was
+// judged (the address inferred, and so labelled) but before a reorg's removal of that
+// forward was judged. Its learners read the arrival back while the address is labelled by
+// the inference that the removal then takes back; they must still remember the arrival,
+// as the worker that judged it did, so that the forward mined again infers the address
+// again and the source's payment to it alerts. (They did not: the payment was judged as
+// one to an unknown address, and a scout's early warning of it retracted.)
+func TestWorkerWarmsBeforeAReorg(t *testing.T) {
+	const (
+		customer = "0xc000000000000000000000000000000000000001"
+		dep      = "0xd000000000000000000000000000000000000001"
+	)
+	ctx := context.Background()
+	e := newWorkerEnv(t)
+	worker := func(name string) *Worker {
+		w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
+			Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
+			ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+			Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5})
+	e.runUntilDone(t, worker("before"), 0)
+	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 1 {
+		t.Fatalf("inference of %s: %v, %v", dep, got, err)
+	}
+	rollBack(t, e.q, "c", 1) // the forward orphaned; then mined again, and the source pays
+	transferBlocks(t, e.q, "c", transfer{dep, hopExchange, 5}, transfer{hopSource, dep, 7})
+	e.runUntilDone(t, worker("after"), 0)
+	var got []string
+	for _, a := range e.sink.alerts {
+		got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.State,
+			a.Destination.Entity, a.Destination.Category))
+	}
+	if want := "to-exchange confirmed -> Binance 14 exchange_deposit"; strings.Join(got,
+		"; ") != want {
+		t.Errorf("alerts %q, want %q", got, want)
+	}
+}

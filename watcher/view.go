@@ -40,6 +40,9 @@ type view struct {
 	lookErr error
 	m       *chains.Movement // the movement being judged
 	key     []byte           // scratch for a key looked up
+	// readBack, while learners read back the movements judged before (warm), says which
+	// stored inferences did not exist yet at the movement read back; nil when judging.
+	readBack *readBack
 }
 
 // reset readies v for a batch on chain, judged under ctx, over what cc knows of the keys
@@ -57,6 +60,7 @@ func (v *view) reset(ctx context.Context, lists Lists, chain string, cc *chainCa
 	clear(v.counts)
 	v.lists, v.chain, v.cache, v.prefixes = lists, chain, cc, prefixes
 	v.infer, v.senders, v.node, v.ctx, v.lookErr = infer, senders, node, ctx, nil
+	v.readBack = nil
 }
 
 // add makes taint the batch wrote visible to the rest of the batch; nt must stay as it is
@@ -199,7 +203,7 @@ func (v *view) Label(a string) (rules.Label, bool) {
 		return rules.Label{}, false
 	}
 	t := v.stored(inferredPrefix, a)
-	if t == nil {
+	if t == nil || v.readBack != nil && v.readBack.later(t) {
 		return rules.Label{}, false
 	}
 	return deposit.Label(*t), true

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // history reads back the entries of a chain's stream that were judged already, newest
@@ -33,7 +34,9 @@ var _ history = (*queue.Redis)(nil)
 // they remember of the chain; a reorg's removed movements, which the stream holds too,
 // are forgotten again in order.
 //
-// The learners only learn: rules are not evaluated, nothing is written. What they infer
+// The learners only learn: rules are not evaluated, nothing is written. They learn with
+// the view of now, but for the inferences that movements not read back yet made
+// (readBack), as the worker that judged each movement saw it. What they infer
 // again was stored when the movement was judged; a deposit address that the learner
 // judging it then did not infer (it lacked what arrived before) is not inferred now, but
 // by the address's next forward. Entries and movements that cannot be decoded were
@@ -93,7 +96,58 @@ func (w *Worker) warm(ctx context.Context, chain string) error {
 }
 
 // warmStats counts what warm read.
-type warmStats struct{ entries, movements, undecodable int }
+type warmStats struct {
+	entries, movements, undecodable int
+	readBack
+}
+
+// readBack is where learners reading back the movements judged before are, for the view
+// they learn with: it holds the stored inferences of now, and one made by a movement not
+// read back yet did not exist when the movements before it were judged. A learner that
+// saw it there would judge them otherwise than the worker that judged them: an arrival at
+// an address labelled is not remembered, so the forward that showed the address a deposit
+// address, if a reorg orphans it and the new branch mines it again, would find nothing
+// arrived and not infer it again (a soak run with reorgs found this: the source's payment
+// to the address then went unnoticed).
+type readBack struct {
+	started bool
+	from    uint64 // the block of the first movement read back
+	// net counts, per transfer read back to an address not quiet (an inference's forward
+	// is one: its receiver is a labelled exchange), its publications less its removals.
+	net map[txPos]int
+}
+
+// txPos names a movement of the chain read back.
+type txPos struct{ tx, pos string }
+
+// later says whether the inference t, stored, was made by a movement that the read-back
+// has not reached (or whose removal it has read since): one of a block read back or after
+// (the forward's, the last hop of t's path) that is not counted as published.
+func (r *readBack) later(t *rules.Taint) bool {
+	n := len(t.Path)
+	if n == 0 {
+		return false
+	}
+	fwd := &t.Path[n-1]
+	return fwd.Block >= r.from && r.net[txPos{fwd.Tx, fwd.Position}] <= 0
+}
+
+// start notes m, the first movement read back if none was before.
+func (r *readBack) start(m *chains.Movement) {
+	if !r.started {
+		r.started, r.from, r.net = true, m.Block.Number, map[txPos]int{}
+	}
+}
+
+// published counts m, read back.
+func (r *readBack) published(m *chains.Movement) { r.net[txPos{m.Tx, m.Position}]++ }
+
+// removed takes back a publication of m, counted, whose removal was read back.
+func (r *readBack) removed(m *chains.Movement) {
+	if k := (txPos{m.Tx, m.Position}); r.net[k] > 0 {
+		r.net[k]--
+	}
+}
 
 // warmFailed starts chain's learners afresh after warm failed with err, and returns err.
 func (w *Worker) warmFailed(chain string, err error) error {
@@ -126,13 +180,13 @@ func (w *Worker) learnEntries(ctx context.Context, chain string, msgs []queue.Me
 			batch = append(batch, ms...)
 			continue
 		}
-		if err := w.learn(ctx, chain, batch); err != nil {
+		if err := w.learn(ctx, chain, batch, &st.readBack); err != nil {
 			return err
 		}
 		batch = batch[:0]
 		for i := range ms {
 			if !ms[i].Removed {
-				if err := w.learn(ctx, chain, ms[i:i+1]); err != nil {
+				if err := w.learn(ctx, chain, ms[i:i+1], &st.readBack); err != nil {
 					return err
 				}
 				continue
@@ -143,14 +197,18 @@ func (w *Worker) learnEntries(ctx context.Context, chain string, msgs []queue.Me
 			if senders := w.senders[chain]; senders != nil {
 				senders.Forget(&ms[i])
 			}
+			st.start(&ms[i])
+			st.removed(&ms[i])
 		}
 	}
-	return w.learn(ctx, chain, batch)
+	return w.learn(ctx, chain, batch, &st.readBack)
 }
 
 // learn gives chain's learners ms, movements judged before, as judge gave them: with the
-// view of what their addresses hold and the lists say.
-func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement) error {
+// view of what their addresses hold and the lists say, and of the inferences made before
+// each (see readBack), which it counts read.
+func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement,
+	rb *readBack) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -166,6 +224,8 @@ func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement) 
 		senders.Prefetch(ms)
 	}
 	v := w.viewOf(ctx, chain, cc)
+	v.readBack = rb
+	rb.start(&ms[0])
 	for i := range ms {
 		w.judging(v, ms, i)
 		if infer != nil {
@@ -173,6 +233,9 @@ func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement) 
 		}
 		if senders != nil {
 			senders.Observe(&ms[i], v)
+		}
+		if _, to, ok := ms[i].Transfer(); ok && !v.Quiet(to.Address) {
+			rb.published(&ms[i])
 		}
 	}
 	return nil
