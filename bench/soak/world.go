@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -18,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	geth "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -51,10 +49,17 @@ type world struct {
 	confirmations   uint64 // the chain's, in the config; > 0: the scout's early warnings too
 	cfg             string
 	recv            *receiver
-	// sent is every transaction sent, in order (each mined before the next is sent), for
-	// a reorg to send again what it orphaned; flows, the flows' transactions that alert.
-	sent  []*types.Transaction
+	// sent is every transaction sent, in order (each mined before the next is sent), with
+	// the block that mined it, for a reorg to send again what it orphaned; flows, the
+	// flows' transactions that alert.
+	sent  []sentTx
 	flows []flowTxs
+}
+
+// sentTx is a transaction sent and the block that mined it (0: not mined yet).
+type sentTx struct {
+	tx    *types.Transaction
+	block uint64
 }
 
 // flowTxs are the transactions of a flow that alert: the fresh wallet's payments to the
@@ -102,7 +107,7 @@ func newWorld(ctx context.Context, node *gethNode, rds *redisProc, dir string,
 			return nil, fmt.Errorf("fund: %w", err)
 		}
 	}
-	if err := w.wait(ctx, last); err != nil {
+	if _, err := w.wait(ctx, last); err != nil {
 		return nil, err
 	}
 	head, err := w.ec.BlockNumber(ctx)
@@ -195,24 +200,28 @@ func (w *world) send(ctx context.Context, a *account, to common.Address, wei int
 		return common.Hash{}, err
 	}
 	a.nonce++
-	w.sent = append(w.sent, tx)
+	w.sent = append(w.sent, sentTx{tx: tx})
 	return tx.Hash(), nil
 }
 
-// wait polls for h's receipt, for at most a minute.
-func (w *world) wait(ctx context.Context, h common.Hash) error {
+// wait polls for h's receipt, for at most a minute, and returns the block that mined it;
+// when h is the last transaction sent, it notes that block there.
+func (w *world) wait(ctx context.Context, h common.Hash) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
 		if r, err := w.ec.TransactionReceipt(ctx, h); err == nil {
 			if r.Status != 1 {
-				return fmt.Errorf("transaction %s failed", h)
+				return 0, fmt.Errorf("transaction %s failed", h)
 			}
-			return nil
+			if n := len(w.sent); n > 0 && w.sent[n-1].tx.Hash() == h {
+				w.sent[n-1].block = r.BlockNumber.Uint64()
+			}
+			return r.BlockNumber.Uint64(), nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", h, ctx.Err())
+			return 0, fmt.Errorf("wait for %s: %w", h, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -324,24 +333,25 @@ func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
 		hexutil.Uint64(to)); err != nil {
 		return 0, 0, fmt.Errorf("set head to %d: %w", to, err)
 	}
-	// The orphaned are the last sent: each was mined before the next was sent.
+	// The orphaned are the last sent, mined above to: each was mined before the next was
+	// sent. (Receipts looked up right after the head is set misled one run, which sent
+	// again a transaction still mined: the node refused it, nonce too low.) One the node
+	// says it has, or has mined, is waited for as the others.
 	first := len(w.sent)
-	for ; first > 0; first-- {
-		r, err := w.ec.TransactionReceipt(ctx, w.sent[first-1].Hash())
-		if err == nil && r.BlockNumber.Uint64() <= to {
-			break
-		}
-		if err != nil && !errors.Is(err, geth.NotFound) {
-			return 0, 0, fmt.Errorf("receipt of %s: %w", w.sent[first-1].Hash(), err)
-		}
+	for first > 0 && w.sent[first-1].block > to {
+		first--
 	}
-	for _, tx := range w.sent[first:] {
-		if err := w.submit(ctx, tx); err != nil {
+	for i := first; i < len(w.sent); i++ {
+		tx := w.sent[i].tx
+		if err := w.submit(ctx, tx); err != nil && !strings.Contains(err.Error(),
+			"nonce too low") && !strings.Contains(err.Error(), "already known") {
 			return 0, 0, fmt.Errorf("send %s again: %w", tx.Hash(), err)
 		}
-		if err := w.wait(ctx, tx.Hash()); err != nil {
+		b, err := w.wait(ctx, tx.Hash())
+		if err != nil {
 			return 0, 0, err
 		}
+		w.sent[i].block = b
 	}
 	return int(head - to), len(w.sent) - first, nil
 }
@@ -354,7 +364,7 @@ func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 	if err != nil {
 		return err
 	}
-	if err := w.wait(ctx, h); err != nil {
+	if _, err := w.wait(ctx, h); err != nil {
 		return err
 	}
 	if mined != nil {
@@ -377,7 +387,7 @@ func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 		if h, err = w.send(ctx, p.from, p.to, p.wei); err != nil {
 			return err
 		}
-		if err := w.wait(ctx, h); err != nil { // each mined before the next is sent
+		if _, err := w.wait(ctx, h); err != nil { // each mined before the next is sent
 			return err
 		}
 		hs = append(hs, h)
@@ -525,7 +535,7 @@ func (w *world) confirm(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.wait(ctx, h); err != nil {
+		if _, err := w.wait(ctx, h); err != nil {
 			return err
 		}
 	}
