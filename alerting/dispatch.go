@@ -161,7 +161,11 @@ func (d *Dispatcher) dispatch(ctx context.Context) error {
 	var cursor uint64
 	for {
 		lead, err := d.leaser.Lead(ctx, d.opts.Name, d.opts.LeaseTTL)
-		if err != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			// Stopped while renewing: what it held it still holds, for Run to give up.
+			return ctx.Err()
+		}
+		if err != nil {
 			d.log.Warn("dispatcher lease", zap.Error(err))
 		}
 		leads := lead && err == nil

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,6 +288,46 @@ func TestDispatcherTakeOver(t *testing.T) {
 			t.Fatalf("notification %s delivered %d times", k, c)
 		}
 	}
+}
+
+// TestDispatcherReleasesWhenStoppedInLead: a dispatcher stopped while it renews its lease
+// (the renewal ends with the context's error) still gives the lease up, so that another
+// process leads at once. It did not when the renewal's error cleared its leading first:
+// TestDispatcherTakeOver failed now and then. The lease's renewal is made to wait for the
+// stop, which a real Redis does not do on demand.
+func TestDispatcherReleasesWhenStoppedInLead(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	_, hook := startInbox(t)
+	store := alerting.NewRedisDispatch(rdb, prefix)
+	leaser := &stallingLeaser{Leaser: store}
+	opts := hookOpts(hook, alerting.GroupOptions{ZeroWait: true,
+		GroupInterval: 30 * time.Millisecond, RepeatInterval: -1})
+	d, stop := runDispatcher(t, alerting.NewRedisJournal(rdb, prefix, nil), store, leaser,
+		opts)
+	waitFor(t, "the dispatcher to lead and renew", func() bool {
+		return d.Leading() && leaser.calls.Load() >= 2
+	})
+	stop()
+	if holder, _ := rdb.Get(ctx, prefix+":{alerts}:dispatch:lease").Result(); holder ==
+		opts.Name {
+		t.Fatalf("the stopped dispatcher %s still holds the lease", holder)
+	}
+}
+
+// stallingLeaser takes the lease once; every later Lead waits for its context to end.
+type stallingLeaser struct {
+	alerting.Leaser
+	calls atomic.Int32
+}
+
+func (s *stallingLeaser) Lead(ctx context.Context, holder string, ttl time.Duration) (bool,
+	error) {
+	if s.calls.Add(1) == 1 {
+		return s.Leaser.Lead(ctx, holder, ttl)
+	}
+	<-ctx.Done()
+	return false, ctx.Err()
 }
 
 // pdService is PagerDuty's Events API as far as this test needs it: one incident per
