@@ -13,7 +13,9 @@
 # and the transactions dropped are sent again: every alert raised in an orphaned block
 # must then be retracted there, once, and confirmed in the block that mined it in the end.
 #
-#   [CONFIRMATIONS=0] [REORGS=0] scripts/soak.sh [DURATION] [PROCS] [RATE]
+# A failed run keeps its directory (logs, Redis's files); KEEP=1 keeps a passed one's too.
+#
+#   [CONFIRMATIONS=0] [REORGS=0] [KEEP=0] scripts/soak.sh [DURATION] [PROCS] [RATE]
 #   (defaults: 10m 2 5: flows per second)
 #
 # Needs geth v1.16.7 (installed with `go install` if missing) and redis-server.
@@ -28,4 +30,5 @@ fi
 make -s build
 go build -o bin/soak ./bench/soak
 bin/soak -geth "$geth" -flowwatch bin/flowwatch -duration "${1:-10m}" -procs "${2:-2}" \
-  -rate "${3:-5}" -confirmations "${CONFIRMATIONS:-0}" -reorgs="${REORGS:-0}"
+  -rate "${3:-5}" -confirmations "${CONFIRMATIONS:-0}" -reorgs="${REORGS:-0}" \
+  -keep="${KEEP:-0}"

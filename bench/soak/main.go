@@ -16,7 +16,7 @@
 // retracted there, once, and confirmed in the block that mined its transaction in the end.
 //
 //	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-rate 5] [-seed N]
-//	     [-confirmations N] [-reorgs]
+//	     [-confirmations N] [-reorgs] [-keep]
 package main
 
 import (
@@ -43,10 +43,11 @@ func main() {
 	confirmations := flag.Uint64("confirmations", 0,
 		"the chain's confirmations; more than 0: early warnings too")
 	reorgs := flag.Bool("reorgs", false, "fork the chain back 1 to 4 blocks now and then")
+	keep := flag.Bool("keep", false, "keep the run's directory (logs, Redis) when it passes")
 	flag.Parse()
 	redis.SetLogger(quiet{}) // the soak's own clients meet Redis down by design
 	if err := run(*geth, *fw, *redisServer, *duration, *procs, *seed, *rate,
-		*confirmations, *reorgs); err != nil {
+		*confirmations, *reorgs, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
@@ -58,7 +59,7 @@ type quiet struct{}
 func (quiet) Printf(context.Context, string, ...any) {}
 
 func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint64,
-	rate float64, confirmations uint64, reorgs bool) error {
+	rate float64, confirmations uint64, reorgs, keep bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "flowwatch-soak-")
 	if err != nil {
@@ -151,6 +152,9 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	for _, why := range ended {
 		fmt.Printf("  ended on its own: %s\n", why)
 	}
+	for _, k := range res.repeated {
+		fmt.Printf("  delivered more than once: %s\n", k)
+	}
 	for _, k := range res.audit.Missing {
 		fmt.Printf("  missing: %s\n", k)
 	}
@@ -183,7 +187,7 @@ func run(gethBin, fwBin, redisBin string, d time.Duration, procs int, seed uint6
 	if n, err = logged(filepath.Join(dir, "logs"), "rolling back"); err == nil {
 		fmt.Printf("pollers rolled back a reorg %d times\n", n)
 	}
-	failed = false
+	failed = keep // kept as a failed run's is
 	fmt.Println("soak: PASS")
 	return nil
 }

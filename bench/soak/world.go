@@ -459,6 +459,9 @@ type tally struct {
 	streamaudit.AlertCounts
 	multiKey int // notifications under more than one idempotency key
 	repeats  int // deliveries repeated under the same key
+	// repeated are the first few notifications delivered more than once under one key
+	// (DedupKey), for a look at why.
+	repeated []string
 	bad      int // requests that failed verification or did not decode
 }
 
@@ -466,12 +469,15 @@ func (r *receiver) counts() tally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := tally{AlertCounts: r.alerts.Counts(), bad: r.bad}
-	for _, keys := range r.byKey {
+	for k, keys := range r.byKey {
 		if len(keys) > 1 {
 			t.multiKey++
 		}
-		for _, n := range keys {
+		for idem, n := range keys {
 			t.repeats += n - 1
+			if n > 1 && len(t.repeated) < 5 {
+				t.repeated = append(t.repeated, fmt.Sprintf("%s ×%d under %s", k, n, idem))
+			}
 		}
 	}
 	return t
