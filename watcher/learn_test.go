@@ -317,3 +317,49 @@ func TestWorkerWarmsBeforeAReorg(t *testing.T) {
 		t.Errorf("alerts %q, want %q", got, want)
 	}
 }
+
+// TestWorkerWarmsAfterAReorg: a worker restarted after a reorg's removal of a deposit
+// address's forward and of the source's payment to the address was judged, but before the
+// new branch's forward and payment are. The store no longer holds the inference the
+// removal undid, yet the payment read back was judged with it: the read-back must see it
+// too, or it remembers the payment as an arrival at the address, which the removal then
+// forgets with what arrived before, and the forward mined again infers nothing. (A reorg
+// soak run missed the payment's alert so.)
+func TestWorkerWarmsAfterAReorg(t *testing.T) {
+	const (
+		customer = "0xc000000000000000000000000000000000000001"
+		dep      = "0xd000000000000000000000000000000000000001"
+	)
+	ctx := context.Background()
+	e := newWorkerEnv(t)
+	worker := func(name string) *Worker {
+		w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
+			Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
+			ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+			Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5},
+		transfer{hopSource, dep, 7})
+	before := worker("before")
+	e.runUntilDone(t, before, 1)
+	rollBack(t, e.q, "c", 2) // the forward and the payment orphaned, judged so
+	e.runUntilDone(t, before, 1)
+	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 0 {
+		t.Fatalf("inference of %s after the reorg: %v, %v", dep, got, err)
+	}
+	// The new branch mines both again; a new worker judges them.
+	transferBlocks(t, e.q, "c", transfer{dep, hopExchange, 5}, transfer{hopSource, dep, 7})
+	e.runUntilDone(t, worker("after"), 1)
+	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 1 {
+		t.Fatalf("inference of %s once mined again: %v, %v", dep, got, err)
+	}
+	payment := fmt.Sprintf("c/0x%064x/tx", 3)
+	rec, err := e.store.Recorded(ctx, "c", payment)
+	if err != nil || len(rec[payment]) == 0 {
+		t.Fatalf("the payment mined again raised no alert: %q, %v", rec[payment], err)
+	}
+}

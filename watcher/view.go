@@ -185,6 +185,11 @@ var (
 // judged is quiet when its flags say that no list names it and it holds nothing.
 func (v *view) Quiet(a string) bool {
 	i := v.cursor(a)
+	if v.readBack != nil {
+		if _, ok := v.readBack.inferred(a); ok {
+			return false
+		}
+	}
 	return i >= 0 && v.flags(i) == 0
 }
 
@@ -197,6 +202,11 @@ func (v *view) Label(a string) (rules.Label, bool) {
 	if !v.unlisted(a) {
 		if l, ok := v.lists.LabelAt(v.chain, a, v.m.Block.Time); ok {
 			return l, true
+		}
+	}
+	if v.readBack != nil {
+		if t, ok := v.readBack.inferred(a); ok {
+			return deposit.Label(t), true
 		}
 	}
 	if !v.infer || !v.holds(inferredPrefix, a) {

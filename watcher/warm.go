@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
@@ -115,6 +116,19 @@ type readBack struct {
 	// net counts, per transfer read back to an address not quiet (an inference's forward
 	// is one: its receiver is a labelled exchange), its publications less its removals.
 	net map[txPos]int
+	// made are the inferences the read-back made again, by store key: the store no longer
+	// holds one that a removal read back later undid, but the movements between saw it.
+	made map[string]rules.Taint
+}
+
+// inferred returns the inference about the address a that the read-back made and has not
+// read the removal of.
+func (r *readBack) inferred(a string) (rules.Taint, bool) {
+	t, ok := r.made[deposit.Key(a)]
+	if !ok || r.later(&t) {
+		return rules.Taint{}, false
+	}
+	return t, true
 }
 
 // txPos names a movement of the chain read back.
@@ -136,6 +150,7 @@ func (r *readBack) later(t *rules.Taint) bool {
 func (r *readBack) start(m *chains.Movement) {
 	if !r.started {
 		r.started, r.from, r.net = true, m.Block.Number, map[txPos]int{}
+		r.made = map[string]rules.Taint{}
 	}
 }
 
@@ -229,7 +244,11 @@ func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement,
 	for i := range ms {
 		w.judging(v, ms, i)
 		if infer != nil {
-			infer.Observe(&ms[i], v) // stored when the movement was judged
+			// Stored when the movement was judged; seen by the movements read back after
+			// it, as it was then, even if a removal read back later undid it.
+			if nt, ok := infer.Observe(&ms[i], v); ok {
+				rb.made[nt.Address] = nt.Taint
+			}
 		}
 		if senders != nil {
 			senders.Observe(&ms[i], v)
