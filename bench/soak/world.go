@@ -1,20 +1,14 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	mrand "math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -25,9 +19,6 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowwatch/flowwatch/alerting"
-	"github.com/flowwatch/flowwatch/alerting/webhook"
-	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/chains/ethereum"
 	"github.com/flowwatch/flowwatch/internal/streamaudit"
 )
@@ -239,11 +230,12 @@ type played struct {
 const maxForkDepth = 4
 
 // play sends a flow every every (at most) until the returned stop is called, which
-// returns what it played, or until a flow fails (failed is closed; stop returns why): the watched wallet pays a fresh wallet, which pays the exchange
-// and the mixer (two alerts); the clean wallet pays the exchange (none), and a deposit
-// address that sweeps what it got to the exchange, which the watched wallet then pays (the
-// third alert). With forks not nil, after a twentieth of the transactions (at random, from
-// forks: about one flow in three) the chain forks back 1 to maxForkDepth blocks (see fork).
+// returns what it played, or until a flow fails (failed is closed; stop returns why):
+// the watched wallet pays a fresh wallet, which pays the exchange and the mixer (two
+// alerts); the clean wallet pays the exchange (none), and a deposit address that sweeps
+// what it got to the exchange, which the watched wallet then pays (the third alert). With
+// forks not nil, after a twentieth of the transactions (at random, from forks: about one
+// flow in three) the chain forks back 1 to maxForkDepth blocks (see fork).
 func (w *world) play(ctx context.Context, every time.Duration,
 	forks *mrand.Rand) (stop func() (played, error), failed <-chan struct{}) {
 	done, fail := make(chan struct{}), make(chan struct{})
@@ -306,8 +298,8 @@ func (w *world) waitPublished(ctx context.Context, limit time.Duration) {
 }
 
 // fork sets the node's head depth blocks back (debug_setHead; not below the first block
-// of the soak or the finalized block), which drops the blocks above it and their transactions, and sends those
-// transactions again, in their order, each mined before the next is sent: the same
+// of the soak or the finalized block), which drops the blocks above it and their
+// transactions, and sends those transactions again, in their order, each mined before the next is sent: the same
 // transactions in blocks of another hash. It returns the blocks orphaned and the
 // transactions sent again.
 func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
@@ -399,129 +391,6 @@ func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 	}
 	w.flows = append(w.flows, flowTxs{toExchange: hs[0], toMixer: hs[1], toDeposit: hs[5]})
 	return nil
-}
-
-// receiver is the webhook endpoint: per alert notification (DedupKey: the alert's id,
-// state and block), the idempotency keys it came under and how many times; and the
-// notifications per alert and block.
-type receiver struct {
-	srv    *http.Server
-	url    string
-	mu     sync.Mutex
-	byKey  map[string]map[string]int
-	alerts *streamaudit.Alerts
-	bad    int
-}
-
-func newReceiver() (*receiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	r := &receiver{url: "http://" + ln.Addr().String(), byKey: map[string]map[string]int{},
-		alerts: streamaudit.NewAlerts()}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
-	return r, nil
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := webhook.Verify([]byte(secret), req.Header.Get(webhook.HeaderTimestamp),
-		req.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
-		r.bad++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		r.bad++
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	idem := req.Header.Get(webhook.HeaderIdempotency)
-	for _, a := range p.Alerts {
-		k := a.DedupKey()
-		if r.byKey[k] == nil {
-			r.byKey[k] = map[string]int{}
-		}
-		r.byKey[k][idem]++
-		r.alerts.Add(a)
-	}
-}
-
-func (r *receiver) close() { _ = r.srv.Close() }
-
-// tally is what the receiver got.
-type tally struct {
-	streamaudit.AlertCounts
-	multiKey int // notifications under more than one idempotency key
-	repeats  int // deliveries repeated under the same key
-	// repeated are the first few notifications delivered more than once under one key
-	// (DedupKey), for a look at why.
-	repeated []string
-	bad      int // requests that failed verification or did not decode
-}
-
-func (r *receiver) counts() tally {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t := tally{AlertCounts: r.alerts.Counts(), bad: r.bad}
-	for k, keys := range r.byKey {
-		if len(keys) > 1 {
-			t.multiKey++
-		}
-		for idem, n := range keys {
-			t.repeats += n - 1
-			if n > 1 && len(t.repeated) < 5 {
-				t.repeated = append(t.repeated, fmt.Sprintf("%s ×%d under %s", k, n, idem))
-			}
-		}
-	}
-	return t
-}
-
-// expected returns the alerts the flows should raise, by id, each with the hash of the
-// block that mined its transaction as the chain ends: per flow, the three of flowTxs.
-func (w *world) expected(ctx context.Context) (map[string]string, error) {
-	out := map[string]string{}
-	for _, f := range w.flows {
-		for _, a := range []struct {
-			rule string
-			tx   common.Hash
-		}{{"to-exchange", f.toExchange}, {"to-mixer", f.toMixer},
-			{"to-exchange", f.toDeposit}} {
-			r, err := w.ec.TransactionReceipt(ctx, a.tx)
-			if err != nil {
-				return nil, fmt.Errorf("receipt of %s: %w", a.tx, err)
-			}
-			id := alerting.AlertID(a.rule, "dev", strings.ToLower(a.tx.Hex()),
-				chains.PositionTx)
-			out[id] = strings.ToLower(r.BlockHash.Hex())
-		}
-	}
-	return out, nil
-}
-
-// check compares the alerts the receiver got with want (see expected): each confirmed in
-// the block that mined its transaction, every one raised in an orphaned block retracted
-// there once (streamaudit.Alerts.Check), and no other alert. It returns how many are
-// confirmed as they should be, and the first difference.
-func (w *world) check(want map[string]string) (int, error) {
-	ids := map[string]bool{}
-	var first error
-	confirmed := 0
-	for id, final := range want {
-		ids[id] = true
-		if _, _, err := w.recv.alerts.Check(id, final); err != nil {
-			first = cmp.Or(first, err)
-			continue
-		}
-		confirmed++
-	}
-	return confirmed, cmp.Or(first, w.recv.alerts.Unexpected(ids))
 }
 
 // result is what settle found.
