@@ -289,16 +289,7 @@ func TestWorkerWarmsBeforeAReorg(t *testing.T) {
 	)
 	ctx := context.Background()
 	e := newWorkerEnv(t)
-	worker := func(name string) *Worker {
-		w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
-			Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
-			ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
-			Logger: zaptest.NewLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	worker := func(name string) *Worker { return e.depositWorker(t, name) }
 	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5})
 	e.runUntilDone(t, worker("before"), 0)
 	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 1 {
@@ -332,16 +323,7 @@ func TestWorkerWarmsAfterAReorg(t *testing.T) {
 	)
 	ctx := context.Background()
 	e := newWorkerEnv(t)
-	worker := func(name string) *Worker {
-		w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
-			Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
-			ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
-			Logger: zaptest.NewLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	worker := func(name string) *Worker { return e.depositWorker(t, name) }
 	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5},
 		transfer{hopSource, dep, 7})
 	before := worker("before")
@@ -362,4 +344,18 @@ func TestWorkerWarmsAfterAReorg(t *testing.T) {
 	if err != nil || len(rec[payment]) == 0 {
 		t.Fatalf("the payment mined again raised no alert: %q, %v", rec[payment], err)
 	}
+}
+
+// depositWorker is a worker of chain "c" named name that infers deposit addresses, reading
+// two entries at a time.
+func (e *workerEnv) depositWorker(t *testing.T, name string) *Worker {
+	t.Helper()
+	w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, e.sink, WorkerOptions{
+		Name: name, Chains: []string{"c"}, Batch: 2, Block: 5 * time.Millisecond,
+		ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+		Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
