@@ -16,6 +16,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/internal/streamaudit"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -23,7 +24,7 @@ import (
 // maxForkDepth is the most blocks a fork of TestKillRestartReorg orphans.
 const maxForkDepth = 4
 
-// TestKillRestartReorg is TestKillRestart with reorgs: after a third of the flows, at
+// TestKillRestartReorg is TestKillRestart with reorgs: after half of the rounds, at
 // random, the chain forks back 1 to maxForkDepth blocks, whether a process runs, is being
 // killed or is starting, and the pool mines the orphaned transactions again in the new
 // branch (those it still can). When it has settled, every movement of the chain is in the
@@ -33,9 +34,11 @@ const maxForkDepth = 4
 // block that mined the funding in the end, and one retraction for every alert raised in an
 // orphaned block; and the taint store holds exactly the taint of the fundings mined, under
 // poison, haircut and FIFO, in the blocks that mined them, less the payments mined, and
-// counts it once (see checkReorgTaint). With confirmations the rules raise early warnings
-// too: a fork of up to that many blocks orphans only what the scout warned of, and a
-// deeper one what the workers confirmed too.
+// counts it once, and an inference for each deposit address whose sweep is mined (see
+// checkReorgTaint). No fork goes below the sweep of a deposit address paid (see
+// depositRound). With confirmations the rules raise early warnings too: a fork of up to
+// that many blocks orphans only what the scout warned of, and a deeper one what the
+// workers confirmed too.
 func TestKillRestartReorg(t *testing.T) {
 	for _, confirmations := range []uint64{0, 2} {
 		t.Run(fmt.Sprintf("confirmations=%d", confirmations), func(t *testing.T) {
@@ -52,7 +55,7 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	forks, orphaned := 0, 0
 	reorgs := mrand.New(mrand.NewPCG(seed, 8)) // the traffic's goroutine's alone
 	stopSending := w.traffic(t, func(int) error {
-		if reorgs.IntN(3) != 0 {
+		if reorgs.IntN(2) != 0 {
 			return nil
 		}
 		// Mostly orphan what a running process published: wait a little for it (when none
@@ -78,7 +81,7 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	})
 	c, err := w.checkReorgAlerts(ctx)
 	if err == nil {
-		c.tainted, err = w.checkReorgTaint(ctx)
+		c.tainted, c.inferred, err = w.checkReorgTaint(ctx)
 	}
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
@@ -86,9 +89,10 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	t.Logf("seed %d: %d kills (%d leaving entries pending); %d forks orphaning %d blocks, "+
 		"%d movements published as removed; %d movements up to block %d, each once in the "+
 		"stream; %d alerts: %d early warnings, %d confirmations, %d retractions; %d "+
-		"deliveries repeated; %d keys tainted", seed, killRounds, leftPending, forks,
-		orphaned, len(res.Removed), res.Published, last, c.Alerts, c.Provisional,
-		c.Confirmed, c.Retracted, c.repeats, c.tainted)
+		"deliveries repeated; %d keys tainted; %d deposit addresses inferred, %d paid",
+		seed, killRounds, leftPending, forks, orphaned, len(res.Removed), res.Published, last,
+		c.Alerts, c.Provisional, c.Confirmed, c.Retracted, c.repeats, c.tainted, c.inferred,
+		w.paidDeposits())
 	if forks == 0 {
 		t.Fatal("no fork: the traffic played too few flows")
 	}
@@ -108,15 +112,15 @@ func (w *launderWorld) waitPublished(ctx context.Context, limit time.Duration) {
 }
 
 // fork makes the block depth blocks below the head the head, orphaning those above it (it
-// goes no lower than block 1), and returns how many it orphaned. The pool takes their
-// transactions back; the next block sealed mines them again (those it still can: a
-// payment put back before the funding it spends is dropped).
+// goes no lower than block 1, nor below w.floor), and returns how many it orphaned. The
+// pool takes their transactions back; the next block sealed mines them again (those it
+// still can: a payment put back before the funding it spends is dropped).
 func (w *launderWorld) fork(ctx context.Context, depth int) (int, error) {
 	head, err := w.chain.Client.BlockNumber(ctx)
 	if err != nil {
 		return 0, err
 	}
-	to := max(1, int64(head)-int64(depth))
+	to := max(1, int64(head)-int64(depth), int64(w.floor))
 	if uint64(to) >= head {
 		return 0, nil
 	}
@@ -136,11 +140,16 @@ func (w *launderWorld) fork(ctx context.Context, depth int) (int, error) {
 func (w *launderWorld) mineAll(ctx context.Context) {
 	for range maxForkDepth + 2 {
 		missing := 0
+		var hs []common.Hash
 		for _, f := range w.flows {
-			for _, h := range []common.Hash{f.fund, f.exchange, f.mixer} {
-				if _, err := w.chain.Client.TransactionReceipt(ctx, h); err != nil {
-					missing++
-				}
+			hs = append(hs, f.fund, f.exchange, f.mixer)
+		}
+		for _, d := range w.deposits {
+			hs = append(hs, d.deposit, d.sweep)
+		}
+		for _, h := range hs {
+			if _, err := w.chain.Client.TransactionReceipt(ctx, h); err != nil {
+				missing++
 			}
 		}
 		if missing == 0 {
@@ -153,7 +162,7 @@ func (w *launderWorld) mineAll(ctx context.Context) {
 // reorgCounts are what checkReorgAlerts and checkReorgTaint found.
 type reorgCounts struct {
 	streamaudit.AlertCounts
-	repeats, tainted int
+	repeats, tainted, inferred int
 }
 
 // checkReorgAlerts compares what the receiver got with the chain as it is: per flow, the
@@ -162,8 +171,9 @@ type reorgCounts struct {
 // or confirmation) in a block other than the one that mined its transaction in the end
 // (none: it was dropped) is retracted there, once; it is confirmed in that block, not
 // retracted there, naming the funding hop in the block that mined that in the end (see
-// streamaudit.Alerts.Check). No other alert, no notification under more than one
-// idempotency key.
+// streamaudit.Alerts.Check). The payments to deposit addresses alert likewise
+// (checkDepositAlerts). No other alert, no notification under more than one idempotency
+// key.
 func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error) {
 	c := reorgCounts{AlertCounts: w.recv.alerts.Counts()}
 	counts, bad := w.recv.snapshot()
@@ -185,8 +195,8 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 			tx   common.Hash
 		}
 		want := []alert{{"to-exchange", f.exchange}, {"to-mixer", f.mixer}}
-		for _, m := range w.opts.models {
-			want = append(want, alert{"to-exchange-" + m, f.exchange})
+		for _, r := range modelRules(w.opts.models) {
+			want = append(want, alert{r, f.exchange})
 		}
 		for _, p := range want {
 			at, err := w.mined(ctx, p.tx)
@@ -211,6 +221,9 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 			}
 		}
 	}
+	if err := w.checkDepositAlerts(ctx, ids); err != nil {
+		return c, err
+	}
 	return c, w.recv.alerts.Unexpected(ids)
 }
 
@@ -219,9 +232,12 @@ func (w *launderWorld) checkReorgAlerts(ctx context.Context) (reorgCounts, error
 // block that mined it in the end; under haircut and FIFO, what they hold is the funding
 // less the payments mined (all of it watched funds), so a payment orphaned and mined again
 // is counted once; and each model's counter of the addresses the source's funds reached is
-// their number (what an orphaned funding added was taken back). It returns the keys with
-// taint.
-func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
+// their number (what an orphaned funding added was taken back). It holds an inference for
+// each deposit address whose sweep is mined, naming the deposit and the sweep in the blocks
+// that mined them in the end (checkInference), and no other: a payment to a deposit
+// address taints nothing. It returns the keys with taint, and the inferences.
+func (w *launderWorld) checkReorgTaint(ctx context.Context) (tainted, inferred int,
+	err error) {
 	type expected struct {
 		fund  *receiptRef
 		holds *big.Int // what the fresh wallet holds as the chain ends
@@ -232,7 +248,7 @@ func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
 	for _, f := range w.flows {
 		fund, err := w.mined(ctx, f.fund)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if fund == nil {
 			continue // dropped: no taint
@@ -244,7 +260,7 @@ func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
 		}{{f.exchange, toExchangeWei}, {f.mixer, toMixerWei}} {
 			at, err := w.mined(ctx, p.tx)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			if at != nil {
 				holds.Sub(holds, big.NewInt(p.wei))
@@ -257,34 +273,49 @@ func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
 	store := taint.NewRedis(w.rdb, w.prefix)
 	var keys []string
 	if err := store.Keys(ctx, "dev", func(k string) { keys = append(keys, k) }); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	taints, err := store.Taints(ctx, "dev", keys...)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	inferences, err := w.wantInferences(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	inferred = len(inferences)
 	perModel := map[string]int64{}
 	for _, k := range keys {
+		if strings.HasPrefix(k, deposit.Key("")) {
+			if err := checkInference(k, taints[k], inferences); err != nil {
+				return 0, 0, err
+			}
+			delete(inferences, k)
+			continue
+		}
 		t, e := taints[k], want[k]
 		delete(want, k)
 		switch {
 		case e.fund == nil:
-			return 0, fmt.Errorf("taint of %s: by %s, on no mined funding", k, t.By)
+			return 0, 0, fmt.Errorf("taint of %s: by %s, on no mined funding", k, t.By)
 		case len(t.Path) != 1 || t.Path[0].Tx != e.fund.tx || t.Path[0].Block != e.fund.number:
-			return 0, fmt.Errorf("taint of %s: path %+v, want the funding in block %d", k,
+			return 0, 0, fmt.Errorf("taint of %s: path %+v, want the funding in block %d", k,
 				t.Path, e.fund.number)
 		}
 		if err := checkHolds(e.model, t.Holdings, e.holds); err != nil {
-			return 0, fmt.Errorf("taint of %s: %w", k, err)
+			return 0, 0, fmt.Errorf("taint of %s: %w", k, err)
 		}
 		perModel[e.model]++
 	}
 	for k, e := range want {
-		return 0, fmt.Errorf("%s, funded in block %d, holds no taint", k, e.fund.number)
+		return 0, 0, fmt.Errorf("%s, funded in block %d, holds no taint", k, e.fund.number)
+	}
+	for k, e := range inferences {
+		return 0, 0, fmt.Errorf("no inference %s, swept in block %d", k, e[1].number)
 	}
 	counts, err := store.Tracked(ctx, "dev")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for c, n := range counts {
 		model, _, _ := strings.Cut(c, "|")
@@ -292,11 +323,11 @@ func (w *launderWorld) checkReorgTaint(ctx context.Context) (int, error) {
 	}
 	for m, n := range perModel {
 		if n != 0 {
-			return 0, fmt.Errorf("counters %v, for keys with taint under %s %d more", counts,
+			return 0, 0, fmt.Errorf("counters %v, for keys with taint under %s %d more", counts,
 				m, n)
 		}
 	}
-	return len(keys), nil
+	return len(keys) - inferred, inferred, nil
 }
 
 // checkHolds checks what a fresh wallet holds under model: nothing recorded under poison,

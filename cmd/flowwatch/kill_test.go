@@ -171,6 +171,10 @@ type launderWorld struct {
 	exchange, mixer common.Address
 	opts            launderOptions
 	flows           []flowTxs // the flows traffic played, once it stopped
+	// The deposit flows traffic played, and the block below which no fork may go (see
+	// depositRound): traffic's goroutine's until it stops.
+	deposits []depositTxs
+	floor    uint64
 }
 
 // launderOptions configure a launderWorld.
@@ -269,9 +273,12 @@ poller_lease: %[5]s
 }
 
 // traffic plays laundering flows until the returned stop is called, which returns how
-// many alerts they should raise; w.flows then holds them. Per round, the watched wallet pays
-// a fresh wallet, which pays the exchange and the mixer (two alerts, two hops each), plus a
-// clean payment. Between rounds it calls between, when not nil, with the rounds played.
+// many alerts they should raise; w.flows and w.deposits then hold them. Per round, the
+// watched wallet pays a fresh wallet, which pays the exchange and the mixer (alerts, two
+// hops each: one to the mixer, one to the exchange per rule to it), plus a clean payment;
+// then a deposit flow (depositRound: its payment to a deposit address alerts once per rule
+// to the exchange, in one hop). Between rounds it calls between, when not nil, with the
+// rounds played.
 func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func() int) {
 	t.Helper()
 	ctx := context.Background()
@@ -307,6 +314,9 @@ func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func
 			default:
 			}
 			err := flow(i)
+			if err == nil {
+				err = w.depositRound(ctx, i)
+			}
 			if err == nil && between != nil {
 				err = between(i + 1)
 			}
@@ -322,7 +332,8 @@ func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func
 			t.Fatal(err)
 		}
 		w.flows = flows
-		return 2 * len(flows)
+		perRule := 1 + len(w.opts.models) // the rules to the exchange
+		return (1+perRule)*len(flows) + perRule*w.paidDeposits()
 	}
 }
 
