@@ -15,7 +15,11 @@
 # over the minutes of a run does not skew; and "x window", its ratio to "bare+window": the
 # bare loop plus the least that deposit inference does besides the rules (each sender
 # looked up in a Go map of the last 262,144 receivers, each receiver remembered there, the
-# oldest forgotten), the yardstick for poison+infer.
+# oldest forgotten), the yardstick for poison+infer. "bare+shared" is the least a worker
+# would do per movement if the taint cache's set and both learners' windows (arrivals,
+# payments) were one table of addresses (BenchmarkRules's sharedTable): the yardstick for
+# that redesign of the worker's state, whose ratio to the bare loop bounds what it could
+# give example+infer.
 # Each case runs BENCHTIME (default 20s): the worker's live heap is about 2.5 GB (three
 # models), so a case that allocates meets a collection only every couple of gigabytes, and
 # a short run, which meets none, leaves the collector's cost out (about a fifth of three
@@ -36,7 +40,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cases=${CASES:-'poison|three-models|poison\+infer|example\+infer'}
 GOMAXPROCS=1 go test -run '^$' \
-  -bench "BenchmarkRules/mix=(${MIXES:-mainnet|stress})/(bare|bare\+window|${cases})\$" \
+  -bench "BenchmarkRules/mix=(${MIXES:-mainnet|stress})/(bare|bare\+window|bare\+shared|${cases})\$" \
   -benchtime "${BENCHTIME:-20s}" \
   -count "${1:-3}" -timeout 120m ./watcher/ | tee /dev/stderr | awk '
   /^BenchmarkRules\// {

@@ -411,7 +411,9 @@ func (t *bareTimer) rate() float64 { return float64(t.n) / t.took.Seconds() }
 // every transfer) with inference, for each mix of movements. "bare" is the baseline: a
 // loop that only looks each movement's sender and receiver up in a map of the same 1M
 // addresses; "bare+window" adds to it the least that deposit inference does besides the
-// rules (see window), a yardstick for the case with inference. Each case also reports
+// rules (see window), a yardstick for the case with inference; "bare+shared" is the least
+// that one table of addresses shared by the taint cache and both learners would do (see
+// sharedTable), a yardstick for a redesign of the worker's state. Each case also reports
 // x-bare, its rate over the bare loop's measured beside it: before it, after it and
 // between its passes over the stream; bench/rules.sh prints the ratios.
 func BenchmarkRules(b *testing.B) {
@@ -457,6 +459,15 @@ func BenchmarkRules(b *testing.B) {
 				return win.bare(rb, ms)
 			})
 		})
+		shared := newSharedTable(rb)
+		for p := range 2 { // full, as win
+			s.pass(p)
+			bareHits += shared.run(ms)
+		}
+		b.Run("mix="+mix.name+"/bare+shared", func(b *testing.B) {
+			bareHits += timePasses(b, s, 2, shared.run)
+		})
+		shared = nil
 		for _, tc := range cases {
 			b.Run("mix="+mix.name+"/"+tc.name, func(b *testing.B) {
 				w := rb.workerFor(b, tc.rs, ms, tc.infer)
