@@ -134,9 +134,10 @@ func (w *launderWorld) fork(ctx context.Context, depth int) (int, error) {
 	return int(int64(head) - to), nil
 }
 
-// mineAll seals blocks until every transaction of w.flows is mined, at most
+// mineAll seals blocks until every transaction of w.flows and w.deposits is mined, at most
 // maxForkDepth+2 of them: each transaction waits for the one that funds it. What the pool
-// dropped stays unmined: its alerts must be retracted.
+// dropped stays unmined: its alerts must be retracted. (A payment left in the pool would
+// otherwise be mined by the blocks that confirm the last ones, too late to be confirmed.)
 func (w *launderWorld) mineAll(ctx context.Context) {
 	for range maxForkDepth + 2 {
 		missing := 0
@@ -146,6 +147,9 @@ func (w *launderWorld) mineAll(ctx context.Context) {
 		}
 		for _, d := range w.deposits {
 			hs = append(hs, d.deposit, d.sweep)
+			if d.pay != (common.Hash{}) {
+				hs = append(hs, d.pay)
+			}
 		}
 		for _, h := range hs {
 			if _, err := w.chain.Client.TransactionReceipt(ctx, h); err != nil {
