@@ -107,9 +107,10 @@ func (d *deliveries) multiKey() int {
 
 // TestKillRestart starts `flowwatch run` (this test binary as the command) on the simulated
 // chain with real Redis, and kills it with SIGKILL at random moments, 20 times, while
-// laundering flows are played; then lets it settle. Every movement of the chain must be in
-// the stream exactly once, and every expected alert must reach the webhook receiver under
-// exactly one idempotency key.
+// laundering flows are played (see traffic: the payments to deposit addresses alert only
+// if the workers started again remember the deposits, read back from the stream); then
+// lets it settle. Every movement of the chain must be in the stream exactly once, and
+// every expected alert must reach the webhook receiver under exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
 	w := newLaunderWorld(t, launderOptions{lease: 300 * time.Millisecond})
 	stopSending := w.traffic(t, nil)
