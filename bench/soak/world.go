@@ -195,29 +195,6 @@ func (w *world) send(ctx context.Context, a *account, to common.Address, wei int
 	return tx.Hash(), nil
 }
 
-// wait polls for h's receipt, for at most a minute, and returns the block that mined it;
-// when h is the last transaction sent, it notes that block there.
-func (w *world) wait(ctx context.Context, h common.Hash) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		if r, err := w.ec.TransactionReceipt(ctx, h); err == nil {
-			if r.Status != 1 {
-				return 0, fmt.Errorf("transaction %s failed", h)
-			}
-			if n := len(w.sent); n > 0 && w.sent[n-1].tx.Hash() == h {
-				w.sent[n-1].block = r.BlockNumber.Uint64()
-			}
-			return r.BlockNumber.Uint64(), nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("wait for %s: %w", h, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
 // alertsPerFlow is how many alerts a flow raises.
 const alertsPerFlow = 3
 
@@ -335,13 +312,19 @@ func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
 	}
 	for i := first; i < len(w.sent); i++ {
 		tx := w.sent[i].tx
-		if err := w.submit(ctx, tx); err != nil && !strings.Contains(err.Error(),
-			"nonce too low") && !strings.Contains(err.Error(), "already known") {
-			return 0, 0, fmt.Errorf("send %s again: %w", tx.Hash(), err)
+		serr := w.submit(ctx, tx)
+		if serr != nil && !strings.Contains(serr.Error(), "nonce too low") &&
+			!strings.Contains(serr.Error(), "already known") {
+			return 0, 0, fmt.Errorf("send %s again: %w", tx.Hash(), serr)
 		}
 		b, err := w.wait(ctx, tx.Hash())
 		if err != nil {
-			return 0, 0, err
+			sent := "accepted"
+			if serr != nil {
+				sent = serr.Error()
+			}
+			return 0, 0, fmt.Errorf("%w; sent again after the head was set to %d: %s", err, to,
+				sent)
 		}
 		w.sent[i].block = b
 	}
