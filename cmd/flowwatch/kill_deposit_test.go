@@ -152,11 +152,11 @@ func (w *launderWorld) wantInferences(ctx context.Context) (map[string][2]*recei
 	want := map[string][2]*receiptRef{}
 	for _, d := range w.deposits {
 		sweep, err := w.mined(ctx, d.sweep)
-		if err != nil || sweep == nil {
-			if err != nil {
-				return nil, err
-			}
-			continue
+		if err != nil {
+			return nil, err
+		}
+		if sweep == nil {
+			continue // dropped: no inference
 		}
 		dep, err := w.mined(ctx, d.deposit)
 		if err != nil {
@@ -169,17 +169,18 @@ func (w *launderWorld) wantInferences(ctx context.Context) (map[string][2]*recei
 
 // checkInference checks the stored inference t of key against want (see wantInferences).
 func checkInference(key string, t rules.Taint, want map[string][2]*receiptRef) error {
-	w, ok := want[key]
+	e, ok := want[key]
 	switch {
 	case !ok:
 		return fmt.Errorf("inference %s: by %s, on no sweep mined", key, t.By)
-	case w[0] == nil:
+	case e[0] == nil:
 		return fmt.Errorf("inference %s: the sweep is mined, its deposit not", key)
 	}
-	if len(t.Path) != 2 || t.Path[0].Tx != w[0].tx || t.Path[0].Block != w[0].number ||
-		t.Path[1].Tx != w[1].tx || t.Path[1].Block != w[1].number {
+	dep, sweep := e[0], e[1]
+	if len(t.Path) != 2 || t.Path[0].Tx != dep.tx || t.Path[0].Block != dep.number ||
+		t.Path[1].Tx != sweep.tx || t.Path[1].Block != sweep.number {
 		return fmt.Errorf("inference %s: path %+v, want the deposit in block %d and the "+
-			"sweep in block %d", key, t.Path, w[0].number, w[1].number)
+			"sweep in block %d", key, t.Path, dep.number, sweep.number)
 	}
 	return nil
 }
