@@ -138,6 +138,7 @@ func (t *sharedTable) run(ms []chains.Movement) int {
 	return hits
 }
 
+// batch does run's work on one batch of ms: fingerprints, the read-ahead, then the slots.
 func (t *sharedTable) batch(ms []chains.Movement) int {
 	hs := t.hs[:0]
 	for i := range ms {
