@@ -32,6 +32,10 @@ func (w *world) wait(ctx context.Context, h common.Hash) (uint64, error) {
 			if b, ok, err = w.findMined(ctx, h); err != nil {
 				return 0, err
 			}
+			if ok {
+				fmt.Printf("soak: %s found mined in block %d by reading the blocks (no "+
+					"receipt)\n", h, b)
+			}
 		}
 		if ok {
 			if n := len(w.sent); n > 0 && w.sent[n-1].tx.Hash() == h {
