@@ -276,9 +276,9 @@ func (w *world) waitPublished(ctx context.Context, limit time.Duration) {
 
 // fork sets the node's head depth blocks back (debug_setHead; not below the first block
 // of the soak or the finalized block), which drops the blocks above it and their
-// transactions, and sends those transactions again, in their order, each mined before the next is sent: the same
-// transactions in blocks of another hash. It returns the blocks orphaned and the
-// transactions sent again.
+// transactions, and sends those transactions again, in their order, each mined before the
+// next is sent: the same transactions in blocks of another hash. It returns the blocks
+// orphaned and the transactions sent again.
 func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
 	// Mostly orphan what flowwatch saw: wait a little for its poller to publish up to the
 	// last confirmed block (when none runs, or Redis is down, the wait ends by its deadline).
