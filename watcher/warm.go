@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowwatch/flowwatch/chains"
-	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 )
@@ -116,15 +115,16 @@ type readBack struct {
 	// net counts, per transfer read back to an address not quiet (an inference's forward
 	// is one: its receiver is a labelled exchange), its publications less its removals.
 	net map[txPos]int
-	// made are the inferences the read-back made again, by store key: the store no longer
-	// holds one that a removal read back later undid, but the movements between saw it.
+	// made are the inferences the read-back made again, by the address inferred: the
+	// store no longer holds one that a removal read back later undid, but the movements
+	// between saw it.
 	made map[string]rules.Taint
 }
 
 // inferred returns the inference about the address a that the read-back made and has not
 // read the removal of.
 func (r *readBack) inferred(a string) (rules.Taint, bool) {
-	t, ok := r.made[deposit.Key(a)]
+	t, ok := r.made[a]
 	if !ok || r.later(&t) {
 		return rules.Taint{}, false
 	}
@@ -247,7 +247,8 @@ func (w *Worker) learn(ctx context.Context, chain string, ms []chains.Movement,
 			// Stored when the movement was judged; seen by the movements read back after
 			// it, as it was then, even if a removal read back later undid it.
 			if nt, ok := infer.Observe(&ms[i], v); ok {
-				rb.made[nt.Address] = nt.Taint
+				_, a := rules.SplitKey(nt.Address)
+				rb.made[a] = nt.Taint
 			}
 		}
 		if senders != nil {
