@@ -123,9 +123,9 @@ func TestWorkerLearnsAfresh(t *testing.T) {
 // (the stream trimmed) raises neither.
 func TestWorkerWarmsLearners(t *testing.T) {
 	const (
-		customer = "0xc000000000000000000000000000000000000001"
-		dep      = "0xd000000000000000000000000000000000000001"
-		pool     = "0xb000000000000000000000000000000000000001"
+		hopCustomer = "0xc000000000000000000000000000000000000001"
+		dep         = "0xd000000000000000000000000000000000000001"
+		pool        = "0xb000000000000000000000000000000000000001"
 	)
 	payer := func(i int) string { return fmt.Sprintf("0xa%039x", i) }
 	const warmed = "fan-in high -> pooled from 3 senders fan_in; " +
@@ -171,14 +171,14 @@ func TestWorkerWarmsLearners(t *testing.T) {
 		transferBlocks(t, e.q, "c", transfer{payer(1), pool, 1}, transfer{payer(2), pool, 2},
 			transfer{payer(3), pool, 3})
 		if !tc.crash {
-			transferBlocks(t, e.q, "c", transfer{customer, dep, 5})
+			transferBlocks(t, e.q, "c", transfer{hopCustomer, dep, 5})
 		}
 		if tc.reorg {
 			rollBack(t, e.q, "c", 1)
 		}
 		e.runUntilDone(t, worker("before"), 0)
 		if tc.crash { // a worker took the customer's payment and died
-			transferBlocks(t, e.q, "c", transfer{customer, dep, 5})
+			transferBlocks(t, e.q, "c", transfer{hopCustomer, dep, 5})
 			if ms, err := e.q.Read(context.Background(), "c", "dead", 1, time.Second); err !=
 				nil || len(ms) != 1 {
 				t.Fatalf("read %d, %v", len(ms), err)
@@ -275,6 +275,12 @@ func rollBack(t *testing.T, q *queue.Redis, chain string, n uint64) {
 	}
 }
 
+// The customer and the deposit address of the read-back reorg tests.
+const (
+	hopCustomer = "0xc000000000000000000000000000000000000001"
+	hopDeposit  = "0xd000000000000000000000000000000000000001"
+)
+
 // TestWorkerWarmsBeforeAReorg: a worker restarted after a deposit address's forward was
 // judged (the address inferred, and so labelled) but before a reorg's removal of that
 // forward was judged. Its learners read the arrival back while the address is labelled by
@@ -283,20 +289,15 @@ func rollBack(t *testing.T, q *queue.Redis, chain string, n uint64) {
 // again and the source's payment to it alerts. (They did not: the payment was judged as
 // one to an unknown address, and a scout's early warning of it retracted.)
 func TestWorkerWarmsBeforeAReorg(t *testing.T) {
-	const (
-		customer = "0xc000000000000000000000000000000000000001"
-		dep      = "0xd000000000000000000000000000000000000001"
-	)
-	ctx := context.Background()
 	e := newWorkerEnv(t)
 	worker := func(name string) *Worker { return e.depositWorker(t, name) }
-	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5})
+	transferBlocks(t, e.q, "c", transfer{hopCustomer, hopDeposit, 5},
+		transfer{hopDeposit, hopExchange, 5})
 	e.runUntilDone(t, worker("before"), 0)
-	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 1 {
-		t.Fatalf("inference of %s: %v, %v", dep, got, err)
-	}
+	e.wantInferences(t, hopDeposit, 1, "once the forward is judged")
 	rollBack(t, e.q, "c", 1) // the forward orphaned; then mined again, and the source pays
-	transferBlocks(t, e.q, "c", transfer{dep, hopExchange, 5}, transfer{hopSource, dep, 7})
+	transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 5},
+		transfer{hopSource, hopDeposit, 7})
 	e.runUntilDone(t, worker("after"), 0)
 	var got []string
 	for _, a := range e.sink.alerts {
@@ -317,28 +318,21 @@ func TestWorkerWarmsBeforeAReorg(t *testing.T) {
 // forgets with what arrived before, and the forward mined again infers nothing. (A reorg
 // soak run missed the payment's alert so.)
 func TestWorkerWarmsAfterAReorg(t *testing.T) {
-	const (
-		customer = "0xc000000000000000000000000000000000000001"
-		dep      = "0xd000000000000000000000000000000000000001"
-	)
 	ctx := context.Background()
 	e := newWorkerEnv(t)
 	worker := func(name string) *Worker { return e.depositWorker(t, name) }
-	transferBlocks(t, e.q, "c", transfer{customer, dep, 5}, transfer{dep, hopExchange, 5},
-		transfer{hopSource, dep, 7})
+	transferBlocks(t, e.q, "c", transfer{hopCustomer, hopDeposit, 5},
+		transfer{hopDeposit, hopExchange, 5}, transfer{hopSource, hopDeposit, 7})
 	before := worker("before")
 	e.runUntilDone(t, before, 1)
 	rollBack(t, e.q, "c", 2) // the forward and the payment orphaned, judged so
 	e.runUntilDone(t, before, 1)
-	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 0 {
-		t.Fatalf("inference of %s after the reorg: %v, %v", dep, got, err)
-	}
+	e.wantInferences(t, hopDeposit, 0, "after the reorg")
 	// The new branch mines both again; a new worker judges them.
-	transferBlocks(t, e.q, "c", transfer{dep, hopExchange, 5}, transfer{hopSource, dep, 7})
+	transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 5},
+		transfer{hopSource, hopDeposit, 7})
 	e.runUntilDone(t, worker("after"), 1)
-	if got, err := e.store.Taints(ctx, "c", deposit.Key(dep)); err != nil || len(got) != 1 {
-		t.Fatalf("inference of %s once mined again: %v, %v", dep, got, err)
-	}
+	e.wantInferences(t, hopDeposit, 1, "once mined again")
 	payment := fmt.Sprintf("c/0x%064x/tx", 3)
 	rec, err := e.store.Recorded(ctx, "c", payment)
 	if err != nil || len(rec[payment]) == 0 {
@@ -358,4 +352,14 @@ func (e *workerEnv) depositWorker(t *testing.T, name string) *Worker {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// wantInferences checks that the store holds want inferences (0 or 1) about addr on chain
+// "c", when.
+func (e *workerEnv) wantInferences(t *testing.T, addr string, want int, when string) {
+	t.Helper()
+	got, err := e.store.Taints(context.Background(), "c", deposit.Key(addr))
+	if err != nil || len(got) != want {
+		t.Fatalf("inference of %s %s: %v, %v; want %d", addr, when, got, err, want)
+	}
 }
