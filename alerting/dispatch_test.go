@@ -3,8 +3,8 @@ package alerting_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -34,12 +34,11 @@ type inbox struct {
 }
 
 func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	p, err := webhook.Receive(r, []byte(hookSecret), time.Now(), time.Minute)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests++
-	if err := webhook.Verify([]byte(hookSecret), r.Header.Get(webhook.HeaderTimestamp),
-		r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+	if errors.Is(err, webhook.ErrUnverified) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
@@ -52,8 +51,7 @@ func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(code), code)
 		return
 	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -2,8 +2,6 @@ package watcher
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"math/big"
 	"net/http"
 	"sort"
@@ -38,19 +36,12 @@ type hookReceiver struct {
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	p, err := webhook.Receive(r, hookSecret, time.Now(), time.Minute)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := webhook.Verify(hookSecret, r.Header.Get(webhook.HeaderTimestamp),
-		r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+	if err != nil {
 		h.bad++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		h.bad++
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), webhook.ErrorStatus(err))
 		return
 	}
 	h.got = append(h.got, p.Alerts...)

@@ -17,8 +17,9 @@
 //
 // To verify, recompute the HMAC over the timestamp header, a dot and the raw body with the
 // shared secret, compare it in constant time with the signature header, and reject
-// timestamps more than a few minutes old (replays). Verify below does exactly that. A
-// receiver should drop a repeated Idempotency-Key: delivery is at least once.
+// timestamps more than a few minutes old (replays). Verify below does exactly that, and
+// Receive reads, verifies and decodes a request with it. A receiver should drop a repeated
+// Idempotency-Key: delivery is at least once.
 //
 // 2xx is success; 408, 429 and 5xx are retried (after the Retry-After the receiver
 // gives); other statuses are refused for good. A Sink is safe for concurrent use.
@@ -32,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -92,6 +94,39 @@ func Verify(secret []byte, ts, signature string, body []byte, now time.Time,
 		return errors.New("bad signature")
 	}
 	return nil
+}
+
+// ErrUnverified marks a request that Receive refused for its signature or timestamp: not
+// to be trusted (a receiver answers 401), where any other error of Receive is a body that
+// could not be read or decoded (400).
+var ErrUnverified = errors.New("request not verified")
+
+// Receive reads a received request's body, verifies it (Verify) and decodes its Payload:
+// what a receiver does with each request, before it drops a repeated Idempotency-Key.
+func Receive(r *http.Request, secret []byte, now time.Time, maxAge time.Duration) (Payload,
+	error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return Payload{}, fmt.Errorf("read body: %w", err)
+	}
+	if err := Verify(secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature),
+		body, now, maxAge); err != nil {
+		return Payload{}, fmt.Errorf("%w: %w", ErrUnverified, err)
+	}
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Payload{}, fmt.Errorf("decode payload: %w", err)
+	}
+	return p, nil
+}
+
+// ErrorStatus is the HTTP status a receiver answers a request that Receive refused with
+// err: 401 if it did not verify, else 400.
+func ErrorStatus(err error) int {
+	if errors.Is(err, ErrUnverified) {
+		return http.StatusUnauthorized
+	}
+	return http.StatusBadRequest
 }
 
 // NewPayload is the payload of a notification: its alerts share the incident, told once.

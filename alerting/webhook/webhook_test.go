@@ -2,8 +2,7 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -35,12 +34,11 @@ type refusal struct {
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
+	p, err := Receive(req, []byte(secret), time.Now(), 5*time.Minute)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	if err := Verify([]byte(secret), req.Header.Get(HeaderTimestamp),
-		req.Header.Get(HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
+	if errors.Is(err, ErrUnverified) {
 		r.bad = append(r.bad, err.Error())
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
@@ -54,9 +52,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, http.StatusText(f.status)+" token=topsecret", f.status)
 		return
 	}
-	var p Payload
-	if err := json.Unmarshal(body, &p); err != nil || p.Version != PayloadVersion ||
-		p.Key != req.Header.Get(HeaderIdempotency) {
+	if err != nil || p.Version != PayloadVersion || p.Key != req.Header.Get(HeaderIdempotency) {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
@@ -162,6 +158,47 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+func TestReceive(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	ts := "1700000000"
+	body := `{"version":2,"key":"i:1","alerts":[{"rule":"r"}]}`
+	request := func(ts, sig, body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set(HeaderTimestamp, ts)
+		r.Header.Set(HeaderSignature, sig)
+		return r
+	}
+	sign := func(ts, body string) string { return Sign([]byte(secret), ts, []byte(body)) }
+	tests := []struct {
+		name       string
+		give       *http.Request
+		wantKey    string
+		wantStatus int // of ErrorStatus; 0: no error
+		wantErr    string
+	}{
+		{"genuine", request(ts, sign(ts, body), body), "i:1", 0, ""},
+		{"forged", request(ts, sign(ts, "{}"), body), "", http.StatusUnauthorized,
+			"bad signature"},
+		{"stale", request("1699990000", sign("1699990000", body), body), "",
+			http.StatusUnauthorized, "from now"},
+		{"signed, not JSON", request(ts, sign(ts, "{"), "{"), "", http.StatusBadRequest,
+			"decode payload"},
+	}
+	for _, tt := range tests {
+		p, err := Receive(tt.give, []byte(secret), now, 5*time.Minute)
+		switch {
+		case tt.wantErr == "" && (err != nil || p.Key != tt.wantKey || len(p.Alerts) != 1 ||
+			p.Alerts[0].Rule != "r"):
+			t.Errorf("%s: %+v, %v; want key %s and one alert of rule r", tt.name, p, err,
+				tt.wantKey)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) ||
+			ErrorStatus(err) != tt.wantStatus):
+			t.Errorf("%s: %v (status %d), want %q (%d)", tt.name, err, ErrorStatus(err),
+				tt.wantErr, tt.wantStatus)
+		}
+	}
+}
+
 func TestConfig(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -211,6 +248,28 @@ func FuzzVerify(f *testing.F) {
 			[]byte(body), now, maxAge)
 		if err != nil {
 			t.Fatalf("refused a genuine notification of %q: %v", body, err)
+		}
+	})
+}
+
+// FuzzReceive: a receiver's reading of what it is sent never crashes; a body signed with
+// the secret is never refused as unverified (only, if it is not a Payload, as undecodable),
+// and one signed otherwise always is.
+func FuzzReceive(f *testing.F) {
+	now := time.Unix(1700000000, 0)
+	f.Add(`{"version":2,"key":"i:1","alerts":[{"rule":"r"}]}`)
+	f.Add(`{"alerts":[{"amount":"x"}]}`)
+	f.Add("{")
+	f.Fuzz(func(t *testing.T, body string) {
+		ts := strconv.FormatInt(now.Unix(), 10)
+		for _, key := range []string{secret, "another"} {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			r.Header.Set(HeaderTimestamp, ts)
+			r.Header.Set(HeaderSignature, Sign([]byte(key), ts, []byte(body)))
+			_, err := Receive(r, []byte(secret), now, 5*time.Minute)
+			if unverified := errors.Is(err, ErrUnverified); unverified != (key != secret) {
+				t.Fatalf("signed with %q: %v", key, err)
+			}
 		}
 	})
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -45,19 +43,12 @@ func newReceiver() (*receiver, error) {
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
+	p, err := webhook.Receive(req, []byte(secret), time.Now(), time.Minute)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := webhook.Verify([]byte(secret), req.Header.Get(webhook.HeaderTimestamp),
-		req.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+	if err != nil {
 		r.bad++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		r.bad++
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), webhook.ErrorStatus(err))
 		return
 	}
 	idem := req.Header.Get(webhook.HeaderIdempotency)

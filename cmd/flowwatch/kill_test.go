@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math/big"
 	mrand "math/rand/v2"
@@ -51,19 +49,12 @@ func newDeliveries(secret string) *deliveries {
 }
 
 func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	p, err := webhook.Receive(r, d.secret, time.Now(), time.Minute)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := webhook.Verify(d.secret, r.Header.Get(webhook.HeaderTimestamp),
-		r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+	if err != nil {
 		d.bad++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		d.bad++
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), webhook.ErrorStatus(err))
 		return
 	}
 	for _, a := range p.Alerts {
