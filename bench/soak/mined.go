@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 )
@@ -35,6 +37,8 @@ func (w *world) wait(ctx context.Context, h common.Hash) (uint64, error) {
 			if ok {
 				fmt.Printf("soak: %s found mined in block %d by reading the blocks (no "+
 					"receipt)\n", h, b)
+			} else if err := w.rebroadcast(ctx, h); err != nil {
+				return 0, err
 			}
 		}
 		if ok {
@@ -49,6 +53,24 @@ func (w *world) wait(ctx context.Context, h common.Hash) (uint64, error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// rebroadcast sends h again if the node has neither mined it nor holds it in its pool, as a
+// wallet does: after debug_setHead, geth's pool can drop a transaction sent again (its
+// state still at the old head, it refused it, "nonce too low", and its reset to the new head
+// did not find it among the orphaned blocks' transactions, which the head set deleted).
+func (w *world) rebroadcast(ctx context.Context, h common.Hash) error {
+	if _, _, err := w.ec.TransactionByHash(ctx, h); !errors.Is(err, ethereum.NotFound) {
+		return nil // held, or the node did not answer: look again later
+	}
+	for i := len(w.sent) - 1; i >= 0; i-- {
+		if tx := w.sent[i].tx; tx.Hash() == h {
+			err := w.submit(ctx, tx)
+			fmt.Printf("soak: %s neither mined nor pending: sent again (%v)\n", h, err)
+			return nil // refused or not, the next look says whether it is mined
+		}
+	}
+	return nil
 }
 
 // findMined looks for h in the chain's last 2*maxForkDepth blocks, and returns the block

@@ -98,6 +98,9 @@ func (r *receiver) counts() tally {
 func (w *world) expected(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range w.flows {
+		if err := w.inOrder(ctx, f.sweep, f.toDeposit); err != nil {
+			return nil, err
+		}
 		for _, a := range []struct {
 			rule string
 			tx   common.Hash
@@ -113,6 +116,26 @@ func (w *world) expected(ctx context.Context) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// inOrder checks that the chain mined a before b, as the alerts expected of a flow assume
+// (the deposit address's sweep before the payment to it): a harness error otherwise.
+func (w *world) inOrder(ctx context.Context, a, b common.Hash) error {
+	ra, err := w.ec.TransactionReceipt(ctx, a)
+	if err != nil {
+		return fmt.Errorf("receipt of %s: %w", a, err)
+	}
+	rb, err := w.ec.TransactionReceipt(ctx, b)
+	if err != nil {
+		return fmt.Errorf("receipt of %s: %w", b, err)
+	}
+	if ra.BlockNumber.Cmp(rb.BlockNumber) < 0 || ra.BlockNumber.Cmp(rb.BlockNumber) == 0 &&
+		ra.TransactionIndex < rb.TransactionIndex {
+		return nil
+	}
+	return fmt.Errorf("harness: the node mined %s (block %s) before %s (block %s), "+
+		"which the flow's expected alerts assume it follows", b, rb.BlockNumber, a,
+		ra.BlockNumber)
 }
 
 // check compares the alerts the receiver got with want (see expected): each confirmed in

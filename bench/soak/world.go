@@ -45,6 +45,12 @@ type world struct {
 	// flows' transactions that alert.
 	sent  []sentTx
 	flows []flowTxs
+	// floor is the lowest block a fork may set the head to: that of the last sweep from a
+	// deposit address that the watched wallet then paid. The payment must follow the sweep
+	// for its alert (see flow), and after debug_setHead geth's pool puts the orphaned
+	// transactions back, so that a fork below the sweep can mine the payment, whose sender
+	// is another, before it.
+	floor uint64
 }
 
 // sentTx is a transaction sent and the block that mined it (0: not mined yet).
@@ -56,7 +62,8 @@ type sentTx struct {
 // flowTxs are the transactions of a flow that alert: the fresh wallet's payments to the
 // exchange (to-exchange) and the mixer (to-mixer), and the watched wallet's to the
 // deposit address (to-exchange).
-type flowTxs struct{ toExchange, toMixer, toDeposit common.Hash }
+// sweep is the deposit address's sweep, which the payment to it must follow.
+type flowTxs struct{ toExchange, toMixer, toDeposit, sweep common.Hash }
 
 // account is a key of ours and its next nonce.
 type account struct {
@@ -294,7 +301,7 @@ func (w *world) fork(ctx context.Context, depth int) (int, int, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("finalized block: %w", err)
 	}
-	to := max(w.startBlock, final.Number.Uint64(), head-min(head, uint64(depth)))
+	to := max(w.startBlock, final.Number.Uint64(), w.floor, head-min(head, uint64(depth)))
 	if to >= head {
 		return 0, 0, nil
 	}
@@ -359,6 +366,9 @@ func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 		wei  int64
 	}{{fresh, w.exchange, 1e17}, {fresh, w.mixer, 2e17}, {w.clean, w.exchange, 5e16},
 		{w.clean, dep.addr, 3e17}, {dep, w.exchange, 29e16}, {w.watched, dep.addr, 1e17}} {
+		if p.from == w.watched { // no fork goes below the sweep now (see floor)
+			w.floor = w.blockOf(hs[4])
+		}
 		if h, err = w.send(ctx, p.from, p.to, p.wei); err != nil {
 			return err
 		}
@@ -372,8 +382,19 @@ func (w *world) flow(ctx context.Context, i int, mined func() error) error {
 			}
 		}
 	}
-	w.flows = append(w.flows, flowTxs{toExchange: hs[0], toMixer: hs[1], toDeposit: hs[5]})
+	w.flows = append(w.flows, flowTxs{toExchange: hs[0], toMixer: hs[1], toDeposit: hs[5],
+		sweep: hs[4]})
 	return nil
+}
+
+// blockOf is the block that mined h, a transaction sent, as the last wait or fork found.
+func (w *world) blockOf(h common.Hash) uint64 {
+	for i := len(w.sent) - 1; i >= 0; i-- {
+		if w.sent[i].tx.Hash() == h {
+			return w.sent[i].block
+		}
+	}
+	return 0
 }
 
 // result is what settle found.
