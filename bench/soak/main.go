@@ -14,6 +14,9 @@
 // blocks back (debug_setHead) and the transactions it dropped are sent again, so that they
 // are mined in blocks of other hashes: every alert raised in an orphaned block must then be
 // retracted there, once, and confirmed in the block that mined its transaction in the end.
+// No fork goes below the sweep of a deposit address that the watched wallet has paid: the
+// payment's alert needs the sweep first, and geth's pool may mine orphaned transactions of
+// other senders in another order.
 //
 //	soak -geth PATH -flowwatch PATH [-duration 10m] [-procs 2] [-rate 5] [-seed N]
 //	     [-confirmations N] [-reorgs] [-keep]
