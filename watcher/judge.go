@@ -126,15 +126,20 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 }
 
 // lookup finds the bases of ms (w.bases; movement i's end at w.ends[i]) and makes sure the
-// cache knows what each holds (w.flags), for viewOf and judging.
+// cache knows what each holds (w.flags), for viewOf and judging. A movement's transaction
+// that the rules read only if its sender is listed (rules.Bases.Append) is looked up only then:
+// otherwise it counts as holding nothing.
 func (w *Worker) lookup(ctx context.Context, chain string, ms []chains.Movement) (
 	*chainCache, error) {
-	w.bases, w.ends = w.bases[:0], w.ends[:0]
+	w.bases, w.ends, w.lazy = w.bases[:0], w.ends[:0], w.lazy[:0]
 	for i := range ms {
-		w.bases = rules.AppendBases(w.bases, w.rules, &ms[i])
+		start, lazy := len(w.bases), false
+		if w.bases, lazy = w.basesOf.Append(w.bases, &ms[i]); lazy {
+			w.lazy = append(w.lazy, lazyBase{at: len(w.bases) - 1, guard: start})
+		}
 		w.ends = append(w.ends, len(w.bases))
 	}
-	cc, flags, err := w.cache.lookup(ctx, w.store, chain, w.bases, w.flags[:0])
+	cc, flags, err := w.cache.lookup(ctx, w.store, chain, w.bases, w.lazy, w.flags[:0])
 	w.flags = flags
 	return cc, err
 }

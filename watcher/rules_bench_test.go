@@ -247,7 +247,7 @@ func (rb *rulesBench) workerFor(b *testing.B, rs []rules.Rule, ms []chains.Movem
 	var flags []uint8
 	for i := 0; i < len(rb.addrs); i += chunk {
 		_, flags, err = w.cache.lookup(ctx, store, "ethereum",
-			rb.addrs[i:min(i+chunk, len(rb.addrs))], flags[:0])
+			rb.addrs[i:min(i+chunk, len(rb.addrs))], nil, flags[:0])
 		if err != nil {
 			b.Fatal(err)
 		}

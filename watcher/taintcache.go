@@ -146,22 +146,41 @@ type heldBase struct {
 // taintCache.prefixes: nil for a key that holds nothing. (Pointers keep it small.)
 type states []*rules.Taint
 
+// lazyBase is a base to look up only if another of the same movement is listed
+// (rules.Bases.Append): at is its place among the bases looked up, guard the other's.
+type lazyBase struct{ at, guard int }
+
 // lookup makes sure the cache knows the state of those of bases that may hold something,
 // asking the store about each one it has not read (every prefix of it), and appends to
-// flags, per base, what is known of it (baseHeld, baseListed). What it returns is good
-// until the next call.
+// flags, per base, what is known of it (baseHeld, baseListed). A lazy base, in the order of
+// bases, is looked up only if its guard is listed; otherwise its flags and its fingerprint
+// in c.hashes are 0: it counts as holding nothing. What it returns is good until the next
+// call.
 func (c *taintCache) lookup(ctx context.Context, store taint.Store, chain string,
-	bases []string, flags []uint8) (*chainCache, []uint8, error) {
+	bases []string, lazy []lazyBase, flags []uint8) (*chainCache, []uint8, error) {
 	cc, err := c.chain(ctx, store, chain)
 	if err != nil {
 		return nil, flags, err
 	}
 	start := len(flags)
 	c.hashes = c.hashes[:0]
-	for _, b := range bases {
+	next := 0 // the next lazy base
+	for i, b := range bases {
+		if next < len(lazy) && lazy[next].at == i {
+			next++
+			c.hashes = append(c.hashes, 0) // fpset.Set.GetAll: no lookup
+			continue
+		}
 		c.hashes = append(c.hashes, cc.bases.Hash(b))
 	}
 	flags = cc.bases.GetAll(c.hashes, flags)
+	for _, l := range lazy {
+		if flags[start+l.guard]&baseListed != 0 {
+			h := cc.bases.Hash(bases[l.at])
+			c.hashes[l.at] = h
+			flags[start+l.at], _ = cc.bases.Get(h)
+		}
+	}
 	c.ask, c.held = c.ask[:0], c.held[:0]
 	for i, f := range flags[start:] {
 		if f&baseHeld == 0 {

@@ -71,7 +71,7 @@ func TestTaintCache(t *testing.T) {
 		t.Helper()
 		var flags []uint8
 		var err error
-		if cc, flags, err = c.lookup(ctx, store, "c", bases, nil); err != nil {
+		if cc, flags, err = c.lookup(ctx, store, "c", bases, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		return flags

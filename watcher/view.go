@@ -78,10 +78,11 @@ func (v *view) add(nt *rules.NewTaint) {
 }
 
 // flags is what is known of the i-th base of the movement being judged: curFlags, with
-// the held flags of what the batch wrote to it.
+// the held flags of what the batch wrote to it. A lazy base not looked up (fingerprint 0,
+// see taintCache.lookup) holds nothing, whatever the batch wrote to it.
 func (v *view) flags(i int) uint8 {
 	f := v.curFlags[i]
-	if v.wrote.Len() > 0 {
+	if v.wrote.Len() > 0 && v.curHashes[i] != 0 {
 		w, _ := v.wrote.Get(v.curHashes[i])
 		f |= w
 	}

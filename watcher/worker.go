@@ -68,6 +68,7 @@ type Worker struct {
 	lists    Lists
 	store    taint.Store
 	rules    []rules.Rule
+	basesOf  rules.Bases // the rules' bases of a movement
 	pipeline alerting.Stage
 	opts     WorkerOptions
 	log      *zap.Logger
@@ -88,10 +89,12 @@ type Worker struct {
 	// senders holds, when a fan-in rule needs them, who paid whom lately, per chain.
 	senders map[string]*fanin.Tracker
 	// judge's scratch, kept from batch to batch to spare allocations: the batch's bases
-	// (rules.AppendBases), movement i's ending at ends[i], and what the cache knows of
-	// each (baseHeld, baseListed); the view, a decision, the effects and their taints.
+	// (rules.AppendBases), movement i's ending at ends[i], those to look up only if the
+	// movement's sender is listed (rules.Bases.Append), and what the cache knows of each
+	// (baseHeld, baseListed); the view, a decision, the effects and their taints.
 	bases    []string
 	ends     []int
+	lazy     []lazyBase
 	flags    []uint8
 	view     view
 	decision rules.Decision
@@ -114,6 +117,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 	log := opts.Logger.With(zap.String("worker", opts.Name))
 	w := &Worker{infer: map[string]*deposit.Inferrer{}, senders: map[string]*fanin.Tracker{},
 		consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
+		basesOf:  rules.NewBases(rs),
 		pipeline: pipeline, opts: opts, log: log, recovered: map[string]bool{},
 		cold:  map[string]bool{},
 		owned: map[string]time.Time{}, ahead: map[string][]queue.Message{},

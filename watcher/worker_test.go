@@ -374,7 +374,7 @@ func TestWorkerOwnsAgainAfterLapse(t *testing.T) {
 		if ok, err := w.own(ctx, "c"); err != nil || !ok {
 			t.Fatalf("own: %v, %v", ok, err)
 		}
-		_, flags, err := w.cache.lookup(ctx, e.store, "c", []string{"0xaa"}, nil)
+		_, flags, err := w.cache.lookup(ctx, e.store, "c", []string{"0xaa"}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

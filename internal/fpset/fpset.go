@@ -49,10 +49,11 @@ func (s *Set) Get(h uint64) (uint8, bool) {
 }
 
 // GetAll appends to flags the flags of the member with each fingerprint of hs (0 for
-// none), as Get would, and returns the extended slice. Where the set is larger than the
-// cache, it is faster than Get one at a time: it first reads the slots where each probe
-// starts, in a loop whose loads do not wait on one another, so that their cache misses
-// overlap; the probes then find them in the cache.
+// none), as Get would, and returns the extended slice; a fingerprint 0, which Hash never
+// returns, stands for a string not looked up: its flags are 0. Where the set is larger than
+// the cache, it is faster than Get one at a time: it first reads the slots where each
+// probe starts, in a loop whose loads do not wait on one another, so that their cache
+// misses overlap; the probes then find them in the cache.
 func (s *Set) GetAll(hs []uint64, flags []uint8) []uint8 {
 	mask := uint64(len(s.slots) - 1)
 	var sum uint64
@@ -61,7 +62,10 @@ func (s *Set) GetAll(hs []uint64, flags []uint8) []uint8 {
 	}
 	s.sink = sum
 	for _, h := range hs {
-		f, _ := s.Get(h)
+		f := uint8(0)
+		if h != 0 {
+			f, _ = s.Get(h)
+		}
 		flags = append(flags, f)
 	}
 	return flags

@@ -39,8 +39,9 @@ func TestSet(t *testing.T) {
 	}
 	var hs []uint64
 	var want []uint8
-	for str, f := range m { // GetAll, of members and of strings never added
-		hs, want = append(hs, s.Hash(str), s.Hash("0y"+str[2:])), append(want, f, 0)
+	for str, f := range m { // GetAll, of members, of strings never added, and of none (0)
+		hs = append(hs, s.Hash(str), s.Hash("0y"+str[2:]), 0)
+		want = append(want, f, 0, 0)
 	}
 	if got := s.GetAll(hs, []uint8{9}); !slices.Equal(got, append([]uint8{9}, want...)) {
 		t.Fatalf("GetAll: %d flags differ from Get's", len(got))

@@ -58,8 +58,30 @@ func Prefixes(rs []Rule) []string {
 // Evaluate reads no store key outside Prefixes(rs) × these bases, and decides nothing
 // (no finding, no taint, nothing capped) for a movement none of whose bases holds
 // anything under Prefixes(rs) or is a source or labelled, at any time: a caller that
-// knows this of a movement may skip Evaluate (the worker does, for most movements).
+// knows this of a movement may skip Evaluate (the worker does, for most movements). The
+// transaction, where Bases.Append says it is lazy, is read only if the sender is a source
+// or labelled: when neither, it counts as holding nothing.
 func AppendBases(bases []string, rs []Rule, m *chains.Movement) []string {
+	bases, _ = NewBases(rs).Append(bases, m)
+	return bases
+}
+
+// Bases finds the bases of movements under one rule set (see AppendBases), knowing once
+// which patterns its rules use.
+type Bases struct {
+	swap bool // a token-swap rule reads the transaction
+}
+
+// NewBases returns the Bases of rs.
+func NewBases(rs []Rule) Bases { return Bases{swap: patternsOf(rs).swap} }
+
+// Append appends m's bases to bases, as AppendBases does. lazy says whether the last
+// base appended is m's transaction, which Evaluate reads only if m's sender, the first
+// base, is a source or labelled, at any time: a token-swap rule reads the swap kept under
+// it only when a DEX pays. A caller that knows no list names the sender need not look the
+// transaction up (it counts as holding nothing), which spares nearly every movement that
+// lookup.
+func (b Bases) Append(bases []string, m *chains.Movement) (_ []string, lazy bool) {
 	if m.Kind == chains.KindUTXO {
 		for i := range m.Inputs {
 			in := &m.Inputs[i]
@@ -77,7 +99,7 @@ func AppendBases(bases []string, rs []Rule, m *chains.Movement) []string {
 			}
 			bases = append(bases, OutpointKey(m.Tx, o.Index))
 		}
-		return bases
+		return bases, false
 	}
 	for i := range m.Inputs {
 		if a := m.Inputs[i].Address; a != "" {
@@ -92,8 +114,8 @@ func AppendBases(bases []string, rs []Rule, m *chains.Movement) []string {
 	if m.EventContract != "" {
 		bases = append(bases, m.EventContract)
 	}
-	if patternsOf(rs).swap && m.Tx != "" {
-		bases = append(bases, m.Tx)
+	if !b.swap || m.Tx == "" {
+		return bases, false
 	}
-	return bases
+	return append(bases, m.Tx), len(m.Inputs) > 0 && m.Inputs[0].Address != ""
 }

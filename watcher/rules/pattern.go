@@ -207,31 +207,12 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	if o.Amount.Sign() <= 0 {
 		return
 	}
-	fromLabel, fromLabelled := v.Label(from)
-	rec, ok := v.Taint(patternPrefix(PatternSwap), m.Tx)
-	if ok && fromLabelled && fromLabel.Category == CategoryDEX {
-		in := rec.Path[len(rec.Path)-1] // the payment into the DEX
-		if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
+	// The swap is read only when a DEX pays (see Bases.Append).
+	if l, ok := v.Label(from); ok && l.Category == CategoryDEX {
+		if rec, ok := v.Taint(patternPrefix(PatternSwap), m.Tx); ok {
+			swapped(rs, m, v, d, to, l, rec)
 			return
 		}
-		path := append(slices.Clip(rec.Path), d.hopOf(m))
-		if to != in.From {
-			d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: rec.Root,
-				Source: rec.Source, Path: path, By: d.keyOf(m)},
-				Counter: d.counterOf(ModelPoison, rec.Root)})
-		}
-		for i := range rs {
-			r := &rs[i]
-			if r.Pattern != PatternSwap || len(r.SourceCategories) > 0 &&
-				!slices.Contains(r.SourceCategories, rec.Source.Category) {
-				continue
-			}
-			d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: rec.Root,
-				Source: rec.Source, Destination: to, Label: Label{Category: PatternSwap,
-					Entity: "swapped at " + fromLabel.Entity},
-				Path: path, Tainted: new(big.Int).Set(o.Amount)})
-		}
-		return
 	}
 	if l, ok := v.Label(to); !ok || l.Category != CategoryDEX {
 		return
@@ -241,6 +222,34 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 		d.Taints = append(d.Taints, NewTaint{Address: PatternKey(PatternSwap, m.Tx),
 			Taint: Taint{Root: origin.Root, Source: origin.Source,
 				Path: append(slices.Clip(origin.Path), d.hopOf(m)), By: d.keyOf(m)}})
+	}
+}
+
+// swapped judges a DEX, labelled l, paying to in the transaction whose swap rec kept: the
+// receiver holds the swapped funds if it paid the DEX or is fresh and the asset is another.
+func swapped(rs []Rule, m *chains.Movement, v View, d *Decision, to string, l Label,
+	rec Taint) {
+	o := m.Outputs[0]
+	in := rec.Path[len(rec.Path)-1] // the payment into the DEX
+	if o.Asset == in.Asset || to != in.From && !fresh(v, to) {
+		return
+	}
+	path := append(slices.Clip(rec.Path), d.hopOf(m))
+	if to != in.From {
+		d.Taints = append(d.Taints, NewTaint{Address: to, Taint: Taint{Root: rec.Root,
+			Source: rec.Source, Path: path, By: d.keyOf(m)},
+			Counter: d.counterOf(ModelPoison, rec.Root)})
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Pattern != PatternSwap || len(r.SourceCategories) > 0 &&
+			!slices.Contains(r.SourceCategories, rec.Source.Category) {
+			continue
+		}
+		d.Findings = append(d.Findings, Finding{Rule: r, Movement: m, Root: rec.Root,
+			Source: rec.Source, Destination: to, Label: Label{Category: PatternSwap,
+				Entity: "swapped at " + l.Entity},
+			Path: path, Tainted: new(big.Int).Set(o.Amount)})
 	}
 }
 

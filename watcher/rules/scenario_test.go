@@ -105,7 +105,8 @@ func playScenario(t *testing.T, file string) (got, want []string) {
 				Block:   chains.BlockRef{Number: uint64(n), Time: at},
 				Inputs:  []chains.Leg{{Address: fields[2], Asset: asset, Amount: amount}},
 				Outputs: []chains.Leg{{Address: fields[3], Asset: asset, Amount: amount}}}
-			d, _ := evaluateChecked(t, rs, m, v)
+			var skipped int
+			d, _ := evaluateChecked(t, rs, m, v, &skipped)
 			v.store(d)
 			for _, fd := range d.Findings {
 				var to []string
