@@ -61,8 +61,8 @@ type sentTx struct {
 
 // flowTxs are the transactions of a flow that alert: the fresh wallet's payments to the
 // exchange (to-exchange) and the mixer (to-mixer), and the watched wallet's to the
-// deposit address (to-exchange).
-// sweep is the deposit address's sweep, which the payment to it must follow.
+// deposit address (to-exchange); and the deposit address's sweep, which that payment must
+// follow.
 type flowTxs struct{ toExchange, toMixer, toDeposit, sweep common.Hash }
 
 // account is a key of ours and its next nonce.

@@ -225,8 +225,9 @@ func evaluateSwap(rs []Rule, m *chains.Movement, v View, d *Decision, from, to s
 	}
 }
 
-// swapped judges a DEX, labelled l, paying to in the transaction whose swap rec kept: the
-// receiver holds the swapped funds if it paid the DEX or is fresh and the asset is another.
+// swapped judges a DEX's payment m, the DEX labelled l, to address to, in a transaction
+// whose swap rec kept: the receiver holds the swapped funds if the asset is another and it
+// paid the DEX or is fresh.
 func swapped(rs []Rule, m *chains.Movement, v View, d *Decision, to string, l Label,
 	rec Taint) {
 	o := m.Outputs[0]
