@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
@@ -98,7 +99,8 @@ func (r *receiver) counts() tally {
 func (w *world) expected(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range w.flows {
-		if err := w.inOrder(ctx, f.sweep, f.toDeposit); err != nil {
+		sweep, err := w.receipt(ctx, f.sweep)
+		if err != nil {
 			return nil, err
 		}
 		for _, a := range []struct {
@@ -106,9 +108,14 @@ func (w *world) expected(ctx context.Context) (map[string]string, error) {
 			tx   common.Hash
 		}{{"to-exchange", f.toExchange}, {"to-mixer", f.toMixer},
 			{"to-exchange", f.toDeposit}} {
-			r, err := w.ec.TransactionReceipt(ctx, a.tx)
+			r, err := w.receipt(ctx, a.tx)
 			if err != nil {
-				return nil, fmt.Errorf("receipt of %s: %w", a.tx, err)
+				return nil, err
+			}
+			if a.tx == f.toDeposit {
+				if err := inOrder(sweep, r); err != nil {
+					return nil, err
+				}
 			}
 			id := alerting.AlertID(a.rule, "dev", strings.ToLower(a.tx.Hex()),
 				chains.PositionTx)
@@ -118,24 +125,25 @@ func (w *world) expected(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
+// receipt is the receipt of h, a transaction mined.
+func (w *world) receipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	r, err := w.ec.TransactionReceipt(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("receipt of %s: %w", h, err)
+	}
+	return r, nil
+}
+
 // inOrder checks that the chain mined a before b, as the alerts expected of a flow assume
 // (the deposit address's sweep before the payment to it): a harness error otherwise.
-func (w *world) inOrder(ctx context.Context, a, b common.Hash) error {
-	ra, err := w.ec.TransactionReceipt(ctx, a)
-	if err != nil {
-		return fmt.Errorf("receipt of %s: %w", a, err)
-	}
-	rb, err := w.ec.TransactionReceipt(ctx, b)
-	if err != nil {
-		return fmt.Errorf("receipt of %s: %w", b, err)
-	}
-	if ra.BlockNumber.Cmp(rb.BlockNumber) < 0 || ra.BlockNumber.Cmp(rb.BlockNumber) == 0 &&
-		ra.TransactionIndex < rb.TransactionIndex {
+func inOrder(a, b *types.Receipt) error {
+	if c := a.BlockNumber.Cmp(b.BlockNumber); c < 0 || c == 0 &&
+		a.TransactionIndex < b.TransactionIndex {
 		return nil
 	}
 	return fmt.Errorf("harness: the node mined %s (block %s) before %s (block %s), "+
-		"which the flow's expected alerts assume it follows", b, rb.BlockNumber, a,
-		ra.BlockNumber)
+		"which the flow's expected alerts assume it follows", b.TxHash, b.BlockNumber,
+		a.TxHash, a.BlockNumber)
 }
 
 // check compares the alerts the receiver got with want (see expected): each confirmed in

@@ -118,9 +118,6 @@ func evaluateChecked(t testing.TB, rs []Rule, m *chains.Movement, v View,
 	t.Helper()
 	bases, lazyTx := NewBases(rs).Append(nil, m)
 	prefixes := Prefixes(rs)
-	if got := AppendBases(nil, rs, m); !slices.Equal(got, bases) {
-		t.Fatalf("%s: AppendBases %q, Bases.Append %q", m.Key(), got, bases)
-	}
 	listed := func(a string) bool {
 		_, source := v.Source(a)
 		_, label := v.Label(a)
