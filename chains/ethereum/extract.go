@@ -24,7 +24,8 @@ type blockData struct {
 
 // movements turns a block's data into movements in block order: by transaction index, then
 // the native transfer, the token transfers by log index, the internal transfers by trace
-// path, then the deposits recognized in logs that no value movement carries (events.go). It checks that receipts and traces belong to the block's transactions.
+// path, then the deposits recognized in logs that no value movement carries (events.go).
+// It checks that receipts and traces belong to the block's transactions.
 func (d *blockData) movements(chain string) (*chains.Block, error) {
 	b := d.Block
 	ref := chains.BlockRef{

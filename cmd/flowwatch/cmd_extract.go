@@ -34,15 +34,20 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		"per transaction, with inputs resolved to the outputs they spend."
 	fs := newFlagSet("extract", synopsis, stderr)
 	var (
-		chain       = fs.String("chain", "ethereum", "chain `name`; any name but bitcoin is an EVM chain")
-		network     = fs.String("network", "mainnet", "bitcoin `network`: mainnet, testnet, signet, regtest or simnet")
-		rpcURL      = fs.String("rpc", "", "node JSON-RPC `URL` (http, https, ws, wss)")
-		from        = fs.Uint64("from", 0, "first block")
-		to          = fs.String("to", "head", "last block `number`, or head")
-		traces      = fs.String("traces", string(ethereum.TracesAuto), "internal transfers from debug_traceBlockByNumber: auto, on or off")
+		chain = fs.String("chain", "ethereum",
+			"chain `name`; any name but bitcoin is an EVM chain")
+		network = fs.String("network", "mainnet",
+			"bitcoin `network`: mainnet, testnet, signet, regtest or simnet")
+		rpcURL = fs.String("rpc", "", "node JSON-RPC `URL` (http, https, ws, wss)")
+		from   = fs.Uint64("from", 0, "first block")
+		to     = fs.String("to", "head", "last block `number`, or head")
+		traces = fs.String("traces", string(ethereum.TracesAuto),
+			"internal transfers from debug_traceBlockByNumber: auto, on or off")
 		concurrency = fs.Int("concurrency", defaultConcurrency, "blocks fetched at once")
-		batch       = fs.Int("batch", ethereum.DefaultBatchSize, "calls per JSON-RPC batch for per-transaction receipts")
-		retries     = fs.Int("retries", ethereum.DefaultRetries, "tries again after a transient failure")
+		batch       = fs.Int("batch", ethereum.DefaultBatchSize,
+			"calls per JSON-RPC batch for per-transaction receipts")
+		retries = fs.Int("retries", ethereum.DefaultRetries,
+			"tries again after a transient failure")
 	)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		return code
@@ -59,7 +64,8 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	case !fromSet:
 		return usageError(stderr, "extract", "--from is required")
 	case !chainName.MatchString(*chain):
-		return usageError(stderr, "extract", "--chain %q: want lower-case letters, digits, - and _", *chain)
+		return usageError(stderr, "extract",
+			"--chain %q: want lower-case letters, digits, - and _", *chain)
 	case *retries < 0:
 		return usageError(stderr, "extract", "--retries %d: want 0 or more", *retries)
 	case *concurrency < 1:

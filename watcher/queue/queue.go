@@ -66,9 +66,9 @@ type Journal interface {
 	Tip(ctx context.Context, chain string) (Tip, error)
 	// Record returns the stored record of block n, if the journal still keeps it.
 	Record(ctx context.Context, chain string, n uint64) (Record, bool, error)
-	// Append publishes rec's payloads (as entries of up to MaxEntryPayloads) and moves the cursor from expect to rec, keeping rec
-	// and the records of the depth-1 blocks before it; all or nothing. ErrConflict if the
-	// cursor is not expect.
+	// Append publishes rec's payloads (as entries of up to MaxEntryPayloads) and moves the
+	// cursor from expect to rec, keeping rec and the records of the depth-1 blocks before
+	// it; all or nothing. ErrConflict if the cursor is not expect.
 	Append(ctx context.Context, chain string, expect Tip, rec Record, depth int) error
 	// AppendBlocks appends recs in order, as Append would one after another from expect,
 	// in one step: all or nothing. ErrConflict if the cursor is not expect.
@@ -90,8 +90,9 @@ type Consumer interface {
 	// never acknowledged (their consumer died), oldest first, and hands them to consumer.
 	Claim(ctx context.Context, chain, consumer string, minIdle time.Duration, count int) (
 		[]Message, error)
-	// Backlog returns how many entries (not payloads) are not yet acknowledged: handed out and pending,
-	// or not handed out yet. Pollers wait while it is above their limit (back-pressure).
+	// Backlog returns how many entries (not payloads) are not yet acknowledged: handed out
+	// and pending, or not handed out yet. Pollers wait while it is above their limit
+	// (back-pressure).
 	Backlog(ctx context.Context, chain string) (int64, error)
 }
 
