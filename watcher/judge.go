@@ -65,7 +65,11 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 			return nil, nil, err
 		}
 		cc.recheck = first == len(ms)
+		if cc, err = w.learnApplied(ctx, chain, cc, ms, first); err != nil {
+			return nil, nil, err
+		}
 	}
+	delete(w.unjudged, chain) // the learners learn ms now
 	infer, senders := w.infer[chain], w.senders[chain]
 	if infer != nil {
 		infer.Prefetch(ms[first:])
@@ -165,6 +169,27 @@ func (w *Worker) judging(v *view, ms []chains.Movement, i int) {
 	}
 	v.judging(&ms[i], w.bases[start:w.ends[i]], w.flags[start:w.ends[i]],
 		w.cache.hashes[start:w.ends[i]])
+}
+
+// learnApplied gives chain's learners ms[:first], movements that skipApplied found applied
+// before, when they are new to them, and returns the cache cc as lookup left it for ms.
+// Those movements are not judged again, but a worker that died before it acknowledged
+// them left them pending, and the worker that takes the chain over reads back only what
+// was acknowledged (warm): its learners, started afresh, must learn them, or a deposit
+// address's arrival among them is missing when the address forwards it (a kill test with
+// reorgs missed the alert on the source's payment to the address so). Learners that judged
+// a batch since they started did learn them: the batch being judged again is the one
+// whose write failed, and they were given all of it before the write (an arrival given
+// twice may count twice).
+func (w *Worker) learnApplied(ctx context.Context, chain string, cc *chainCache,
+	ms []chains.Movement, first int) (*chainCache, error) {
+	if first == 0 || !w.unjudged[chain] || w.infer[chain] == nil && w.senders[chain] == nil {
+		return cc, nil
+	}
+	if err := w.learn(ctx, chain, ms[:first], appliedReadBack(ms[:first])); err != nil {
+		return nil, err
+	}
+	return w.lookup(ctx, chain, ms) // for the rest: learn looked up the skipped only
 }
 
 // skipApplied finds the movements of ms that the store has applied already: entries

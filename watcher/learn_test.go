@@ -16,6 +16,7 @@ import (
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
 	"github.com/flowwatch/flowwatch/watcher/rules"
+	"github.com/flowwatch/flowwatch/watcher/taint"
 )
 
 // TestWorkerLearnsAfresh: a worker that comes to own a chain again after another owned it
@@ -361,5 +362,98 @@ func (e *workerEnv) wantInferences(t *testing.T, addr string, want int, when str
 	got, err := e.store.Taints(context.Background(), "c", deposit.Key(addr))
 	if err != nil || len(got) != want {
 		t.Fatalf("inference of %s %s: %v, %v; want %d", addr, when, got, err, want)
+	}
+}
+
+// TestWorkerLearnsWhatWasApplied: the effects of an entry went through but the entry was
+// not acknowledged. It holds two customers' payments to what will turn out to be a deposit
+// address and, after them, a payment of the source's (whose taint is written), and the
+// worker that judges it again skips what was applied (judging it again would count its
+// value twice). A worker that took the chain over, after the one that wrote died, read back
+// only what was acknowledged: its learners must still learn the skipped payments, so that
+// the address's forward of their sum to the exchange infers it and the source's payment to
+// it alerts (they did not: a kill test with reorgs missed the payment's alert so). The
+// worker that wrote, told of a failure, judges the entry again with learners that learnt
+// it: they must not learn it twice, or the sum counts each payment twice.
+func TestWorkerLearnsWhatWasApplied(t *testing.T) {
+	const (
+		fresh     = "0xf000000000000000000000000000000000000001"
+		customer2 = "0xc000000000000000000000000000000000000002"
+	)
+	for _, takenOver := range []bool{true, false} {
+		e := newWorkerEnv(t)
+		ctx := context.Background()
+		// One entry, judged as one batch.
+		tip, err := e.q.Tip(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := tip.Number + 1
+		rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
+		// In wei: twice the sum, or either payment, is not the sum within the tolerance
+		// of the chain's coin (deposit.DefaultNativeTolerance).
+		for i, tr := range []transfer{{hopCustomer, hopDeposit, 5e17},
+			{customer2, hopDeposit, 3e17}, {hopSource, fresh, 3}} {
+			amount := big.NewInt(tr.amount)
+			m := chains.Movement{Chain: "c", Block: chains.BlockRef{Number: n, Hash: rec.Hash,
+				ParentHash: tip.Hash, Time: time.Unix(1.7e9, 0).UTC()},
+				Tx: fmt.Sprintf("0x%063x%d", n, i), Position: chains.PositionTx,
+				Kind:    chains.KindNative,
+				Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: amount}},
+				Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: amount}}}
+			p, err := chains.MarshalMovement(&m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Payloads = append(rec.Payloads, p)
+		}
+		if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
+			t.Fatal(err)
+		}
+		// Then the address forwards the sum to the exchange (a deposit address), and the
+		// source pays it.
+		transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 8e17},
+			transfer{hopSource, hopDeposit, 7})
+		written := fmt.Sprintf("c/0x%063x2/tx", n)
+		worker := func(name string, store taint.Store) *Worker {
+			w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
+				Name: name, Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
+				ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+				Logger: zaptest.NewLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		if takenOver {
+			run, kill := context.WithCancel(ctx)
+			store := &crashAfterApply{Redis: e.store, key: written, kill: kill}
+			if err := worker("before", store).Run(run); !errors.Is(err, context.Canceled) {
+				t.Fatalf("run before: %v", err)
+			}
+			if !store.done {
+				t.Fatal("the worker was never killed: the test did not test anything")
+			}
+			if left, err := e.q.Backlog(ctx, "c"); err != nil || left == 0 {
+				t.Fatalf("backlog %d (%v), want the entries left pending", left, err)
+			}
+			e.runUntilDone(t, worker("after", e.store), 1)
+		} else {
+			store := &lostReply{Redis: e.store, key: written}
+			e.runUntilDone(t, worker("w", store), 1)
+			if !store.lost.Load() {
+				t.Fatal("the reply was never lost: the test did not test anything")
+			}
+		}
+		e.wantInferences(t, hopDeposit, 1, "once the forward is judged")
+		var got []string
+		for _, a := range e.sink.alerts {
+			got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.Tx, a.Destination.Entity,
+				a.Destination.Category))
+		}
+		want := fmt.Sprintf("to-exchange 0x%064x -> Binance 14 exchange_deposit", n+2)
+		if strings.Join(got, "; ") != want {
+			t.Errorf("taken over %v: alerts %q, want %q", takenOver, got, want)
+		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zaptest"
+
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -79,6 +81,66 @@ func TestWorkerRedeliveryCountsOnce(t *testing.T) {
 		if got[want] != 1 {
 			t.Errorf("alert %q delivered %d times; want once (all: %v)", want, got[want], got)
 		}
+	}
+}
+
+// crashAfterApply is a taint store whose worker dies once at its write of one movement:
+// right after the write went through (before the worker acknowledges the entry, as a
+// process killed), or, with fail, instead of it (the write failed, and the worker is
+// stopped as it retries).
+type crashAfterApply struct {
+	*taint.Redis
+	key  string // the movement whose write kills the worker, once
+	fail bool
+	kill context.CancelFunc
+	done bool
+}
+
+func (s *crashAfterApply) ApplyAll(ctx context.Context, chain string, fence taint.Fence,
+	effects []taint.Effect) error {
+	if !s.fail || s.done {
+		if err := s.Redis.ApplyAll(ctx, chain, fence, effects); err != nil {
+			return err
+		}
+	}
+	for _, e := range effects {
+		if e.Key == s.key && !s.done {
+			s.done = true
+			s.kill()
+			return errors.New("killed")
+		}
+	}
+	return nil
+}
+
+// TestWorkerStopsAtAFailedBatch: the write of a batch fails as the worker is being
+// stopped. What it read ahead, past the batch, must stay pending with it, for the next
+// owner to judge in order: finished at the stop, the fresh wallet's payment to the exchange
+// would be judged before the source's payment to the wallet, which the next owner judges
+// later, and raise no alert (it did so: the failure skipped the worker's mark that the
+// chain has pending entries to judge first).
+func TestWorkerStopsAtAFailedBatch(t *testing.T) {
+	const fresh = "0xf000000000000000000000000000000000000001"
+	e := newWorkerEnv(t)
+	transferBlocks(t, e.q, "c", transfer{hopSource, fresh, 40}, transfer{fresh, hopExchange, 30})
+	run, stop := context.WithCancel(context.Background())
+	store := &crashAfterApply{Redis: e.store, key: "c/0x" + strings.Repeat("0", 63) + "1/tx",
+		fail: true, kill: stop}
+	before, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
+		Name: "before", Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
+		ClaimIdle: time.Minute, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Run(run); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run before: %v", err)
+	}
+	if !store.done {
+		t.Fatal("the write never failed: the test did not test anything")
+	}
+	e.runUntilDone(t, e.worker(t, "after", time.Minute), 1)
+	if distinct, total := e.sink.count(); distinct != 1 || total != 1 {
+		t.Fatalf("%d alerts, %d distinct; want one: %+v", total, distinct, e.sink.alerts)
 	}
 }
 

@@ -119,6 +119,22 @@ type readBack struct {
 	// store no longer holds one that a removal read back later undid, but the movements
 	// between saw it.
 	made map[string]rules.Taint
+	// only, when set, are the movements read back (see appliedReadBack): an inference made
+	// by one of them is later until it is read, and every other is earlier, whatever its
+	// block.
+	only map[txPos]bool
+}
+
+// appliedReadBack is a readBack for learning ms, movements applied before that a worker
+// taking a chain over skips (learnApplied): it follows the read-back of the entries
+// judged before them, and the inferences their own forwards made are all that is later.
+func appliedReadBack(ms []chains.Movement) *readBack {
+	r := &readBack{started: true, from: ms[0].Block.Number, net: map[txPos]int{},
+		made: map[string]rules.Taint{}, only: map[txPos]bool{}}
+	for i := range ms {
+		r.only[txPos{ms[i].Tx, ms[i].Position}] = true
+	}
+	return r
 }
 
 // inferred returns the inference about the address a that the read-back made and has not
@@ -143,7 +159,11 @@ func (r *readBack) later(t *rules.Taint) bool {
 		return false
 	}
 	fwd := &t.Path[n-1]
-	return fwd.Block >= r.from && r.net[txPos{fwd.Tx, fwd.Position}] <= 0
+	k := txPos{fwd.Tx, fwd.Position}
+	if r.only != nil {
+		return r.only[k] && r.net[k] <= 0
+	}
+	return fwd.Block >= r.from && r.net[k] <= 0
 }
 
 // start notes m, the first movement read back if none was before.

@@ -74,11 +74,14 @@ type Worker struct {
 	log      *zap.Logger
 
 	// Per chain; Run's goroutine only.
-	recovered map[string]bool      // nothing pending left from before: new entries next
-	cold      map[string]bool      // learners new: to warm before what is pending
-	owned     map[string]time.Time // when ownership was last confirmed
-	ahead     map[string][]queue.Message
-	cache     *taintCache
+	recovered map[string]bool // nothing pending left from before: new entries next
+	cold      map[string]bool // learners new: to warm before what is pending
+	// unjudged: the learners started afresh and have been given no batch to judge since
+	// (see learnApplied).
+	unjudged map[string]bool
+	owned    map[string]time.Time // when ownership was last confirmed
+	ahead    map[string][]queue.Message
+	cache    *taintCache
 	// capHits counts decisions a tracked-address cap limited; cappedSeen (Run's goroutine)
 	// the counters already logged.
 	capHits    atomic.Uint64
@@ -119,7 +122,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 		consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		basesOf:  rules.NewBases(rs),
 		pipeline: pipeline, opts: opts, log: log, recovered: map[string]bool{},
-		cold:  map[string]bool{},
+		cold: map[string]bool{}, unjudged: map[string]bool{},
 		owned: map[string]time.Time{}, ahead: map[string][]queue.Message{},
 		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(opts.Deposits) > 0),
 			lists, log),
@@ -146,7 +149,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 // judged before, as far back as the stream holds them, and a fan-in look-back covers the
 // rest of the window.
 func (w *Worker) learnAfresh(chain string) error {
-	w.cold[chain] = true
+	w.cold[chain], w.unjudged[chain] = true, true
 	if d, ok := w.opts.Deposits[chain]; ok {
 		in, err := deposit.New(d)
 		if err != nil {
@@ -202,6 +205,9 @@ func (w *Worker) Run(ctx context.Context) error {
 				err = w.round(ctx, chain)
 			}
 			if err != nil {
+				// Retry what is pending, in order, first; at shutdown, finish nothing read
+				// ahead past what failed (finishAhead): the next owner judges it in order.
+				w.recovered[chain] = false
 				if ctx.Err() != nil {
 					break
 				}
@@ -213,8 +219,7 @@ func (w *Worker) Run(ctx context.Context) error {
 					w.log.Error("processing failed; the entries stay pending and are retried",
 						zap.String("chain", chain), zap.Error(err))
 				}
-				w.recovered[chain] = false // retry what is pending, in order, first
-				w.cache.invalidate(chain)  // a failed write may or may not have happened
+				w.cache.invalidate(chain) // a failed write may or may not have happened
 				if err := sleep(ctx, w.readBlock()); err != nil {
 					return err
 				}
