@@ -374,7 +374,8 @@ func (w *launderWorld) settle(t *testing.T, cmd *exec.Cmd, reorgs bool,
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not settled: %s (%v); receiver: %v", state, err, recv)
+			t.Fatalf("not settled: %s (%v); receiver: %v%s", state, err, recv,
+				w.explainDeposits(ctx))
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}

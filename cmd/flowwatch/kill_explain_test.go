@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/flowwatch/flowwatch/chains"
+	"github.com/flowwatch/flowwatch/watcher/deposit"
+	"github.com/flowwatch/flowwatch/watcher/queue"
+	"github.com/flowwatch/flowwatch/watcher/taint"
+)
+
+// explainDeposits tells, for a test that did not settle, the story of each deposit address
+// that the watched wallet paid: where the chain mined its deposit, sweep and payment as it
+// ends, the inference the store holds of the address, and every publication of those
+// movements in the stream, in order (removals included).
+func (w *launderWorld) explainDeposits(ctx context.Context) string {
+	var b strings.Builder
+	roles := map[string]string{} // by transaction: its flow and role
+	store := taint.NewRedis(w.rdb, w.prefix)
+	for i, d := range w.deposits {
+		if d.pay == (common.Hash{}) {
+			continue
+		}
+		fmt.Fprintf(&b, "\ndeposit flow %d, address %s:", i, d.addr.Hex())
+		for _, tx := range []struct {
+			role string
+			h    common.Hash
+		}{{"deposit", d.deposit}, {"sweep", d.sweep}, {"payment", d.pay}} {
+			roles[strings.ToLower(tx.h.Hex())] = fmt.Sprintf("flow %d %s", i, tx.role)
+			at, err := w.mined(ctx, tx.h)
+			fmt.Fprintf(&b, " %s mined %+v (%v);", tx.role, at, err)
+		}
+		key := deposit.Key(strings.ToLower(d.addr.Hex()))
+		got, err := store.Taints(ctx, "dev", key)
+		fmt.Fprintf(&b, " stored inference %+v (%v)", got[key], err)
+	}
+	q := queue.NewRedis(w.rdb, queue.RedisOptions{Prefix: w.prefix, Group: "explain"})
+	defer q.Close()
+	for {
+		entries, err := q.Read(ctx, "dev", "explainer", 1000, time.Millisecond)
+		if err != nil {
+			fmt.Fprintf(&b, "\nread the stream: %v", err)
+			break
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			for _, p := range e.Payloads {
+				if m, err := chains.UnmarshalMovement(p); err == nil && roles[m.Tx] != "" {
+					fmt.Fprintf(&b, "\nentry %s: %s, removed %v, block %d %s", e.ID,
+						roles[m.Tx], m.Removed, m.Block.Number, m.Block.Hash)
+				}
+			}
+		}
+	}
+	return b.String()
+}
