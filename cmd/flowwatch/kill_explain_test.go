@@ -32,12 +32,28 @@ func (w *launderWorld) explainDeposits(ctx context.Context) string {
 			h    common.Hash
 		}{{"deposit", d.deposit}, {"sweep", d.sweep}, {"payment", d.pay}} {
 			roles[strings.ToLower(tx.h.Hex())] = fmt.Sprintf("flow %d %s", i, tx.role)
-			at, err := w.mined(ctx, tx.h)
-			fmt.Fprintf(&b, " %s mined %+v (%v);", tx.role, at, err)
+			switch at, err := w.mined(ctx, tx.h); {
+			case err != nil:
+				fmt.Fprintf(&b, " %s: %v;", tx.role, err)
+			case at == nil:
+				fmt.Fprintf(&b, " %s not mined;", tx.role)
+			default:
+				fmt.Fprintf(&b, " %s in block %d %.10s;", tx.role, at.number, at.hash)
+			}
 		}
 		key := deposit.Key(strings.ToLower(d.addr.Hex()))
 		got, err := store.Taints(ctx, "dev", key)
-		fmt.Fprintf(&b, " stored inference %+v (%v)", got[key], err)
+		switch t, ok := got[key]; {
+		case err != nil:
+			fmt.Fprintf(&b, " inference: %v", err)
+		case !ok:
+			fmt.Fprint(&b, " no inference stored")
+		default:
+			fmt.Fprint(&b, " inference by")
+			for _, h := range t.Path {
+				fmt.Fprintf(&b, " %.10s in block %d", h.Tx, h.Block)
+			}
+		}
 	}
 	q := queue.NewRedis(w.rdb, queue.RedisOptions{Prefix: w.prefix, Group: "explain"})
 	defer q.Close()
@@ -53,7 +69,7 @@ func (w *launderWorld) explainDeposits(ctx context.Context) string {
 		for _, e := range entries {
 			for _, p := range e.Payloads {
 				if m, err := chains.UnmarshalMovement(p); err == nil && roles[m.Tx] != "" {
-					fmt.Fprintf(&b, "\nentry %s: %s, removed %v, block %d %s", e.ID,
+					fmt.Fprintf(&b, "\nentry %s: %s, removed %v, block %d %.10s", e.ID,
 						roles[m.Tx], m.Removed, m.Block.Number, m.Block.Hash)
 				}
 			}
