@@ -376,84 +376,91 @@ func (e *workerEnv) wantInferences(t *testing.T, addr string, want int, when str
 // worker that wrote, told of a failure, judges the entry again with learners that learnt
 // it: they must not learn it twice, or the sum counts each payment twice.
 func TestWorkerLearnsWhatWasApplied(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		takenOver bool
+	}{{"taken over", true}, {"retried by the same worker", false}} {
+		t.Run(tc.name, func(t *testing.T) { testLearnsWhatWasApplied(t, tc.takenOver) })
+	}
+}
+
+func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 	const (
 		fresh     = "0xf000000000000000000000000000000000000001"
 		customer2 = "0xc000000000000000000000000000000000000002"
 	)
-	for _, takenOver := range []bool{true, false} {
-		e := newWorkerEnv(t)
-		ctx := context.Background()
-		// One entry, judged as one batch.
-		tip, err := e.q.Tip(ctx, "c")
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	// One entry, judged as one batch.
+	tip, err := e.q.Tip(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := tip.Number + 1
+	rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
+	// In wei: twice the sum, or either payment, is not the sum within the tolerance
+	// of the chain's coin (deposit.DefaultNativeTolerance).
+	for i, tr := range []transfer{{hopCustomer, hopDeposit, 5e17},
+		{customer2, hopDeposit, 3e17}, {hopSource, fresh, 3}} {
+		amount := big.NewInt(tr.amount)
+		m := chains.Movement{Chain: "c", Block: chains.BlockRef{Number: n, Hash: rec.Hash,
+			ParentHash: tip.Hash, Time: time.Unix(1.7e9, 0).UTC()},
+			Tx: fmt.Sprintf("0x%063x%d", n, i), Position: chains.PositionTx,
+			Kind:    chains.KindNative,
+			Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: amount}},
+			Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: amount}}}
+		p, err := chains.MarshalMovement(&m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := tip.Number + 1
-		rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
-		// In wei: twice the sum, or either payment, is not the sum within the tolerance
-		// of the chain's coin (deposit.DefaultNativeTolerance).
-		for i, tr := range []transfer{{hopCustomer, hopDeposit, 5e17},
-			{customer2, hopDeposit, 3e17}, {hopSource, fresh, 3}} {
-			amount := big.NewInt(tr.amount)
-			m := chains.Movement{Chain: "c", Block: chains.BlockRef{Number: n, Hash: rec.Hash,
-				ParentHash: tip.Hash, Time: time.Unix(1.7e9, 0).UTC()},
-				Tx: fmt.Sprintf("0x%063x%d", n, i), Position: chains.PositionTx,
-				Kind:    chains.KindNative,
-				Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: amount}},
-				Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: amount}}}
-			p, err := chains.MarshalMovement(&m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec.Payloads = append(rec.Payloads, p)
-		}
-		if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
+		rec.Payloads = append(rec.Payloads, p)
+	}
+	if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
+		t.Fatal(err)
+	}
+	// Then the address forwards the sum to the exchange (a deposit address), and the
+	// source pays it.
+	transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 8e17},
+		transfer{hopSource, hopDeposit, 7})
+	written := fmt.Sprintf("c/0x%063x2/tx", n)
+	worker := func(name string, store taint.Store) *Worker {
+		w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
+			Name: name, Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
+			ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
+			Logger: zaptest.NewLogger(t)})
+		if err != nil {
 			t.Fatal(err)
 		}
-		// Then the address forwards the sum to the exchange (a deposit address), and the
-		// source pays it.
-		transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 8e17},
-			transfer{hopSource, hopDeposit, 7})
-		written := fmt.Sprintf("c/0x%063x2/tx", n)
-		worker := func(name string, store taint.Store) *Worker {
-			w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
-				Name: name, Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
-				ClaimIdle: time.Minute, Deposits: map[string]deposit.Options{"c": {}},
-				Logger: zaptest.NewLogger(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return w
+		return w
+	}
+	if takenOver {
+		run, kill := context.WithCancel(ctx)
+		store := &crashAfterApply{Redis: e.store, key: written, kill: kill}
+		if err := worker("before", store).Run(run); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run before: %v", err)
 		}
-		if takenOver {
-			run, kill := context.WithCancel(ctx)
-			store := &crashAfterApply{Redis: e.store, key: written, kill: kill}
-			if err := worker("before", store).Run(run); !errors.Is(err, context.Canceled) {
-				t.Fatalf("run before: %v", err)
-			}
-			if !store.done {
-				t.Fatal("the worker was never killed: the test did not test anything")
-			}
-			if left, err := e.q.Backlog(ctx, "c"); err != nil || left == 0 {
-				t.Fatalf("backlog %d (%v), want the entries left pending", left, err)
-			}
-			e.runUntilDone(t, worker("after", e.store), 1)
-		} else {
-			store := &lostReply{Redis: e.store, key: written}
-			e.runUntilDone(t, worker("w", store), 1)
-			if !store.lost.Load() {
-				t.Fatal("the reply was never lost: the test did not test anything")
-			}
+		if !store.done {
+			t.Fatal("the worker was never killed: the test did not test anything")
 		}
-		e.wantInferences(t, hopDeposit, 1, "once the forward is judged")
-		var got []string
-		for _, a := range e.sink.alerts {
-			got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.Tx, a.Destination.Entity,
-				a.Destination.Category))
+		if left, err := e.q.Backlog(ctx, "c"); err != nil || left == 0 {
+			t.Fatalf("backlog %d (%v), want the entries left pending", left, err)
 		}
-		want := fmt.Sprintf("to-exchange 0x%064x -> Binance 14 exchange_deposit", n+2)
-		if strings.Join(got, "; ") != want {
-			t.Errorf("taken over %v: alerts %q, want %q", takenOver, got, want)
+		e.runUntilDone(t, worker("after", e.store), 1)
+	} else {
+		store := &lostReply{Redis: e.store, key: written}
+		e.runUntilDone(t, worker("w", store), 1)
+		if !store.lost.Load() {
+			t.Fatal("the reply was never lost: the test did not test anything")
 		}
+	}
+	e.wantInferences(t, hopDeposit, 1, "once the forward is judged")
+	var got []string
+	for _, a := range e.sink.alerts {
+		got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.Tx, a.Destination.Entity,
+			a.Destination.Category))
+	}
+	want := fmt.Sprintf("to-exchange 0x%064x -> Binance 14 exchange_deposit", n+2)
+	if strings.Join(got, "; ") != want {
+		t.Errorf("alerts %q, want %q", got, want)
 	}
 }
