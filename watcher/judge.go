@@ -33,6 +33,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	if err := w.store.ApplyAll(ctx, chain, fence, effects); err != nil {
 		return err
 	}
+	w.forgetTried(chain)
 	w.cache.applied(chain, effects)
 	w.stats.judged(chain, len(ms))
 	if senders := w.senders[chain]; senders != nil {
@@ -71,11 +72,12 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 	}
 	delete(w.unjudged, chain) // the learners learn ms now
 	infer, senders := w.infer[chain], w.senders[chain]
+	tr := w.tried(chain, ms)
 	if infer != nil {
-		infer.Prefetch(ms[first:])
+		infer.Prefetch(ms[max(first, tr.learnt):])
 	}
 	if senders != nil {
-		senders.Prefetch(ms[first:])
+		senders.Prefetch(ms[max(first, tr.learnt):])
 	}
 	v := w.viewOf(ctx, chain, cc)
 	// The effects, and their taints laid end to end in w.taints, are the next batch's to
@@ -94,13 +96,21 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 					m.Key(), v.lookErr)
 			}
 		}
-		if infer != nil {
-			if nt, ok := infer.Observe(m, v); ok {
+		if i < tr.learnt { // given before the write failed: inferred as then
+			if nt, ok := tr.inference(i); ok {
 				d.Taints = append(d.Taints, nt)
 			}
-		}
-		if senders != nil {
-			senders.Observe(m, v)
+		} else {
+			if infer != nil {
+				if nt, ok := infer.Observe(m, v); ok {
+					d.Taints = append(d.Taints, nt)
+					tr.inferred = append(tr.inferred, triedInference{i, nt})
+				}
+			}
+			if senders != nil {
+				senders.Observe(m, v)
+			}
+			tr.learnt = i + 1
 		}
 		for _, c := range d.Capped {
 			w.capped(chain, c)

@@ -365,26 +365,34 @@ func (e *workerEnv) wantInferences(t *testing.T, addr string, want int, when str
 	}
 }
 
-// TestWorkerLearnsWhatWasApplied: the effects of an entry went through but the entry was
-// not acknowledged. It holds two customers' payments to what will turn out to be a deposit
-// address and, after them, a payment of the source's (whose taint is written), and the
-// worker that judges it again skips what was applied (judging it again would count its
-// value twice). A worker that took the chain over, after the one that wrote died, read back
-// only what was acknowledged: its learners must still learn the skipped payments, so that
-// the address's forward of their sum to the exchange infers it and the source's payment to
-// it alerts (they did not: a kill test with reorgs missed the payment's alert so). The
-// worker that wrote, told of a failure, judges the entry again with learners that learnt
-// it: they must not learn it twice, or the sum counts each payment twice.
+// TestWorkerLearnsWhatWasApplied: an entry is judged again after its write. It holds two
+// customers' payments to what will turn out to be a deposit address and, after them, a
+// payment of the source's (whose taint is written); the address then forwards their sum to
+// the exchange, which infers it, and the source's payment to it must alert.
+//   - Taken over: the write went through and the worker died before it acknowledged the
+//     entry. The worker that takes the chain over read back only what was acknowledged, and
+//     skips what was applied (judging it again would count its value twice): its learners
+//     must still learn the skipped payments (they did not: a kill test with reorgs missed
+//     the payment's alert so).
+//   - Reply lost, or write failed: the same worker judges the entry again, with learners
+//     that were given it before the write. They must not be given it twice, or the sum
+//     counts each payment twice (it did, when the write failed). With the forward in the
+//     entry too, what the inferrer inferred of it then must be written now.
 func TestWorkerLearnsWhatWasApplied(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		takenOver bool
-	}{{"taken over", true}, {"retried by the same worker", false}} {
-		t.Run(tc.name, func(t *testing.T) { testLearnsWhatWasApplied(t, tc.takenOver) })
+		how     string
+		forward bool // the forward is in the entry too: what the inferrer inferred of it
+	}{{how: "taken over"}, {how: "reply lost"}, {how: "write failed"},
+		{how: "write failed", forward: true}} {
+		name := tc.how
+		if tc.forward {
+			name += ", forward in the entry"
+		}
+		t.Run(name, func(t *testing.T) { testLearnsWhatWasApplied(t, tc.how, tc.forward) })
 	}
 }
 
-func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
+func testLearnsWhatWasApplied(t *testing.T, how string, forward bool) {
 	const (
 		fresh     = "0xf000000000000000000000000000000000000001"
 		customer2 = "0xc000000000000000000000000000000000000002"
@@ -400,8 +408,15 @@ func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 	rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
 	// In wei: twice the sum, or either payment, is not the sum within the tolerance
 	// of the chain's coin (deposit.DefaultNativeTolerance).
-	for i, tr := range []transfer{{hopCustomer, hopDeposit, 5e17},
-		{customer2, hopDeposit, 3e17}, {hopSource, fresh, 3}} {
+	ts := []transfer{{hopCustomer, hopDeposit, 5e17}, {customer2, hopDeposit, 3e17}}
+	// Then the address forwards the sum to the exchange (a deposit address), and the
+	// source pays it.
+	fwd, pay := transfer{hopDeposit, hopExchange, 8e17}, transfer{hopSource, hopDeposit, 7}
+	if forward {
+		ts = append(ts, fwd)
+	}
+	ts = append(ts, transfer{hopSource, fresh, 3}) // written
+	for i, tr := range ts {
 		amount := big.NewInt(tr.amount)
 		m := chains.Movement{Chain: "c", Block: chains.BlockRef{Number: n, Hash: rec.Hash,
 			ParentHash: tip.Hash, Time: time.Unix(1.7e9, 0).UTC()},
@@ -418,11 +433,14 @@ func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 	if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
 		t.Fatal(err)
 	}
-	// Then the address forwards the sum to the exchange (a deposit address), and the
-	// source pays it.
-	transferBlocks(t, e.q, "c", transfer{hopDeposit, hopExchange, 8e17},
-		transfer{hopSource, hopDeposit, 7})
-	written := fmt.Sprintf("c/0x%063x2/tx", n)
+	payBlock := n + 1
+	if forward {
+		transferBlocks(t, e.q, "c", pay)
+	} else {
+		transferBlocks(t, e.q, "c", fwd, pay)
+		payBlock++
+	}
+	written := fmt.Sprintf("c/0x%063x%d/tx", n, len(ts)-1)
 	worker := func(name string, store taint.Store) *Worker {
 		w, err := NewWorker(e.q, e.q, e.lists, store, e.rules, e.sink, WorkerOptions{
 			Name: name, Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
@@ -433,7 +451,8 @@ func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 		}
 		return w
 	}
-	if takenOver {
+	switch how {
+	case "taken over":
 		run, kill := context.WithCancel(ctx)
 		store := &crashAfterApply{Redis: e.store, key: written, kill: kill}
 		if err := worker("before", store).Run(run); !errors.Is(err, context.Canceled) {
@@ -446,11 +465,17 @@ func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 			t.Fatalf("backlog %d (%v), want the entries left pending", left, err)
 		}
 		e.runUntilDone(t, worker("after", e.store), 1)
-	} else {
+	case "reply lost":
 		store := &lostReply{Redis: e.store, key: written}
 		e.runUntilDone(t, worker("w", store), 1)
 		if !store.lost.Load() {
 			t.Fatal("the reply was never lost: the test did not test anything")
+		}
+	case "write failed":
+		store := &crashAfterApply{Redis: e.store, key: written, fail: true, kill: func() {}}
+		e.runUntilDone(t, worker("w", store), 1)
+		if !store.done {
+			t.Fatal("the write never failed: the test did not test anything")
 		}
 	}
 	e.wantInferences(t, hopDeposit, 1, "once the forward is judged")
@@ -459,7 +484,7 @@ func testLearnsWhatWasApplied(t *testing.T, takenOver bool) {
 		got = append(got, fmt.Sprintf("%s %s -> %s %s", a.Rule, a.Tx, a.Destination.Entity,
 			a.Destination.Category))
 	}
-	want := fmt.Sprintf("to-exchange 0x%064x -> Binance 14 exchange_deposit", n+2)
+	want := fmt.Sprintf("to-exchange 0x%064x -> Binance 14 exchange_deposit", payBlock)
 	if strings.Join(got, "; ") != want {
 		t.Errorf("alerts %q, want %q", got, want)
 	}

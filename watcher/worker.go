@@ -79,9 +79,11 @@ type Worker struct {
 	// unjudged: the learners started afresh and have been given no batch to judge since
 	// (see learnApplied).
 	unjudged map[string]bool
-	owned    map[string]time.Time // when ownership was last confirmed
-	ahead    map[string][]queue.Message
-	cache    *taintCache
+	// triedBatch: what the learners were given of the batch judged last (see tried).
+	triedBatch map[string]*tried
+	owned      map[string]time.Time // when ownership was last confirmed
+	ahead      map[string][]queue.Message
+	cache      *taintCache
 	// capHits counts decisions a tracked-address cap limited; cappedSeen (Run's goroutine)
 	// the counters already logged.
 	capHits    atomic.Uint64
@@ -122,7 +124,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 		consumer: consumer, owner: owner, lists: lists, store: store, rules: rs,
 		basesOf:  rules.NewBases(rs),
 		pipeline: pipeline, opts: opts, log: log, recovered: map[string]bool{},
-		cold: map[string]bool{}, unjudged: map[string]bool{},
+		cold: map[string]bool{}, unjudged: map[string]bool{}, triedBatch: map[string]*tried{},
 		owned: map[string]time.Time{}, ahead: map[string][]queue.Message{},
 		cache: newTaintCache(opts.TaintCache, readPrefixes(rs, len(opts.Deposits) > 0),
 			lists, log),
@@ -150,6 +152,7 @@ func NewWorker(consumer queue.Consumer, owner Owner, lists Lists, store taint.St
 // rest of the window.
 func (w *Worker) learnAfresh(chain string) error {
 	w.cold[chain], w.unjudged[chain] = true, true
+	w.forgetTried(chain)
 	if d, ok := w.opts.Deposits[chain]; ok {
 		in, err := deposit.New(d)
 		if err != nil {
