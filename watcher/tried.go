@@ -35,7 +35,11 @@ func (w *Worker) tried(chain string, ms []chains.Movement) *tried {
 		t = &tried{}
 		w.triedBatch[chain] = t
 	}
-	if k := ms[0].Key(); t.first != k {
+	k := "" // a batch whose every movement was malformed: judged again, it gives nothing
+	if len(ms) > 0 {
+		k = ms[0].Key()
+	}
+	if t.first != k || k == "" {
 		t.first, t.learnt, t.inferred = k, 0, t.inferred[:0]
 	}
 	return t

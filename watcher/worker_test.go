@@ -443,3 +443,24 @@ func TestWorkerFanInBounds(t *testing.T) {
 		t.Fatalf("error %v, want the chain's max_payments named", err)
 	}
 }
+
+// TestWorkerMalformedEntry: an entry whose only movement does not decode is logged and
+// acknowledged, and the worker goes on to the next entry, which alerts once.
+func TestWorkerMalformedEntry(t *testing.T) {
+	e := newWorkerEnv(t)
+	ctx := context.Background()
+	tip, err := e.q.Tip(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := queue.Record{Number: tip.Number + 1, Hash: fmt.Sprintf("0x%064x", tip.Number+1),
+		ParentHash: tip.Hash, Payloads: [][]byte{[]byte(`{"chain":"c","inputs":[`)}}
+	if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
+		t.Fatal(err)
+	}
+	transferBlocks(t, e.q, "c", transfer{hopSource, hopExchange, 5})
+	e.runUntilDone(t, e.worker(t, "w", time.Minute), 1)
+	if distinct, total := e.sink.count(); distinct != 1 || total != 1 {
+		t.Fatalf("%d alerts, %d distinct; want one", total, distinct)
+	}
+}
