@@ -53,6 +53,7 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 		confirmations: confirmations, models: []string{rules.ModelHaircut, rules.ModelFIFO}})
 	seed := uint64(time.Now().UnixNano())
 	forks, orphaned := 0, 0
+	reached := false                           // a fork orphaned a block the poller had published
 	reorgs := mrand.New(mrand.NewPCG(seed, 8)) // the traffic's goroutine's alone
 	stopSending := w.traffic(t, func(int) error {
 		if reorgs.IntN(2) != 0 {
@@ -60,10 +61,24 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 		}
 		// Mostly orphan what a running process published: wait a little for it (when none
 		// runs, the wait ends by its deadline and the fork orphans what none has seen).
-		w.waitPublished(ctx, 200*time.Millisecond)
-		n, err := w.fork(ctx, 1+reorgs.IntN(maxForkDepth))
+		// From the third fork on, until one has orphaned a published block, the fork is
+		// as deep as any and waits longer: with confirmations, a shallower one orphans only
+		// what the poller has not published, and a run of them alone would leave the
+		// pipeline no reorg to undo.
+		depth, wait := 1+reorgs.IntN(maxForkDepth), 200*time.Millisecond
+		if !reached && forks >= 2 {
+			depth, wait = maxForkDepth, 2*time.Second
+		}
+		w.waitPublished(ctx, wait)
+		tip, _ := w.rdb.HGet(ctx, w.prefix+":{dev}:tip", "number").Uint64()
+		head, err := w.chain.Client.BlockNumber(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := w.fork(ctx, depth)
 		forks++
 		orphaned += n
+		reached = reached || n > 0 && head-uint64(n) < tip
 		return err
 	})
 	leftPending := w.killRounds(t, mrand.New(mrand.NewPCG(seed, 7)))
