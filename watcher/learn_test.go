@@ -399,13 +399,6 @@ func testLearnsWhatWasApplied(t *testing.T, how string, forward bool) {
 	)
 	e := newWorkerEnv(t)
 	ctx := context.Background()
-	// One entry, judged as one batch.
-	tip, err := e.q.Tip(ctx, "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := tip.Number + 1
-	rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
 	// In wei: twice the sum, or either payment, is not the sum within the tolerance
 	// of the chain's coin (deposit.DefaultNativeTolerance).
 	ts := []transfer{{hopCustomer, hopDeposit, 5e17}, {customer2, hopDeposit, 3e17}}
@@ -416,23 +409,15 @@ func testLearnsWhatWasApplied(t *testing.T, how string, forward bool) {
 		ts = append(ts, fwd)
 	}
 	ts = append(ts, transfer{hopSource, fresh, 3}) // written
-	for i, tr := range ts {
-		amount := big.NewInt(tr.amount)
-		m := chains.Movement{Chain: "c", Block: chains.BlockRef{Number: n, Hash: rec.Hash,
-			ParentHash: tip.Hash, Time: time.Unix(1.7e9, 0).UTC()},
-			Tx: fmt.Sprintf("0x%063x%d", n, i), Position: chains.PositionTx,
-			Kind:    chains.KindNative,
-			Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: amount}},
-			Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: amount}}}
-		p, err := chains.MarshalMovement(&m)
-		if err != nil {
-			t.Fatal(err)
+	// One entry, judged as one batch.
+	n := appendBlock(t, e.q, "c", func(b chains.BlockRef) [][]byte {
+		var ps [][]byte
+		for i, tr := range ts {
+			ps = append(ps, marshal(t, transferMovement("c", b,
+				fmt.Sprintf("0x%063x%d", b.Number, i), tr)))
 		}
-		rec.Payloads = append(rec.Payloads, p)
-	}
-	if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
-		t.Fatal(err)
-	}
+		return ps
+	})
 	payBlock := n + 1
 	if forward {
 		transferBlocks(t, e.q, "c", pay)

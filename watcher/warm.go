@@ -129,8 +129,8 @@ type readBack struct {
 // taking a chain over skips (learnApplied): it follows the read-back of the entries
 // judged before them, and the inferences their own forwards made are all that is later.
 func appliedReadBack(ms []chains.Movement) *readBack {
-	r := &readBack{started: true, from: ms[0].Block.Number, net: map[txPos]int{},
-		made: map[string]rules.Taint{}, only: map[txPos]bool{}}
+	r := &readBack{started: true, net: map[txPos]int{}, made: map[string]rules.Taint{},
+		only: map[txPos]bool{}} // from is not read: only says what is later
 	for i := range ms {
 		r.only[txPos{ms[i].Tx, ms[i].Position}] = true
 	}

@@ -79,30 +79,51 @@ type transfer struct {
 // transferBlocks publishes each transfer in a block of its own, after chain's tip.
 func transferBlocks(t *testing.T, q queue.Journal, chain string, ts ...transfer) {
 	t.Helper()
+	for _, tr := range ts {
+		appendBlock(t, q, chain, func(b chains.BlockRef) [][]byte {
+			return [][]byte{marshal(t, transferMovement(chain, b, fmt.Sprintf("0x%064x", b.Number),
+				tr))}
+		})
+	}
+}
+
+// appendBlock publishes the next block of chain as one entry, whose payloads are those
+// payloads returns for the block, and returns the block's number.
+func appendBlock(t *testing.T, q queue.Journal, chain string,
+	payloads func(b chains.BlockRef) [][]byte) uint64 {
+	t.Helper()
 	ctx := context.Background()
 	tip, err := q.Tip(ctx, chain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range ts {
-		n := tip.Number + 1
-		rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
-		m := chains.Movement{Chain: chain, Block: chains.BlockRef{Number: n,
-			Hash: rec.Hash, ParentHash: rec.ParentHash, Time: time.Unix(1.7e9, 0).UTC()},
-			Tx: fmt.Sprintf("0x%064x", n), Position: chains.PositionTx,
-			Kind:    chains.KindNative,
-			Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: big.NewInt(tr.amount)}},
-			Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: big.NewInt(tr.amount)}}}
-		p, err := chains.MarshalMovement(&m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.Payloads = [][]byte{p}
-		if err := q.Append(ctx, chain, tip, rec, 8); err != nil {
-			t.Fatal(err)
-		}
-		tip = rec.Tip()
+	n := tip.Number + 1
+	rec := queue.Record{Number: n, Hash: fmt.Sprintf("0x%064x", n), ParentHash: tip.Hash}
+	rec.Payloads = payloads(chains.BlockRef{Number: n, Hash: rec.Hash,
+		ParentHash: rec.ParentHash, Time: time.Unix(1.7e9, 0).UTC()})
+	if err := q.Append(ctx, chain, tip, rec, 8); err != nil {
+		t.Fatal(err)
 	}
+	return n
+}
+
+// transferMovement is tr, a transfer of the chain's coin, by transaction tx in block b.
+func transferMovement(chain string, b chains.BlockRef, tx string, tr transfer) chains.Movement {
+	amount := func() *big.Int { return big.NewInt(tr.amount) }
+	return chains.Movement{Chain: chain, Block: b, Tx: tx, Position: chains.PositionTx,
+		Kind:    chains.KindNative,
+		Inputs:  []chains.Leg{{Address: tr.from, Asset: "native", Amount: amount()}},
+		Outputs: []chains.Leg{{Address: tr.to, Asset: "native", Amount: amount()}}}
+}
+
+// marshal is m encoded as a queue payload.
+func marshal(t *testing.T, m chains.Movement) []byte {
+	t.Helper()
+	p, err := chains.MarshalMovement(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 type workerEnv struct {
@@ -448,16 +469,9 @@ func TestWorkerFanInBounds(t *testing.T) {
 // acknowledged, and the worker goes on to the next entry, which alerts once.
 func TestWorkerMalformedEntry(t *testing.T) {
 	e := newWorkerEnv(t)
-	ctx := context.Background()
-	tip, err := e.q.Tip(ctx, "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := queue.Record{Number: tip.Number + 1, Hash: fmt.Sprintf("0x%064x", tip.Number+1),
-		ParentHash: tip.Hash, Payloads: [][]byte{[]byte(`{"chain":"c","inputs":[`)}}
-	if err := e.q.Append(ctx, "c", tip, rec, 8); err != nil {
-		t.Fatal(err)
-	}
+	appendBlock(t, e.q, "c", func(chains.BlockRef) [][]byte {
+		return [][]byte{[]byte(`{"chain":"c","inputs":[`)}
+	})
 	transferBlocks(t, e.q, "c", transfer{hopSource, hopExchange, 5})
 	e.runUntilDone(t, e.worker(t, "w", time.Minute), 1)
 	if distinct, total := e.sink.count(); distinct != 1 || total != 1 {
