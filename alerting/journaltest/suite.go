@@ -1,4 +1,3 @@
-// Package journaltest is the conformance suite that every alerting.Journal passes.
 package journaltest
 
 import (

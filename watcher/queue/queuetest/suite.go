@@ -1,4 +1,3 @@
-// Package queuetest is the conformance suite that every queue implementation passes.
 package queuetest
 
 import (
