@@ -35,7 +35,7 @@ func (w *Worker) handleBatch(ctx context.Context, chain string, ms []chains.Move
 	}
 	w.forgetTried(chain)
 	w.cache.applied(chain, effects)
-	w.stats.judged(chain, len(ms))
+	w.stats.judged(chain, len(ms), w.capHits)
 	if senders := w.senders[chain]; senders != nil {
 		w.stats.reached(chain, MemoryFanIn, senders.Reach())
 	}
@@ -71,6 +71,7 @@ func (w *Worker) judge(ctx context.Context, chain string, ms []chains.Movement) 
 		}
 	}
 	delete(w.unjudged, chain) // the learners learn ms now
+	w.capHits = 0
 	infer, senders := w.infer[chain], w.senders[chain]
 	tr := w.tried(chain, ms)
 	if infer != nil {
@@ -242,9 +243,10 @@ func (w *Worker) skipApplied(ctx context.Context, chain string, ms []chains.Move
 }
 
 // capped notes that a rule's cap on tracked addresses kept funds of a source from being
-// followed further: counted, and logged once per source and model.
+// followed further: counted (with the batch, once its write goes through: a batch judged
+// again after a failed write counts once), and logged once per source and model.
 func (w *Worker) capped(chain, counter string) {
-	w.capHits.Add(1)
+	w.capHits++
 	if w.cappedSeen[chain+"/"+counter] {
 		return
 	}

@@ -145,6 +145,7 @@ type lab struct {
 	lists    *watchlist.Lists
 	rdb      redis.UniversalClient
 	prefix   string
+	worker   *Worker // once started
 }
 
 func newLab(t *testing.T, options ...func(*WorkerOptions)) *lab {
@@ -180,7 +181,7 @@ func newIdleLabTraced(t *testing.T, traced bool) *lab {
 // start runs the lab's pipeline under rs until the test ends.
 func (l *lab) start(t *testing.T, rs []rules.Rule, options ...func(*WorkerOptions)) {
 	t.Helper()
-	startPipeline(t, l.src, l.q, l.store, l.lists, rs,
+	l.worker = startPipeline(t, l.src, l.q, l.store, l.lists, rs,
 		hookPipeline(t, l.recv, l.rdb, l.prefix), "dev", 1, options...)
 }
 

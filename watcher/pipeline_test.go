@@ -217,19 +217,20 @@ func waitSettled(t *testing.T, src chains.Source, q testQueue, chain string) {
 }
 
 // startPipeline runs a poller of chain from start and one worker until the test ends;
-// options, if any, change the worker's.
+// options, if any, change the worker's. It returns the worker.
 func startPipeline(t *testing.T, src chains.Source, q *queue.Redis, store taint.Store,
 	lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string, start uint64,
-	options ...func(*WorkerOptions)) {
+	options ...func(*WorkerOptions)) *Worker {
 	t.Helper()
-	startPipelineAfter(t, 0, src, q, store, lists, rs, pipeline, chain, start, options...)
+	return startPipelineAfter(t, 0, src, q, store, lists, rs, pipeline, chain, start,
+		options...)
 }
 
 // startPipelineAfter is startPipeline with a poller that publishes a block once it has
 // confirmations.
 func startPipelineAfter(t *testing.T, confirmations uint64, src chains.Source, q *queue.Redis,
 	store taint.Store, lists Lists, rs []rules.Rule, pipeline alerting.Stage, chain string,
-	start uint64, options ...func(*WorkerOptions)) {
+	start uint64, options ...func(*WorkerOptions)) *Worker {
 	t.Helper()
 	log := zaptest.NewLogger(t)
 	poller, err := NewPoller(src, q, q, PollerOptions{Chain: chain, StartBlock: start,
@@ -257,6 +258,7 @@ func startPipelineAfter(t *testing.T, confirmations uint64, src chains.Source, q
 			t.Errorf("run: %v", err)
 		}
 	})
+	return worker
 }
 
 func (h *hookReceiver) alerts() []alerting.Alert {

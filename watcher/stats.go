@@ -4,13 +4,19 @@ package watcher
 // memories of recent transfers.
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
 
-// CapHits is how many times a rule's cap on tracked addresses kept an address from being
-// tracked. Safe for concurrent use.
-func (w *Worker) CapHits() uint64 { return w.capHits.Load() }
+// CapHits returns, per chain, how many times a rule's cap on tracked addresses per source
+// (rules.Rule.MaxTracked) kept funds from being followed to a new address, in the batches
+// the worker judged and applied. Safe for concurrent use.
+func (w *Worker) CapHits() map[string]uint64 {
+	w.stats.mu.Lock()
+	defer w.stats.mu.Unlock()
+	return maps.Clone(w.stats.capped)
+}
 
 // The memories of recent transfers whose reach a Worker reports (Worker.Reach).
 const (
@@ -28,6 +34,7 @@ type Memory struct {
 type workerStats struct {
 	mu     sync.Mutex
 	byChan map[string]uint64 // movements judged and applied, per chain
+	capped map[string]uint64 // cap hits of those movements' decisions, per chain
 	reach  map[Memory]time.Duration
 }
 
@@ -40,13 +47,18 @@ func (s *workerStats) reached(chain, memory string, d time.Duration) {
 	s.reach[Memory{chain, memory}] = d
 }
 
-func (s *workerStats) judged(chain string, n int) {
+// judged counts n movements of chain judged and applied, and capHits cap hits of their
+// decisions.
+func (s *workerStats) judged(chain string, n, capHits int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byChan == nil {
-		s.byChan = map[string]uint64{}
+		s.byChan, s.capped = map[string]uint64{}, map[string]uint64{}
 	}
 	s.byChan[chain] += uint64(n)
+	if capHits > 0 {
+		s.capped[chain] += uint64(capHits)
+	}
 }
 
 // Judged returns, per chain, how many movements the worker judged and applied (those it

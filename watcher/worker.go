@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -84,9 +83,10 @@ type Worker struct {
 	owned      map[string]time.Time // when ownership was last confirmed
 	ahead      map[string][]queue.Message
 	cache      *taintCache
-	// capHits counts decisions a tracked-address cap limited; cappedSeen (Run's goroutine)
-	// the counters already logged.
-	capHits    atomic.Uint64
+	// capHits counts the decisions of the batch being judged that a tracked-address cap
+	// limited, added to stats once its write goes through; cappedSeen holds the counters
+	// already logged. Both Run's goroutine's.
+	capHits    int
 	cappedSeen map[string]bool
 	stats      workerStats
 	// infer holds the deposit-address inferrer of each chain that has one.

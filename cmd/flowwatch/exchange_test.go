@@ -27,7 +27,9 @@ import (
 // addresses; Lazarus funds reach the deposit address through a fresh wallet on the
 // simulated chain, and the alert names the customer; screening then shows the fresh
 // wallet's exposure and the sender's designation, and deposit screening the tainted
-// deposit's risk, its alert and its customer, and the clean deposit as clean.
+// deposit's risk, its alert and its customer, and the clean deposit as clean. The rule
+// follows one address per source (max_tracked): Lazarus's second fresh wallet is past the
+// cap, which the metrics count.
 func TestExchangeJourney(t *testing.T) {
 	ctx := context.Background()
 	_, prefix := redistest.New(t)
@@ -71,6 +73,7 @@ rules:
   - name: tainted-deposit
     destinations: [exchange_deposit]
     max_hops: 4
+    max_tracked: 1
     sinks: [hook]
 sinks:
   - name: hook
@@ -171,6 +174,11 @@ api:
 	if d := depositOf(cleanTx); d.Risk != api.RiskNone || len(d.Alerts) != 0 {
 		t.Fatalf("the clean deposit: %+v", d)
 	}
+	// Lazarus pays a second fresh wallet, past the cap: not followed, counted.
+	fresh2 := crypto.PubkeyToAddress(crypto.ToECDSAUnsafe(
+		crypto.Keccak256([]byte("journey fresh 2"))).PublicKey)
+	transfer(0, fresh2, big.NewInt(1e17))
+	waitMetric(t, metricsURL, "flowwatch_tracked_cap_hits_total", 1, "chain", "dev")
 	checkMetrics(t, metricsURL, base, readKey)
 	var screenOut strings.Builder
 	if code := run([]string{"screen", "--config", cfg, "--chain", "dev", fresh.Hex()},
@@ -212,6 +220,7 @@ func checkMetrics(t *testing.T, metricsURL, apiURL, key string) {
 		{"flowwatch_blocks_published_total", []string{"chain", "dev"}, 3, 0},
 		{"flowwatch_movements_published_total", []string{"chain", "dev"}, 3, 0},
 		{"flowwatch_movements_judged_total", []string{"chain", "dev"}, 3, 0},
+		{"flowwatch_tracked_cap_hits_total", []string{"chain", "dev"}, 1, 1},
 		{"flowwatch_queue_backlog", []string{"chain", "dev"}, 0, 1e9},
 		{"flowwatch_worker_memory_reach_seconds", []string{"chain", "dev", "memory",
 			"deposits"}, 0, 1e9},

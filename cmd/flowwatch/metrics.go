@@ -199,6 +199,10 @@ var (
 		"Movements published to the queue by this process.", []string{"chain"}, nil)
 	descJudged = prometheus.NewDesc("flowwatch_movements_judged_total",
 		"Movements the rules workers of this process judged.", []string{"chain"}, nil)
+	descCapHits = prometheus.NewDesc("flowwatch_tracked_cap_hits_total",
+		"Times a rule's cap on addresses tracked per source (max_tracked) kept funds from "+
+			"being followed to a new address: past it, those funds go unwatched.",
+		[]string{"chain"}, nil)
 	descBacklog = prometheus.NewDesc("flowwatch_queue_backlog",
 		"Queue entries not yet acknowledged by the rules workers (pending and unread).",
 		[]string{"chain"}, nil)
@@ -220,7 +224,7 @@ var (
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHead, descPublished, descLag, descAtHead,
-		descBlocks, descMoves, descJudged, descBacklog, descPollerErr, descActive,
+		descBlocks, descMoves, descJudged, descCapHits, descBacklog, descPollerErr, descActive,
 		descEndpointHead, descDemoted, descReach} {
 		ch <- d
 	}
@@ -268,11 +272,14 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 				fo.chain, h.Name)
 		}
 	}
-	judged := map[string]uint64{}
+	judged, capHits := map[string]uint64{}, map[string]uint64{}
 	reach := map[watcher.Memory]time.Duration{} // the longest of the workers'; one owns it
 	for _, w := range c.s.workers {
 		for chain, n := range w.Judged() {
 			judged[chain] += n
+		}
+		for chain, n := range w.CapHits() {
+			capHits[chain] += n
 		}
 		for k, d := range w.Reach() {
 			reach[k] = max(reach[k], d)
@@ -284,6 +291,7 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, chain := range c.s.chainNames {
 		counter(descJudged, judged[chain], chain)
+		counter(descCapHits, capHits[chain], chain)
 		if c.s.backlog == nil {
 			continue
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -66,4 +67,17 @@ func metricSum(t *testing.T, url, name string, want ...string) float64 {
 	t.Helper()
 	v, _ := metricValue(scrape(t, url, ""), name, want...)
 	return v
+}
+
+// waitMetric waits until metricSum of name (its series with the labels want) reaches min
+// at url's /metrics; it fails the test after 30 s.
+func waitMetric(t *testing.T, url, name string, min float64, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for metricSum(t, url, name, want...) < min {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v below %v after 30 s", name, want, min)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
 }
