@@ -44,6 +44,10 @@ func TestTransientFaults(t *testing.T) {
 		{"rate limit error", []fakerpc.Fault{fakerpc.Replace(`[{"jsonrpc":"2.0","id":1,` +
 			`"error":{"code":-32005,"message":"daily request count exceeded, request rate ` +
 			`limited"}},{"jsonrpc":"2.0","id":2,"result":null}]`)}},
+		// Some providers throttle under the code of an invalid request; its text tells.
+		{"rate limit as an invalid request", []fakerpc.Fault{fakerpc.Replace(`[{"jsonrpc":` +
+			`"2.0","id":1,"error":{"code":-32600,"message":"Too Many Requests: slow down"}},` +
+			`{"jsonrpc":"2.0","id":2,"result":null}]`)}},
 		{"hang", []fakerpc.Fault{fakerpc.Hang()}},
 		{"not json at all", []fakerpc.Fault{fakerpc.Replace(`<html>bad gateway</html>`)}},
 	}

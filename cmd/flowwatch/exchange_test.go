@@ -36,21 +36,8 @@ func TestExchangeJourney(t *testing.T) {
 	chain := devChain(t)
 	hook := newPayloadHook(t)
 
-	// The keys, as `flowwatch api-key` makes them.
-	keyOf := func(scopes string) (key, sha string) {
-		var out strings.Builder
-		if code := run([]string{"api-key", "--scopes", scopes}, &out, io.Discard); code != 0 {
-			t.Fatalf("api-key: exit %d", code)
-		}
-		m := regexp.MustCompile(`key: (\S+)[\s\S]*sha256: ([0-9a-f]{64})`).FindStringSubmatch(
-			out.String())
-		if m == nil || api.HashKey(m[1]) != m[2] {
-			t.Fatalf("api-key printed %q", out.String())
-		}
-		return m[1], m[2]
-	}
-	writeKey, writeSHA := keyOf("read,write")
-	readKey, readSHA := keyOf("read")
+	writeKey, writeSHA := apiKey(t, "read,write")
+	readKey, readSHA := apiKey(t, "read")
 
 	dir := t.TempDir()
 	lazarus := hexAddr(chain.Addrs[0])

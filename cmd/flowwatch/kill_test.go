@@ -412,7 +412,14 @@ func (w *launderWorld) settle(t *testing.T, cmd *exec.Cmd, reorgs bool,
 // first or after a minute without; a test that fails later shows them too.
 func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	return startCommand(t, "run", cfg, msgs...)
+}
+
+// startCommand is startRun for `flowwatch <command> --config cfg`.
+func startCommand(t *testing.T, command, cfg string, msgs ...string) (*exec.Cmd,
+	map[string]string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], command, "--config", cfg)
 	cmd.Env = append(os.Environ(), "FLOWWATCH_RUN_MAIN=1")
 	logs, err := cmd.StderrPipe()
 	if err != nil {
@@ -450,14 +457,14 @@ func startRun(t *testing.T, cfg string, msgs ...string) (*exec.Cmd, map[string]s
 		mu.Lock()
 		defer mu.Unlock()
 		shown = true
-		t.Fatalf("flowwatch run %s before it logged %q; its log ends:\n%s", why, msgs,
-			strings.Join(tail, "\n"))
+		t.Fatalf("flowwatch %s %s before it logged %q; its log ends:\n%s", command, why,
+			msgs, strings.Join(tail, "\n"))
 	}
 	t.Cleanup(func() { // a test that failed later shows what the process logged last
 		mu.Lock()
 		defer mu.Unlock()
 		if t.Failed() && !shown {
-			t.Logf("flowwatch run (pid %d) logged last:\n%s", cmd.Process.Pid,
+			t.Logf("flowwatch %s (pid %d) logged last:\n%s", command, cmd.Process.Pid,
 				strings.Join(tail, "\n"))
 		}
 	})

@@ -49,6 +49,16 @@ type Registry struct {
 	byChain map[string]map[string]Registration
 	remote  int64  // the Redis version the mirror was read at
 	version uint64 // local: bumped by every change the mirror takes
+	// While Syncs read (reading of them), the changes made through this Registry, to
+	// make again over what they read.
+	reading int
+	during  []change
+}
+
+// change is a registration made, or (deleted) unmade, through a Registry.
+type change struct {
+	Registration
+	deleted bool
 }
 
 // NewRegistry returns a registry in rdb under prefix (default "fw"), or in memory only when
@@ -90,6 +100,9 @@ func (r *Registry) Put(ctx context.Context, regs ...Registration) error {
 			r.byChain[g.Chain] = map[string]Registration{}
 		}
 		r.byChain[g.Chain][g.Address] = g
+		if r.reading > 0 {
+			r.during = append(r.during, change{Registration: g})
+		}
 	}
 	r.version++
 	return nil
@@ -112,6 +125,10 @@ func (r *Registry) Delete(ctx context.Context, chain, addr string) (bool, error)
 	if _, ok := r.byChain[chain][addr]; ok {
 		was = true
 		delete(r.byChain[chain], addr)
+	}
+	if r.reading > 0 {
+		r.during = append(r.during, change{Registration: Registration{Chain: chain,
+			Address: addr}, deleted: true})
 	}
 	r.version++
 	return was, nil
@@ -154,48 +171,76 @@ func (r *Registry) Version() uint64 {
 }
 
 // Sync reads the registrations from Redis when another process changed them since the last
-// read (the version counter says so).
+// read (the version counter says so). A change made through this Registry while it reads
+// may be missing from what it read: it is made again over what was read.
 func (r *Registry) Sync(ctx context.Context) error {
 	if r.rdb == nil {
 		return nil
 	}
+	r.mu.Lock()
+	r.reading++
+	r.mu.Unlock()
+	all, v, err := r.read(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reading--; r.reading == 0 {
+		defer func() { r.during = r.during[:0] }()
+	}
+	if err != nil || all == nil {
+		return err
+	}
+	for _, c := range r.during {
+		if c.deleted {
+			delete(all[c.Chain], c.Address)
+			continue
+		}
+		if all[c.Chain] == nil {
+			all[c.Chain] = map[string]Registration{}
+		}
+		all[c.Chain][c.Address] = c.Registration
+	}
+	r.byChain, r.remote = all, v
+	r.version++
+	return nil
+}
+
+// read reads the registrations from Redis, and the version they are at, unless the version
+// is the one last read (all is then nil).
+func (r *Registry) read(ctx context.Context) (map[string]map[string]Registration, int64,
+	error) {
 	v, err := r.rdb.Get(ctx, r.key("version")).Int64()
 	if errors.Is(err, redis.Nil) {
 		v, err = 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("deposit registry version: %w", err)
+		return nil, 0, fmt.Errorf("deposit registry version: %w", err)
 	}
 	r.mu.RLock()
 	same := v == r.remote
 	r.mu.RUnlock()
 	if same {
-		return nil
+		return nil, v, nil
 	}
 	chains, err := r.rdb.SMembers(ctx, r.key("chains")).Result()
 	if err != nil {
-		return fmt.Errorf("deposit registry: %w", err)
+		return nil, 0, fmt.Errorf("deposit registry: %w", err)
 	}
 	all := map[string]map[string]Registration{}
 	for _, c := range chains {
 		vals, err := r.rdb.HGetAll(ctx, r.key("registered:"+c)).Result()
 		if err != nil {
-			return fmt.Errorf("deposit registry of %s: %w", c, err)
+			return nil, 0, fmt.Errorf("deposit registry of %s: %w", c, err)
 		}
 		all[c] = map[string]Registration{}
 		for addr, raw := range vals {
 			var g Registration
 			if err := json.Unmarshal([]byte(raw), &g); err != nil {
-				return fmt.Errorf("deposit registry of %s: %s: %w", c, addr, err)
+				return nil, 0, fmt.Errorf("deposit registry of %s: %s: %w", c, addr, err)
 			}
 			all[c][addr] = g
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.byChain, r.remote = all, v
-	r.version++
-	return nil
+	return all, v, nil
 }
 
 // Run syncs every interval (0: DefaultSyncInterval) until ctx ends; it returns ctx's
