@@ -86,14 +86,6 @@ type Leg struct {
 	ScriptType string // output script type, e.g. "nulldata" for OP_RETURN
 }
 
-// Clone returns a deep copy of the leg, so that the amount can cross an API boundary.
-func (l Leg) Clone() Leg {
-	if l.Amount != nil {
-		l.Amount = new(big.Int).Set(l.Amount)
-	}
-	return l
-}
-
 // Movement is one transaction's value flow: an EVM transfer (one input, one output) or a
 // Bitcoin transaction (all its inputs and outputs). (Chain, Tx, Position) identifies it.
 type Movement struct {
@@ -137,25 +129,6 @@ func (m *Movement) Transfer() (from, to *Leg, ok bool) {
 		return nil, nil, false
 	}
 	return from, to, true
-}
-
-// Clone returns a deep copy of the movement.
-func (m *Movement) Clone() Movement {
-	c := *m
-	c.Inputs = cloneLegs(m.Inputs)
-	c.Outputs = cloneLegs(m.Outputs)
-	return c
-}
-
-func cloneLegs(legs []Leg) []Leg {
-	if legs == nil {
-		return nil
-	}
-	out := make([]Leg, len(legs))
-	for i, l := range legs {
-		out[i] = l.Clone()
-	}
-	return out
 }
 
 // Block is one block's reference and the movements it holds, in block order.

@@ -53,6 +53,25 @@ func TestListsInspect(t *testing.T) {
 		got.Rejected[2].Line != 3 || got.Rejected[2].File != csv {
 		t.Fatalf("rejected: %+v", got.Rejected)
 	}
+	// The text a user reads by default: per file, then the total.
+	stdout.Reset()
+	if code := run([]string{"lists", "inspect", xml, csv}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{
+		xml + ": 761 entries, 759 loaded, 2 rejected\n",
+		"  by chain:    arbitrum 1, bitcoin 525,",
+		"  by role:     source 759\n",
+		"  rejected " + xml + ":10636 (DistinctParty 29585, Feature 36454): address",
+		csv + ": 2 entries, 1 loaded, 1 rejected\n",
+		"  rejected " + csv + ":3: ",
+		"\ntotal: 763 entries, 760 loaded, 3 rejected\n",
+		"  by category: exchange 1, sanctioned 759\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("inspect's text lacks %q:\n%s", want, stdout.String())
+		}
+	}
 	for _, tt := range []struct {
 		args    []string
 		wantErr string
@@ -102,6 +121,21 @@ func TestListsDiff(t *testing.T) {
 	if len(got.Removed) != 90 || !pool || len(got.Added) == 0 {
 		t.Fatalf("%d added, %d removed (100 ETH pool among them: %v)", len(got.Added),
 			len(got.Removed), pool)
+	}
+	stdout.Reset()
+	if code := run([]string{"lists", "diff",
+		filepath.Join(dir, "sdn_advanced_2025-03-04_digital_currency_excerpt.xml"),
+		filepath.Join(dir, "sdn_advanced_2025-11-19_digital_currency_excerpt.xml")},
+		&stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{
+		"\n- source ethereum 0xa160cdab225685da1d56aa342ad8841c3b53f291 (ETH, TORNADO CASH)\n",
+		"\n134 added, 90 removed\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("diff's text lacks %q", want)
+		}
 	}
 	var stderr2 bytes.Buffer
 	if code := run([]string{"lists", "diff", "only-one.xml"}, &stdout, &stderr2); code == exitOK ||

@@ -33,6 +33,8 @@ func TestRedisTrim(t *testing.T) {
 		wantLen int64
 	}{
 		{"keep budget larger than the stream", 100, 10},
+		{"keep the newest 8, from before the oldest pending entry", 8, 8},
+		{"keep the newest 2: the oldest pending entry stays too", 2, 7},
 		{"trim to the oldest pending entry", 0, 7},
 		{"again: nothing more to drop", 0, 7},
 	}

@@ -20,9 +20,6 @@ func NewLive(l *Lists) *Live {
 	return lv
 }
 
-// Load returns the lists in use.
-func (lv *Live) Load() *Lists { return lv.cur.Load() }
-
 // Store puts l in use.
 func (lv *Live) Store(l *Lists) { lv.cur.Store(l) }
 
