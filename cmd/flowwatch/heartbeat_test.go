@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +18,8 @@ import (
 // TestRunHeartbeat runs flowwatch run with a heartbeat to a webhook: it sends "pipeline
 // alive" with the chain's published block and the alert log's head; when the chain's node
 // goes away, the chain falls behind and, after max_lag, a pipeline-lag alert reaches the
-// same webhook.
+// same webhook, and, down the config's routing tree (alerting.route), the sink of the first
+// route that matches it, not that of a route that does not.
 func TestRunHeartbeat(t *testing.T) {
 	_, prefix := redistest.New(t)
 	chain := devChain(t)
@@ -31,8 +34,14 @@ rules:
   - {name: to-exchange, destinations: [exchange], sinks: [hook]}
 sinks:
   - {name: hook, type: webhook, url: `+hook.URL+`, secret: heartbeat-secret}
+  - {name: pager, type: file, path: `+filepath.Join(dir, "pager.jsonl")+`}
+  - {name: ops, type: file, path: `+filepath.Join(dir, "ops.jsonl")+`}
 alerting:
   group_wait: 0s
+  route:
+    routes:
+      - {match: {severity: [critical]}, sinks: [pager]}
+      - {match: {rule: [pipeline-lag], chain: [dev]}, sinks: [ops]}
   heartbeat: {sink: hook, every: 1s, max_lag: 1s}
 `)
 	cmd, _ := startRun(t, cfg, "running")
@@ -75,6 +84,19 @@ alerting:
 	})
 	if a := lag.Alerts[0]; a.Chain != "dev" || a.State != "confirmed" {
 		t.Fatalf("lag alert %+v", a)
+	}
+	// Routed: to ops, whose route matches it; pager's, for critical alerts, does not.
+	var ops []byte
+	for deadline := time.Now().Add(30 * time.Second); !bytes.Contains(ops,
+		[]byte(`"rule":"pipeline-lag"`)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lag alert did not reach the ops sink in 30 s: %s", ops)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
+		ops, _ = os.ReadFile(filepath.Join(dir, "ops.jsonl"))
+	}
+	if pager, _ := os.ReadFile(filepath.Join(dir, "pager.jsonl")); len(pager) > 0 {
+		t.Fatalf("the pager sink, for critical alerts, got %s", pager)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

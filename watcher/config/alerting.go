@@ -171,6 +171,14 @@ type Match struct {
 	Category []string `yaml:"category"`
 }
 
+// The rules of flowwatch's own alerts (watcher.RuleHeartbeat, watcher.RuleLag): no rule
+// of the config may take their names; routes may match the lag alerts' when the heartbeat
+// raises them.
+const (
+	RuleHeartbeat = "heartbeat"
+	RuleLag       = "pipeline-lag"
+)
+
 // Heartbeat configures the periodic "pipeline alive" notice and the lag alert.
 type Heartbeat struct {
 	Sink  string        `yaml:"sink"`
@@ -261,6 +269,13 @@ func (c *Config) validateRoute(r *Route, key string, sinks map[string]bool) erro
 		}
 	}
 	for _, name := range r.Match.Rule {
+		if name == RuleLag && c.Alerting.Heartbeat != nil && c.Alerting.Heartbeat.MaxLag > 0 {
+			continue
+		}
+		if name == RuleLag {
+			return fmt.Errorf("%s.match.rule: %q: lag alerts need alerting.heartbeat.max_lag",
+				key, name)
+		}
 		if !slices.ContainsFunc(c.Rules, func(rl Rule) bool { return rl.Name == name }) {
 			return fmt.Errorf("%s.match.rule: no rule named %q", key, name)
 		}

@@ -408,6 +408,8 @@ func (c *Config) Validate() error {
 		switch {
 		case r.Name == "":
 			return fmt.Errorf("%s.name: empty", key)
+		case r.Name == RuleHeartbeat || r.Name == RuleLag:
+			return fmt.Errorf("%s.name: %q is the heartbeat's own", key, r.Name)
 		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
 			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)
 		case r.Pattern != "" && !slices.Contains([]string{"fan_out", "fan_in", "dormant",

@@ -55,6 +55,10 @@ func TestParse(t *testing.T) {
 		{"sink-email-no-to.yaml", "sinks[4].to: empty (sink mail)"},
 		{"route-bad-sink.yaml", `alerting.route.routes[0].sinks[0]: no sink named "opsgenie"`},
 		{"route-bad-rule.yaml", `alerting.route.routes[0].match.rule: no rule named "to-bridge"`},
+		{"route-lag.yaml", ""},
+		{"route-lag-no-heartbeat.yaml", `alerting.route.routes[0].match.rule: "pipeline-lag": ` +
+			"lag alerts need alerting.heartbeat.max_lag"},
+		{"rule-reserved-name.yaml", `rules[1].name: "pipeline-lag" is the heartbeat's own`},
 		{"escalate-bad.yaml", `alerting.escalate[0].to: "urgent"`},
 		{"rule-bad-severity.yaml", `rules[1].severity: "sev1"`},
 		{"no-route-no-sinks.yaml", "rules[0].sinks: empty (and no alerting.route)"},
@@ -85,6 +89,13 @@ func TestParse(t *testing.T) {
 			}
 			if tt.give == "alerting-valid.yaml" {
 				checkAlerting(t, c)
+				return
+			}
+			if tt.give == "route-lag.yaml" {
+				if r := c.Alerting.Route.Routes[0]; len(r.Match.Rule) != 1 ||
+					r.Match.Rule[0] != RuleLag {
+					t.Errorf("route %+v", r)
+				}
 				return
 			}
 			if tt.give == "api-valid.yaml" {
