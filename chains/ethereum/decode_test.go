@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -139,6 +140,35 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("error %v, want errNull", err)
 			case !strings.Contains(err.Error(), tt.wantErr):
 				t.Fatalf("error %q, want it to say %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestOptionsValidate: each invalid option is refused, naming it.
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    Options
+		wantErr string
+	}{
+		{"defaults", Options{}, ""},
+		{"traces", Options{Traces: "sometimes"}, "sometimes"},
+		{"batch size", Options{BatchSize: -1}, "batch size -1: want at least 1"},
+		{"backoff", Options{MinBackoff: time.Second, MaxBackoff: time.Millisecond},
+			"backoff 1s..1ms: want 0 <= min <= max"},
+		{"timeout", Options{Timeout: -time.Second}, "timeout -1s: want positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.give
+			o.setDefaults()
+			err := o.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,6 +69,28 @@ sinks:
 	if code != exitOK || err != nil || len(rows) != 4 || rows[0][0] != "seq" ||
 		rows[3][3] != as[2].ID {
 		t.Fatalf("export csv (exit %d, %v):\n%s", code, err, out)
+	}
+	// JSON lines (the default) after entry 1, to a file: entries 2 and 3, hash-chained.
+	export := filepath.Join(dir, "export.jsonl")
+	if out, code = cli("alerts", "export", "--after", "1", "--out", export); code != exitOK ||
+		out != "" {
+		t.Fatalf("export to a file (exit %d):\n%s", code, out)
+	}
+	raw, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []alerting.Entry
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e alerting.Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		exported = append(exported, e)
+	}
+	if len(exported) != 2 || exported[0].Seq != 2 || exported[1].Seq != 3 ||
+		exported[1].Prev != exported[0].Hash || exported[1].Alert.ID != as[2].ID {
+		t.Fatalf("exported after entry 1: %+v", exported)
 	}
 	if out, code = cli("alerts", "verify"); code != exitOK ||
 		!strings.Contains(out, "alert log: ok: 3 entries (1 to 3), head hash") {
