@@ -80,9 +80,16 @@ func newHarness(t *testing.T, q testQueue, confirmations uint64) *harness {
 }
 
 func (h *harness) start(confirmations uint64) {
-	p, err := NewPoller(h.src, h.q, h.q, PollerOptions{Chain: "dev", StartBlock: 1,
-		Confirmations: confirmations, PollInterval: 5 * time.Millisecond, Depth: 16,
-		Batch: 4, Inflight: 3, Logger: zaptest.NewLogger(h.t)})
+	h.startWith(h.q, func(o *PollerOptions) { o.Confirmations = confirmations })
+}
+
+// startWith starts a poller whose options options changed, watching backlog for
+// back-pressure (nil: none).
+func (h *harness) startWith(backlog backlogReader, options func(*PollerOptions)) {
+	opts := PollerOptions{Chain: "dev", StartBlock: 1, PollInterval: 5 * time.Millisecond,
+		Depth: 16, Batch: 4, Inflight: 3, Logger: zaptest.NewLogger(h.t)}
+	options(&opts)
+	p, err := NewPoller(h.src, h.q, backlog, opts)
 	if err != nil {
 		h.t.Fatal(err)
 	}
