@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/watcher/rules"
 	"github.com/flowwatch/flowwatch/watcher/taint"
 )
@@ -190,5 +191,56 @@ func TestWorkerCleanTraffic(t *testing.T) {
 	tracked, err := e.store.Tracked(context.Background(), "c")
 	if err != nil || len(tracked) != 0 {
 		t.Fatalf("clean traffic tracked addresses: %v, %v", tracked, err)
+	}
+}
+
+// failRetraction fails the first delivery that retracts an alert, as a sink down just then.
+type failRetraction struct {
+	next   alerting.Stage
+	failed atomic.Bool
+}
+
+func (f *failRetraction) Exec(ctx context.Context, alerts ...alerting.Alert) (
+	[]alerting.Alert, error) {
+	for _, a := range alerts {
+		if a.State == alerting.StateRetracted && f.failed.CompareAndSwap(false, true) {
+			return nil, errors.New("sink down")
+		}
+	}
+	return f.next.Exec(ctx, alerts...)
+}
+
+// TestWorkerRetractionRetried: a reorg orphans a flow that alerted; the retraction's
+// delivery fails once, after the taint was undone. The removal stays pending and is judged
+// again: the alert is retracted once (Undo keeps the alerts it returns until Forget), and
+// the fresh wallet's taint stays undone.
+func TestWorkerRetractionRetried(t *testing.T) {
+	const fresh = "0xf000000000000000000000000000000000000001"
+	e := newWorkerEnv(t)
+	transferBlocks(t, e.q, "c", transfer{hopSource, fresh, 9}, transfer{fresh, hopExchange, 9})
+	e.runUntilDone(t, e.worker(t, "before", time.Hour), 1)
+	rollBack(t, e.q, "c", 2)
+	pipeline := &failRetraction{next: e.sink}
+	w, err := NewWorker(e.q, e.q, e.lists, e.store, e.rules, pipeline, WorkerOptions{
+		Name: "after", Chains: []string{"c"}, Batch: 1, Block: 5 * time.Millisecond,
+		ClaimIdle: time.Hour, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runUntilDone(t, w, 2)
+	if !pipeline.failed.Load() {
+		t.Fatal("no retraction failed: the test tested nothing")
+	}
+	states := map[alerting.State]int{}
+	for _, a := range e.sink.alerts {
+		states[a.State]++
+	}
+	if states[alerting.StateConfirmed] != 1 || states[alerting.StateRetracted] != 1 ||
+		len(e.sink.alerts) != 2 {
+		t.Fatalf("alerts by state %v, want one confirmed, one retracted", states)
+	}
+	held, err := e.store.Taints(context.Background(), "c", fresh)
+	if err != nil || len(held) != 0 {
+		t.Fatalf("the fresh wallet holds %v (%v) after the reorg", held, err)
 	}
 }
