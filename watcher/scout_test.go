@@ -101,11 +101,17 @@ type scoutWorld struct {
 }
 
 // newScoutWorld starts the world's poller and worker (stopped when t ends). The worker
-// reads the scout's lists; delisted, the lists without the mixer (Lazarus only).
-func newScoutWorld(t *testing.T, delisted bool) *scoutWorld {
+// reads the scout's lists; delisted, the lists without the mixer (Lazarus only). edit, if
+// any, changes the rules (the scout's and the worker's).
+func newScoutWorld(t *testing.T, delisted bool, edit ...func(*rules.Rule)) *scoutWorld {
 	rdb, prefix := redistest.New(t)
 	c, src := devChain(t)
 	mixer, lists, rs := mixerWorld(c)
+	for _, e := range edit {
+		for i := range rs {
+			e(&rs[i])
+		}
+	}
 	workerLists := lists
 	if delisted {
 		workerLists = watchlist.New()
@@ -381,5 +387,48 @@ func TestMovementKey(t *testing.T) {
 		if got := movementKey(&tt.give); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestScoutKeepsTheCap: under a rule that follows one address per source (max_tracked), the
+// scout's early warnings follow what the workers will, counting in its own memory the
+// addresses that unconfirmed blocks made tracked: of two fresh wallets Lazarus pays in one
+// block, only the first is followed, so only its deposit into the mixer, in the next block,
+// is told as provisional (and then confirmed); the second's, past the cap, is told neither
+// way.
+func TestScoutKeepsTheCap(t *testing.T) {
+	ctx := context.Background()
+	w := newScoutWorld(t, false, func(r *rules.Rule) { r.MaxTracked = 1 })
+	c, mixer := w.c, w.mixer
+	fk1 := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("scout capped 1")))
+	fk2 := crypto.ToECDSAUnsafe(crypto.Keccak256([]byte("scout capped 2")))
+	fresh1, fresh2 := crypto.PubkeyToAddress(fk1.PublicKey), crypto.PubkeyToAddress(fk2.PublicKey)
+	block := func(txs ...devnet.Tx) { // in one block
+		t.Helper()
+		for _, tx := range txs {
+			if _, err := c.Submit(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Commit()
+	}
+	block(devnet.Tx{Key: c.Keys[0], To: &fresh1, Value: eth(10)}, // followed
+		devnet.Tx{Key: c.Keys[0], To: &fresh2, Value: eth(10)}) // past the cap
+	block(devnet.Tx{Key: fk2, To: &mixer, Value: eth(5)},
+		devnet.Tx{Key: fk1, To: &mixer, Value: eth(5)})
+	w.round() // both blocks unconfirmed: nothing judged by the workers yet
+	es := w.logged()
+	if len(es) != 1 || es[0].Alert.State != alerting.StateProvisional ||
+		!strings.EqualFold(es[0].Alert.Path[1].From, addr(fresh1)) {
+		t.Fatalf("early warnings: %+v", es)
+	}
+	w.send(c.Keys[3], c.Addrs[4], 1) // two more blocks: the flows are confirmed
+	w.send(c.Keys[3], c.Addrs[4], 1)
+	w.judged(2)
+	w.round()
+	es = w.logged()
+	if len(es) != 2 || es[1].Alert.State != alerting.StateConfirmed ||
+		es[1].Alert.ID != es[0].Alert.ID {
+		t.Fatalf("after confirmation: %+v", es)
 	}
 }
