@@ -3,6 +3,7 @@ package ethereum
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -196,5 +197,33 @@ func TestFailoverHealth(t *testing.T) {
 	}
 	if h := f.Health()[3]; !strings.Contains(h.Demoted, "block 18000000 is 0xabab") {
 		t.Fatalf("forked: %q", h.Demoted)
+	}
+}
+
+// TestFailoverTx: a transaction the preferred endpoint does not know (it has not seen it
+// yet: here, another chain's node) is asked of the next, which has mined it; one that no
+// endpoint knows is ErrTxNotFound, which deposit screening reports as not found.
+func TestFailoverTx(t *testing.T) {
+	ctx := context.Background()
+	known, other := startChain(t, false), startChain(t, false)
+	r, err := known.Transfer(ctx, known.Keys[0], known.Addrs[1], eth(2))
+	if err != nil || r.Status != 1 {
+		t.Fatalf("transfer: %v", err)
+	}
+	f, err := chains.NewFailover([]chains.Source{failoverSource(t, other.URL),
+		failoverSource(t, known.URL)}, chains.FailoverOptions{Names: []string{"other", "known"},
+		Weights: []int{2, 1}, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := strings.ToLower(r.TxHash.Hex())
+	tx, err := f.Tx(ctx, hash)
+	if err != nil || !tx.Mined || tx.Hash != hash || tx.Block.Number != r.BlockNumber.Uint64() ||
+		len(tx.Movements) != 1 || tx.Movements[0].Outputs[0].Amount.Cmp(eth(2)) != 0 {
+		t.Fatalf("tx %+v, %v", tx, err)
+	}
+	_, err = f.Tx(ctx, "0x"+strings.Repeat("ab", 32))
+	if !errors.Is(err, chains.ErrTxNotFound) {
+		t.Fatalf("an unknown transaction: %v, want ErrTxNotFound", err)
 	}
 }
