@@ -10,12 +10,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowwatch/flowwatch/alerting"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // Rules of the alerts about flowwatch itself.
 const (
-	RuleHeartbeat = "heartbeat"    // "pipeline alive", sent straight to the heartbeat sink
-	RuleLag       = "pipeline-lag" // a chain fell behind; logged and routed like any alert
+	RuleHeartbeat = rules.RuleHeartbeat // "pipeline alive", sent straight to the heartbeat sink
+	RuleLag       = rules.RuleLag       // a chain fell behind; logged and routed like any alert
 )
 
 // StatusReporter tells where a poller is (Poller implements it).

@@ -19,6 +19,7 @@ import (
 	"github.com/flowwatch/flowwatch/alerting/pagerduty"
 	"github.com/flowwatch/flowwatch/alerting/slack"
 	"github.com/flowwatch/flowwatch/alerting/webhook"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // Sink is an alert destination: a name, a type, delivery limits, and the type's own keys
@@ -171,14 +172,6 @@ type Match struct {
 	Category []string `yaml:"category"`
 }
 
-// The rules of flowwatch's own alerts (watcher.RuleHeartbeat, watcher.RuleLag): no rule
-// of the config may take their names; routes may match the lag alerts' when the heartbeat
-// raises them.
-const (
-	RuleHeartbeat = "heartbeat"
-	RuleLag       = "pipeline-lag"
-)
-
 // Heartbeat configures the periodic "pipeline alive" notice and the lag alert.
 type Heartbeat struct {
 	Sink  string        `yaml:"sink"`
@@ -269,10 +262,12 @@ func (c *Config) validateRoute(r *Route, key string, sinks map[string]bool) erro
 		}
 	}
 	for _, name := range r.Match.Rule {
-		if name == RuleLag && c.Alerting.Heartbeat != nil && c.Alerting.Heartbeat.MaxLag > 0 {
+		// The heartbeat's lag alerts, when it raises them, are routed like a rule's.
+		if name == rules.RuleLag && c.Alerting.Heartbeat != nil &&
+			c.Alerting.Heartbeat.MaxLag > 0 {
 			continue
 		}
-		if name == RuleLag {
+		if name == rules.RuleLag {
 			return fmt.Errorf("%s.match.rule: %q: lag alerts need alerting.heartbeat.max_lag",
 				key, name)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/fanin"
+	"github.com/flowwatch/flowwatch/watcher/rules"
 )
 
 // Defaults.
@@ -408,7 +409,7 @@ func (c *Config) Validate() error {
 		switch {
 		case r.Name == "":
 			return fmt.Errorf("%s.name: empty", key)
-		case r.Name == RuleHeartbeat || r.Name == RuleLag:
+		case r.Name == rules.RuleHeartbeat || r.Name == rules.RuleLag:
 			return fmt.Errorf("%s.name: %q is the heartbeat's own", key, r.Name)
 		case len(r.Destinations) == 0 && !r.Direct && r.Pattern == "":
 			return fmt.Errorf("%s.destinations: empty (or direct: true, or a pattern)", key)

@@ -93,7 +93,7 @@ func TestParse(t *testing.T) {
 			}
 			if tt.give == "route-lag.yaml" {
 				if r := c.Alerting.Route.Routes[0]; len(r.Match.Rule) != 1 ||
-					r.Match.Rule[0] != RuleLag {
+					r.Match.Rule[0] != rules.RuleLag {
 					t.Errorf("route %+v", r)
 				}
 				return

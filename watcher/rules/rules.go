@@ -40,6 +40,13 @@ const (
 // ListEvent is the List of a label that a contract's log gave it (EventLabel).
 const ListEvent = "event"
 
+// Rule names of the alerts about flowwatch itself, which no configured rule may take
+// (watcher.Heartbeat raises them).
+const (
+	RuleHeartbeat = "heartbeat"    // "pipeline alive", sent straight to the heartbeat sink
+	RuleLag       = "pipeline-lag" // a chain fell behind; logged and routed like any alert
+)
+
 // Hop is one step of watched funds: a movement from one address to the next.
 type Hop struct {
 	Chain    string
