@@ -14,9 +14,15 @@ import (
 // waitPoller waits until cond holds of the poller's status; it fails the test after 20 s.
 func (h *harness) waitPoller(what string, cond func(PollerStatus) bool) {
 	h.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(h.p.Status()); {
+	waitUntil(h.t, what, func() bool { return cond(h.p.Status()) })
+}
+
+// waitUntil waits until cond holds; it fails the test, saying what was awaited, after 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: not in 20 s (status %+v)", what, h.p.Status())
+			t.Fatalf("%s: not in 20 s", what)
 		}
 		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -101,24 +107,19 @@ func TestPollerBackPressure(t *testing.T) {
 			ctx := context.Background()
 			// No one consumes: the poller stops at the third entry and keeps looking.
 			var stalled uint64
-			for deadline := time.Now().Add(20 * time.Second); ; {
-				if n, err := h.q.Backlog(ctx, "dev"); err == nil && n > 2 {
-					tip, _ := h.q.Tip(ctx, "dev")
-					stalled = tip.Number
-					break
+			waitUntil(t, "the backlog past 2", func() bool {
+				n, err := h.q.Backlog(ctx, "dev")
+				if err != nil || n <= 2 {
+					return false
 				}
-				if time.Now().After(deadline) {
-					t.Fatal("the backlog never passed 2")
-				}
-				time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
-			}
-			seen := backlog.looks.Load()
-			for deadline := time.Now().Add(20 * time.Second); backlog.looks.Load() < seen+20; {
-				if time.Now().After(deadline) { // 20 more looks, each a poll interval apart
-					t.Fatal("the poller stopped looking at the backlog")
-				}
-				time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
-			}
+				tip, _ := h.q.Tip(ctx, "dev")
+				stalled = tip.Number
+				return true
+			})
+			seen := backlog.looks.Load() // 20 more looks, each a poll interval apart
+			waitUntil(t, "20 more looks at the backlog", func() bool {
+				return backlog.looks.Load() >= seen+20
+			})
 			if tip, _ := h.q.Tip(ctx, "dev"); tip.Number != stalled || stalled >= 10 {
 				t.Fatalf("published up to block %d while the backlog was over 2 (from %d)",
 					tip.Number, stalled)

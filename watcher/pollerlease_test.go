@@ -79,15 +79,6 @@ func TestPollerLeaseHandsOver(t *testing.T) {
 		return running{p, stop}
 	}
 	active := func(r running) bool { return !r.p.Status().Standby }
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not in 30 s", what)
-			}
-			time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
-		}
-	}
 
 	var b running
 	stall := &pausing{Source: h.src, at: 5,
@@ -95,14 +86,14 @@ func TestPollerLeaseHandsOver(t *testing.T) {
 	a := start("a", stall)
 	h.waitTip(3)
 	b = start("b", h.src)
-	waitFor("b standing by", func() bool { return b.p.Status().Standby })
+	waitUntil(t, "b standing by", func() bool { return b.p.Status().Standby })
 	if !active(a) {
 		t.Fatal("a published, and is on standby")
 	}
 
 	h.transfers(4, 1) // a stalls at block 5; b takes over
 	h.waitTip(7)
-	waitFor("a standing by after its stall", func() bool { return a.p.Status().Standby })
+	waitUntil(t, "a standing by after its stall", func() bool { return a.p.Status().Standby })
 	if n := len(seen.FilterMessageSnippet("lost the chain's poller lease").
 		FilterField(zap.String("holder", "a")).All()); n == 0 {
 		t.Error("a never found its lease lost: the stall tested nothing")
@@ -111,7 +102,7 @@ func TestPollerLeaseHandsOver(t *testing.T) {
 	if err := b.stop(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("a publishing again", func() bool { return active(a) })
+	waitUntil(t, "a publishing again", func() bool { return active(a) })
 	h.transfers(2, 2)
 	h.waitTip(9)
 

@@ -145,12 +145,9 @@ api:
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); screen(other).Risk != api.RiskSevere; {
-		if time.Now().After(deadline) {
-			t.Fatal("the list reloaded on SIGHUP does not list the new source")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
+	waitUntil(t, "new source listed after SIGHUP", func() bool {
+		return screen(other).Risk == api.RiskSevere
+	})
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/flowwatch/flowwatch/alerting/webhook"
 	"github.com/flowwatch/flowwatch/internal/redistest"
@@ -47,27 +45,7 @@ alerting:
 	cmd, _ := startRun(t, cfg, "running")
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
-	waitPayload := func(what string, ok func(webhook.Payload) bool) webhook.Payload {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			hook.mu.Lock()
-			i := slices.IndexFunc(hook.got, ok)
-			var p webhook.Payload
-			if i >= 0 {
-				p = hook.got[i]
-			}
-			hook.mu.Unlock()
-			if i >= 0 {
-				return p
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s in 30 s", what)
-			}
-			time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-		}
-	}
-	beat := waitPayload("heartbeat at the head", func(p webhook.Payload) bool {
+	beat := hook.waitFor(t, "heartbeat at the head", func(p webhook.Payload) bool {
 		return len(p.Alerts) == 2 && p.Alerts[0].Rule == watcher.RuleHeartbeat &&
 			strings.Contains(p.Alerts[0].Note, "dev: published block") &&
 			strings.Contains(p.Alerts[0].Note, "at the head")
@@ -79,22 +57,17 @@ alerting:
 	if err := chain.Close(); err != nil { // the node goes away
 		t.Fatal(err)
 	}
-	lag := waitPayload("lag alert", func(p webhook.Payload) bool {
+	lag := hook.waitFor(t, "lag alert", func(p webhook.Payload) bool {
 		return len(p.Alerts) > 0 && p.Alerts[0].Rule == watcher.RuleLag
 	})
 	if a := lag.Alerts[0]; a.Chain != "dev" || a.State != "confirmed" {
 		t.Fatalf("lag alert %+v", a)
 	}
 	// Routed: to ops, whose route matches it; pager's, for critical alerts, does not.
-	var ops []byte
-	for deadline := time.Now().Add(30 * time.Second); !bytes.Contains(ops,
-		[]byte(`"rule":"pipeline-lag"`)); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the lag alert did not reach the ops sink in 30 s: %s", ops)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-		ops, _ = os.ReadFile(filepath.Join(dir, "ops.jsonl"))
-	}
+	waitUntil(t, "lag alert in the ops sink", func() bool {
+		ops, _ := os.ReadFile(filepath.Join(dir, "ops.jsonl"))
+		return bytes.Contains(ops, []byte(`"rule":"pipeline-lag"`))
+	})
 	if pager, _ := os.ReadFile(filepath.Join(dir, "pager.jsonl")); len(pager) > 0 {
 		t.Fatalf("the pager sink, for critical alerts, got %s", pager)
 	}

@@ -46,16 +46,37 @@ func newPayloadHook(t *testing.T) *payloadHook {
 // was awaited, after 30 seconds without.
 func (h *payloadHook) wait(t *testing.T, what string) []webhook.Payload {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	h.waitFor(t, what, func(webhook.Payload) bool { return true })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.got)
+}
+
+// waitFor returns the first payload that ok accepts, once there is one; it fails the test,
+// saying what was awaited, after 30 seconds without.
+func (h *payloadHook) waitFor(t *testing.T, what string,
+	ok func(webhook.Payload) bool) webhook.Payload {
+	t.Helper()
+	var p webhook.Payload
+	waitUntil(t, what, func() bool {
 		h.mu.Lock()
-		got := slices.Clone(h.got)
-		h.mu.Unlock()
-		if len(got) > 0 {
-			return got
+		defer h.mu.Unlock()
+		i := slices.IndexFunc(h.got, ok)
+		if i >= 0 {
+			p = h.got[i]
 		}
+		return i >= 0
+	})
+	return p
+}
+
+// waitUntil waits until cond holds; it fails the test, saying what was awaited, after 30
+// seconds without.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s", what)
+			t.Fatalf("no %s in 30 s", what)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -73,11 +73,7 @@ func metricSum(t *testing.T, url, name string, want ...string) float64 {
 // at url's /metrics; it fails the test after 30 s.
 func waitMetric(t *testing.T, url, name string, min float64, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for metricSum(t, url, name, want...) < min {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v below %v after 30 s", name, want, min)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
+	waitUntil(t, fmt.Sprintf("%s%v of %v or more", name, want, min), func() bool {
+		return metricSum(t, url, name, want...) >= min
+	})
 }
