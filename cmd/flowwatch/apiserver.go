@@ -42,18 +42,24 @@ func (d deps) listsAPI() listsAPI {
 }
 
 // buildRegistry makes the deposit-address registry, in rdb when not nil, kept in sync
-// with what other processes register.
-func (s *system) buildRegistry(cfg *config.Config, rdb redis.UniversalClient,
-	log *zap.Logger) *deposit.Registry {
+// with what other processes register. It holds what rdb holds before it returns: a worker
+// that judged a backlog before the first sync would take a registered deposit address for
+// a fresh wallet, and the deposit alert, once the entry is acknowledged, would be lost.
+func (s *system) buildRegistry(ctx context.Context, cfg *config.Config,
+	rdb redis.UniversalClient, log *zap.Logger) (*deposit.Registry, error) {
 	reg := deposit.NewRegistry(rdb, redisPrefix(cfg))
-	if rdb != nil {
-		s.extra = append(s.extra, func(ctx context.Context) error {
-			return reg.Run(ctx, 0, func(err error) {
-				log.Warn("deposit registry sync", zap.Error(err))
-			})
-		})
+	if rdb == nil {
+		return reg, nil
 	}
-	return reg
+	if err := reg.Sync(ctx); err != nil {
+		return nil, err
+	}
+	s.extra = append(s.extra, func(ctx context.Context) error {
+		return reg.Run(ctx, 0, func(err error) {
+			log.Warn("deposit registry sync", zap.Error(err))
+		})
+	})
+	return reg, nil
 }
 
 // buildAPI makes the screening API cfg asks for, if any, listening at once (so that a

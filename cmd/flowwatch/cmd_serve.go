@@ -56,7 +56,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
-	reg := s.buildRegistry(cfg, rdb, log)
+	reg, err := s.buildRegistry(ctx, cfg, rdb, log)
+	if err != nil {
+		return fail(stderr, "serve", err)
+	}
 	s.dialNodes(ctx, cfg, log)
 	if err := s.buildAPI(cfg, d, store, reg, rdb); err != nil {
 		return fail(stderr, "serve", err)

@@ -185,7 +185,10 @@ func buildSystem(ctx context.Context, cfg *config.Config, d deps) (_ *system, er
 			early = append(early, rs[len(rs)-1])
 		}
 	}
-	reg := s.buildRegistry(cfg, rdb, d.log)
+	reg, err := s.buildRegistry(ctx, cfg, rdb, d.log)
+	if err != nil {
+		return nil, err
+	}
 	// The workers take the deposit addresses exchanges registered for labels.
 	lists := &watcher.WithRegistry{Lists: d.listsAPI(), Registry: reg}
 
