@@ -3,7 +3,6 @@ package deposit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -36,29 +35,42 @@ func (r Registration) Label() rules.Label {
 // DefaultSyncInterval is how often a Registry reads what other processes registered.
 const DefaultSyncInterval = 2 * time.Second
 
-// Registry holds the registered deposit addresses: in Redis (a hash per chain and a
-// version counter, under the hash tag {deposits}) when it has a client, and in memory for
-// lookups, which never touch Redis. A change made through this Registry shows at once; one
-// made by another process shows after its next Sync. Version changes with every change
-// seen, so that caches of what the lists say start again. Safe for concurrent use.
+// DefaultChangesKept is about how many changes the change stream keeps: a Registry that
+// fell further behind (a process stopped meanwhile) reads every registration again.
+const DefaultChangesKept = 100_000
+
+// Registry holds the registered deposit addresses: in Redis when it has a client, and in
+// memory for lookups, which never touch Redis. In Redis (under the hash tag {deposits}) a
+// hash per chain holds the registrations, and a stream the changes, each added in the same
+// transaction as the change it records; a Sync reads only the changes since the last one
+// it read (every registration only the first time, or when the stream no longer holds the
+// changes since: see DefaultChangesKept). An exchange registers new deposit addresses all
+// day: reading them all at every change would cost each process seconds per Sync at a
+// million of them, and Redis as long, which its queue shares. A change made through this
+// Registry shows at once; one made by another process shows after its next Sync. Version
+// changes with every change seen, so that caches of what the lists say start again. Safe
+// for concurrent use.
 type Registry struct {
 	rdb    redis.UniversalClient // nil: memory only
 	prefix string
+	kept   int64 // DefaultChangesKept; a field, so that a test can trim the stream
 
+	syncMu  sync.Mutex // held by Sync
 	mu      sync.RWMutex
 	byChain map[string]map[string]Registration
-	remote  int64  // the Redis version the mirror was read at
+	seen    string // the ID of the last change read from the stream; "": none read yet
 	version uint64 // local: bumped by every change the mirror takes
 	// While Syncs read (reading of them), the changes made through this Registry, to
-	// make again over what they read.
+	// make again over what they read if it came before them.
 	reading int
 	during  []change
 }
 
-// change is a registration made, or (deleted) unmade, through a Registry.
+// change is a registration made, or (deleted) unmade, by the change of stream ID id.
 type change struct {
 	Registration
 	deleted bool
+	id      string
 }
 
 // NewRegistry returns a registry in rdb under prefix (default "fw"), or in memory only when
@@ -67,41 +79,56 @@ func NewRegistry(rdb redis.UniversalClient, prefix string) *Registry {
 	if prefix == "" {
 		prefix = "fw"
 	}
-	return &Registry{rdb: rdb, prefix: prefix, byChain: map[string]map[string]Registration{},
-		remote: -1}
+	return &Registry{rdb: rdb, prefix: prefix, kept: DefaultChangesKept,
+		byChain: map[string]map[string]Registration{}}
 }
 
 func (r *Registry) key(what string) string { return r.prefix + ":{deposits}:" + what }
+
+// logChange adds the change of addr on chain to the change stream, in pipe: with the
+// registration's JSON, or with none for a deletion.
+func (r *Registry) logChange(ctx context.Context, pipe redis.Pipeliner, chain, addr string,
+	reg []byte) *redis.StringCmd {
+	values := []any{fieldChain, chain, fieldAddress, addr}
+	if reg != nil {
+		values = append(values, fieldRegistration, reg)
+	}
+	return pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.key("changes"), MaxLen: r.kept,
+		Approx: true, Values: values})
+}
 
 // Put registers (or re-registers) deposit addresses.
 func (r *Registry) Put(ctx context.Context, regs ...Registration) error {
 	if len(regs) == 0 {
 		return nil
 	}
+	changes := make([]change, len(regs))
 	if r.rdb != nil {
 		pipe := r.rdb.TxPipeline()
-		for _, g := range regs {
+		ids := make([]*redis.StringCmd, len(regs))
+		for i, g := range regs {
 			b, err := json.Marshal(g)
 			if err != nil {
 				return err
 			}
 			pipe.HSet(ctx, r.key("registered:"+g.Chain), g.Address, b)
 			pipe.SAdd(ctx, r.key("chains"), g.Chain)
+			ids[i] = r.logChange(ctx, pipe, g.Chain, g.Address, b)
 		}
-		pipe.Incr(ctx, r.key("version"))
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("register deposit addresses: %w", err)
+		}
+		for i := range ids {
+			changes[i].id = ids[i].Val()
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, g := range regs {
-		if r.byChain[g.Chain] == nil {
-			r.byChain[g.Chain] = map[string]Registration{}
-		}
-		r.byChain[g.Chain][g.Address] = g
+	for i, g := range regs {
+		changes[i].Registration = g
+		r.apply(changes[i])
 		if r.reading > 0 {
-			r.during = append(r.during, change{Registration: g})
+			r.during = append(r.during, changes[i])
 		}
 	}
 	r.version++
@@ -111,27 +138,41 @@ func (r *Registry) Put(ctx context.Context, regs ...Registration) error {
 // Delete unregisters a deposit address; it reports whether it was registered.
 func (r *Registry) Delete(ctx context.Context, chain, addr string) (bool, error) {
 	was := false
+	c := change{Registration: Registration{Chain: chain, Address: addr}, deleted: true}
 	if r.rdb != nil {
 		pipe := r.rdb.TxPipeline()
 		del := pipe.HDel(ctx, r.key("registered:"+chain), addr)
-		pipe.Incr(ctx, r.key("version"))
+		id := r.logChange(ctx, pipe, chain, addr, nil)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return false, fmt.Errorf("unregister deposit address: %w", err)
 		}
-		was = del.Val() == 1
+		was, c.id = del.Val() == 1, id.Val()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.byChain[chain][addr]; ok {
 		was = true
-		delete(r.byChain[chain], addr)
 	}
+	r.apply(c)
 	if r.reading > 0 {
-		r.during = append(r.during, change{Registration: Registration{Chain: chain,
-			Address: addr}, deleted: true})
+		r.during = append(r.during, c)
 	}
 	r.version++
 	return was, nil
+}
+
+// apply makes c in memory; r.mu must be held.
+func (r *Registry) apply(c change) {
+	m := r.byChain[c.Chain]
+	if c.deleted {
+		delete(m, c.Address)
+		return
+	}
+	if m == nil {
+		m = map[string]Registration{}
+		r.byChain[c.Chain] = m
+	}
+	m[c.Address] = c.Registration
 }
 
 // Get returns an address's registration, from memory.
@@ -168,79 +209,6 @@ func (r *Registry) Version() uint64 {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.version
-}
-
-// Sync reads the registrations from Redis when another process changed them since the last
-// read (the version counter says so). A change made through this Registry while it reads
-// may be missing from what it read: it is made again over what was read.
-func (r *Registry) Sync(ctx context.Context) error {
-	if r.rdb == nil {
-		return nil
-	}
-	r.mu.Lock()
-	r.reading++
-	r.mu.Unlock()
-	all, v, err := r.read(ctx)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.reading--; r.reading == 0 {
-		defer func() { r.during = r.during[:0] }()
-	}
-	if err != nil || all == nil {
-		return err
-	}
-	for _, c := range r.during {
-		if c.deleted {
-			delete(all[c.Chain], c.Address)
-			continue
-		}
-		if all[c.Chain] == nil {
-			all[c.Chain] = map[string]Registration{}
-		}
-		all[c.Chain][c.Address] = c.Registration
-	}
-	r.byChain, r.remote = all, v
-	r.version++
-	return nil
-}
-
-// read reads the registrations from Redis, and the version they are at, unless the version
-// is the one last read (all is then nil).
-func (r *Registry) read(ctx context.Context) (map[string]map[string]Registration, int64,
-	error) {
-	v, err := r.rdb.Get(ctx, r.key("version")).Int64()
-	if errors.Is(err, redis.Nil) {
-		v, err = 0, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("deposit registry version: %w", err)
-	}
-	r.mu.RLock()
-	same := v == r.remote
-	r.mu.RUnlock()
-	if same {
-		return nil, v, nil
-	}
-	chains, err := r.rdb.SMembers(ctx, r.key("chains")).Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("deposit registry: %w", err)
-	}
-	all := map[string]map[string]Registration{}
-	for _, c := range chains {
-		vals, err := r.rdb.HGetAll(ctx, r.key("registered:"+c)).Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("deposit registry of %s: %w", c, err)
-		}
-		all[c] = map[string]Registration{}
-		for addr, raw := range vals {
-			var g Registration
-			if err := json.Unmarshal([]byte(raw), &g); err != nil {
-				return nil, 0, fmt.Errorf("deposit registry of %s: %s: %w", c, addr, err)
-			}
-			all[c][addr] = g
-		}
-	}
-	return all, v, nil
 }
 
 // Run syncs every interval (0: DefaultSyncInterval) until ctx ends; it returns ctx's
