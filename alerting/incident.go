@@ -160,9 +160,19 @@ type incidentState struct {
 
 type member struct {
 	State   State  `json:"state"`
+	Block   string `json:"block_hash,omitempty"` // of its latest state ("": not kept)
 	Asset   string `json:"asset"`
 	Tainted string `json:"tainted"`
 	Hops    int    `json:"hops"`
+}
+
+// takesBack says whether a, a retraction, takes back m: the alert as m holds it now,
+// raised in the block a retracts it from. A retraction from another block (one a reorg
+// orphaned, after the movement was mined again: a late retraction, as after a restart)
+// leaves the alert in force where it is now; the notification still tells it.
+func (m member) takesBack(a *Alert) bool {
+	return m.State == StateRetracted || m.Block == "" || a.BlockHash == "" ||
+		m.Block == a.BlockHash
 }
 
 // Grouper gathers alerts into incidents and says when each is due a notification. It is a
@@ -208,8 +218,10 @@ func (g *Grouper) Add(now time.Time, a Alert) {
 	if tainted == "" {
 		tainted = a.Amount
 	}
-	in.Members[a.ID] = member{State: a.State, Asset: a.Asset, Tainted: tainted,
-		Hops: len(a.Path)}
+	if m, ok := in.Members[a.ID]; !ok || a.State != StateRetracted || m.takesBack(&a) {
+		in.Members[a.ID] = member{State: a.State, Block: a.BlockHash, Asset: a.Asset,
+			Tainted: tainted, Hops: len(a.Path)}
+	}
 	if a.State != StateRetracted {
 		in.Last = a
 		if a.Time.After(in.Updated) {

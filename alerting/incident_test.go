@@ -21,6 +21,12 @@ func flowAlert(n int, dest string, amount int64) Alert {
 		Asset:       "native", Amount: fmt.Sprint(amount), Path: make([]Hop, 1+n%3)}
 }
 
+// inBlock is a as raised in the block of hash h.
+func inBlock(a Alert, h string) Alert {
+	a.BlockHash = h
+	return a
+}
+
 func retracted(a Alert) Alert {
 	a.State = StateRetracted
 	return a
@@ -137,6 +143,23 @@ func TestGrouper(t *testing.T) {
 				"opened#1 n=1 active=1 total=20 high"},
 		{"retracted before anyone was told: nothing to tell", []step{{0, &a1},
 			{10 * time.Second, &r1}, {30 * time.Second, nil}, {time.Hour, nil}}, ""},
+		// A reorg moved a1's movement to another block, where it was raised and confirmed
+		// again, before the retraction from its first block came (a process that raised
+		// the early warning was killed; the next one retracted it on starting). The
+		// alert stays in force. (It was taken back: the incident, retracted before it was
+		// told, notified nothing, and a confirmed alert was never sent.)
+		{"a late retraction from an orphaned block leaves the alert in force",
+			[]step{{0, &a1}, {time.Second, ptr(inBlock(a1, "0xc"))},
+				{2 * time.Second, &r1}, {30 * time.Second, nil}},
+			"opened#1 n=3 active=1 total=10 high"},
+		{"after the first notification, it is told at once and leaves it in force",
+			[]step{{0, &a1}, {time.Second, ptr(inBlock(a1, "0xc"))},
+				{30 * time.Second, nil}, {time.Minute, &r1}},
+			"opened#1 n=2 active=1 total=10 high; updated#2 n=1 active=1 total=10 high"},
+		{"a retraction from the block it is in now takes it back", []step{{0, &a1},
+			{time.Second, ptr(inBlock(a1, "0xc"))},
+			{2 * time.Second, ptr(retracted(inBlock(a1, "0xc")))}, {30 * time.Second, nil}},
+			""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
