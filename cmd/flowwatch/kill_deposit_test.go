@@ -89,27 +89,17 @@ func (w *launderWorld) depositRound(ctx context.Context, i int) error {
 	return nil
 }
 
-// paidDeposits is how many deposit addresses the watched wallet paid.
-func (w *launderWorld) paidDeposits() int {
-	n := 0
-	for _, d := range w.deposits {
-		if d.pay != (common.Hash{}) {
-			n++
-		}
-	}
-	return n
-}
+// paidDeposits is how many deposit addresses the watched wallet paid, inferred or
+// registered.
+func (w *launderWorld) paidDeposits() int { return len(w.depositPayments()) }
 
 // checkDepositAlerts checks, as checkReorgAlerts does for the laundering flows, the alerts
-// of the payments to deposit addresses: to-exchange, and to-exchange-<model> per model of
-// w's, each with the one hop of the payment in the block that mined it in the end. It adds
-// their ids to ids.
+// of the payments to deposit addresses (inferred and registered): to-exchange, and
+// to-exchange-<model> per model of w's, each with the one hop of the payment in the block
+// that mined it in the end. It adds their ids to ids.
 func (w *launderWorld) checkDepositAlerts(ctx context.Context, ids map[string]bool) error {
-	for _, d := range w.deposits {
-		if d.pay == (common.Hash{}) {
-			continue
-		}
-		at, err := w.mined(ctx, d.pay)
+	for _, d := range w.depositPayments() {
+		at, err := w.mined(ctx, d.tx)
 		if err != nil {
 			return err
 		}
@@ -118,7 +108,7 @@ func (w *launderWorld) checkDepositAlerts(ctx context.Context, ids map[string]bo
 			final = at.hash
 		}
 		for _, rule := range append([]string{"to-exchange"}, modelRules(w.opts.models)...) {
-			id := alerting.AlertID(rule, "dev", strings.ToLower(d.pay.Hex()),
+			id := alerting.AlertID(rule, "dev", strings.ToLower(d.tx.Hex()),
 				chains.PositionTx)
 			ids[id] = true
 			a, _, err := w.recv.alerts.Check(id, final)
@@ -128,7 +118,7 @@ func (w *launderWorld) checkDepositAlerts(ctx context.Context, ids map[string]bo
 			if at != nil && (len(a.Path) != 1 || a.Path[0].Tx != at.tx ||
 				a.Path[0].Block != at.number) {
 				return fmt.Errorf("%s %s: path %+v, want the payment in block %d", rule,
-					d.pay.Hex(), a.Path, at.number)
+					d.tx.Hex(), a.Path, at.number)
 			}
 		}
 	}

@@ -16,8 +16,9 @@ import (
 
 // explainDeposits tells, for a test that did not settle, the story of each deposit address
 // that the watched wallet paid: where the chain mined its deposit, sweep and payment as it
-// ends, the inference the store holds of the address, and every publication of those
-// movements in the stream, in order (removals included).
+// ends, the inference the store holds of the address (for a registered address, where its
+// payment was mined), and every publication of those movements in the stream, in order
+// (removals included).
 func (w *launderWorld) explainDeposits(ctx context.Context) string {
 	var b strings.Builder
 	roles := map[string]string{} // by transaction: its flow and role
@@ -53,6 +54,22 @@ func (w *launderWorld) explainDeposits(ctx context.Context) string {
 			for _, h := range t.Path {
 				fmt.Fprintf(&b, " %.10s in block %d", h.Tx, h.Block)
 			}
+		}
+	}
+	for i, r := range w.registered {
+		if r.pay == (common.Hash{}) {
+			continue
+		}
+		roles[strings.ToLower(r.pay.Hex())] = fmt.Sprintf("registered %d payment", i)
+		fmt.Fprintf(&b, "\nregistered address %d, %s (registered before process %d):", i,
+			r.addr.Hex(), r.epoch+1)
+		switch at, err := w.mined(ctx, r.pay); {
+		case err != nil:
+			fmt.Fprintf(&b, " payment: %v", err)
+		case at == nil:
+			fmt.Fprint(&b, " payment not mined")
+		default:
+			fmt.Fprintf(&b, " payment in block %d %.10s", at.number, at.hash)
 		}
 	}
 	q := queue.NewRedis(w.rdb, queue.RedisOptions{Prefix: w.prefix, Group: "explain"})

@@ -104,10 +104,10 @@ func testKillRestartReorg(t *testing.T, confirmations uint64) {
 	t.Logf("seed %d: %d kills (%d leaving entries pending); %d forks orphaning %d blocks, "+
 		"%d movements published as removed; %d movements up to block %d, each once in the "+
 		"stream; %d alerts: %d early warnings, %d confirmations, %d retractions; %d "+
-		"deliveries repeated; %d keys tainted; %d deposit addresses inferred, %d paid",
-		seed, killRounds, leftPending, forks, orphaned, len(res.Removed), res.Published, last,
-		c.Alerts, c.Provisional, c.Confirmed, c.Retracted, c.repeats, c.tainted, c.inferred,
-		w.paidDeposits())
+		"deliveries repeated; %d keys tainted; %d deposit addresses inferred; %d paid, %d "+
+		"of them registered", seed, killRounds, leftPending, forks, orphaned,
+		len(res.Removed), res.Published, last, c.Alerts, c.Provisional, c.Confirmed,
+		c.Retracted, c.repeats, c.tainted, c.inferred, w.paidDeposits(), w.paidRegistered())
 	if forks == 0 {
 		t.Fatal("no fork: the traffic played too few flows")
 	}
@@ -149,7 +149,8 @@ func (w *launderWorld) fork(ctx context.Context, depth int) (int, error) {
 	return int(int64(head) - to), nil
 }
 
-// mineAll seals blocks until every transaction of w.flows and w.deposits is mined, at most
+// mineAll seals blocks until every transaction of w.flows, w.deposits and w.registered is
+// mined, at most
 // maxForkDepth+2 of them: each transaction waits for the one that funds it. What the pool
 // dropped stays unmined: its alerts must be retracted. (A payment left in the pool would
 // otherwise be mined by the blocks that confirm the last ones, too late to be confirmed.)
@@ -162,9 +163,9 @@ func (w *launderWorld) mineAll(ctx context.Context) {
 		}
 		for _, d := range w.deposits {
 			hs = append(hs, d.deposit, d.sweep)
-			if d.pay != (common.Hash{}) {
-				hs = append(hs, d.pay)
-			}
+		}
+		for _, p := range w.depositPayments() {
+			hs = append(hs, p.tx)
 		}
 		for _, h := range hs {
 			if _, err := w.chain.Client.TransactionReceipt(ctx, h); err != nil {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,7 +100,8 @@ func (d *deliveries) multiKey() int {
 // TestKillRestart starts `flowwatch run` (this test binary as the command) on the simulated
 // chain with real Redis, and kills it with SIGKILL at random moments, 20 times, while
 // laundering flows are played (see traffic: the payments to deposit addresses alert only
-// if the workers started again remember the deposits, read back from the stream); then
+// if the workers started again remember the deposits, read back from the stream, or read
+// the registered ones before judging); then
 // lets it settle. Every movement of the chain must be in the stream exactly once, and
 // every expected alert must reach the webhook receiver under exactly one idempotency key.
 func TestKillRestart(t *testing.T) {
@@ -115,8 +117,10 @@ func TestKillRestart(t *testing.T) {
 	repeats := w.checkDeliveries(t, wantAlerts)
 	t.Logf("%d kills, each after publishing (%d leaving entries pending); %d movements "+
 		"up to block %d, each once in the stream; %d alerts, each delivered in one "+
-		"notification; %d repeated deliveries (kill between a 2xx and the queue's mark)",
-		killRounds, leftPending, res.Published, head, wantAlerts, repeats)
+		"notification (%d payments to deposit addresses, %d of them registered); %d "+
+		"repeated deliveries (kill between a 2xx and the queue's mark)", killRounds,
+		leftPending, res.Published, head, wantAlerts, w.paidDeposits(), w.paidRegistered(),
+		repeats)
 }
 
 // killRounds starts `flowwatch run` and kills it (SIGKILL) killRounds times, each once the
@@ -130,6 +134,7 @@ func (w *launderWorld) killRounds(t *testing.T, rng *mrand.Rand) int {
 	leftPending := 0
 	for range killRounds {
 		before := tipNow()
+		w.starts.Add(1) // before it starts: it reads every registration made until now
 		cmd, _ := startRun(t, w.cfg, "running")
 		// Kill in the middle of work: once this process has published something, at a
 		// random moment of what follows. SIGKILL gives it no chance to clean up.
@@ -167,6 +172,10 @@ type launderWorld struct {
 	// depositRound): traffic's goroutine's until it stops.
 	deposits []depositTxs
 	floor    uint64
+	// The registered-deposit flows traffic played (registeredRound): its goroutine's until
+	// it stops; and how many processes killRounds started.
+	registered []registeredTxs
+	starts     atomic.Int64
 }
 
 // launderOptions configure a launderWorld.
@@ -265,11 +274,12 @@ poller_lease: %[5]s
 }
 
 // traffic plays laundering flows until the returned stop is called, which returns how
-// many alerts they should raise; w.flows and w.deposits then hold them. Per round, the
-// watched wallet pays a fresh wallet, which pays the exchange and the mixer (alerts, two
-// hops each: one to the mixer, one to the exchange per rule to it), plus a clean payment;
-// then a deposit flow (depositRound: its payment to a deposit address alerts once per rule
-// to the exchange, in one hop). Between rounds it calls between, when not nil, with the
+// many alerts they should raise; w.flows, w.deposits and w.registered then hold them. Per
+// round, the watched wallet pays a fresh wallet, which pays the exchange and the mixer
+// (alerts, two hops each: one to the mixer, one to the exchange per rule to it), plus a
+// clean payment; then a deposit flow (depositRound: its payment to a deposit address
+// alerts once per rule to the exchange, in one hop) and a registered-deposit flow
+// (registeredRound: likewise). Between rounds it calls between, when not nil, with the
 // rounds played.
 func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func() int) {
 	t.Helper()
@@ -308,6 +318,9 @@ func (w *launderWorld) traffic(t *testing.T, between func(int) error) (stop func
 			err := flow(i)
 			if err == nil {
 				err = w.depositRound(ctx, i)
+			}
+			if err == nil {
+				err = w.registeredRound(ctx, i)
 			}
 			if err == nil && between != nil {
 				err = between(i + 1)
