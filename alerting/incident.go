@@ -166,15 +166,6 @@ type member struct {
 	Hops    int    `json:"hops"`
 }
 
-// takesBack says whether a, a retraction, takes back m: the alert as m holds it now,
-// raised in the block a retracts it from. A retraction from another block (one a reorg
-// orphaned, after the movement was mined again: a late retraction, as after a restart)
-// leaves the alert in force where it is now; the notification still tells it.
-func (m member) takesBack(a *Alert) bool {
-	return m.State == StateRetracted || m.Block == "" || a.BlockHash == "" ||
-		m.Block == a.BlockHash
-}
-
 // Grouper gathers alerts into incidents and says when each is due a notification. It is a
 // state machine driven by the caller's clock: Add alerts, then take what is Due. Not safe
 // for concurrent use.
@@ -218,7 +209,8 @@ func (g *Grouper) Add(now time.Time, a Alert) {
 	if tainted == "" {
 		tainted = a.Amount
 	}
-	if m, ok := in.Members[a.ID]; !ok || a.State != StateRetracted || m.takesBack(&a) {
+	// A late retraction leaves the alert in force (the notification still tells it).
+	if m, ok := in.Members[a.ID]; !ok || !a.retractsElsewhere(m.State, m.Block) {
 		in.Members[a.ID] = member{State: a.State, Block: a.BlockHash, Asset: a.Asset,
 			Tainted: tainted, Hops: len(a.Path)}
 	}

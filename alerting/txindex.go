@@ -21,11 +21,14 @@ type AlertRef struct {
 	Destination string    `json:"destination"`
 	Entity      string    `json:"entity,omitempty"` // the destination's
 	Time        time.Time `json:"time"`             // the block's
+	block       string    // the block's hash
 }
 
 // TxIndex finds the alerts raised on a transaction, from a Journal it follows: each call
 // first reads what was appended since the last. It keeps, per transaction, one AlertRef
-// per alert ID, in its latest state. Safe for concurrent use.
+// per alert ID, in its latest state (a retraction from a block that a reorg orphaned
+// after the alert was raised again in another does not replace it). Safe for concurrent
+// use.
 type TxIndex struct {
 	j     Journal
 	batch int
@@ -72,12 +75,14 @@ func (x *TxIndex) add(e *Entry) {
 	}
 	ref := AlertRef{ID: a.ID, Rule: a.Rule, Severity: a.Severity, State: a.State,
 		Position: a.Position, Destination: a.Destination.Address,
-		Entity: a.Destination.Entity, Time: a.Time}
+		Entity: a.Destination.Entity, Time: a.Time, block: a.BlockHash}
 	k := a.Chain + "/" + a.Tx
 	refs := x.byTx[k]
 	for i := range refs {
 		if refs[i].ID == a.ID {
-			refs[i] = ref
+			if !a.retractsElsewhere(refs[i].State, refs[i].block) {
+				refs[i] = ref
+			}
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package alerting_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // TestTxIndex: alerts appended to a journal in Redis are found by transaction, each in
-// its latest state (a retraction replaces the confirmation), including those appended
+// its latest state (a retraction replaces the confirmation, unless it is from a block a
+// reorg orphaned after the alert was raised again in another), including those appended
 // after the index first read the journal, and across more entries than one read takes.
 func TestTxIndex(t *testing.T) {
 	ctx := context.Background()
@@ -43,6 +45,30 @@ func TestTxIndex(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].State != alerting.StateRetracted ||
 		got[1].State != alerting.StateConfirmed {
 		t.Fatalf("alerts on 0x1 after a retraction: %+v, %v", got, err)
+	}
+	// A reorg moved 0x3 from block 7 to block 8, where it alerted again, before the
+	// retraction from block 7 came: the alert stands, confirmed in block 8. (The index
+	// said it was retracted, and a screening client would have released the deposit.)
+	moved := func(block uint64, state alerting.State) alerting.Alert {
+		a := alert("a3", "0x3", block, state)
+		a.BlockHash = fmt.Sprint("block-", block)
+		return a
+	}
+	if _, err := j.Append(ctx, moved(7, alerting.StateProvisional),
+		moved(8, alerting.StateProvisional), moved(8, alerting.StateConfirmed),
+		moved(7, alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := x.Alerts(ctx, "eth", "0x3"); len(got) != 1 ||
+		got[0].State != alerting.StateConfirmed {
+		t.Fatalf("alerts on 0x3 after a late retraction from an orphaned block: %+v", got)
+	}
+	if _, err := j.Append(ctx, moved(8, alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := x.Alerts(ctx, "eth", "0x3"); len(got) != 1 ||
+		got[0].State != alerting.StateRetracted {
+		t.Fatalf("alerts on 0x3 after a retraction from its block: %+v", got)
 	}
 	if got, _ := x.Alerts(ctx, "eth", "0x2"); len(got) != 1 {
 		t.Fatalf("one alert ID on 0x2, in many blocks: %+v", got)
