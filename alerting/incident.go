@@ -210,7 +210,7 @@ func (g *Grouper) Add(now time.Time, a Alert) {
 		tainted = a.Amount
 	}
 	// A late retraction leaves the alert in force (the notification still tells it).
-	if m, ok := in.Members[a.ID]; !ok || !a.retractsElsewhere(m.State, m.Block) {
+	if m, ok := in.Members[a.ID]; !ok || !a.RetractsElsewhere(m.State, m.Block) {
 		in.Members[a.ID] = member{State: a.State, Block: a.BlockHash, Asset: a.Asset,
 			Tainted: tainted, Hops: len(a.Path)}
 	}

@@ -80,7 +80,7 @@ func (x *TxIndex) add(e *Entry) {
 	refs := x.byTx[k]
 	for i := range refs {
 		if refs[i].ID == a.ID {
-			if !a.retractsElsewhere(refs[i].State, refs[i].block) {
+			if !a.RetractsElsewhere(refs[i].State, refs[i].block) {
 				refs[i] = ref
 			}
 			return

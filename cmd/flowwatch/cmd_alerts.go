@@ -162,12 +162,15 @@ func amount(a *alerting.Alert) string {
 }
 
 // showAlert prints the entry with sequence number key, or the latest entry of the alert
-// with id key.
+// with id key (but a retraction from a block that a reorg orphaned after the alert was
+// raised again in another: the alert stands there).
 func showAlert(ctx context.Context, j alerting.Journal, key string, w io.Writer) error {
 	seq, bySeq := strconv.ParseUint(key, 10, 64)
 	var found *alerting.Entry
 	err := readEntries(ctx, j, 0, func(e *alerting.Entry) bool {
-		if bySeq == nil && e.Seq == seq || e.Alert.ID == key {
+		latest := e.Alert.ID == key && (found == nil ||
+			!e.Alert.RetractsElsewhere(found.Alert.State, found.Alert.BlockHash))
+		if bySeq == nil && e.Seq == seq || latest {
 			c := *e
 			found = &c
 		}

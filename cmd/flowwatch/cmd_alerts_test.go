@@ -121,6 +121,33 @@ sinks:
 		!strings.Contains(out, `no entry "nope"`) {
 		t.Fatalf("show unknown (exit %d):\n%s", code, out)
 	}
+	// A reorg moved an alert's transaction to another block, where it was confirmed,
+	// before the retraction from its first block came: show gives the confirmation.
+	moved := func(block string, state alerting.State) alerting.Alert {
+		a := as[0]
+		a.ID, a.BlockHash, a.State = "moved", block, state
+		return a
+	}
+	show := func(wantState alerting.State, wantBlock string) {
+		t.Helper()
+		out, code := cli("alerts", "show", "moved")
+		var e alerting.Entry
+		if err := json.Unmarshal([]byte(out), &e); code != exitOK || err != nil ||
+			e.Alert.State != wantState || e.Alert.BlockHash != wantBlock {
+			t.Fatalf("show moved (exit %d, %v), want %s in %s:\n%s", code, err, wantState,
+				wantBlock, out)
+		}
+	}
+	if _, err := j.Append(ctx, moved("0xold", alerting.StateProvisional),
+		moved("0xnew", alerting.StateConfirmed),
+		moved("0xold", alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	show(alerting.StateConfirmed, "0xnew")
+	if _, err := j.Append(ctx, moved("0xnew", alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	show(alerting.StateRetracted, "0xnew")
 }
 
 func xadd(stream string, e alerting.Entry, body string) *redis.XAddArgs {
