@@ -93,17 +93,6 @@ func AlertID(rule, chain, tx, position string) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// RetractsElsewhere says whether a is a retraction of its alert from a block other than
-// block, where the alert is in force now (state, not retracted): a reorg orphaned the block
-// a retracts it from after the alert was raised again in block, where its movement was
-// mined again, and the retraction came after (as one from a process started after a kill
-// does). It takes back nothing in force; it says only that the orphaned block's alert is
-// void.
-func (a *Alert) RetractsElsewhere(state State, block string) bool {
-	return a.State == StateRetracted && state != StateRetracted && block != "" &&
-		a.BlockHash != "" && a.BlockHash != block
-}
-
 // DedupKey identifies one notification: an alert in one state, for the movement in one
 // block. A redelivered movement has the same key; a transaction that a reorg orphaned and
 // the new branch mined again is in another block, so its new confirmation is a

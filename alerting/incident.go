@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"sort"
 	"strconv"
@@ -159,11 +160,13 @@ type incidentState struct {
 }
 
 type member struct {
-	State   State  `json:"state"`
-	Block   string `json:"block_hash,omitempty"` // of its latest state ("": not kept)
-	Asset   string `json:"asset"`
-	Tainted string `json:"tainted"`
-	Hops    int    `json:"hops"`
+	State State `json:"state"` // Standing's
+	// Standing is where it stands (nil in a member saved before it was kept: its next
+	// notification replaces its State, as it did then).
+	Standing Standing `json:"standing,omitempty"`
+	Asset    string   `json:"asset"`
+	Tainted  string   `json:"tainted"`
+	Hops     int      `json:"hops"`
 }
 
 // Grouper gathers alerts into incidents and says when each is due a notification. It is a
@@ -209,11 +212,16 @@ func (g *Grouper) Add(now time.Time, a Alert) {
 	if tainted == "" {
 		tainted = a.Amount
 	}
-	// A late retraction leaves the alert in force (the notification still tells it).
-	if m, ok := in.Members[a.ID]; !ok || !a.RetractsElsewhere(m.State, m.Block) {
-		in.Members[a.ID] = member{State: a.State, Block: a.BlockHash, Asset: a.Asset,
-			Tainted: tainted, Hops: len(a.Path)}
+	// A retraction takes back only the alert raised in the block it names (the
+	// notification tells it all the same).
+	m, ok := in.Members[a.ID]
+	st := maps.Clone(m.Standing) // nil if saved before it was kept: replaced, as then
+	st.Note(&a)
+	if a.State != StateRetracted || !ok {
+		m = member{Asset: a.Asset, Tainted: tainted, Hops: len(a.Path)}
 	}
+	m.State, m.Standing = st.State(), st
+	in.Members[a.ID] = m
 	if a.State != StateRetracted {
 		in.Last = a
 		if a.Time.After(in.Updated) {

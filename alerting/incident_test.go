@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
@@ -24,6 +25,11 @@ func flowAlert(n int, dest string, amount int64) Alert {
 // inBlock is a as raised in the block of hash h.
 func inBlock(a Alert, h string) Alert {
 	a.BlockHash = h
+	return a
+}
+
+func provisional(a Alert) Alert {
+	a.State = StateProvisional
 	return a
 }
 
@@ -156,9 +162,18 @@ func TestGrouper(t *testing.T) {
 			[]step{{0, &a1}, {time.Second, ptr(inBlock(a1, "0xc"))},
 				{30 * time.Second, nil}, {time.Minute, &r1}},
 			"opened#1 n=2 active=1 total=10 high; updated#2 n=1 active=1 total=10 high"},
-		{"a retraction from the block it is in now takes it back", []step{{0, &a1},
+		// An early warning on a fork that the node then left, after the alert was
+		// confirmed on the chain: retracted, it leaves the confirmation in force. (The
+		// alert went with it: the incident notified nothing.)
+		{"a retraction of an early warning on a fork leaves the confirmation in force",
+			[]step{{0, &a1}, {time.Second, ptr(provisional(inBlock(a1, "0xc")))},
+				{2 * time.Second, ptr(retracted(inBlock(a1, "0xc")))},
+				{30 * time.Second, nil}},
+			"opened#1 n=3 active=1 total=10 high"},
+		{"retracted from every block it was raised in, it is taken back", []step{{0, &a1},
 			{time.Second, ptr(inBlock(a1, "0xc"))},
-			{2 * time.Second, ptr(retracted(inBlock(a1, "0xc")))}, {30 * time.Second, nil}},
+			{2 * time.Second, ptr(retracted(inBlock(a1, "0xc")))},
+			{3 * time.Second, &r1}, {30 * time.Second, nil}},
 			""},
 	}
 	for _, tt := range tests {
@@ -199,5 +214,36 @@ func TestGroupOptionsValidate(t *testing.T) {
 			(err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.wantErr)
 		}
+	}
+}
+
+// TestGrouperLegacyMember: a member saved before the grouper kept where it stands (its
+// state only, as JSON from the store) is replaced by the next notification of its alert,
+// a retraction from any block included, as it was then.
+func TestGrouperLegacyMember(t *testing.T) {
+	g := newTestGrouper(t, GroupOptions{GroupWait: time.Second, RepeatInterval: -1})
+	a := flowAlert(1, "Binance", 10)
+	g.Add(t0, a)
+	saved := g.TakeChanged()[IncidentKey(&a)]
+	raw, err := json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(string(raw), `"standing":{"0xb":"confirmed"},`, "", 1)
+	if old == string(raw) {
+		t.Fatalf("no standing to take out of %s", raw)
+	}
+	var in incidentState
+	if err := json.Unmarshal([]byte(old), &in); err != nil {
+		t.Fatal(err)
+	}
+	g = newTestGrouper(t, GroupOptions{GroupWait: time.Second, RepeatInterval: -1})
+	if err := g.restore([]incidentState{in}); err != nil {
+		t.Fatal(err)
+	}
+	g.Add(t0.Add(time.Second), retracted(inBlock(a, "0xother")))
+	if got := g.TakeChanged()[IncidentKey(&a)]; got.Alerts != 0 || got.Retracted != 1 {
+		t.Fatalf("legacy member after a retraction: %d in force, %d retracted", got.Alerts,
+			got.Retracted)
 	}
 }

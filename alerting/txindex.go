@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -16,19 +17,18 @@ type AlertRef struct {
 	ID          string    `json:"id"`
 	Rule        string    `json:"rule"`
 	Severity    string    `json:"severity"`
-	State       State     `json:"state"` // the latest notification's
+	State       State     `json:"state"` // where it stands (Standing.State)
 	Position    string    `json:"position"`
 	Destination string    `json:"destination"`
 	Entity      string    `json:"entity,omitempty"` // the destination's
 	Time        time.Time `json:"time"`             // the block's
-	block       string    // the block's hash
+	standing    Standing
 }
 
 // TxIndex finds the alerts raised on a transaction, from a Journal it follows: each call
 // first reads what was appended since the last. It keeps, per transaction, one AlertRef
-// per alert ID, in its latest state (a retraction from a block that a reorg orphaned
-// after the alert was raised again in another does not replace it). Safe for concurrent
-// use.
+// per alert ID, in its latest state (see Standing: a retraction takes back only the alert
+// raised in the block it names). Safe for concurrent use.
 type TxIndex struct {
 	j     Journal
 	batch int
@@ -75,16 +75,20 @@ func (x *TxIndex) add(e *Entry) {
 	}
 	ref := AlertRef{ID: a.ID, Rule: a.Rule, Severity: a.Severity, State: a.State,
 		Position: a.Position, Destination: a.Destination.Address,
-		Entity: a.Destination.Entity, Time: a.Time, block: a.BlockHash}
+		Entity: a.Destination.Entity, Time: a.Time}
 	k := a.Chain + "/" + a.Tx
 	refs := x.byTx[k]
-	for i := range refs {
-		if refs[i].ID == a.ID {
-			if !a.RetractsElsewhere(refs[i].State, refs[i].block) {
-				refs[i] = ref
-			}
-			return
-		}
+	i := slices.IndexFunc(refs, func(r AlertRef) bool { return r.ID == a.ID })
+	if i < 0 {
+		i, refs = len(refs), append(refs, ref)
+		x.byTx[k] = refs
 	}
-	x.byTx[k] = append(refs, ref)
+	r := &refs[i]
+	r.standing.Note(a)
+	if a.State != StateRetracted {
+		st := r.standing
+		*r = ref
+		r.standing = st
+	}
+	r.State = r.standing.State()
 }

@@ -63,6 +63,16 @@ func TestTxIndex(t *testing.T) {
 		got[0].State != alerting.StateConfirmed {
 		t.Fatalf("alerts on 0x3 after a late retraction from an orphaned block: %+v", got)
 	}
+	// An early warning in a block of a fork that the node then left, after the
+	// confirmation in block 8: retracted, it leaves the confirmation standing.
+	if _, err := j.Append(ctx, moved(9, alerting.StateProvisional),
+		moved(9, alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := x.Alerts(ctx, "eth", "0x3"); len(got) != 1 ||
+		got[0].State != alerting.StateConfirmed {
+		t.Fatalf("alerts on 0x3 after an early warning on a fork, retracted: %+v", got)
+	}
 	if _, err := j.Append(ctx, moved(8, alerting.StateRetracted)); err != nil {
 		t.Fatal(err)
 	}

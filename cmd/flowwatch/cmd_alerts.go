@@ -162,22 +162,30 @@ func amount(a *alerting.Alert) string {
 }
 
 // showAlert prints the entry with sequence number key, or the latest entry of the alert
-// with id key (but a retraction from a block that a reorg orphaned after the alert was
-// raised again in another: the alert stands there).
+// with id key in a block where it stands (see alerting.Standing), else its latest.
 func showAlert(ctx context.Context, j alerting.Journal, key string, w io.Writer) error {
 	seq, bySeq := strconv.ParseUint(key, 10, 64)
 	var found *alerting.Entry
+	standing := map[string]*alerting.Entry{} // by block: the alert's latest entry there
 	err := readEntries(ctx, j, 0, func(e *alerting.Entry) bool {
-		latest := e.Alert.ID == key && (found == nil ||
-			!e.Alert.RetractsElsewhere(found.Alert.State, found.Alert.BlockHash))
-		if bySeq == nil && e.Seq == seq || latest {
+		if bySeq == nil && e.Seq == seq || e.Alert.ID == key {
 			c := *e
 			found = &c
+		}
+		if e.Alert.ID == key && e.Alert.State == alerting.StateRetracted {
+			delete(standing, e.Alert.BlockHash)
+		} else if e.Alert.ID == key {
+			standing[e.Alert.BlockHash] = found
 		}
 		return bySeq != nil || e.Seq < seq
 	})
 	if err != nil {
 		return err
+	}
+	for _, e := range standing {
+		if found.Alert.State == alerting.StateRetracted || e.Seq > found.Seq {
+			found = e
+		}
 	}
 	if found == nil {
 		return fmt.Errorf("no entry %q in the alert log", key)

@@ -144,6 +144,11 @@ sinks:
 		t.Fatal(err)
 	}
 	show(alerting.StateConfirmed, "0xnew")
+	if _, err := j.Append(ctx, moved("0xfork", alerting.StateProvisional),
+		moved("0xfork", alerting.StateRetracted)); err != nil {
+		t.Fatal(err)
+	}
+	show(alerting.StateConfirmed, "0xnew") // an early warning on a fork, retracted
 	if _, err := j.Append(ctx, moved("0xnew", alerting.StateRetracted)); err != nil {
 		t.Fatal(err)
 	}

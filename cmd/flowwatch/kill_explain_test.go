@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/flowwatch/flowwatch/alerting"
 	"github.com/flowwatch/flowwatch/chains"
 	"github.com/flowwatch/flowwatch/watcher/deposit"
 	"github.com/flowwatch/flowwatch/watcher/queue"
@@ -71,6 +73,7 @@ func (w *launderWorld) explainDeposits(ctx context.Context) string {
 		default:
 			fmt.Fprintf(&b, " payment in block %d %.10s", at.number, at.hash)
 		}
+		w.explainAlert(ctx, &b, store, r.pay)
 	}
 	q := queue.NewRedis(w.rdb, queue.RedisOptions{Prefix: w.prefix, Group: "explain"})
 	defer q.Close()
@@ -93,4 +96,45 @@ func (w *launderWorld) explainDeposits(ctx context.Context) string {
 		}
 	}
 	return b.String()
+}
+
+// explainAlert tells what became of the to-exchange alert on the payment tx: what the
+// workers recorded with the movement, the alert log's entries of it, and its incident.
+func (w *launderWorld) explainAlert(ctx context.Context, b *strings.Builder, store *taint.Redis,
+	tx common.Hash) {
+	key := "dev/" + strings.ToLower(tx.Hex()) + "/" + chains.PositionTx
+	id := alerting.AlertID("to-exchange", "dev", strings.ToLower(tx.Hex()), chains.PositionTx)
+	rec, err := store.Recorded(ctx, "dev", key)
+	var as []alerting.Alert
+	if err == nil {
+		err = json.Unmarshal(rec[key], &as)
+	}
+	fmt.Fprintf(b, "; recorded with the movement (%v):", err)
+	for _, a := range as {
+		fmt.Fprintf(b, " %s %s in %.10s", a.Rule, a.State, a.BlockHash)
+	}
+	j := alerting.NewRedisJournal(w.rdb, w.prefix, nil)
+	for after := uint64(0); ; {
+		es, err := j.Entries(ctx, after, 1000)
+		if err != nil || len(es) == 0 {
+			break
+		}
+		for _, e := range es {
+			if after = e.Seq; e.Alert.ID == id {
+				fmt.Fprintf(b, "; log %d: %s in %.10s", e.Seq, e.Alert.State,
+					e.Alert.BlockHash)
+			}
+		}
+	}
+	inc, _ := w.rdb.HGetAll(ctx, w.prefix+":{alerts}:incidents").Result()
+	for _, v := range inc {
+		var in struct {
+			alerting.Incident
+			Notified int `json:"notified"`
+		}
+		if strings.Contains(v, id) && json.Unmarshal([]byte(v), &in) == nil {
+			fmt.Fprintf(b, "; incident %s %s, %d in force, %d notifications", in.ID,
+				in.Status, in.Alerts, in.Notified)
+		}
+	}
 }
