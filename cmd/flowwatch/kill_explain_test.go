@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,8 +20,8 @@ import (
 // explainDeposits tells, for a test that did not settle, the story of each deposit address
 // that the watched wallet paid: where the chain mined its deposit, sweep and payment as it
 // ends, the inference the store holds of the address (for a registered address, where its
-// payment was mined), and every publication of those movements in the stream, in order
-// (removals included).
+// payment was mined and what became of its alert: explainAlert), and every publication of
+// those movements in the stream, in order (removals included).
 func (w *launderWorld) explainDeposits(ctx context.Context) string {
 	var b strings.Builder
 	roles := map[string]string{} // by transaction: its flow and role
@@ -106,8 +107,12 @@ func (w *launderWorld) explainAlert(ctx context.Context, b *strings.Builder, sto
 	id := alerting.AlertID("to-exchange", "dev", strings.ToLower(tx.Hex()), chains.PositionTx)
 	rec, err := store.Recorded(ctx, "dev", key)
 	var as []alerting.Alert
-	if err == nil {
-		err = json.Unmarshal(rec[key], &as)
+	switch raw, ok := rec[key]; {
+	case err != nil:
+	case !ok:
+		err = errors.New("not applied")
+	case len(raw) > 0:
+		err = json.Unmarshal(raw, &as)
 	}
 	fmt.Fprintf(b, "; recorded with the movement (%v):", err)
 	for _, a := range as {
