@@ -35,9 +35,3 @@ func (s Standing) State() State {
 	}
 	return st
 }
-
-// Stands says whether the alert stands in block.
-func (s Standing) Stands(block string) bool {
-	_, ok := s[block]
-	return ok
-}

@@ -211,7 +211,8 @@ func (r *Registry) Version() uint64 {
 	return r.version
 }
 
-// Run syncs every interval (0: DefaultSyncInterval) until ctx ends; it returns ctx's
+// Run syncs every interval (0: DefaultSyncInterval) until ctx ends, the first time one
+// interval after it starts (a process syncs once before: see Sync); it returns ctx's
 // error. A failed sync keeps what is in memory and tries again.
 func (r *Registry) Run(ctx context.Context, interval time.Duration, warn func(error)) error {
 	if interval == 0 {
@@ -220,13 +221,13 @@ func (r *Registry) Run(ctx context.Context, interval time.Duration, warn func(er
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := r.Sync(ctx); err != nil && ctx.Err() == nil && warn != nil {
-			warn(err)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if err := r.Sync(ctx); err != nil && ctx.Err() == nil && warn != nil {
+			warn(err)
 		}
 	}
 }
